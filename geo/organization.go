@@ -1,0 +1,36 @@
+package geo
+
+// OrgKind is the kind of a social organization serving grids.
+type OrgKind string
+
+// Organization kinds of the town's practice.
+const (
+	OrgRedWhiteCouncil    OrgKind = "red_white_council"    // 红白喜事理事会
+	OrgHealthCommittee    OrgKind = "health_committee"     // 爱卫会
+	OrgLeftBehindChildren OrgKind = "left_behind_children" // 关心留守儿童工作委员会
+	OrgMediation          OrgKind = "mediation"            // 纠纷调解会
+	OrgPartyGroup         OrgKind = "party_group"          // 党员小组
+	OrgOther              OrgKind = "other"
+)
+
+// OrgKinds lists every organization kind in a stable order.
+var OrgKinds = []OrgKind{OrgRedWhiteCouncil, OrgHealthCommittee, OrgLeftBehindChildren, OrgMediation, OrgPartyGroup, OrgOther}
+
+// Valid reports whether k is a known organization kind.
+func (k OrgKind) Valid() bool {
+	for _, v := range OrgKinds {
+		if k == v {
+			return true
+		}
+	}
+	return false
+}
+
+// Organization is a social organization of a village, attached to the grids
+// it serves.
+type Organization struct {
+	ID          int64
+	Kind        OrgKind
+	Name        string
+	VillageCode string
+}

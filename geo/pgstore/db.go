@@ -1,0 +1,159 @@
+// Package pgstore is the only package of wangge that speaks SQL: it keeps the
+// grid registry in PostgreSQL with PostGIS through pgx/v5, one file per
+// aggregate, every write in one transaction. It also starts the embedded
+// local cluster (cluster.go) and applies the embedded migrations.
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"wangge/geo"
+	"wangge/migrations"
+)
+
+// NotifyChannel is the LISTEN/NOTIFY channel on which a write that changes
+// what the lookup snapshot holds announces itself; the payload is the
+// current generation. Every replica listens and reloads.
+const NotifyChannel = "wangge_registry"
+
+// DB is a connection pool to a wangge database.
+type DB struct {
+	Pool *pgxpool.Pool
+	// Now is the clock, replaceable in tests.
+	Now func() time.Time
+}
+
+// Open connects to the database at connString and checks that it answers.
+func Open(ctx context.Context, connString string) (*DB, error) {
+	cfg, err := pgxpool.ParseConfig(connString)
+	if err != nil {
+		return nil, fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	cfg.ConnConfig.RuntimeParams["application_name"] = "wangge"
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connecting to PostgreSQL: %w", err)
+	}
+	return &DB{Pool: pool, Now: time.Now}, nil
+}
+
+// Close closes every connection of the pool.
+func (db *DB) Close() { db.Pool.Close() }
+
+// migrationLock serialises migrations of replicas starting together.
+const migrationLock = 7_263_001
+
+// Migrate applies the embedded migrations that are not yet recorded in
+// schema_migrations, in order, each in its own transaction. It first checks
+// that PostGIS can be installed, so that a server without it fails with one
+// clear line.
+func (db *DB) Migrate(ctx context.Context) (applied []string, err error) {
+	conn, err := db.Pool.Acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Release()
+	var hasPostGIS bool
+	var version string
+	err = conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'),
+		current_setting('server_version_num')`).Scan(&hasPostGIS, &version)
+	if err != nil {
+		return nil, err
+	}
+	if !hasPostGIS {
+		major, _ := strconv.Atoi(version)
+		return nil, PostGISMissing(strconv.Itoa(major / 10000))
+	}
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, migrationLock); err != nil {
+		return nil, err
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, migrationLock)
+	_, err = conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`)
+	if err != nil {
+		return nil, err
+	}
+	files, err := fs.Glob(migrations.FS, "*.sql")
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(files)
+	for _, name := range files {
+		version, err := strconv.Atoi(strings.SplitN(name, "_", 2)[0])
+		if err != nil {
+			return applied, fmt.Errorf("migration %s: name must start with a number", name)
+		}
+		var done bool
+		if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)`, version).Scan(&done); err != nil {
+			return applied, err
+		}
+		if done {
+			continue
+		}
+		sql, err := fs.ReadFile(migrations.FS, name)
+		if err != nil {
+			return applied, err
+		}
+		err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, string(sql)); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, version, name)
+			return err
+		})
+		if err != nil {
+			return applied, fmt.Errorf("migration %s: %w", name, err)
+		}
+		applied = append(applied, name)
+	}
+	return applied, nil
+}
+
+// Ping reports whether the database answers now.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.Pool.Ping(ctx); err != nil {
+		return unavailable(err)
+	}
+	return nil
+}
+
+// unavailable wraps a failure to reach PostgreSQL as EUNAVAILABLE, so that
+// writes answer 503 while the database is down; other errors pass through.
+func unavailable(err error) error {
+	if err == nil {
+		return nil
+	}
+	var pgErr *pgconn.PgError
+	var connErr *pgconn.ConnectError
+	var netErr net.Error
+	switch {
+	case errors.As(err, &pgErr):
+		// Class 08: connection exception; 57P: the server is shutting down.
+		if !strings.HasPrefix(pgErr.Code, "08") && !strings.HasPrefix(pgErr.Code, "57P") {
+			return err
+		}
+	case errors.As(err, &connErr), errors.As(err, &netErr),
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, syscall.ECONNREFUSED):
+	default:
+		return err
+	}
+	return &geo.Error{Code: geo.EUNAVAILABLE, Message: "the database is unavailable; try again shortly"}
+}

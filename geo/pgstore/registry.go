@@ -1,0 +1,133 @@
+package pgstore
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/paulmach/orb"
+	"github.com/twpayne/go-geom/encoding/wkb"
+
+	"wangge/geo"
+)
+
+// CurrentGeneration returns the newest generation, or 0 when the database
+// holds no town yet.
+func (db *DB) CurrentGeneration(ctx context.Context) (int64, error) {
+	var gen int64
+	if err := db.Pool.QueryRow(ctx, q("generation_current")).Scan(&gen); err != nil {
+		return 0, unavailable(err)
+	}
+	return gen, nil
+}
+
+// LoadTown reads the town with the grids of generation gen (0: the current
+// one) and, on each grid, the leader, deputy and organizations in office at
+// time at. It returns the generation read; ENOTFOUND when there is no town.
+// Everything is read in one repeatable-read transaction, so a concurrent
+// import is seen either wholly or not at all.
+func (db *DB) LoadTown(ctx context.Context, gen int64, at time.Time) (*geo.TownData, int64, error) {
+	td := &geo.TownData{}
+	err := pgx.BeginTxFunc(ctx, db.Pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		if gen == 0 {
+			if err := tx.QueryRow(ctx, q("generation_current")).Scan(&gen); err != nil {
+				return err
+			}
+			if gen == 0 {
+				return geo.Errorf(geo.ENOTFOUND, "the database holds no town yet: import one with `wangge import`")
+			}
+		}
+		return loadTown(ctx, tx, td, gen, at)
+	})
+	if err != nil {
+		return nil, 0, unavailable(err)
+	}
+	return td, gen, nil
+}
+
+func loadTown(ctx context.Context, tx pgx.Tx, td *geo.TownData, gen int64, at time.Time) error {
+	var outline []byte
+	t := &td.Town
+	err := tx.QueryRow(ctx, q("town_get")).Scan(&t.Code, &t.Name, &t.County, &t.Province, &t.Note, &outline)
+	if err == pgx.ErrNoRows {
+		return geo.Errorf(geo.ENOTFOUND, "the database holds no town yet")
+	} else if err != nil {
+		return err
+	}
+	if t.Outline, err = decodeWKB(outline); err != nil {
+		return err
+	}
+	var d geo.District
+	rows, _ := tx.Query(ctx, q("districts_active"))
+	if _, err := pgx.ForEachRow(rows, []any{&d.Code, &d.Name}, func() error {
+		t.Districts = append(t.Districts, d)
+		return nil
+	}); err != nil {
+		return err
+	}
+	var v geo.Village
+	var raw []byte
+	rows, _ = tx.Query(ctx, q("villages_active"))
+	if _, err := pgx.ForEachRow(rows, []any{&v.Code, &v.Name, &v.DistrictCode, &raw}, func() error {
+		var err error
+		if v.Outline, err = decodeWKB(raw); err != nil {
+			return err
+		}
+		td.Villages = append(td.Villages, v)
+		return nil
+	}); err != nil {
+		return err
+	}
+	var g geo.GridRecord
+	var validTo *time.Time
+	var ln, lp, dn, dp *string
+	byCode := map[string]int{}
+	rows, _ = tx.Query(ctx, q("grids_at_generation"), gen, at)
+	if _, err := pgx.ForEachRow(rows, []any{&g.Code, &g.Name, &g.VillageCode, &g.Households, &g.Population, &raw,
+		&g.Generation, &g.ValidFrom, &validTo, &ln, &lp, &dn, &dp}, func() error {
+		var err error
+		if g.Geometry, err = decodeWKB(raw); err != nil {
+			return err
+		}
+		g.ValidTo = time.Time{}
+		if validTo != nil {
+			g.ValidTo = *validTo
+		}
+		g.Leader, g.Deputy = contactOf(ln, lp), contactOf(dn, dp)
+		byCode[g.Code] = len(td.Grids)
+		td.Grids = append(td.Grids, g)
+		return nil
+	}); err != nil {
+		return err
+	}
+	var code string
+	var o geo.OrganizationRef
+	rows, _ = tx.Query(ctx, q("attachments_at"), at)
+	_, err = pgx.ForEachRow(rows, []any{&code, &o.Kind, &o.Name}, func() error {
+		if i, ok := byCode[code]; ok {
+			td.Grids[i].Organizations = append(td.Grids[i].Organizations, o)
+		}
+		return nil
+	})
+	return err
+}
+
+func contactOf(name, phone *string) *geo.Contact {
+	if name == nil {
+		return nil
+	}
+	c := &geo.Contact{Name: *name}
+	if phone != nil {
+		c.Phone = *phone
+	}
+	return c
+}
+
+// decodeWKB reads a Polygon or MultiPolygon from WKB.
+func decodeWKB(b []byte) (orb.MultiPolygon, error) {
+	g, err := wkb.Unmarshal(b)
+	if err != nil {
+		return nil, err
+	}
+	return geo.FromGeom(g)
+}

@@ -1,0 +1,231 @@
+-- Import of a whole town (wangge import, and the demo town on first start).
+-- The data is staged in temporary tables, checked as a coverage, then
+-- written as a new generation; all in one transaction.
+
+-- name: import_stage
+CREATE TEMP TABLE import_town (
+    code text, name text, county text, province text, note text,
+    wkb bytea, outline geometry GENERATED ALWAYS AS (ST_GeomFromWKB(wkb, 4326)) STORED
+) ON COMMIT DROP;
+CREATE TEMP TABLE import_districts (code text, name text) ON COMMIT DROP;
+CREATE TEMP TABLE import_villages (
+    code text, name text, district_code text,
+    wkb bytea, outline geometry GENERATED ALWAYS AS (ST_GeomFromWKB(wkb, 4326)) STORED
+) ON COMMIT DROP;
+CREATE TEMP TABLE import_grids (
+    code text, name text, village_code text, households integer, population integer,
+    leader_name text, leader_phone text, deputy_name text, deputy_phone text, orgs jsonb,
+    wkb bytea, geom geometry GENERATED ALWAYS AS (ST_GeomFromWKB(wkb, 4326)) STORED
+) ON COMMIT DROP;
+
+-- name: import_invalid
+-- Every geometry that is not OGC-valid, with PostGIS's reason and location.
+SELECT kind, code, (d).reason, ST_X((d).location), ST_Y((d).location)
+FROM (
+    SELECT 'town' AS kind, code, ST_IsValidDetail(outline) AS d FROM import_town
+    UNION ALL
+    SELECT 'village', code, ST_IsValidDetail(outline) FROM import_villages
+    UNION ALL
+    SELECT 'grid', code, ST_IsValidDetail(geom) FROM import_grids
+) s
+WHERE NOT (d).valid
+ORDER BY kind, code;
+
+-- name: import_overlaps
+-- Pairs of grids, and pairs of villages, whose interiors overlap by more
+-- than $1 m².
+WITH pairs AS (
+    SELECT 'grid' AS kind, a.code AS a, b.code AS b, ST_CollectionExtract(ST_Intersection(a.geom, b.geom), 3) AS i
+    FROM import_grids a
+    JOIN import_grids b ON a.code < b.code AND a.geom && b.geom AND ST_Relate(a.geom, b.geom, '2********')
+    UNION ALL
+    SELECT 'village', a.code, b.code, ST_CollectionExtract(ST_Intersection(a.outline, b.outline), 3)
+    FROM import_villages a
+    JOIN import_villages b ON a.code < b.code AND a.outline && b.outline AND ST_Relate(a.outline, b.outline, '2********')
+)
+SELECT kind, a, b, ST_Area(i::geography), ST_X(p), ST_Y(p)
+FROM pairs, ST_PointOnSurface(i) AS p
+WHERE ST_Area(i::geography) > $1
+ORDER BY kind, a, b;
+
+-- name: import_outside_village
+-- Grids with more than $1 m² outside the outline of their village.
+SELECT g.code, g.village_code, ST_Area(d::geography), ST_X(p), ST_Y(p)
+FROM import_grids g
+JOIN import_villages v ON v.code = g.village_code
+CROSS JOIN LATERAL ST_CollectionExtract(ST_Difference(g.geom, v.outline), 3) AS d
+CROSS JOIN LATERAL ST_PointOnSurface(d) AS p
+WHERE NOT ST_CoveredBy(g.geom, v.outline) AND ST_Area(d::geography) > $1
+ORDER BY g.code;
+
+-- name: import_tiling
+-- Where the grids, and the villages, fail to tile the town outline: parts
+-- of the outline that no grid (village) covers, and parts of grids
+-- (villages) outside the outline, each larger than $1 m².
+WITH town AS (SELECT outline FROM import_town),
+layers AS (
+    SELECT 'grids' AS layer, ST_Union(geom) AS u FROM import_grids
+    UNION ALL
+    SELECT 'villages', ST_Union(outline) FROM import_villages
+),
+parts AS (
+    SELECT l.layer, 'gap' AS kind, (ST_Dump(ST_CollectionExtract(ST_Difference(t.outline, l.u), 3))).geom AS g
+    FROM layers l, town t
+    UNION ALL
+    SELECT l.layer, 'outside', (ST_Dump(ST_CollectionExtract(ST_Difference(l.u, t.outline), 3))).geom
+    FROM layers l, town t
+)
+SELECT layer, kind, ST_Area(g::geography), ST_X(p), ST_Y(p)
+FROM parts, ST_PointOnSurface(g) AS p
+WHERE ST_Area(g::geography) > $1
+ORDER BY layer, kind, ST_Area(g::geography) DESC;
+
+-- name: generation_lock
+-- Serialises every writer of generations: two imports (or plan applies)
+-- never interleave.
+SELECT pg_advisory_xact_lock(7263002);
+
+-- name: generation_new
+INSERT INTO generations (id, created_at, created_by, note)
+SELECT coalesce(max(id), 0) + 1, $1, $2, $3 FROM generations
+RETURNING id;
+
+-- name: import_town_write
+INSERT INTO town (code, name, county, province, note, outline)
+SELECT code, name, county, province, note, outline FROM import_town
+ON CONFLICT (singleton) DO UPDATE
+SET code = excluded.code, name = excluded.name, county = excluded.county,
+    province = excluded.province, note = excluded.note, outline = excluded.outline;
+
+-- name: import_districts_write
+INSERT INTO districts (code, name)
+SELECT code, name FROM import_districts
+ON CONFLICT (code) DO UPDATE SET name = excluded.name, retired_at = NULL;
+
+-- name: import_districts_retire
+UPDATE districts SET retired_at = $1
+WHERE retired_at IS NULL AND code NOT IN (SELECT code FROM import_districts);
+
+-- name: import_villages_write
+INSERT INTO villages (code, name, district_code, outline)
+SELECT code, name, nullif(district_code, ''), outline FROM import_villages
+ON CONFLICT (code) DO UPDATE
+SET name = excluded.name, district_code = excluded.district_code, outline = excluded.outline, retired_at = NULL;
+
+-- name: import_villages_retire
+UPDATE villages SET retired_at = $1
+WHERE retired_at IS NULL AND code NOT IN (SELECT code FROM import_villages);
+
+-- name: import_grids_retire
+-- Retire every current grid version that the import does not carry over
+-- unchanged; unchanged grids keep their version (and generation).
+UPDATE grids g SET retired_generation = $1, valid_to = $2
+WHERE g.retired_generation IS NULL AND NOT EXISTS (
+    SELECT 1 FROM import_grids i
+    WHERE i.code = g.code AND i.name = g.name AND i.village_code = g.village_code
+      AND i.households = g.households AND i.population = g.population
+      AND ST_AsEWKB(i.geom) = ST_AsEWKB(g.geom));
+
+-- name: import_grids_write
+INSERT INTO grids (code, name, village_code, households, population, geom, generation, valid_from)
+SELECT i.code, i.name, i.village_code, i.households, i.population, i.geom, $1, $2
+FROM import_grids i
+WHERE NOT EXISTS (SELECT 1 FROM grids g WHERE g.code = i.code AND g.retired_generation IS NULL);
+
+-- name: import_people_write
+-- People named as leaders or deputies who are not yet known (by name and
+-- phone among people who have not left).
+INSERT INTO people (name, phone, created_at)
+SELECT DISTINCT r.name, r.phone, $1::timestamptz
+FROM import_grids i
+CROSS JOIN LATERAL (VALUES (i.leader_name, i.leader_phone), (i.deputy_name, i.deputy_phone)) AS r(name, phone)
+WHERE r.name IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM people p WHERE p.name = r.name AND p.phone = r.phone AND p.ended_at IS NULL);
+
+-- name: import_assignments_stage
+CREATE TEMP TABLE import_assignments ON COMMIT DROP AS
+SELECT i.code AS grid_code, r.role,
+       (SELECT min(p.id) FROM people p WHERE p.name = r.name AND p.phone = r.phone AND p.ended_at IS NULL) AS person_id
+FROM import_grids i
+CROSS JOIN LATERAL (VALUES ('leader', i.leader_name, i.leader_phone), ('deputy', i.deputy_name, i.deputy_phone)) AS r(role, name, phone)
+WHERE r.name IS NOT NULL;
+
+-- name: import_assignments_end
+-- End the leader and deputy assignments the import does not repeat.
+UPDATE assignments a SET ends_at = $1
+WHERE a.role IN ('leader', 'deputy') AND a.ends_at IS NULL AND a.starts_at < $1
+  AND NOT EXISTS (SELECT 1 FROM import_assignments d
+                  WHERE d.grid_code = a.grid_code AND d.role = a.role AND d.person_id = a.person_id);
+
+-- name: import_assignments_write
+INSERT INTO assignments (person_id, role, grid_code, starts_at)
+SELECT d.person_id, d.role, d.grid_code, $1
+FROM import_assignments d
+WHERE NOT EXISTS (SELECT 1 FROM assignments a
+                  WHERE a.grid_code = d.grid_code AND a.role = d.role AND a.person_id = d.person_id AND a.ends_at IS NULL);
+
+-- name: import_orgs_stage
+CREATE TEMP TABLE import_orgs ON COMMIT DROP AS
+SELECT DISTINCT i.code AS grid_code, i.village_code, o ->> 'kind' AS kind, o ->> 'name' AS name
+FROM import_grids i, jsonb_array_elements(i.orgs) AS o;
+
+-- name: import_orgs_write
+INSERT INTO organizations (kind, name, village_code, created_at)
+SELECT DISTINCT kind, name, village_code, $1::timestamptz FROM import_orgs
+ON CONFLICT (village_code, kind, name) DO UPDATE SET ended_at = NULL;
+
+-- name: import_attachments_end
+UPDATE organization_grids og SET ends_at = $1
+WHERE og.ends_at IS NULL AND og.starts_at < $1 AND NOT EXISTS (
+    SELECT 1 FROM import_orgs d
+    JOIN organizations o ON o.village_code = d.village_code AND o.kind = d.kind AND o.name = d.name
+    WHERE o.id = og.organization_id AND d.grid_code = og.grid_code);
+
+-- name: import_attachments_write
+INSERT INTO organization_grids (organization_id, grid_code, starts_at)
+SELECT o.id, d.grid_code, $1
+FROM import_orgs d
+JOIN organizations o ON o.village_code = d.village_code AND o.kind = d.kind AND o.name = d.name
+WHERE NOT EXISTS (SELECT 1 FROM organization_grids og
+                  WHERE og.organization_id = o.id AND og.grid_code = d.grid_code AND og.ends_at IS NULL);
+
+-- name: notify
+SELECT pg_notify('wangge_registry', $1::text);
+
+-- name: generation_current
+SELECT coalesce(max(id), 0) FROM generations;
+
+-- name: town_get
+SELECT code, name, county, province, note, ST_AsBinary(outline) FROM town;
+
+-- name: districts_active
+SELECT code, name FROM districts WHERE retired_at IS NULL ORDER BY code;
+
+-- name: villages_active
+SELECT code, name, coalesce(district_code, ''), ST_AsBinary(outline)
+FROM villages WHERE retired_at IS NULL ORDER BY code;
+
+-- name: grids_at_generation
+-- The grids of generation $1 with the leader and deputy holding the grid
+-- at time $2.
+SELECT g.code, g.name, g.village_code, g.households, g.population, ST_AsBinary(g.geom),
+       g.generation, g.valid_from, g.valid_to,
+       l.name, l.phone, d.name, d.phone
+FROM grids g
+LEFT JOIN LATERAL (
+    SELECT p.name, p.phone FROM assignments a JOIN people p ON p.id = a.person_id
+    WHERE a.grid_code = g.code AND a.role = 'leader' AND a.starts_at <= $2 AND (a.ends_at IS NULL OR a.ends_at > $2)
+) l ON true
+LEFT JOIN LATERAL (
+    SELECT p.name, p.phone FROM assignments a JOIN people p ON p.id = a.person_id
+    WHERE a.grid_code = g.code AND a.role = 'deputy' AND a.starts_at <= $2 AND (a.ends_at IS NULL OR a.ends_at > $2)
+) d ON true
+WHERE g.generation <= $1 AND (g.retired_generation IS NULL OR g.retired_generation > $1)
+ORDER BY g.code;
+
+-- name: attachments_at
+-- Organizations serving each grid at time $1.
+SELECT og.grid_code, o.kind, o.name
+FROM organization_grids og JOIN organizations o ON o.id = og.organization_id
+WHERE og.starts_at <= $1 AND (og.ends_at IS NULL OR og.ends_at > $1)
+ORDER BY og.grid_code, o.kind, o.name;

@@ -1,0 +1,66 @@
+package geo
+
+import (
+	"github.com/paulmach/orb"
+)
+
+// Town is the township (镇/乡/街道) that wangge serves: one per deployment.
+// Its outline is the area the grids must tile exactly.
+type Town struct {
+	// Code is the 9-digit statistical code of the township, e.g. 431321101.
+	Code     string
+	Name     string
+	County   string
+	Province string
+	// Note tells where the data comes from; the demo town says it is synthetic.
+	Note    string
+	Outline orb.MultiPolygon
+	// Districts are the liaison districts (片区) that group the villages.
+	Districts []District
+}
+
+// District is a liaison district (片区联络组): a group of villages followed by
+// one liaison group of the town.
+type District struct {
+	Code string // short, stable, unique in the town, e.g. "01"
+	Name string
+}
+
+// Village is an administrative village (村) or community (社区).
+type Village struct {
+	// Code is the 12-digit statistical code: the town code plus three digits.
+	Code         string
+	Name         string
+	DistrictCode string
+	Outline      orb.MultiPolygon
+}
+
+// TownData is a whole town: what `wangge import` reads and `wangge export`
+// writes, and what the demo town fixture holds.
+type TownData struct {
+	Town     Town
+	Villages []Village
+	Grids    []GridRecord
+}
+
+// GridRecord is a grid as exchanged in files: the grid itself and the people
+// and organizations on it at the time of export.
+type GridRecord struct {
+	Grid
+	Leader        *Contact
+	Deputy        *Contact
+	Organizations []OrganizationRef
+}
+
+// Contact names a person with the phone used to reach them.
+type Contact struct {
+	Name  string
+	Phone string
+}
+
+// OrganizationRef names an organization attached to a grid. Within a village
+// an organization is identified by its kind and name.
+type OrganizationRef struct {
+	Kind OrgKind
+	Name string
+}

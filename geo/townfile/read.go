@@ -1,0 +1,312 @@
+package townfile
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strings"
+
+	"github.com/paulmach/orb/geojson"
+
+	"wangge/geo"
+)
+
+// maxProblems caps the problems reported for one import: past it a broken
+// file is broken everywhere and more lines do not help.
+const maxProblems = 100
+
+// ReadDir reads the three files of a town folder.
+func ReadDir(dir string) (*geo.TownData, error) {
+	return ReadFS(os.DirFS(dir), ".")
+}
+
+// ReadFS reads the three files of a town folder inside fsys (the embedded
+// demo town, or os.DirFS).
+func ReadFS(fsys fs.FS, dir string) (*geo.TownData, error) {
+	var data [3][]byte
+	for i, name := range []string{TownFile, VillagesFile, GridsFile} {
+		b, err := readLimited(fsys, strings.TrimPrefix(dir+"/"+name, "./"))
+		if err != nil {
+			return nil, err
+		}
+		data[i] = b
+	}
+	return Decode(data[0], data[1], data[2])
+}
+
+func readLimited(fsys fs.FS, name string) ([]byte, error) {
+	f, err := fsys.Open(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, geo.Errorf(geo.EINVALID, "%s: file not found; a town folder holds %s, %s and %s", name, TownFile, VillagesFile, GridsFile)
+	} else if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > MaxFileBytes {
+		return nil, geo.Errorf(geo.EINVALID, "%s: larger than %d MiB", name, MaxFileBytes>>20)
+	}
+	return b, nil
+}
+
+// Decode parses and checks the three files. It returns a *geo.Error with
+// code EINVALID listing every problem found (up to 100), each naming the file
+// and the feature, and no data, when anything is wrong.
+func Decode(town, villages, grids []byte) (*geo.TownData, error) {
+	d := decoder{}
+	td := &geo.TownData{}
+	d.town(town, td)
+	d.villages(villages, td)
+	d.grids(grids, td)
+	if len(d.problems) > 0 {
+		msg := fmt.Sprintf("the town files have %d problems", d.count)
+		if d.count == 1 {
+			msg = "the town files have a problem"
+		}
+		return nil, &geo.Error{Code: geo.EINVALID, Message: msg, Problems: d.problems}
+	}
+	return td, nil
+}
+
+type decoder struct {
+	problems []geo.Problem
+	count    int
+}
+
+func (d *decoder) add(where, format string, args ...any) {
+	d.count++
+	if len(d.problems) < maxProblems {
+		d.problems = append(d.problems, geo.Problem{Where: where, Reason: fmt.Sprintf(format, args...)})
+	}
+}
+
+type rawCollection struct {
+	Type     string       `json:"type"`
+	Features []rawFeature `json:"features"`
+}
+
+type rawFeature struct {
+	Type       string          `json:"type"`
+	Geometry   json.RawMessage `json:"geometry"`
+	Properties json.RawMessage `json:"properties"`
+}
+
+// collection parses a FeatureCollection, reporting syntax errors with the
+// line and column where they are.
+func (d *decoder) collection(file string, data []byte) []rawFeature {
+	var fc rawCollection
+	if err := json.Unmarshal(data, &fc); err != nil {
+		d.add(file, "%s", jsonError(data, err))
+		return nil
+	}
+	if fc.Type != "FeatureCollection" {
+		d.add(file, "type %q: want FeatureCollection", fc.Type)
+		return nil
+	}
+	if len(fc.Features) == 0 {
+		d.add(file, "has no features")
+	}
+	return fc.Features
+}
+
+// feature decodes one feature's properties into props and its geometry,
+// returning false (after reporting) when either is wrong.
+func (d *decoder) feature(where string, f rawFeature, props any) (geom *geojson.Geometry, ok bool) {
+	if f.Type != "Feature" {
+		d.add(where, "type %q: want Feature", f.Type)
+		return nil, false
+	}
+	if len(f.Properties) == 0 || string(f.Properties) == "null" {
+		d.add(where, "properties are missing")
+		return nil, false
+	}
+	if err := json.Unmarshal(f.Properties, props); err != nil {
+		d.add(where, "properties: %s", jsonError(f.Properties, err))
+		return nil, false
+	}
+	if len(f.Geometry) == 0 || string(f.Geometry) == "null" {
+		d.add(where, "geometry is missing (null)")
+		return nil, false
+	}
+	g, err := geojson.UnmarshalGeometry(f.Geometry)
+	if err != nil {
+		d.add(where, "geometry: %s", jsonError(f.Geometry, err))
+		return nil, false
+	}
+	return g, true
+}
+
+func (d *decoder) town(data []byte, td *geo.TownData) {
+	features := d.collection(TownFile, data)
+	if len(features) > 1 {
+		d.add(TownFile, "has %d features: want exactly one, the town outline", len(features))
+		return
+	}
+	if len(features) == 0 {
+		return
+	}
+	where := TownFile + ": feature 0"
+	var p townProps
+	g, ok := d.feature(where, features[0], &p)
+	if !ok {
+		return
+	}
+	where = fmt.Sprintf("%s: feature 0 (%s)", TownFile, p.Code)
+	if err := geo.ValidateTownCode(p.Code); err != nil {
+		d.add(where, "%s", geo.ErrorMessage(err))
+	}
+	if strings.TrimSpace(p.Name) == "" {
+		d.add(where, "name is empty")
+	}
+	outline, reasons := geo.Polygonal(g.Coordinates)
+	for _, r := range reasons {
+		d.add(where, "geometry: %s", r)
+	}
+	t := geo.Town{Code: p.Code, Name: p.Name, County: p.County, Province: p.Province, Note: p.Note, Outline: outline}
+	seen := map[string]bool{}
+	for i, dj := range p.Districts {
+		if strings.TrimSpace(dj.Code) == "" || strings.TrimSpace(dj.Name) == "" {
+			d.add(where, "districts[%d]: code and name are required", i)
+		} else if seen[dj.Code] {
+			d.add(where, "districts[%d]: code %q is used twice", i, dj.Code)
+		}
+		seen[dj.Code] = true
+		t.Districts = append(t.Districts, geo.District(dj))
+	}
+	td.Town = t
+}
+
+func (d *decoder) villages(data []byte, td *geo.TownData) {
+	districts := map[string]bool{}
+	for _, dist := range td.Town.Districts {
+		districts[dist.Code] = true
+	}
+	seen := map[string]int{}
+	for i, f := range d.collection(VillagesFile, data) {
+		where := fmt.Sprintf("%s: feature %d", VillagesFile, i)
+		var p villageProps
+		g, ok := d.feature(where, f, &p)
+		if !ok {
+			continue
+		}
+		where = fmt.Sprintf("%s: feature %d (%s)", VillagesFile, i, p.Code)
+		if err := geo.ValidateVillageCode(p.Code); err != nil {
+			d.add(where, "%s", geo.ErrorMessage(err))
+		} else if td.Town.Code != "" && !strings.HasPrefix(p.Code, td.Town.Code) {
+			d.add(where, "village code %s does not start with the town code %s", p.Code, td.Town.Code)
+		}
+		if j, dup := seen[p.Code]; dup {
+			d.add(where, "village code %s is used twice (also feature %d)", p.Code, j)
+		}
+		seen[p.Code] = i
+		if strings.TrimSpace(p.Name) == "" {
+			d.add(where, "name is empty")
+		}
+		if p.DistrictCode != "" && !districts[p.DistrictCode] {
+			d.add(where, "district_code %q is not one of the town's districts", p.DistrictCode)
+		}
+		outline, reasons := geo.Polygonal(g.Coordinates)
+		for _, r := range reasons {
+			d.add(where, "geometry: %s", r)
+		}
+		td.Villages = append(td.Villages, geo.Village{Code: p.Code, Name: p.Name, DistrictCode: p.DistrictCode, Outline: outline})
+	}
+}
+
+func (d *decoder) grids(data []byte, td *geo.TownData) {
+	villages := map[string]bool{}
+	for _, v := range td.Villages {
+		villages[v.Code] = true
+	}
+	seen := map[string]int{}
+	for i, f := range d.collection(GridsFile, data) {
+		where := fmt.Sprintf("%s: feature %d", GridsFile, i)
+		var p gridProps
+		g, ok := d.feature(where, f, &p)
+		if !ok {
+			continue
+		}
+		where = fmt.Sprintf("%s: feature %d (%s)", GridsFile, i, p.Code)
+		if err := geo.ValidateGridCode(p.Code, p.VillageCode); err != nil {
+			d.add(where, "%s", geo.ErrorMessage(err))
+		}
+		if !villages[p.VillageCode] {
+			d.add(where, "village_code %q is not in %s", p.VillageCode, VillagesFile)
+		}
+		if j, dup := seen[p.Code]; dup {
+			d.add(where, "grid code %s is used twice (also feature %d)", p.Code, j)
+		}
+		seen[p.Code] = i
+		if strings.TrimSpace(p.Name) == "" {
+			d.add(where, "name is empty")
+		}
+		if p.Households < 0 || p.Population < 0 {
+			d.add(where, "households and population must not be negative")
+		}
+		geom, reasons := geo.Polygonal(g.Coordinates)
+		for _, r := range reasons {
+			d.add(where, "geometry: %s", r)
+		}
+		rec := geo.GridRecord{Grid: geo.Grid{Code: p.Code, Name: p.Name, VillageCode: p.VillageCode,
+			Households: p.Households, Population: p.Population, Geometry: geom}}
+		rec.Leader = d.contact(where+": leader", p.Leader)
+		rec.Deputy = d.contact(where+": deputy", p.Deputy)
+		for k, o := range p.Organizations {
+			if !geo.OrgKind(o.Kind).Valid() {
+				d.add(where, "organizations[%d]: kind %q: want one of %v", k, o.Kind, geo.OrgKinds)
+			}
+			if strings.TrimSpace(o.Name) == "" {
+				d.add(where, "organizations[%d]: name is empty", k)
+			}
+			rec.Organizations = append(rec.Organizations, geo.OrganizationRef{Kind: geo.OrgKind(o.Kind), Name: o.Name})
+		}
+		td.Grids = append(td.Grids, rec)
+	}
+}
+
+func (d *decoder) contact(where string, c *contactJSON) *geo.Contact {
+	if c == nil {
+		return nil
+	}
+	if strings.TrimSpace(c.Name) == "" {
+		d.add(where, "name is empty")
+	}
+	return &geo.Contact{Name: c.Name, Phone: c.Phone}
+}
+
+// jsonError turns a decoding error into a message that says where in the
+// input it happened (line and column) when the offset is known.
+func jsonError(data []byte, err error) string {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		line, col := lineCol(data, syn.Offset)
+		return fmt.Sprintf("invalid JSON at line %d, column %d: %s", line, col, syn.Error())
+	case errors.As(err, &typ):
+		line, col := lineCol(data, typ.Offset)
+		field := typ.Field
+		if field == "" {
+			field = "value"
+		}
+		return fmt.Sprintf("%s at line %d, column %d: got JSON %s, want %s", field, line, col, typ.Value, typ.Type)
+	}
+	return err.Error()
+}
+
+func lineCol(data []byte, offset int64) (line, col int) {
+	if offset > int64(len(data)) {
+		offset = int64(len(data))
+	}
+	before := data[:offset]
+	line = bytes.Count(before, []byte{'\n'}) + 1
+	col = int(offset) - bytes.LastIndexByte(before, '\n')
+	return line, col
+}
