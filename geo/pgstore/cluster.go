@@ -14,6 +14,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // Cluster is a private PostgreSQL server that wangge starts from the
@@ -27,6 +29,10 @@ type Cluster struct {
 	SocketDir string
 	// Version is the PostgreSQL major version, e.g. "15".
 	Version string
+	// Adopted is true when the server was already running in DataDir (left
+	// by a process that died, or started by a `wangge serve` now running).
+	// Commands that merely use the database leave an adopted server running.
+	Adopted bool
 
 	cred *syscall.Credential // set when running as root: the server runs as "postgres"
 }
@@ -97,7 +103,8 @@ func StartCluster(ctx context.Context, dataDir string, opts ClusterOptions) (*Cl
 		}
 	}
 	if c.running(ctx) {
-		logf("adopting the PostgreSQL server already running in %s", c.PGData)
+		logf("using the PostgreSQL server already running in %s", c.PGData)
+		c.Adopted = true
 		return c, nil
 	}
 	settings := []string{"-c listen_addresses=''", "-k " + c.SocketDir, "-c unix_socket_permissions=0700",
@@ -112,6 +119,21 @@ func StartCluster(ctx context.Context, dataDir string, opts ClusterOptions) (*Cl
 		return nil, fmt.Errorf("%w (see %s)", err, filepath.Join(abs, "postgresql.log"))
 	}
 	return c, nil
+}
+
+// EnsureDatabase creates database name if it does not exist yet.
+func (c *Cluster) EnsureDatabase(ctx context.Context, name string) error {
+	conn, err := pgx.Connect(ctx, c.ConnString("postgres"))
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	var exists bool
+	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name).Scan(&exists); err != nil || exists {
+		return err
+	}
+	_, err = conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
+	return err
 }
 
 // ConnString returns a libpq connection string to database dbname.

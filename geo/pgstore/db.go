@@ -28,7 +28,7 @@ import (
 // NotifyChannel is the LISTEN/NOTIFY channel on which a write that changes
 // what the lookup snapshot holds announces itself; the payload is the
 // current generation. Every replica listens and reloads.
-const NotifyChannel = "wangge_registry"
+const NotifyChannel = "wangge_registry" // also named in sql/town.sql (notify)
 
 // DB is a connection pool to a wangge database.
 type DB struct {

@@ -1,7 +1,6 @@
 package townfile
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +12,7 @@ import (
 	"github.com/paulmach/orb/geojson"
 
 	"wangge/geo"
+	"wangge/geo/jsonerr"
 )
 
 // maxProblems caps the problems reported for one import: past it a broken
@@ -103,7 +103,7 @@ type rawFeature struct {
 func (d *decoder) collection(file string, data []byte) []rawFeature {
 	var fc rawCollection
 	if err := json.Unmarshal(data, &fc); err != nil {
-		d.add(file, "%s", jsonError(data, err))
+		d.add(file, "%s", jsonerr.Describe(data, err))
 		return nil
 	}
 	if fc.Type != "FeatureCollection" {
@@ -128,7 +128,7 @@ func (d *decoder) feature(where string, f rawFeature, props any) (geom *geojson.
 		return nil, false
 	}
 	if err := json.Unmarshal(f.Properties, props); err != nil {
-		d.add(where, "properties: %s", jsonError(f.Properties, err))
+		d.add(where, "properties: %s", jsonerr.Describe(f.Properties, err))
 		return nil, false
 	}
 	if len(f.Geometry) == 0 || string(f.Geometry) == "null" {
@@ -137,7 +137,7 @@ func (d *decoder) feature(where string, f rawFeature, props any) (geom *geojson.
 	}
 	g, err := geojson.UnmarshalGeometry(f.Geometry)
 	if err != nil {
-		d.add(where, "geometry: %s", jsonError(f.Geometry, err))
+		d.add(where, "geometry: %s", jsonerr.Describe(f.Geometry, err))
 		return nil, false
 	}
 	return g, true
@@ -279,34 +279,4 @@ func (d *decoder) contact(where string, c *contactJSON) *geo.Contact {
 		d.add(where, "name is empty")
 	}
 	return &geo.Contact{Name: c.Name, Phone: c.Phone}
-}
-
-// jsonError turns a decoding error into a message that says where in the
-// input it happened (line and column) when the offset is known.
-func jsonError(data []byte, err error) string {
-	var syn *json.SyntaxError
-	var typ *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &syn):
-		line, col := lineCol(data, syn.Offset)
-		return fmt.Sprintf("invalid JSON at line %d, column %d: %s", line, col, syn.Error())
-	case errors.As(err, &typ):
-		line, col := lineCol(data, typ.Offset)
-		field := typ.Field
-		if field == "" {
-			field = "value"
-		}
-		return fmt.Sprintf("%s at line %d, column %d: got JSON %s, want %s", field, line, col, typ.Value, typ.Type)
-	}
-	return err.Error()
-}
-
-func lineCol(data []byte, offset int64) (line, col int) {
-	if offset > int64(len(data)) {
-		offset = int64(len(data))
-	}
-	before := data[:offset]
-	line = bytes.Count(before, []byte{'\n'}) + 1
-	col = int(offset) - bytes.LastIndexByte(before, '\n')
-	return line, col
 }

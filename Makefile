@@ -1,0 +1,36 @@
+# wangge: `make run` serves the demo town, `make test` runs every test.
+# Both install PostgreSQL + PostGIS first when they are missing.
+
+SHELL := /bin/bash
+export PATH := $(PATH):/usr/local/go/bin
+GO ?= go
+BIN := bin/wangge
+
+.PHONY: run test deps build bench vet fmt fixtures
+
+run: deps build
+	./$(BIN) serve
+
+test: deps
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 20m ./...
+
+deps:
+	@./.ci/deps
+
+build:
+	$(GO) build -o $(BIN) ./cmd/wangge
+
+# Benchmarks reported in BENCHMARKS.md (see there for each command).
+bench: deps
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# Regenerates the demo town from fixtures/source (deterministic).
+fixtures:
+	$(GO) run ./fixtures/cmd/gentown
+
+fmt:
+	gofmt -w .
+
+vet:
+	$(GO) vet ./...

@@ -1,0 +1,186 @@
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/paulmach/orb"
+
+	"wangge/geo"
+	"wangge/geo/chinacrs"
+)
+
+// GeoJSONContentType is the media type of GeoJSON responses (RFC 7946).
+const GeoJSONContentType = "application/geo+json"
+
+// listGrids answers GET /v1/grids[?bbox=&village=&crs=&precision=] with a
+// GeoJSON FeatureCollection of the current grids. The bytes of each feature
+// are rendered once per generation; the unfiltered collection is served as
+// one stored slice. The ETag names the generation and the query, so a
+// front-end revalidates with If-None-Match and gets 304 until a redraw.
+func (s *Server) listGrids(c *gin.Context) error {
+	crs, err := queryCRS(c)
+	if err != nil {
+		return err
+	}
+	prec, err := queryPrecision(c)
+	if err != nil {
+		return err
+	}
+	bbox, hasBBox, err := queryBBox(c)
+	if err != nil {
+		return err
+	}
+	village, hasVillage := c.GetQuery("village")
+	snap := s.registry.Load()
+	if hasVillage {
+		if err := geo.ValidateVillageCode(village); err != nil {
+			return badParam("village", "got %q, want a 12-digit village code", truncate(village))
+		}
+		if _, ok := snap.Village(village); !ok {
+			return problemf(TypeNotFound, http.StatusNotFound, "village %s is not in the town", village)
+		}
+	}
+	etag := fmt.Sprintf(`"g%d-%s-%d-%x"`, snap.Generation, crs, prec, queryHash(c, "bbox", "village"))
+	if notModified(c, etag) {
+		return nil
+	}
+	r := s.renderingFor(snap)
+	k := renderKey{crs: crs, precision: prec}
+	var body []byte
+	if !hasBBox && !hasVillage {
+		body = r.collection(k)
+	} else {
+		wgsBox := bbox
+		if hasBBox && crs != chinacrs.WGS84 {
+			wgsBox = orb.Bound{Min: chinacrs.ToWGS84(crs, bbox.Min), Max: chinacrs.ToWGS84(crs, bbox.Max)}
+		}
+		body = collectionOf(r.gridFeatures(k), func(i int) bool {
+			g := &snap.Grids[i]
+			return (!hasVillage || g.VillageCode == village) && (!hasBBox || g.Geometry.Bound().Intersects(wgsBox))
+		}, snap.Generation)
+	}
+	c.Header("ETag", etag)
+	c.Header("Cache-Control", "no-cache") // revalidate: cheap with the ETag
+	c.Data(http.StatusOK, GeoJSONContentType, body)
+	return nil
+}
+
+// gridDetail is the properties of GET /v1/grids/{code}.
+type gridDetail struct {
+	gridProperties
+	Leader        *nameJSON `json:"leader"`
+	Deputy        *nameJSON `json:"deputy"`
+	Organizations []orgJSON `json:"organizations"`
+	Generation    int64     `json:"generation"`
+	ValidFrom     string    `json:"valid_from"`
+}
+
+// getGrid answers GET /v1/grids/{code} with the grid as a GeoJSON Feature
+// with its leader, deputy and organizations.
+func (s *Server) getGrid(c *gin.Context) error {
+	code := c.Param("code")
+	if err := geo.ValidateGridCode(code, ""); err != nil {
+		return badParam("code", "got %q, want a 15-digit grid code", truncate(code))
+	}
+	crs, err := queryCRS(c)
+	if err != nil {
+		return err
+	}
+	prec, err := queryPrecision(c)
+	if err != nil {
+		return err
+	}
+	snap := s.registry.Load()
+	g, ok := snap.Grid(code)
+	if !ok {
+		return problemf(TypeNotFound, http.StatusNotFound, "grid %s is not in generation %d", code, snap.Generation)
+	}
+	etag := fmt.Sprintf(`"g%d-%s-%s-%d"`, snap.Generation, code, crs, prec)
+	if notModified(c, etag) {
+		return nil
+	}
+	props := gridDetail{gridProperties: listProperties(snap, g), Leader: publicContact(g.Leader),
+		Deputy: publicContact(g.Deputy), Organizations: orgsJSON(g), Generation: g.Generation,
+		ValidFrom: g.ValidFrom.UTC().Format(time.RFC3339)}
+	props.gridProperties.Leader = nil
+	c.Header("ETag", etag)
+	c.Header("Cache-Control", "no-cache")
+	c.Data(http.StatusOK, GeoJSONContentType, appendFeature(nil, g, props, renderKey{crs: crs, precision: prec}))
+	return nil
+}
+
+// villageJSON is one village of GET /v1/villages.
+type villageJSON struct {
+	Code       string        `json:"code"`
+	Name       string        `json:"name"`
+	District   *codeNameJSON `json:"district"`
+	Grids      int           `json:"grids"`
+	Households int           `json:"households"`
+	Population int           `json:"population"`
+}
+
+// listVillages answers GET /v1/villages: every village with its district
+// and the number of grids, households and people in it.
+func (s *Server) listVillages(c *gin.Context) error {
+	snap := s.registry.Load()
+	etag := fmt.Sprintf(`"g%d-villages"`, snap.Generation)
+	if notModified(c, etag) {
+		return nil
+	}
+	out := make([]villageJSON, len(snap.Villages))
+	at := map[string]int{}
+	for i, v := range snap.Villages {
+		out[i] = villageJSON{Code: v.Code, Name: v.Name}
+		if d, ok := snap.District(v.DistrictCode); ok {
+			out[i].District = &codeNameJSON{Code: d.Code, Name: d.Name}
+		}
+		at[v.Code] = i
+	}
+	for _, g := range snap.Grids {
+		if i, ok := at[g.VillageCode]; ok {
+			out[i].Grids++
+			out[i].Households += g.Households
+			out[i].Population += g.Population
+		}
+	}
+	body, err := json.Marshal(struct {
+		Town       codeNameJSON  `json:"town"`
+		Generation int64         `json:"generation"`
+		Villages   []villageJSON `json:"villages"`
+	}{codeNameJSON{snap.Town.Code, snap.Town.Name}, snap.Generation, out})
+	if err != nil {
+		return err
+	}
+	c.Header("ETag", etag)
+	c.Header("Cache-Control", "no-cache")
+	c.Data(http.StatusOK, "application/json", body)
+	return nil
+}
+
+// notModified answers 304 when If-None-Match holds etag (or *).
+func notModified(c *gin.Context, etag string) bool {
+	for _, t := range strings.Split(c.GetHeader("If-None-Match"), ",") {
+		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
+		if t == etag || t == "*" {
+			c.Header("ETag", etag)
+			c.Status(http.StatusNotModified)
+			return true
+		}
+	}
+	return false
+}
+
+// queryHash fingerprints the named query parameters for an ETag.
+func queryHash(c *gin.Context, names ...string) uint64 {
+	h := fnv.New64a()
+	for _, n := range names {
+		fmt.Fprintf(h, "%s=%s&", n, c.Query(n))
+	}
+	return h.Sum64()
+}

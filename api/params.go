@@ -1,0 +1,112 @@
+package api
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+	"github.com/paulmach/orb"
+
+	"wangge/geo"
+	"wangge/geo/chinacrs"
+	"wangge/geo/featurejson"
+)
+
+// This file validates query parameters at the edge, each with a message
+// that names the parameter, what was given and what is expected.
+
+// queryFloat reads a required finite number.
+func queryFloat(c *gin.Context, name string) (float64, error) {
+	raw, ok := c.GetQuery(name)
+	if !ok || strings.TrimSpace(raw) == "" {
+		return 0, badParam(name, "required, want a number")
+	}
+	v, err := strconv.ParseFloat(strings.TrimSpace(raw), 64)
+	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0, badParam(name, "got %q, want a finite number", truncate(raw))
+	}
+	return v, nil
+}
+
+// queryPoint reads lon and lat and checks their ranges.
+func queryPoint(c *gin.Context) (orb.Point, error) {
+	lon, err := queryFloat(c, "lon")
+	if err != nil {
+		return orb.Point{}, err
+	}
+	lat, err := queryFloat(c, "lat")
+	if err != nil {
+		return orb.Point{}, err
+	}
+	if lon < -180 || lon > 180 {
+		return orb.Point{}, badParam("lon", "got %v, want -180..180", lon)
+	}
+	if lat < -90 || lat > 90 {
+		return orb.Point{}, badParam("lat", "got %v, want -90..90", lat)
+	}
+	return orb.Point{lon, lat}, nil
+}
+
+// queryCRS reads crs (default wgs84).
+func queryCRS(c *gin.Context) (chinacrs.CRS, error) {
+	crs, err := chinacrs.Parse(c.Query("crs"))
+	if err != nil {
+		return "", badParam("crs", "got %q, want wgs84, gcj02 or bd09", truncate(c.Query("crs")))
+	}
+	return crs, nil
+}
+
+// queryPrecision reads precision (decimals of output coordinates, 0..15;
+// default exact).
+func queryPrecision(c *gin.Context) (int, error) {
+	raw, ok := c.GetQuery("precision")
+	if !ok || raw == "" {
+		return featurejson.Exact, nil
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil || n < 0 || n > 15 {
+		return 0, badParam("precision", "got %q, want an integer 0..15", truncate(raw))
+	}
+	return n, nil
+}
+
+// queryBBox reads bbox=minLon,minLat,maxLon,maxLat (in crs), if present.
+func queryBBox(c *gin.Context) (orb.Bound, bool, error) {
+	raw, ok := c.GetQuery("bbox")
+	if !ok {
+		return orb.Bound{}, false, nil
+	}
+	parts := strings.Split(raw, ",")
+	if len(parts) != 4 {
+		return orb.Bound{}, false, badParam("bbox", "got %q, want minLon,minLat,maxLon,maxLat", truncate(raw))
+	}
+	var v [4]float64
+	for i, p := range parts {
+		f, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			return orb.Bound{}, false, badParam("bbox", "value %d: got %q, want a finite number", i+1, truncate(p))
+		}
+		v[i] = f
+	}
+	if msg := geo.CheckLonLat(v[0], v[1]); msg != "" {
+		return orb.Bound{}, false, badParam("bbox", "min corner: %s", msg)
+	}
+	if msg := geo.CheckLonLat(v[2], v[3]); msg != "" {
+		return orb.Bound{}, false, badParam("bbox", "max corner: %s", msg)
+	}
+	if v[0] > v[2] || v[1] > v[3] {
+		return orb.Bound{}, false, badParam("bbox", "got %q: min must not exceed max", truncate(raw))
+	}
+	return orb.Bound{Min: orb.Point{v[0], v[1]}, Max: orb.Point{v[2], v[3]}}, true, nil
+}
+
+// truncate keeps echoed input short: a 1 MB parameter is not repeated back.
+func truncate(s string) string {
+	const max = 64
+	if len(s) <= max {
+		return s
+	}
+	return fmt.Sprintf("%s… (%d bytes)", s[:max], len(s))
+}

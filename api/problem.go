@@ -1,0 +1,165 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"wangge/geo"
+)
+
+// ProblemContentType is the media type of every error response (RFC 9457).
+const ProblemContentType = "application/problem+json"
+
+// Problem is an RFC 9457 problem detail. Type is stable and names the kind
+// of problem; Detail is for humans; Errors locate what is wrong, one entry
+// per parameter or feature.
+type Problem struct {
+	Type      string        `json:"type"`
+	Title     string        `json:"title"`
+	Status    int           `json:"status"`
+	Detail    string        `json:"detail,omitempty"`
+	Instance  string        `json:"instance,omitempty"`
+	RequestID string        `json:"request_id,omitempty"`
+	Errors    []geo.Problem `json:"errors,omitempty"`
+}
+
+func (p *Problem) Error() string { return p.Detail }
+
+// Problem types. The type URI is relative to the server; GET on it returns
+// the description (see problemDocs).
+const (
+	TypeInvalidParameter = "/problems/invalid-parameter"
+	TypeInvalidBody      = "/problems/invalid-body"
+	TypeNotFound         = "/problems/not-found"
+	TypeOutsideCoverage  = "/problems/outside-coverage"
+	TypeNoRoute          = "/problems/no-route"
+	TypeMethodNotAllowed = "/problems/method-not-allowed"
+	TypeTooLarge         = "/problems/payload-too-large"
+	TypeUnsupportedMedia = "/problems/unsupported-media-type"
+	TypeConflict         = "/problems/conflict"
+	TypeUnavailable      = "/problems/unavailable"
+	TypeNotReady         = "/problems/not-ready"
+	TypeInternal         = "/problems/internal"
+)
+
+var problemTitles = map[string]string{
+	TypeInvalidParameter: "Invalid parameter",
+	TypeInvalidBody:      "Invalid request body",
+	TypeNotFound:         "Not found",
+	TypeOutsideCoverage:  "Outside coverage",
+	TypeNoRoute:          "No such endpoint",
+	TypeMethodNotAllowed: "Method not allowed",
+	TypeTooLarge:         "Payload too large",
+	TypeUnsupportedMedia: "Unsupported media type",
+	TypeConflict:         "Conflict",
+	TypeUnavailable:      "Service unavailable",
+	TypeNotReady:         "Not ready",
+	TypeInternal:         "Internal error",
+}
+
+var problemDocs = map[string]string{
+	TypeInvalidParameter: "A query or path parameter is missing or malformed. The detail names the parameter, what was given and what is expected.",
+	TypeInvalidBody:      "The request body is not what the endpoint accepts: malformed JSON, a wrong type, or values out of range. errors[] locates each problem.",
+	TypeNotFound:         "The grid, village or other resource named in the path does not exist in the current generation.",
+	TypeOutsideCoverage:  "The point is outside every grid and farther than the tolerance (default 200 m) from the nearest one.",
+	TypeNoRoute:          "There is no endpoint at this path. See /openapi.json.",
+	TypeMethodNotAllowed: "The endpoint exists but does not accept this HTTP method; the Allow header lists those it does.",
+	TypeTooLarge:         "The request body, or the number of items in it, exceeds the endpoint's limit, which the detail states.",
+	TypeUnsupportedMedia: "The request body must be application/json.",
+	TypeConflict:         "The request is well-formed but clashes with the current state.",
+	TypeUnavailable:      "The database cannot be reached. Lookups keep working from memory; writes must be retried later.",
+	TypeNotReady:         "The server has not loaded its first snapshot of the grids yet.",
+	TypeInternal:         "An unexpected failure. The request_id identifies it in the server's log.",
+}
+
+// problemf returns a Problem of the given type and status.
+func problemf(typ string, status int, format string, args ...any) *Problem {
+	return &Problem{Type: typ, Title: problemTitles[typ], Status: status, Detail: fmt.Sprintf(format, args...)}
+}
+
+// badParam is the problem for one wrong query or path parameter.
+func badParam(name, format string, args ...any) *Problem {
+	reason := fmt.Sprintf(format, args...)
+	p := problemf(TypeInvalidParameter, http.StatusBadRequest, "%s: %s", name, reason)
+	p.Errors = []geo.Problem{{Where: name, Reason: reason}}
+	return p
+}
+
+// problemOf maps any error to the problem to send. Domain errors keep their
+// message; anything else is internal and its text is logged, never sent.
+func problemOf(err error) (p *Problem, internal bool) {
+	var pp *Problem
+	var ge *geo.Error
+	switch {
+	case errors.As(err, &pp):
+		return pp, false
+	case errors.As(err, &ge):
+		switch ge.Code {
+		case geo.EINVALID:
+			p = problemf(TypeInvalidBody, http.StatusBadRequest, "%s", ge.Message)
+		case geo.ENOTFOUND:
+			p = problemf(TypeNotFound, http.StatusNotFound, "%s", ge.Message)
+		case geo.ECONFLICT:
+			p = problemf(TypeConflict, http.StatusConflict, "%s", ge.Message)
+		case geo.EUNAVAILABLE:
+			p = problemf(TypeUnavailable, http.StatusServiceUnavailable, "%s", ge.Message)
+		default:
+			return problemf(TypeInternal, http.StatusInternalServerError, "internal error"), true
+		}
+		p.Errors = ge.Problems
+		return p, false
+	}
+	return problemf(TypeInternal, http.StatusInternalServerError, "internal error"), true
+}
+
+// writeProblem sends err as problem+json, logging internal errors with the
+// request id that the response carries.
+func (s *Server) writeProblem(c *gin.Context, err error) {
+	p, internal := problemOf(err)
+	cp := *p
+	cp.Instance = c.Request.URL.Path
+	cp.RequestID = c.GetString(requestIDKey)
+	if internal {
+		s.log.Error("internal error", "request_id", cp.RequestID, "method", c.Request.Method, "path", c.Request.URL.Path, "err", err)
+	} else if cp.Status >= 500 {
+		s.log.Warn("request failed", "request_id", cp.RequestID, "path", c.Request.URL.Path, "err", err)
+	}
+	if cp.Status == http.StatusServiceUnavailable {
+		c.Header("Retry-After", "5")
+	}
+	body, merr := json.Marshal(&cp)
+	if merr != nil {
+		body = []byte(`{"type":"/problems/internal","title":"Internal error","status":500}`)
+	}
+	c.Data(cp.Status, ProblemContentType, body)
+	c.Abort()
+}
+
+// handlerFunc is a Gin handler with a single error exit: every handler
+// returns its error and one adapter turns it into problem+json.
+type handlerFunc func(c *gin.Context) error
+
+func (s *Server) handle(h handlerFunc) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if err := h(c); err != nil {
+			s.writeProblem(c, err)
+		}
+	}
+}
+
+// recovery turns a panic into a 500 problem, logged with its request id.
+func (s *Server) recovery(c *gin.Context) {
+	defer func() {
+		if r := recover(); r != nil {
+			if r == http.ErrAbortHandler {
+				panic(r)
+			}
+			s.writeProblem(c, fmt.Errorf("panic: %v", r))
+		}
+	}()
+	c.Next()
+}

@@ -1,0 +1,214 @@
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"sync"
+
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/project"
+
+	"wangge/geo"
+	"wangge/geo/chinacrs"
+	"wangge/geo/featurejson"
+)
+
+// rendering holds response bytes rendered once per snapshot, so that hot
+// endpoints append bytes instead of marshalling structs per request:
+// encoding/json over orb is about twice as slow as PostGIS's own
+// json_agg(ST_AsGeoJSON(...)), while copying bytes is not measurable.
+type rendering struct {
+	snap *geo.Snapshot
+	// routing[i] is the JSON members shared by every locate answer that
+	// lands in grid i: "grid", "leader", "deputy", "organizations".
+	routing [][]byte
+
+	mu sync.Mutex
+	// features[k][i] is grid i as a GeoJSON Feature in k's CRS and
+	// precision; collections[k] the whole FeatureCollection.
+	features    map[renderKey][][]byte
+	collections map[renderKey][]byte
+}
+
+type renderKey struct {
+	crs       chinacrs.CRS
+	precision int
+}
+
+// renderingFor returns the rendering of snap, building it on first use.
+// Two requests racing on a new generation may both build it; one wins.
+func (s *Server) renderingFor(snap *geo.Snapshot) *rendering {
+	if r := s.rendered.Load(); r != nil && r.snap == snap {
+		return r
+	}
+	r := &rendering{snap: snap, routing: make([][]byte, len(snap.Grids)),
+		features: map[renderKey][][]byte{}, collections: map[renderKey][]byte{}}
+	for i := range snap.Grids {
+		r.routing[i] = routingJSON(snap, &snap.Grids[i])
+	}
+	s.rendered.Store(r)
+	return r
+}
+
+type nameJSON struct {
+	Name string `json:"name"`
+}
+
+type codeNameJSON struct {
+	Code string `json:"code"`
+	Name string `json:"name"`
+}
+
+type orgJSON struct {
+	Kind string `json:"kind"`
+	Name string `json:"name"`
+}
+
+type gridRefJSON struct {
+	Code     string        `json:"code"`
+	Name     string        `json:"name"`
+	Village  codeNameJSON  `json:"village"`
+	District *codeNameJSON `json:"district"`
+}
+
+// publicContact is what anonymous callers may see of a person: the name.
+// Phones appear only for roles that need them (dispatch).
+func publicContact(c *geo.Contact) *nameJSON {
+	if c == nil {
+		return nil
+	}
+	return &nameJSON{Name: c.Name}
+}
+
+func orgsJSON(g *geo.GridRecord) []orgJSON {
+	orgs := make([]orgJSON, len(g.Organizations))
+	for i, o := range g.Organizations {
+		orgs[i] = orgJSON{Kind: string(o.Kind), Name: o.Name}
+	}
+	return orgs
+}
+
+func gridRef(snap *geo.Snapshot, g *geo.GridRecord) gridRefJSON {
+	ref := gridRefJSON{Code: g.Code, Name: g.Name, Village: codeNameJSON{Code: g.VillageCode}}
+	if v, ok := snap.Village(g.VillageCode); ok {
+		ref.Village.Name = v.Name
+		if d, ok := snap.District(v.DistrictCode); ok {
+			ref.District = &codeNameJSON{Code: d.Code, Name: d.Name}
+		}
+	}
+	return ref
+}
+
+func routingJSON(snap *geo.Snapshot, g *geo.GridRecord) []byte {
+	b, _ := json.Marshal(struct {
+		Grid          gridRefJSON `json:"grid"`
+		Leader        *nameJSON   `json:"leader"`
+		Deputy        *nameJSON   `json:"deputy"`
+		Organizations []orgJSON   `json:"organizations"`
+	}{gridRef(snap, g), publicContact(g.Leader), publicContact(g.Deputy), orgsJSON(g)})
+	return b[1 : len(b)-1] // the members, without the braces
+}
+
+// gridProperties are the properties of a grid in GET /v1/grids.
+type gridProperties struct {
+	Code         string  `json:"code"`
+	Name         string  `json:"name"`
+	VillageCode  string  `json:"village_code"`
+	VillageName  string  `json:"village_name"`
+	DistrictCode string  `json:"district_code"`
+	DistrictName string  `json:"district_name"`
+	Households   int     `json:"households"`
+	Population   int     `json:"population"`
+	Leader       *string `json:"leader"`
+}
+
+func listProperties(snap *geo.Snapshot, g *geo.GridRecord) gridProperties {
+	ref := gridRef(snap, g)
+	p := gridProperties{Code: g.Code, Name: g.Name, VillageCode: g.VillageCode, VillageName: ref.Village.Name,
+		Households: g.Households, Population: g.Population}
+	if ref.District != nil {
+		p.DistrictCode, p.DistrictName = ref.District.Code, ref.District.Name
+	}
+	if g.Leader != nil {
+		p.Leader = &g.Leader.Name
+	}
+	return p
+}
+
+// inCRS returns mp converted from WGS-84 to crs (mp itself for WGS-84).
+func inCRS(mp orb.MultiPolygon, crs chinacrs.CRS) orb.MultiPolygon {
+	if crs == chinacrs.WGS84 {
+		return mp
+	}
+	return project.MultiPolygon(mp.Clone(), func(p orb.Point) orb.Point { return chinacrs.FromWGS84(crs, p) })
+}
+
+// appendFeature appends grid g as a GeoJSON Feature with props.
+func appendFeature(b []byte, g *geo.GridRecord, props any, k renderKey) []byte {
+	pj, err := json.Marshal(props)
+	if err != nil {
+		panic(fmt.Sprintf("grid %s properties: %v", g.Code, err)) // plain structs of strings and numbers
+	}
+	b = append(b, `{"type":"Feature","id":"`...)
+	b = append(b, g.Code...)
+	b = append(b, `","geometry":`...)
+	b = featurejson.AppendMultiPolygon(b, inCRS(g.Geometry, k.crs), k.precision)
+	b = append(b, `,"properties":`...)
+	b = append(b, pj...)
+	return append(b, '}')
+}
+
+// gridFeatures returns every grid as a list Feature in k's CRS and precision.
+func (r *rendering) gridFeatures(k renderKey) [][]byte {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if f, ok := r.features[k]; ok {
+		return f
+	}
+	f := make([][]byte, len(r.snap.Grids))
+	for i := range r.snap.Grids {
+		g := &r.snap.Grids[i]
+		f[i] = appendFeature(nil, g, listProperties(r.snap, g), k)
+	}
+	r.features[k] = f
+	return f
+}
+
+// collection returns the FeatureCollection of all grids, rendered once.
+func (r *rendering) collection(k renderKey) []byte {
+	features := r.gridFeatures(k)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if c, ok := r.collections[k]; ok {
+		return c
+	}
+	c := collectionOf(features, func(int) bool { return true }, r.snap.Generation)
+	r.collections[k] = c
+	return c
+}
+
+// collectionOf joins the selected features into a FeatureCollection.
+func collectionOf(features [][]byte, keep func(i int) bool, generation int64) []byte {
+	n := 64
+	for i, f := range features {
+		if keep(i) {
+			n += len(f) + 1
+		}
+	}
+	b := make([]byte, 0, n)
+	b = append(b, `{"type":"FeatureCollection","generation":`...)
+	b = fmt.Appendf(b, "%d", generation)
+	b = append(b, `,"features":[`...)
+	first := true
+	for i, f := range features {
+		if !keep(i) {
+			continue
+		}
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = append(b, f...)
+	}
+	return append(b, "]}"...)
+}

@@ -1,0 +1,155 @@
+// Package api is wangge's HTTP interface, built on Gin: one file per
+// resource, one error exit (problem.go), and the OpenAPI document that the
+// tests check every response against. Lookups are answered from the
+// in-memory snapshot (geo.Registry), never from the database, so they keep
+// working while PostgreSQL is down.
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync/atomic"
+
+	"github.com/gin-gonic/gin"
+
+	"wangge/geo"
+)
+
+// Config holds the tunables of the HTTP interface. Zero fields take the
+// defaults of DefaultConfig.
+type Config struct {
+	// ToleranceM: points this close (metres) to a grid but outside every
+	// grid are routed to the nearest one.
+	ToleranceM float64
+	// MaxBatchPoints bounds POST /v1/locate.
+	MaxBatchPoints int
+	// MaxBodyBytes bounds every request body.
+	MaxBodyBytes int64
+}
+
+// DefaultConfig returns the defaults: 200 m tolerance, 10,000 points per
+// batch, 4 MiB bodies.
+func DefaultConfig() Config {
+	return Config{ToleranceM: geo.DefaultToleranceM, MaxBatchPoints: 10_000, MaxBodyBytes: 4 << 20}
+}
+
+// Pinger reports whether the database answers; readiness shows it.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Server serves the HTTP API.
+type Server struct {
+	registry *geo.Registry
+	db       Pinger
+	cfg      Config
+	log      *slog.Logger
+	engine   *gin.Engine
+	metrics  *metrics
+
+	// rendered caches the bytes of the current generation's responses.
+	rendered atomic.Pointer[rendering]
+}
+
+// New returns a server answering from registry. db may be nil (no database:
+// readiness then reports it as absent).
+func New(registry *geo.Registry, db Pinger, cfg Config, log *slog.Logger) *Server {
+	def := DefaultConfig()
+	if cfg.ToleranceM <= 0 {
+		cfg.ToleranceM = def.ToleranceM
+	}
+	if cfg.MaxBatchPoints <= 0 {
+		cfg.MaxBatchPoints = def.MaxBatchPoints
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = def.MaxBodyBytes
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	s := &Server{registry: registry, db: db, cfg: cfg, log: log, metrics: newMetrics(registry)}
+	s.engine = s.routes()
+	return s
+}
+
+// ServeHTTP makes Server an http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.engine.ServeHTTP(w, r) }
+
+func (s *Server) routes() *gin.Engine {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	r.RedirectTrailingSlash = false
+	r.RedirectFixedPath = false
+	r.Use(s.requestID, s.metrics.middleware, s.recovery, s.limitBody)
+
+	r.GET("/healthz", s.handle(s.healthz))
+	r.GET("/readyz", s.handle(s.readyz))
+	r.GET("/metrics", gin.WrapH(s.metrics.handler()))
+	r.GET("/openapi.json", s.handle(s.openapi))
+	r.GET("/problems/:slug", s.handle(s.problemDoc))
+
+	v1 := r.Group("/v1", s.requireSnapshot)
+	v1.GET("/locate", s.handle(s.locate))
+	v1.POST("/locate", s.handle(s.locateBatch))
+	v1.GET("/grids", s.handle(s.listGrids))
+	v1.GET("/grids/:code", s.handle(s.getGrid))
+	v1.GET("/villages", s.handle(s.listVillages))
+
+	r.NoRoute(s.handle(func(c *gin.Context) error {
+		return problemf(TypeNoRoute, http.StatusNotFound, "no endpoint at %s; see /openapi.json", c.Request.URL.Path)
+	}))
+	r.NoMethod(s.handle(func(c *gin.Context) error {
+		return problemf(TypeMethodNotAllowed, http.StatusMethodNotAllowed, "%s is not allowed on %s (allowed: %s)",
+			c.Request.Method, c.Request.URL.Path, c.Writer.Header().Get("Allow"))
+	}))
+	return r
+}
+
+const requestIDKey = "request_id"
+
+// requestID keeps a caller's X-Request-Id (if sane) or makes one, and echoes
+// it, so a problem response can be found in the log.
+func (s *Server) requestID(c *gin.Context) {
+	id := c.GetHeader("X-Request-Id")
+	if len(id) == 0 || len(id) > 64 || strings.ContainsFunc(id, func(r rune) bool { return r < 0x21 || r > 0x7e }) {
+		var b [8]byte
+		rand.Read(b[:])
+		id = hex.EncodeToString(b[:])
+	}
+	c.Set(requestIDKey, id)
+	c.Header("X-Request-Id", id)
+	c.Next()
+}
+
+// limitBody caps every request body; reading past the cap fails with
+// *http.MaxBytesError, which handlers turn into 413.
+func (s *Server) limitBody(c *gin.Context) {
+	if c.Request.Body != nil {
+		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, s.cfg.MaxBodyBytes)
+	}
+	c.Next()
+}
+
+// requireSnapshot answers 503 until the first snapshot is loaded.
+func (s *Server) requireSnapshot(c *gin.Context) {
+	if s.registry.Load() == nil {
+		s.writeProblem(c, problemf(TypeNotReady, http.StatusServiceUnavailable, "the grids are not loaded yet"))
+		return
+	}
+	c.Next()
+}
+
+func (s *Server) problemDoc(c *gin.Context) error {
+	typ := "/problems/" + c.Param("slug")
+	doc, ok := problemDocs[typ]
+	if !ok {
+		return problemf(TypeNotFound, http.StatusNotFound, "no problem type %s", typ)
+	}
+	c.JSON(http.StatusOK, gin.H{"type": typ, "title": problemTitles[typ], "description": doc})
+	return nil
+}

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+)
+
+// Config is every setting of wangge, read from flags with environment
+// equivalents in cmd only and passed down explicitly.
+type Config struct {
+	Addr        string  // --addr, WANGGE_ADDR
+	DataDir     string  // --data-dir, WANGGE_DATA_DIR: the embedded cluster's folder
+	DatabaseURL string  // --database-url, DATABASE_URL: use this server instead
+	ToleranceM  float64 // --tolerance-m, WANGGE_TOLERANCE_M
+	Demo        bool    // --demo, WANGGE_DEMO: load the demo town into an empty database
+}
+
+// DefaultConfig returns the defaults, overridden by the environment.
+func DefaultConfig() Config {
+	c := Config{Addr: ":8080", DataDir: defaultDataDir(), ToleranceM: 200, Demo: true}
+	if v := os.Getenv("WANGGE_ADDR"); v != "" {
+		c.Addr = v
+	}
+	if v := os.Getenv("WANGGE_DATA_DIR"); v != "" {
+		c.DataDir = v
+	}
+	c.DatabaseURL = os.Getenv("DATABASE_URL")
+	if v, err := strconv.ParseFloat(os.Getenv("WANGGE_TOLERANCE_M"), 64); err == nil {
+		c.ToleranceM = v
+	}
+	if v, err := strconv.ParseBool(os.Getenv("WANGGE_DEMO")); err == nil {
+		c.Demo = v
+	}
+	return c
+}
+
+// defaultDataDir is /var/lib/wangge for root (the postgres user can reach
+// it, unlike /root), and the XDG data folder otherwise.
+func defaultDataDir() string {
+	if os.Geteuid() == 0 {
+		return "/var/lib/wangge"
+	}
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "wangge")
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".local", "share", "wangge")
+	}
+	return "wangge-data"
+}
+
+// databaseFlags registers the flags every command that opens the database
+// shares.
+func (c *Config) databaseFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "folder of the embedded PostgreSQL cluster (env WANGGE_DATA_DIR)")
+	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "PostgreSQL URL; empty: start the embedded cluster (env DATABASE_URL)")
+}
+
+// Validate checks the settings.
+func (c *Config) Validate() error {
+	if c.DatabaseURL == "" && c.DataDir == "" {
+		return errors.New("--data-dir: required when DATABASE_URL is not set")
+	}
+	if c.ToleranceM < 0 || c.ToleranceM > 10_000 {
+		return fmt.Errorf("--tolerance-m: got %v, want 0..10000", c.ToleranceM)
+	}
+	return nil
+}

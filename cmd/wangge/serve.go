@@ -1,0 +1,181 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"wangge/api"
+	"wangge/fixtures"
+	"wangge/geo"
+	"wangge/geo/townfile"
+)
+
+// Main is `wangge serve`: it opens the database (embedded or DATABASE_URL),
+// loads the demo town into an empty one, keeps the lookup snapshot current,
+// and serves HTTP until its context ends.
+type Main struct {
+	Config   Config
+	Registry geo.Registry
+	// Addr is the address the server listens on once Run has started
+	// (useful with --addr :0 in tests); closed Ready tells it is set.
+	Addr  string
+	Ready chan struct{}
+
+	log    *slog.Logger
+	stdout io.Writer
+	stderr io.Writer
+}
+
+// NewMain returns a Main with the default configuration.
+func NewMain(stdout, stderr io.Writer) *Main {
+	return &Main{Config: DefaultConfig(), Ready: make(chan struct{}), stdout: stdout, stderr: stderr,
+		log: slog.New(slog.NewTextHandler(stderr, nil))}
+}
+
+// ParseFlags reads the serve flags.
+func (m *Main) ParseFlags(args []string) error {
+	fs := flag.NewFlagSet("wangge serve", flag.ContinueOnError)
+	fs.SetOutput(m.stderr)
+	fs.StringVar(&m.Config.Addr, "addr", m.Config.Addr, "listen address (env WANGGE_ADDR)")
+	fs.Float64Var(&m.Config.ToleranceM, "tolerance-m", m.Config.ToleranceM, "route points this close (m) to a grid to the nearest one (env WANGGE_TOLERANCE_M)")
+	fs.BoolVar(&m.Config.Demo, "demo", m.Config.Demo, "load the demo town into an empty database (env WANGGE_DEMO)")
+	m.Config.databaseFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
+	}
+	return m.Config.Validate()
+}
+
+// Run serves until ctx ends, then shuts down cleanly: HTTP first, then the
+// embedded PostgreSQL.
+func (m *Main) Run(ctx context.Context) error {
+	start := time.Now()
+	db, err := openDatabase(ctx, m.Config, m.log)
+	if err != nil {
+		return err
+	}
+	defer db.close(m.log, true)
+
+	if err := m.loadDemo(ctx, db); err != nil {
+		return err
+	}
+	if err := m.reload(ctx, db); err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer func() { stopWatch(); wg.Wait() }()
+	wg.Add(1)
+	go func() { defer wg.Done(); m.watch(watchCtx, db) }()
+
+	srv := &http.Server{
+		Handler:           api.New(&m.Registry, db, api.Config{ToleranceM: m.Config.ToleranceM}, m.log),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+	}
+	ln, err := net.Listen("tcp", m.Config.Addr)
+	if err != nil {
+		return err
+	}
+	m.Addr = ln.Addr().String()
+	snap := m.Registry.Load()
+	m.log.Info("serving", "addr", m.Addr, "town", snap.Town.Name, "generation", snap.Generation,
+		"grids", len(snap.Grids), "startup", time.Since(start).Round(time.Millisecond))
+	close(m.Ready)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	m.log.Info("shutting down")
+	shutCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutCtx); err != nil {
+		return err
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// loadDemo imports the embedded demo town when the database has none.
+func (m *Main) loadDemo(ctx context.Context, db *database) error {
+	gen, err := db.CurrentGeneration(ctx)
+	if err != nil || gen > 0 || !m.Config.Demo {
+		return err
+	}
+	td, err := townfile.ReadFS(fixtures.Heye, fixtures.HeyeDir)
+	if err != nil {
+		return fmt.Errorf("reading the demo town: %w", err)
+	}
+	m.log.Info("the database is empty: loading the demo town (synthetic boundaries)", "town", td.Town.Name, "grids", len(td.Grids))
+	if _, err := db.ImportTown(ctx, td, "demo", "demo town loaded on first start"); err != nil {
+		return fmt.Errorf("loading the demo town: %w", err)
+	}
+	return nil
+}
+
+// reload builds a snapshot of the current generation and swaps it in.
+func (m *Main) reload(ctx context.Context, db *database) error {
+	now := db.Now()
+	td, gen, err := db.LoadTown(ctx, 0, now)
+	if err != nil {
+		return err
+	}
+	snap, err := geo.NewSnapshot(gen, td, now)
+	if err != nil {
+		return err
+	}
+	m.Registry.Store(snap)
+	return nil
+}
+
+// watch reloads the snapshot whenever another process announces a change,
+// and reconnects with backoff while PostgreSQL is down; lookups meanwhile
+// keep answering from the snapshot in memory.
+func (m *Main) watch(ctx context.Context, db *database) {
+	backoff := time.Second
+	for ctx.Err() == nil {
+		err := db.Listen(ctx, func(payload string) {
+			backoff = time.Second
+			cur := m.Registry.Load()
+			if gen, err := strconv.ParseInt(payload, 10, 64); err == nil && cur != nil && gen < cur.Generation {
+				return
+			}
+			if err := m.reload(ctx, db); err != nil {
+				m.log.Warn("reloading the grids", "err", err)
+				return
+			}
+			if s := m.Registry.Load(); cur == nil || s.Generation != cur.Generation {
+				m.log.Info("loaded a new generation", "generation", s.Generation, "grids", len(s.Grids))
+			}
+		})
+		if ctx.Err() != nil {
+			return
+		}
+		m.log.Warn("lost the database notifications; lookups continue from memory", "err", err, "retry_in", backoff)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, time.Minute)
+	}
+}
