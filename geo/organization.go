@@ -1,5 +1,11 @@
 package geo
 
+import (
+	"cmp"
+	"slices"
+	"strings"
+)
+
 // OrgKind is the kind of a social organization serving grids.
 type OrgKind string
 
@@ -17,14 +23,7 @@ const (
 var OrgKinds = []OrgKind{OrgRedWhiteCouncil, OrgHealthCommittee, OrgLeftBehindChildren, OrgMediation, OrgPartyGroup, OrgOther}
 
 // Valid reports whether k is a known organization kind.
-func (k OrgKind) Valid() bool {
-	for _, v := range OrgKinds {
-		if k == v {
-			return true
-		}
-	}
-	return false
-}
+func (k OrgKind) Valid() bool { return k.Rank() < len(OrgKinds) }
 
 // Organization is a social organization of a village, attached to the grids
 // it serves.
@@ -33,4 +32,25 @@ type Organization struct {
 	Kind        OrgKind
 	Name        string
 	VillageCode string
+}
+
+// Rank is the position of k in OrgKinds, the order in which organizations
+// are listed; unknown kinds come last.
+func (k OrgKind) Rank() int {
+	for i, v := range OrgKinds {
+		if k == v {
+			return i
+		}
+	}
+	return len(OrgKinds)
+}
+
+// SortOrganizationRefs orders refs by kind (in OrgKinds order), then name.
+func SortOrganizationRefs(refs []OrganizationRef) {
+	slices.SortFunc(refs, func(a, b OrganizationRef) int {
+		if c := cmp.Compare(a.Kind.Rank(), b.Kind.Rank()); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
 }

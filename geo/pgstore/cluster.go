@@ -81,6 +81,11 @@ func StartCluster(ctx context.Context, dataDir string, opts ClusterOptions) (*Cl
 	if err := os.MkdirAll(abs, 0o700); err != nil {
 		return nil, fmt.Errorf("data folder: %w", err)
 	}
+	if c.cred != nil {
+		if err := reachableByOthers(filepath.Dir(abs)); err != nil {
+			return nil, err
+		}
+	}
 	c.SocketDir = filepath.Join(abs, "run")
 	if len(c.SocketDir) > 80 { // a Unix socket path must fit in 107 bytes
 		c.SocketDir = filepath.Join(os.TempDir(), fmt.Sprintf("wangge-%d", hash(abs)))
@@ -188,6 +193,24 @@ func (c *Cluster) chown(paths ...string) error {
 		}
 	}
 	return nil
+}
+
+// reachableByOthers checks that every folder from dir up to / lets other
+// users through (x bit), so that the postgres user can reach the data
+// folder of a root process: /root, for one, does not.
+func reachableByOthers(dir string) error {
+	for d := dir; ; d = filepath.Dir(d) {
+		fi, err := os.Stat(d)
+		if err != nil {
+			return err
+		}
+		if fi.Mode().Perm()&0o001 == 0 {
+			return fmt.Errorf("the data folder must be reachable by the postgres user, which runs PostgreSQL because PostgreSQL refuses to run as root, but %s is closed to other users: choose a data folder elsewhere (--data-dir, e.g. /var/lib/wangge) or run chmod o+x %s", d, d)
+		}
+		if d == filepath.Dir(d) {
+			return nil
+		}
+	}
 }
 
 func postgresCredential() (*syscall.Credential, error) {

@@ -109,6 +109,9 @@ func loadTown(ctx context.Context, tx pgx.Tx, td *geo.TownData, gen int64, at ti
 		}
 		return nil
 	})
+	for i := range td.Grids {
+		geo.SortOrganizationRefs(td.Grids[i].Organizations)
+	}
 	return err
 }
 
