@@ -333,7 +333,7 @@ func TestGrids(t *testing.T) {
 	}
 
 	village := demo.Villages[3].Code
-	c.get("/v1/grids?village=" + village).json(t, &fc)
+	c.get("/v1/grids?village="+village).json(t, &fc)
 	for _, f := range fc.Features {
 		if f.Properties["village_code"] != village {
 			t.Errorf("village filter returned %s of %v", f.ID, f.Properties["village_code"])
@@ -377,7 +377,7 @@ func TestGrids_exactCoordinates(t *testing.T) {
 	var f struct {
 		Geometry struct{ Coordinates [][][][2]float64 }
 	}
-	c.get("/v1/grids/" + g.Code).json(t, &f)
+	c.get("/v1/grids/"+g.Code).json(t, &f)
 	for k, p := range g.Geometry[0][0] {
 		if f.Geometry.Coordinates[0][0][k] != [2]float64(p) {
 			t.Fatalf("vertex %d: got %v, stored %v", k, f.Geometry.Coordinates[0][0][k], p)
@@ -399,7 +399,7 @@ func TestGrid(t *testing.T) {
 			Organizations  []struct{ Kind, Name string }
 		}
 	}
-	c.get("/v1/grids/" + g.Code).json(t, &f)
+	c.get("/v1/grids/"+g.Code).json(t, &f)
 	if f.ID != g.Code || f.Properties.Leader.Name != g.Leader.Name || f.Properties.Deputy.Name != g.Deputy.Name ||
 		len(f.Properties.Organizations) != len(g.Organizations) {
 		t.Errorf("got %+v", f)
