@@ -1,6 +1,7 @@
 package townfile
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,9 +10,10 @@ import (
 	"os"
 	"strings"
 
-	"github.com/paulmach/orb/geojson"
+	"github.com/paulmach/orb"
 
 	"wangge/geo"
+	"wangge/geo/featurejson"
 	"wangge/geo/jsonerr"
 )
 
@@ -60,6 +62,7 @@ func readLimited(fsys fs.FS, name string) ([]byte, error) {
 // code EINVALID listing every problem found (up to 100), each naming the file
 // and the feature, and no data, when anything is wrong.
 func Decode(town, villages, grids []byte) (*geo.TownData, error) {
+	town, villages, grids = stripBOM(town), stripBOM(villages), stripBOM(grids)
 	d := decoder{}
 	td := &geo.TownData{}
 	d.town(town, td)
@@ -116,31 +119,25 @@ func (d *decoder) collection(file string, data []byte) []rawFeature {
 	return fc.Features
 }
 
-// feature decodes one feature's properties into props and its geometry,
-// returning false (after reporting) when either is wrong.
-func (d *decoder) feature(where string, f rawFeature, props any) (geom *geojson.Geometry, ok bool) {
+// feature decodes one feature's properties into props and its geometry
+// (strictly: see featurejson.DecodePolygonal). It returns false after
+// reporting when the feature is unusable; geometry problems are reported
+// with where as a prefix once the caller knows the feature's code.
+func (d *decoder) feature(where string, f rawFeature, props any) (geom orb.MultiPolygon, reasons []string, ok bool) {
 	if f.Type != "Feature" {
 		d.add(where, "type %q: want Feature", f.Type)
-		return nil, false
+		return nil, nil, false
 	}
 	if len(f.Properties) == 0 || string(f.Properties) == "null" {
 		d.add(where, "properties are missing")
-		return nil, false
+		return nil, nil, false
 	}
 	if err := json.Unmarshal(f.Properties, props); err != nil {
 		d.add(where, "properties: %s", jsonerr.Describe(f.Properties, err))
-		return nil, false
+		return nil, nil, false
 	}
-	if len(f.Geometry) == 0 || string(f.Geometry) == "null" {
-		d.add(where, "geometry is missing (null)")
-		return nil, false
-	}
-	g, err := geojson.UnmarshalGeometry(f.Geometry)
-	if err != nil {
-		d.add(where, "geometry: %s", jsonerr.Describe(f.Geometry, err))
-		return nil, false
-	}
-	return g, true
+	geom, reasons = featurejson.DecodePolygonal(f.Geometry)
+	return geom, reasons, true
 }
 
 func (d *decoder) town(data []byte, td *geo.TownData) {
@@ -154,7 +151,7 @@ func (d *decoder) town(data []byte, td *geo.TownData) {
 	}
 	where := TownFile + ": feature 0"
 	var p townProps
-	g, ok := d.feature(where, features[0], &p)
+	outline, reasons, ok := d.feature(where, features[0], &p)
 	if !ok {
 		return
 	}
@@ -165,7 +162,6 @@ func (d *decoder) town(data []byte, td *geo.TownData) {
 	if strings.TrimSpace(p.Name) == "" {
 		d.add(where, "name is empty")
 	}
-	outline, reasons := geo.Polygonal(g.Coordinates)
 	for _, r := range reasons {
 		d.add(where, "geometry: %s", r)
 	}
@@ -192,7 +188,7 @@ func (d *decoder) villages(data []byte, td *geo.TownData) {
 	for i, f := range d.collection(VillagesFile, data) {
 		where := fmt.Sprintf("%s: feature %d", VillagesFile, i)
 		var p villageProps
-		g, ok := d.feature(where, f, &p)
+		outline, reasons, ok := d.feature(where, f, &p)
 		if !ok {
 			continue
 		}
@@ -212,7 +208,6 @@ func (d *decoder) villages(data []byte, td *geo.TownData) {
 		if p.DistrictCode != "" && !districts[p.DistrictCode] {
 			d.add(where, "district_code %q is not one of the town's districts", p.DistrictCode)
 		}
-		outline, reasons := geo.Polygonal(g.Coordinates)
 		for _, r := range reasons {
 			d.add(where, "geometry: %s", r)
 		}
@@ -229,7 +224,7 @@ func (d *decoder) grids(data []byte, td *geo.TownData) {
 	for i, f := range d.collection(GridsFile, data) {
 		where := fmt.Sprintf("%s: feature %d", GridsFile, i)
 		var p gridProps
-		g, ok := d.feature(where, f, &p)
+		geom, reasons, ok := d.feature(where, f, &p)
 		if !ok {
 			continue
 		}
@@ -250,7 +245,6 @@ func (d *decoder) grids(data []byte, td *geo.TownData) {
 		if p.Households < 0 || p.Population < 0 {
 			d.add(where, "households and population must not be negative")
 		}
-		geom, reasons := geo.Polygonal(g.Coordinates)
 		for _, r := range reasons {
 			d.add(where, "geometry: %s", r)
 		}
@@ -279,4 +273,10 @@ func (d *decoder) contact(where string, c *contactJSON) *geo.Contact {
 		d.add(where, "name is empty")
 	}
 	return &geo.Contact{Name: c.Name, Phone: c.Phone}
+}
+
+// stripBOM drops a UTF-8 byte order mark, which Windows tools write and
+// JSON forbids.
+func stripBOM(b []byte) []byte {
+	return bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
 }

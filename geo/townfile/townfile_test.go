@@ -37,6 +37,10 @@ func TestRoundTrip(t *testing.T) {
 	if !bytes.Equal(town, t2) || !bytes.Equal(villages, v2) || !bytes.Equal(grids, g2) {
 		t.Error("decode → encode changed the bytes")
 	}
+	bom := append([]byte("\xef\xbb\xbf"), grids...)
+	if _, err := townfile.Decode(town, villages, bom); err != nil {
+		t.Errorf("a file with a UTF-8 byte order mark: %v", err)
+	}
 	if len(td.Grids) != 230 || td.Grids[0].Leader == nil || len(td.Grids[0].Organizations) != 4 {
 		t.Errorf("decoded %d grids; first: %+v", len(td.Grids), td.Grids[0])
 	}
@@ -70,6 +74,9 @@ func TestDecode_problemsNameTheFeature(t *testing.T) {
 		{"point geometry", string(town), string(villages),
 			strings.Replace(string(grids), gridLine[:strings.Index(gridLine, `,"properties"`)],
 				`{"type":"Feature","id":"x","geometry":{"type":"Point","coordinates":[112,27]}`, 1), code, "want Polygon or MultiPolygon"},
+		{"position with one number", string(town), string(villages),
+			strings.Replace(string(grids), `[[[[112.085693359375,27.245361328125],[112.085693359375,27.242919921875]`, `[[[[112.085693359375,27.245361328125],[112.085693359375]`, 1),
+			code, "ring 0 position 1: got 1 numbers"},
 		{"unknown organization kind", string(town), string(villages),
 			strings.Replace(string(grids), `"kind":"mediation"`, `"kind":"choir"`, 1), code, `kind "choir"`},
 		{"village outside the town", string(town),
