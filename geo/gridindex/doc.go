@@ -1,0 +1,98 @@
+// Package gridindex is an immutable in-memory index that answers "which
+// grid is this point in" for a set of grids that tile a town, in a few
+// hundred nanoseconds and without allocating.
+//
+// # Semantics
+//
+// Grids are polygons or multi-polygons, possibly with holes, in longitude,
+// latitude degrees on WGS-84 (EPSG:4326), treated as planar geometry exactly
+// as PostGIS treats a geometry column: edges are straight in lon/lat. A grid
+// covers a point when the point is in its interior or on its boundary, which
+// is PostGIS's ST_Covers: a point on any edge or vertex, including a hole's,
+// is covered; a point inside a hole is not. The decision is exact for
+// float64 inputs (see Robustness), including for points on slanted edges
+// whose coordinates are not representable. (PostGIS's own point-in-polygon
+// shortcut for ST_Covers evaluates its side test in plain double precision,
+// so for a point within a few ulps of a slanted edge PostGIS itself can be
+// off, even placing the point in both or neither of two neighbours; the
+// index gives the exact answer there.) Index.Locate turns the set of covering grids into one
+// answer (inside, boundary with the smallest ID, or the nearest grid within
+// a tolerance); Index.Covering returns the set itself.
+//
+// Entry IDs are positions in the slice given to New. The caller sorts grids
+// by code, so "smallest ID" means "smallest grid code".
+//
+// # Layout
+//
+// Entries are stored in the order of the R-tree's leaves ("slots"), which
+// follows a Hilbert curve, so grids close in space are close in memory. All
+// vertices live in one []orb.Point; each ring is stored closed, so edge i is
+// pts[i]-pts[i+1]. Rings are ranges of that array, slots ranges of rings,
+// and a bitset marks which ring starts a polygon; no per-grid slices are
+// kept.
+//
+// The R-tree is a static packed Hilbert R-tree (flatbush-style, 16 boxes per
+// node, every level padded to whole nodes, no pointers). A leaf is a small
+// struct holding the entry's box, its ID and the offset of its vertices, so
+// for the common single-ring grid a lookup reads a group of leaves and then
+// the candidate's vertices: two dependent memory accesses below the
+// (cache-resident) upper levels. Internal nodes are a flat float32 box array
+// and a child-offset array. Boxes are float32 rounded outwards: they only
+// filter candidates, and halving them matters once the index outgrows the
+// caches. A query walks the tree with a fixed-size stack on the goroutine
+// stack.
+//
+// At a million ten-vertex grids the index holds about 213 bytes per grid,
+// 176 of them vertices. Measured at the time of writing on a shared 2-core
+// VM: about 200 ns per lookup for a town of 230 forty-vertex grids and
+// about 1 µs for a million grids, where the time is memory latency (up to
+// 1.6 µs while other jobs loaded the machine).
+//
+// # Point in polygon
+//
+// For each entry whose box holds the point, a ray from the point towards +x
+// is tested against every edge of every ring of the entry; an odd number of
+// crossings means inside, which handles holes, multi-polygons and either
+// ring orientation with no extra bookkeeping. An edge a->b counts under the
+// half-open rule (min(a.y, b.y) <= p.y < max(a.y, b.y)), decided by the
+// sign of orient(a, b, p) rather than by computing an intersection: upward
+// edges cross when p is left of them, downward edges when it is right. An
+// edge with orient == 0 whose closed box holds p holds p itself: the point
+// is on the boundary and the search for that entry stops.
+//
+// Entries with more than 24 edges also get a y-slab index: their box's
+// height is cut into one horizontal cell per edge, each listing the edges
+// whose closed y range overlaps it. Only the edges of the point's cell can
+// cross the ray or hold the point, so a lookup tests a handful of edges.
+// Edges are assigned with the same float expression that locates the point,
+// which is monotone in y, so no edge is missed by rounding. Entries with
+// several rings or a slab index are flagged in their leaf and take this
+// general path; plain single-ring entries loop over their ring directly.
+//
+// # Robustness
+//
+// orient is exact. A float evaluation is accepted when Shewchuk's error
+// bound proves its sign; products are wrapped in explicit float64()
+// conversions because the Go spec lets the compiler fuse a multiply and add,
+// which would void that bound. Exactly collinear cases with a zero factor
+// (points on vertices, horizontal or vertical edges) are recognised from the
+// signs of the differences; whatever remains (points within a few ulps of a
+// slanted edge) is evaluated with math/big at a precision that makes every
+// step exact for any finite float64 input. That path allocates and takes a
+// few hundred nanoseconds, but random points essentially never reach it.
+//
+// # Nearest
+//
+// A point covered by no grid is routed to the closest grid whose boundary
+// is within the tolerance, measured in metres on the WGS-84 spheroid by
+// package wangge/geo/spheroid (a local tangent-plane metric accurate to
+// better than 1e-6 relative up to a few kilometres). Candidates come from
+// the R-tree, searching a box widened from the tolerance with margin; ties
+// go to the smallest ID. This path measures every edge of every candidate
+// and does not allocate either, but costs a few microseconds.
+//
+// # Testing aids
+//
+// JitteredCoverage builds synthetic tilings (a jittered lattice whose
+// neighbours share bit-identical vertices) for tests and benchmarks.
+package gridindex

@@ -1,0 +1,349 @@
+package gridindex
+
+import (
+	"math"
+	"slices"
+
+	"github.com/paulmach/orb"
+
+	"wangge/geo/spheroid"
+)
+
+// Point-in-polygon outcome of one entry.
+const (
+	outside = iota
+	inside
+	onBoundary
+)
+
+// Outcome of one edge for the crossing test.
+const (
+	noCross = iota
+	cross
+	onEdge
+)
+
+// hitBuf is how many covering entries Locate collects without allocating;
+// in a valid coverage a point is covered by as many grids as meet at one
+// vertex.
+const hitBuf = 16
+
+// Locate routes p (lon, lat) to a grid:
+//
+//   - p strictly inside exactly one grid: that grid, Inside.
+//   - p on the boundary (edge or vertex, outer ring or hole) of one or more
+//     grids: Boundary, ID the smallest ID among all grids covering p, Also
+//     the other covering grids ascending (nil if there are none, e.g. on the
+//     coverage's outer edge).
+//   - p covered by no grid but within toleranceM metres (on the WGS-84
+//     spheroid, see package spheroid) of one: Nearest, the closest grid, ties
+//     to the smallest ID, with DistanceM set. A toleranceM that is not > 0
+//     disables this step.
+//   - otherwise, or for a non-finite p: ok is false.
+//
+// On invalid input where grids overlap, a point strictly inside several is
+// Inside with the smallest ID and the others in Also.
+//
+// Locate does not allocate when p is covered by a single grid or by none
+// (allocation happens for Also and, rarely, in the exact predicate).
+func (ix *Index) Locate(p orb.Point, toleranceM float64) (res Result, ok bool) {
+	var buf [hitBuf]int32
+	hits, onB := ix.cover(p, buf[:0])
+	switch len(hits) {
+	case 0:
+		if toleranceM > 0 && finite(p) {
+			return ix.nearest(p, toleranceM)
+		}
+		return Result{}, false
+	case 1:
+		res = Result{ID: hits[0], Match: Inside}
+	default:
+		sortSmall(hits)
+		res = Result{ID: hits[0], Match: Inside, Also: slices.Clone(hits[1:])}
+	}
+	if onB {
+		res.Match = Boundary
+	}
+	return res, true
+}
+
+// Covering returns every entry whose polygon covers p (boundary included),
+// ascending, or nil if none does. It is meant for tests and diagnostics.
+func (ix *Index) Covering(p orb.Point) []int32 {
+	var buf [hitBuf]int32
+	hits, _ := ix.cover(p, buf[:0])
+	if len(hits) == 0 {
+		return nil
+	}
+	sortSmall(hits)
+	return slices.Clone(hits)
+}
+
+// sortSmall is an insertion sort: hit lists have a handful of elements.
+func sortSmall(s []int32) {
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && s[j] < s[j-1]; j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+}
+
+// cover appends to dst the entries covering p, in tree order, and reports
+// whether p is on the boundary of any of them.
+func (ix *Index) cover(p orb.Point, dst []int32) ([]int32, bool) {
+	// Written positively so NaN coordinates are rejected here: every box
+	// test below is "skip if outside", which NaN would pass.
+	if !(p[0] >= ix.bound.Min[0] && p[0] <= ix.bound.Max[0] && p[1] >= ix.bound.Min[1] && p[1] <= ix.bound.Max[1]) || ix.n == 0 {
+		return dst, false
+	}
+	x, y := p[0], p[1]
+	onB := false
+	// Pending groups: internal group starts, and leaf group starts stored
+	// as ^start (negative).
+	var stack [maxStack]int32
+	sp := 0
+	group, isLeaf := ix.root, ix.rootLeaf
+	for {
+		if isLeaf {
+			// Array pointer: one bounds check per group. The extra
+			// element is the next leaf, whose vstart ends the last one.
+			leaves := (*[nodeSize + 1]leaf)(ix.leaves[group:])
+			for i := range nodeSize {
+				l := &leaves[i]
+				// Branch-free containment test: which of 16 boxes holds
+				// a random point is unpredictable, so four short-circuit
+				// branches per box cost more than four SETcc and one
+				// rarely taken branch.
+				if b2u(x >= float64(l.minX))&b2u(y >= float64(l.minY))&b2u(x <= float64(l.maxX))&b2u(y <= float64(l.maxY)) == 0 {
+					continue
+				}
+				var c int
+				id := l.id
+				if id >= 0 {
+					c = classifyRing(ix.pts[l.vstart:leaves[i+1].vstart], p)
+				} else {
+					id = ^id
+					c = ix.classifySlot(group+int32(i), p)
+				}
+				switch c {
+				case inside:
+					dst = append(dst, id)
+				case onBoundary:
+					dst = append(dst, id)
+					onB = true
+				}
+			}
+		} else {
+			boxes := (*[4 * nodeSize]float32)(ix.boxes[4*group:])
+			refs := (*[nodeSize]int32)(ix.refs[group:])
+			childLeaf := group < ix.l1Slots
+			for i := range nodeSize {
+				if b2u(x >= float64(boxes[4*i]))&b2u(y >= float64(boxes[4*i+1]))&b2u(x <= float64(boxes[4*i+2]))&b2u(y <= float64(boxes[4*i+3])) == 0 {
+					continue
+				}
+				if childLeaf {
+					stack[sp] = ^refs[i]
+				} else {
+					stack[sp] = refs[i]
+				}
+				sp++
+			}
+		}
+		if sp == 0 {
+			return dst, onB
+		}
+		sp--
+		group, isLeaf = stack[sp], false
+		if group < 0 {
+			group, isLeaf = ^group, true
+		}
+	}
+}
+
+// b2u is 1 for true and 0 for false; the compiler turns it into SETcc.
+func b2u(b bool) uint8 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// classifyRing tells whether p is outside, inside or on the boundary of the
+// closed ring pts (an entry with a single ring). It counts crossings of a
+// ray from p towards +x: odd means inside, whatever the orientation.
+func classifyRing(pts []orb.Point, p orb.Point) int {
+	in := false
+	for i := 1; i < len(pts); i++ {
+		switch edgeTest(pts[i-1], pts[i], p) {
+		case cross:
+			in = !in
+		case onEdge:
+			return onBoundary
+		}
+	}
+	if in {
+		return inside
+	}
+	return outside
+}
+
+// classifySlot is classifyRing for the general case: crossing parity over
+// all rings of the entry in slot s (holes and the parts of a multi-polygon
+// alike), through its y-slab index if it has one.
+func (ix *Index) classifySlot(s int32, p orb.Point) int {
+	if ix.slabOf != nil {
+		if k := ix.slabOf[s]; k >= 0 {
+			return ix.classifySlab(&ix.slabs[k], p)
+		}
+	}
+	in := false
+	for r := ix.slotRing[s]; r < ix.slotRing[s+1]; r++ {
+		switch classifyRing(ix.pts[ix.ringStart[r]:ix.ringStart[r+1]], p) {
+		case inside:
+			in = !in
+		case onBoundary:
+			return onBoundary
+		}
+	}
+	if in {
+		return inside
+	}
+	return outside
+}
+
+// classifySlab is classifySlot over the edges listed in p's y-slab cell,
+// which are all the edges whose closed y range holds p.y; no other edge can
+// cross the ray or hold p.
+func (ix *Index) classifySlab(s *slab, p orb.Point) int {
+	c := s.cells + s.cell(p[1])
+	in := false
+	for _, i := range ix.slabEdges[ix.slabCells[c]:ix.slabCells[c+1]] {
+		switch edgeTest(ix.pts[i], ix.pts[i+1], p) {
+		case cross:
+			in = !in
+		case onEdge:
+			return onBoundary
+		}
+	}
+	if in {
+		return inside
+	}
+	return outside
+}
+
+// edgeTest relates p to the edge a->b: onEdge if p is on the closed
+// segment; cross if the ray from p towards +x crosses the edge under the
+// half-open rule (the edge counts if min(a.y, b.y) <= p.y < max(a.y, b.y),
+// so a ray through a vertex counts the two edges meeting there correctly and
+// horizontal edges never count); noCross otherwise.
+func edgeTest(a, b, p orb.Point) int {
+	px, py := p[0], p[1]
+	ay, by := a[1], b[1]
+	if (ay > py && by > py) || (ay < py && by < py) {
+		return noCross // p.y outside the edge's closed y range
+	}
+	ax, bx := a[0], b[0]
+	if ax < px && bx < px {
+		return noCross // edge entirely left of p
+	}
+	spans := (ay <= py) != (by <= py) // half-open y rule
+	if ax > px && bx > px {
+		// Edge entirely right of p: it crosses the ray iff it spans p.y,
+		// and p cannot be on it.
+		if spans {
+			return cross
+		}
+		return noCross
+	}
+	// p is in the edge's closed bounding box.
+	o := orient(a, b, p)
+	if o == 0 {
+		return onEdge
+	}
+	// Upward edge (a below): the crossing is right of p iff p is left of
+	// a->b; downward edge: iff p is right of it.
+	if spans && (ay <= py) == (o > 0) {
+		return cross
+	}
+	return noCross
+}
+
+// nearest returns the grid closest to p within tol metres; p is covered by
+// no grid.
+func (ix *Index) nearest(p orb.Point, tol float64) (Result, bool) {
+	// Search box. MetresToDegrees is exact at p's latitude; the distance
+	// is measured at the mid-latitude of p and the closest point, at most
+	// dLat away, where a degree of longitude can be shorter (towards the
+	// pole) and a degree of latitude differs by under 1%. So take the
+	// longitude scale at the poleward edge of the box and add 1%.
+	_, dLat := spheroid.MetresToDegrees(p[1], tol)
+	dLat *= 1.01
+	dLon, _ := spheroid.MetresToDegrees(min(math.Abs(p[1])+dLat, 90), tol)
+	dLon *= 1.01
+	q := orb.Bound{Min: orb.Point{p[0] - dLon, p[1] - dLat}, Max: orb.Point{p[0] + dLon, p[1] + dLat}}
+	if !q.Intersects(ix.bound) || ix.n == 0 {
+		return Result{}, false
+	}
+
+	best, bestID := math.Inf(1), int32(-1)
+	var stack [maxStack]int32
+	sp := 0
+	group, isLeaf := ix.root, ix.rootLeaf
+	for {
+		if isLeaf {
+			for s := group; s < group+nodeSize; s++ {
+				l := &ix.leaves[s]
+				if !q.Intersects(l.bound()) {
+					continue
+				}
+				id := l.id
+				if id < 0 {
+					id = ^id
+				}
+				d := ix.boundaryDistance(s, p)
+				if d < best || (d == best && id < bestID) {
+					best, bestID = d, id
+				}
+			}
+		} else {
+			childLeaf := group < ix.l1Slots
+			for s := group; s < group+nodeSize; s++ {
+				if !q.Intersects(ix.box(int(s))) {
+					continue
+				}
+				if childLeaf {
+					stack[sp] = ^ix.refs[s]
+				} else {
+					stack[sp] = ix.refs[s]
+				}
+				sp++
+			}
+		}
+		if sp == 0 {
+			break
+		}
+		sp--
+		group, isLeaf = stack[sp], false
+		if group < 0 {
+			group, isLeaf = ^group, true
+		}
+	}
+	if bestID < 0 || !(best <= tol) {
+		return Result{}, false
+	}
+	return Result{ID: bestID, Match: Nearest, DistanceM: best}, true
+}
+
+// boundaryDistance returns the distance in metres from p to the boundary
+// of the entry in slot s: the closest edge of any ring, holes included. It
+// measures every edge; nearest is the rare path.
+func (ix *Index) boundaryDistance(s int32, p orb.Point) float64 {
+	d := math.Inf(1)
+	for r := ix.slotRing[s]; r < ix.slotRing[s+1]; r++ {
+		pts := ix.pts[ix.ringStart[r]:ix.ringStart[r+1]]
+		for i := 1; i < len(pts); i++ {
+			d = min(d, spheroid.PointSegmentDistance(p, pts[i-1], pts[i]))
+		}
+	}
+	return d
+}
