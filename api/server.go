@@ -100,6 +100,10 @@ func (s *Server) routes() *gin.Engine {
 	v1.GET("/grids/:code", s.handle(s.getGrid))
 	v1.GET("/villages", s.handle(s.listVillages))
 
+	s.ogcRoutes(r)     // ogc.go: OGC API – Features under /ogc
+	s.tileRoutes(r)    // tiles.go: vector tiles and TileJSON under /tiles
+	s.consoleRoutes(r) // console.go: the map console at /
+
 	r.NoRoute(s.handle(func(c *gin.Context) error {
 		return problemf(TypeNoRoute, http.StatusNotFound, "no endpoint at %s; see /openapi.json", c.Request.URL.Path)
 	}))
