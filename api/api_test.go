@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -506,4 +507,48 @@ func TestHealthReadyMetricsOpenAPI(t *testing.T) {
 		t.Errorf("openapi.json: %v", doc["openapi"])
 	}
 	_ = io.Discard
+}
+
+// TestHTTP_gzipAndCORS: the full collection is served precompressed, other
+// bodies compressed on the fly, and front-ends on other origins may read
+// them.
+func TestHTTP_gzipAndCORS(t *testing.T) {
+	var reg geo.Registry
+	reg.Store(demo)
+	srv := api.New(&reg, nil, api.Config{CORSOrigins: []string{"https://map.example.cn"}}, nil)
+	for _, target := range []string{"/v1/grids", "/v1/grids?village=" + demo.Villages[0].Code, "/v1/villages"} {
+		req := httptest.NewRequest(http.MethodGet, target, nil)
+		req.Header.Set("Accept-Encoding", "gzip, br")
+		req.Header.Set("Origin", "https://map.example.cn")
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, req)
+		if rec.Header().Get("Content-Encoding") != "gzip" || rec.Header().Get("Access-Control-Allow-Origin") != "https://map.example.cn" {
+			t.Errorf("%s: Content-Encoding %q, Allow-Origin %q", target, rec.Header().Get("Content-Encoding"), rec.Header().Get("Access-Control-Allow-Origin"))
+			continue
+		}
+		zr, err := gzip.NewReader(rec.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain, err := io.ReadAll(zr)
+		if err != nil || !json.Valid(plain) {
+			t.Errorf("%s: gzip body does not decode to JSON: %v", target, err)
+		}
+	}
+	req := httptest.NewRequest(http.MethodOptions, "/v1/locate", nil)
+	req.Header.Set("Origin", "https://map.example.cn")
+	req.Header.Set("Access-Control-Request-Method", "POST")
+	req.Header.Set("Access-Control-Request-Headers", "content-type")
+	rec := httptest.NewRecorder()
+	srv.ServeHTTP(rec, req)
+	if rec.Code != 204 || rec.Header().Get("Access-Control-Allow-Headers") != "content-type" {
+		t.Errorf("preflight: %d %v", rec.Code, rec.Header())
+	}
+	req = httptest.NewRequest(http.MethodGet, "/v1/villages", nil)
+	req.Header.Set("Origin", "https://evil.example")
+	rec = httptest.NewRecorder()
+	srv.ServeHTTP(rec, req)
+	if rec.Header().Get("Access-Control-Allow-Origin") != "" {
+		t.Error("an origin not configured may read responses")
+	}
 }

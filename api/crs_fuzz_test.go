@@ -40,7 +40,7 @@ func TestLocate_chineseMapCoordinates(t *testing.T) {
 		Geometry struct{ Coordinates [][][][2]float64 }
 	}
 	g := demo.Grids[0]
-	c.get("/v1/grids/" + g.Code + "?crs=gcj02").json(t, &f)
+	c.get("/v1/grids/"+g.Code+"?crs=gcj02").json(t, &f)
 	v := g.Geometry[0][0][0]
 	if got, want := orb.Point(f.Geometry.Coordinates[0][0][0]), chinacrs.FromWGS84(chinacrs.GCJ02, v); got != want {
 		t.Errorf("grid in GCJ-02: first vertex %v, want %v", got, want)

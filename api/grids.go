@@ -53,7 +53,11 @@ func (s *Server) listGrids(c *gin.Context) error {
 	r := s.renderingFor(snap)
 	k := renderKey{crs: crs, precision: prec}
 	var body []byte
-	if !hasBBox && !hasVillage {
+	if !hasBBox && !hasVillage && acceptsGzip(c.Request) {
+		c.Header("Content-Encoding", "gzip")
+		c.Header("Vary", "Accept-Encoding")
+		body = r.collectionGzip(k)
+	} else if !hasBBox && !hasVillage {
 		body = r.collection(k)
 	} else {
 		wgsBox := bbox

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"sync"
@@ -28,6 +30,7 @@ type rendering struct {
 	// precision; collections[k] the whole FeatureCollection.
 	features    map[renderKey][][]byte
 	collections map[renderKey][]byte
+	gzipped     map[renderKey][]byte
 }
 
 type renderKey struct {
@@ -42,7 +45,7 @@ func (s *Server) renderingFor(snap *geo.Snapshot) *rendering {
 		return r
 	}
 	r := &rendering{snap: snap, routing: make([][]byte, len(snap.Grids)),
-		features: map[renderKey][][]byte{}, collections: map[renderKey][]byte{}}
+		features: map[renderKey][][]byte{}, collections: map[renderKey][]byte{}, gzipped: map[renderKey][]byte{}}
 	for i := range snap.Grids {
 		r.routing[i] = routingJSON(snap, &snap.Grids[i])
 	}
@@ -185,6 +188,23 @@ func (r *rendering) collection(k renderKey) []byte {
 	c := collectionOf(features, func(int) bool { return true }, r.snap.Generation)
 	r.collections[k] = c
 	return c
+}
+
+// collectionGzip returns the collection of all grids gzip-compressed (at
+// the best ratio: it is done once per generation and served many times).
+func (r *rendering) collectionGzip(k renderKey) []byte {
+	plain := r.collection(k)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if z, ok := r.gzipped[k]; ok {
+		return z
+	}
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	zw.Write(plain)
+	zw.Close()
+	r.gzipped[k] = buf.Bytes()
+	return buf.Bytes()
 }
 
 // collectionOf joins the selected features into a FeatureCollection.

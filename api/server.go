@@ -29,6 +29,9 @@ type Config struct {
 	MaxBatchPoints int
 	// MaxBodyBytes bounds every request body.
 	MaxBodyBytes int64
+	// CORSOrigins may read responses from a browser: "*" for any, or exact
+	// origins such as "https://map.example.cn"; empty for none.
+	CORSOrigins []string
 }
 
 // DefaultConfig returns the defaults: 200 m tolerance, 10,000 points per
@@ -85,7 +88,7 @@ func (s *Server) routes() *gin.Engine {
 	r.HandleMethodNotAllowed = true
 	r.RedirectTrailingSlash = false
 	r.RedirectFixedPath = false
-	r.Use(s.requestID, s.metrics.middleware, s.recovery, s.limitBody)
+	r.Use(s.requestID, s.metrics.middleware, s.recovery, s.cors, s.gzipResponses, s.limitBody)
 
 	r.GET("/healthz", s.handle(s.healthz))
 	r.GET("/readyz", s.handle(s.readyz))

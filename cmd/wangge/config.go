@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 )
 
 // Config is every setting of wangge, read from flags with environment
@@ -17,11 +18,12 @@ type Config struct {
 	DatabaseURL string  // --database-url, DATABASE_URL: use this server instead
 	ToleranceM  float64 // --tolerance-m, WANGGE_TOLERANCE_M
 	Demo        bool    // --demo, WANGGE_DEMO: load the demo town into an empty database
+	CORSOrigins string  // --cors-origins, WANGGE_CORS_ORIGINS: comma-separated, "*" for any
 }
 
 // DefaultConfig returns the defaults, overridden by the environment.
 func DefaultConfig() Config {
-	c := Config{Addr: ":8080", DataDir: defaultDataDir(), ToleranceM: 200, Demo: true}
+	c := Config{Addr: ":8080", DataDir: defaultDataDir(), ToleranceM: 200, Demo: true, CORSOrigins: "*"}
 	if v := os.Getenv("WANGGE_ADDR"); v != "" {
 		c.Addr = v
 	}
@@ -31,6 +33,9 @@ func DefaultConfig() Config {
 	c.DatabaseURL = os.Getenv("DATABASE_URL")
 	if v, err := strconv.ParseFloat(os.Getenv("WANGGE_TOLERANCE_M"), 64); err == nil {
 		c.ToleranceM = v
+	}
+	if v, ok := os.LookupEnv("WANGGE_CORS_ORIGINS"); ok {
+		c.CORSOrigins = v
 	}
 	if v, err := strconv.ParseBool(os.Getenv("WANGGE_DEMO")); err == nil {
 		c.Demo = v
@@ -69,4 +74,15 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("--tolerance-m: got %v, want 0..10000", c.ToleranceM)
 	}
 	return nil
+}
+
+// corsOrigins splits the --cors-origins list.
+func (c *Config) corsOrigins() []string {
+	var out []string
+	for _, o := range strings.Split(c.CORSOrigins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			out = append(out, o)
+		}
+	}
+	return out
 }

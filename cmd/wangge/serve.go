@@ -47,6 +47,7 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.SetOutput(m.stderr)
 	fs.StringVar(&m.Config.Addr, "addr", m.Config.Addr, "listen address (env WANGGE_ADDR)")
 	fs.Float64Var(&m.Config.ToleranceM, "tolerance-m", m.Config.ToleranceM, "route points this close (m) to a grid to the nearest one (env WANGGE_TOLERANCE_M)")
+	fs.StringVar(&m.Config.CORSOrigins, "cors-origins", m.Config.CORSOrigins, "origins whose browsers may read responses, comma-separated; * for any; empty for none (env WANGGE_CORS_ORIGINS)")
 	fs.BoolVar(&m.Config.Demo, "demo", m.Config.Demo, "load the demo town into an empty database (env WANGGE_DEMO)")
 	m.Config.databaseFlags(fs)
 	if err := fs.Parse(args); err != nil {
@@ -81,7 +82,7 @@ func (m *Main) Run(ctx context.Context) error {
 	go func() { defer wg.Done(); m.watch(watchCtx, db) }()
 
 	srv := &http.Server{
-		Handler:           api.New(&m.Registry, db, api.Config{ToleranceM: m.Config.ToleranceM}, m.log),
+		Handler:           api.New(&m.Registry, db, api.Config{ToleranceM: m.Config.ToleranceM, CORSOrigins: m.Config.corsOrigins()}, m.log),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,

@@ -1,0 +1,154 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"wangge/api"
+	"wangge/fixtures"
+	"wangge/geo"
+	"wangge/geo/pgstore"
+	"wangge/geo/townfile"
+)
+
+// env is what every benchmark runs against: a private PostgreSQL with the
+// demo town, the snapshot built from it, and the real API handler serving
+// HTTP on a loopback port in this process.
+type env struct {
+	dir      string
+	cluster  *pgstore.Cluster
+	db       *pgstore.DB
+	registry geo.Registry
+	snap     *geo.Snapshot
+	srv      *http.Server
+	addr     string // host:port of the API
+	logf     func(format string, args ...any)
+}
+
+// setupTimeout bounds the start of PostgreSQL and the demo import.
+const setupTimeout = 3 * time.Minute
+
+// setUp starts everything. It returns the env even on error, so that the
+// caller's deferred close stops what was started. Set-up does not stop
+// half-way on Ctrl-C (a half-started server could be left running);
+// ctx is checked once it is done.
+func setUp(ctx context.Context, logf func(string, ...any)) (*env, error) {
+	e := &env{logf: logf}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), setupTimeout)
+	defer cancel()
+	if err := e.startDatabase(sctx); err != nil {
+		return e, err
+	}
+	if err := e.loadDemoTown(sctx); err != nil {
+		return e, err
+	}
+	if err := e.serve(); err != nil {
+		return e, err
+	}
+	return e, ctx.Err()
+}
+
+// startDatabase starts a throwaway cluster in a temporary folder and opens
+// a migrated, empty database in it.
+func (e *env) startDatabase(ctx context.Context) error {
+	dir, err := os.MkdirTemp("", "wangge-load-")
+	if err != nil {
+		return err
+	}
+	e.dir = dir
+	// As root, PostgreSQL runs as the postgres user, which must reach it.
+	if err := os.Chmod(dir, 0o755); err != nil {
+		return err
+	}
+	e.logf("starting PostgreSQL in %s", dir)
+	e.cluster, err = pgstore.StartCluster(ctx, dir, pgstore.ClusterOptions{Ephemeral: true})
+	if err != nil {
+		return err
+	}
+	e.db, err = openMigrated(ctx, e.cluster, "wangge")
+	return err
+}
+
+// openMigrated creates database name in c and migrates it.
+func openMigrated(ctx context.Context, c *pgstore.Cluster, name string) (*pgstore.DB, error) {
+	if err := c.EnsureDatabase(ctx, name); err != nil {
+		return nil, err
+	}
+	db, err := pgstore.Open(ctx, c.ConnString(name))
+	if err != nil {
+		return nil, err
+	}
+	if _, err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// loadDemoTown imports the demo town and builds its snapshot the way
+// `wangge serve` does.
+func (e *env) loadDemoTown(ctx context.Context) error {
+	td, err := townfile.ReadFS(fixtures.Heye, fixtures.HeyeDir)
+	if err != nil {
+		return fmt.Errorf("reading the demo town: %w", err)
+	}
+	e.logf("importing the demo town (%d grids)", len(td.Grids))
+	if _, err := e.db.ImportTown(ctx, td, "wangge-load", "benchmark"); err != nil {
+		return fmt.Errorf("importing the demo town: %w", err)
+	}
+	now := e.db.Now()
+	loaded, gen, err := e.db.LoadTown(ctx, 0, now)
+	if err != nil {
+		return err
+	}
+	e.snap, err = geo.NewSnapshot(gen, loaded, now)
+	if err != nil {
+		return err
+	}
+	e.registry.Store(e.snap)
+	return nil
+}
+
+// serve starts the API on 127.0.0.1 on a free port.
+func (e *env) serve() error {
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	e.addr = ln.Addr().String()
+	e.srv = &http.Server{Handler: api.New(&e.registry, e.db, api.Config{}, log), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := e.srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			e.logf("HTTP server: %v", err)
+		}
+	}()
+	e.logf("API listening on %s", e.addr)
+	return nil
+}
+
+// close stops the HTTP server and PostgreSQL and removes the folder.
+func (e *env) close() {
+	if e.srv != nil {
+		e.srv.Close()
+	}
+	if e.db != nil {
+		e.db.Close()
+	}
+	if e.cluster != nil {
+		if err := e.cluster.Stop(); err != nil {
+			e.logf("stopping PostgreSQL: %v", err)
+		}
+	}
+	if e.dir != "" {
+		if err := os.RemoveAll(e.dir); err != nil {
+			e.logf("removing %s: %v", e.dir, err)
+		}
+	}
+}
