@@ -78,11 +78,11 @@ func (s *Server) listGrids(c *gin.Context) error {
 // gridDetail is the properties of GET /v1/grids/{code}.
 type gridDetail struct {
 	gridProperties
-	Leader        *nameJSON `json:"leader"`
-	Deputy        *nameJSON `json:"deputy"`
-	Organizations []orgJSON `json:"organizations"`
-	Generation    int64     `json:"generation"`
-	ValidFrom     string    `json:"valid_from"`
+	Leader        *personJSON `json:"leader"`
+	Deputy        *personJSON `json:"deputy"`
+	Organizations []orgJSON   `json:"organizations"`
+	Generation    int64       `json:"generation"`
+	ValidFrom     string      `json:"valid_from"`
 }
 
 // getGrid answers GET /v1/grids/{code} with the grid as a GeoJSON Feature
@@ -105,14 +105,15 @@ func (s *Server) getGrid(c *gin.Context) error {
 	if !ok {
 		return problemf(TypeNotFound, http.StatusNotFound, "grid %s is not in generation %d", code, snap.Generation)
 	}
-	etag := fmt.Sprintf(`"g%d-%s-%s-%d"`, snap.Generation, code, crs, prec)
+	personal := callerRole(c).SeesPersonalData()
+	etag := fmt.Sprintf(`"g%d-%s-%s-%d-%t"`, snap.Generation, code, crs, prec, personal)
 	if notModified(c, etag) {
 		return nil
 	}
-	props := gridDetail{gridProperties: listProperties(snap, g), Leader: publicContact(g.Leader),
-		Deputy: publicContact(g.Deputy), Organizations: orgsJSON(g), Generation: g.Generation,
+	props := gridDetail{gridProperties: listProperties(snap, g), Leader: contactJSON(g.Leader, personal),
+		Deputy: contactJSON(g.Deputy, personal), Organizations: orgsJSON(g), Generation: g.Generation,
 		ValidFrom: g.ValidFrom.UTC().Format(time.RFC3339)}
-	props.gridProperties.Leader = nil
+	c.Header("Vary", "Authorization")
 	c.Header("ETag", etag)
 	c.Header("Cache-Control", "no-cache")
 	c.Data(http.StatusOK, GeoJSONContentType, appendFeature(nil, g, props, renderKey{crs: crs, precision: prec}))

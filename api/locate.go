@@ -52,7 +52,11 @@ func (s *Server) locate(c *gin.Context) error {
 	b = append(b, `","distance_m":`...)
 	b = featurejson.AppendFloat(b, loc.DistanceM, 2)
 	b = append(b, ',')
-	b = append(b, r.routing[loc.Entry]...)
+	audience := 0
+	if callerRole(c).SeesPersonalData() {
+		audience = 1
+	}
+	b = append(b, r.routing[audience][loc.Entry]...)
 	b = append(b, `,"also":[`...)
 	for i, code := range loc.Also {
 		if i > 0 {

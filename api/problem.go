@@ -41,6 +41,8 @@ const (
 	TypeTooLarge         = "/problems/payload-too-large"
 	TypeUnsupportedMedia = "/problems/unsupported-media-type"
 	TypeConflict         = "/problems/conflict"
+	TypeUnauthorized     = "/problems/unauthorized"
+	TypeForbidden        = "/problems/forbidden"
 	TypeUnavailable      = "/problems/unavailable"
 	TypeNotReady         = "/problems/not-ready"
 	TypeInternal         = "/problems/internal"
@@ -56,6 +58,8 @@ var problemTitles = map[string]string{
 	TypeTooLarge:         "Payload too large",
 	TypeUnsupportedMedia: "Unsupported media type",
 	TypeConflict:         "Conflict",
+	TypeUnauthorized:     "Unauthorized",
+	TypeForbidden:        "Forbidden",
 	TypeUnavailable:      "Service unavailable",
 	TypeNotReady:         "Not ready",
 	TypeInternal:         "Internal error",
@@ -71,6 +75,8 @@ var problemDocs = map[string]string{
 	TypeTooLarge:         "The request body, or the number of items in it, exceeds the endpoint's limit, which the detail states.",
 	TypeUnsupportedMedia: "The request body must be application/json.",
 	TypeConflict:         "The request is well-formed but clashes with the current state.",
+	TypeUnauthorized:     "The request needs a valid bearer token (Authorization: Bearer <token>), or the one sent is unknown or revoked. Tokens are made with `wangge token create`.",
+	TypeForbidden:        "The token's role may not do this. Roles: viewer, dispatcher, planner, admin.",
 	TypeUnavailable:      "The database cannot be reached. Lookups keep working from memory; writes must be retried later.",
 	TypeNotReady:         "The server has not loaded its first snapshot of the grids yet.",
 	TypeInternal:         "An unexpected failure. The request_id identifies it in the server's log.",

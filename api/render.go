@@ -21,9 +21,10 @@ import (
 // json_agg(ST_AsGeoJSON(...)), while copying bytes is not measurable.
 type rendering struct {
 	snap *geo.Snapshot
-	// routing[i] is the JSON members shared by every locate answer that
-	// lands in grid i: "grid", "leader", "deputy", "organizations".
-	routing [][]byte
+	// routing[audience][i] is the JSON members shared by every locate
+	// answer that lands in grid i: "grid", "leader", "deputy",
+	// "organizations"; audience 1 (dispatchers, admins) sees phones.
+	routing [2][][]byte
 
 	mu sync.Mutex
 	// features[k][i] is grid i as a GeoJSON Feature in k's CRS and
@@ -44,17 +45,22 @@ func (s *Server) renderingFor(snap *geo.Snapshot) *rendering {
 	if r := s.rendered.Load(); r != nil && r.snap == snap {
 		return r
 	}
-	r := &rendering{snap: snap, routing: make([][]byte, len(snap.Grids)),
-		features: map[renderKey][][]byte{}, collections: map[renderKey][]byte{}, gzipped: map[renderKey][]byte{}}
-	for i := range snap.Grids {
-		r.routing[i] = routingJSON(snap, &snap.Grids[i])
+	r := &rendering{snap: snap, features: map[renderKey][][]byte{}, collections: map[renderKey][]byte{}, gzipped: map[renderKey][]byte{}}
+	for audience := range r.routing {
+		r.routing[audience] = make([][]byte, len(snap.Grids))
+		for i := range snap.Grids {
+			r.routing[audience][i] = routingJSON(snap, &snap.Grids[i], audience == 1)
+		}
 	}
 	s.rendered.Store(r)
 	return r
 }
 
-type nameJSON struct {
-	Name string `json:"name"`
+// personJSON is a person as shown in responses: the phone only to roles
+// that see personal data.
+type personJSON struct {
+	Name  string `json:"name"`
+	Phone string `json:"phone,omitempty"`
 }
 
 type codeNameJSON struct {
@@ -74,13 +80,17 @@ type gridRefJSON struct {
 	District *codeNameJSON `json:"district"`
 }
 
-// publicContact is what anonymous callers may see of a person: the name.
-// Phones appear only for roles that need them (dispatch).
-func publicContact(c *geo.Contact) *nameJSON {
+// contactJSON is what a caller may see of a person: the name, and the
+// phone only when personal is true (dispatchers and admins).
+func contactJSON(c *geo.Contact, personal bool) *personJSON {
 	if c == nil {
 		return nil
 	}
-	return &nameJSON{Name: c.Name}
+	p := &personJSON{Name: c.Name}
+	if personal {
+		p.Phone = c.Phone
+	}
+	return p
 }
 
 func orgsJSON(g *geo.GridRecord) []orgJSON {
@@ -102,13 +112,13 @@ func gridRef(snap *geo.Snapshot, g *geo.GridRecord) gridRefJSON {
 	return ref
 }
 
-func routingJSON(snap *geo.Snapshot, g *geo.GridRecord) []byte {
+func routingJSON(snap *geo.Snapshot, g *geo.GridRecord, personal bool) []byte {
 	b, _ := json.Marshal(struct {
 		Grid          gridRefJSON `json:"grid"`
-		Leader        *nameJSON   `json:"leader"`
-		Deputy        *nameJSON   `json:"deputy"`
+		Leader        *personJSON `json:"leader"`
+		Deputy        *personJSON `json:"deputy"`
 		Organizations []orgJSON   `json:"organizations"`
-	}{gridRef(snap, g), publicContact(g.Leader), publicContact(g.Deputy), orgsJSON(g)})
+	}{gridRef(snap, g), contactJSON(g.Leader, personal), contactJSON(g.Deputy, personal), orgsJSON(g)})
 	return b[1 : len(b)-1] // the members, without the braces
 }
 

@@ -32,6 +32,9 @@ type Config struct {
 	// CORSOrigins may read responses from a browser: "*" for any, or exact
 	// origins such as "https://map.example.cn"; empty for none.
 	CORSOrigins []string
+	// Tokens checks bearer tokens. Nil: every caller is an anonymous viewer
+	// and any bearer token is refused.
+	Tokens Tokens
 }
 
 // DefaultConfig returns the defaults: 200 m tolerance, 10,000 points per
@@ -49,6 +52,7 @@ type Pinger interface {
 type Server struct {
 	registry *geo.Registry
 	db       Pinger
+	tokens   Tokens
 	cfg      Config
 	log      *slog.Logger
 	engine   *gin.Engine
@@ -74,7 +78,7 @@ func New(registry *geo.Registry, db Pinger, cfg Config, log *slog.Logger) *Serve
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &Server{registry: registry, db: db, cfg: cfg, log: log, metrics: newMetrics(registry)}
+	s := &Server{registry: registry, db: db, tokens: cfg.Tokens, cfg: cfg, log: log, metrics: newMetrics(registry)}
 	s.engine = s.routes()
 	return s
 }
@@ -88,7 +92,7 @@ func (s *Server) routes() *gin.Engine {
 	r.HandleMethodNotAllowed = true
 	r.RedirectTrailingSlash = false
 	r.RedirectFixedPath = false
-	r.Use(s.requestID, s.metrics.middleware, s.recovery, s.cors, s.gzipResponses, s.limitBody)
+	r.Use(s.requestID, s.metrics.middleware, s.recovery, s.cors, s.gzipResponses, s.limitBody, s.authenticate)
 
 	r.GET("/healthz", s.handle(s.healthz))
 	r.GET("/readyz", s.handle(s.readyz))

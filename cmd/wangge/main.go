@@ -5,6 +5,7 @@
 //	wangge import DIR            replace the town with the one in DIR
 //	wangge export [-out DIR]     write the town as GeoJSON files
 //	wangge locate LON LAT        print the grid and leader of a point
+//	wangge token create|list|revoke  API tokens
 //
 // Without DATABASE_URL every command uses the embedded PostgreSQL cluster in
 // the data folder (--data-dir, WANGGE_DATA_DIR).
@@ -62,6 +63,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runExport(ctx, args, stdout, stderr)
 	case "locate":
 		return runLocate(ctx, args, stdout, stderr)
+	case "token":
+		return runToken(ctx, args, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -79,6 +82,8 @@ commands:
                         and grids.geojson in DIR (refused unless a valid coverage)
   export [-out DIR]     write the town as those three GeoJSON files
   locate LON LAT        print the grid and leader of a point
+  token create --role R --name N | list | revoke NAME
+                        API tokens (roles: viewer, dispatcher, planner, admin)
 
 Without DATABASE_URL every command uses the embedded PostgreSQL cluster in
 the data folder (--data-dir, WANGGE_DATA_DIR). Run "wangge COMMAND -h" for flags.

@@ -315,3 +315,68 @@ func TestLocateCommand(t *testing.T) {
 		t.Errorf("locate 200 0: %v", err)
 	}
 }
+
+// TestTokens: a token created on the command line is accepted by a running
+// server at once (NOTIFY), shows phones to a dispatcher, and is refused once
+// revoked.
+func TestTokens(t *testing.T) {
+	url := pgtest.ConnString(t)
+	cfg := DefaultConfig()
+	cfg.DatabaseURL, cfg.DataDir = url, ""
+	s := startServer(t, cfg)
+	var out, errb bytes.Buffer
+	if err := Run(context.Background(), []string{"token", "create", "-database-url", url, "-role", "dispatcher", "-name", "调度员-王芳"}, &out, &errb); err != nil {
+		t.Fatalf("token create: %v\n%s", err, errb.String())
+	}
+	secret := strings.TrimSpace(out.String())
+	if !strings.HasPrefix(secret, "wg_") {
+		t.Fatalf("token create printed %q", secret)
+	}
+	if err := Run(context.Background(), []string{"token", "create", "-database-url", url, "-role", "dispatcher", "-name", "调度员-王芳"}, &out, &errb); err == nil {
+		t.Error("a second token with the same name was created")
+	}
+	lon, lat, _ := demoPoint(t)
+	target := fmt.Sprintf("http://%s/v1/locate?lon=%v&lat=%v", s.main.Addr, lon, lat)
+	status := func() (int, string) {
+		req, _ := http.NewRequest(http.MethodGet, target, nil)
+		req.Header.Set("Authorization", "Bearer "+secret)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		body, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(body)
+	}
+	waitFor := func(want int) string {
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			code, body := status()
+			if code == want {
+				return body
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("status %d, want %d: %s", code, want, body)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	if body := waitFor(200); !strings.Contains(body, `"phone"`) {
+		t.Errorf("a dispatcher sees no phone: %s", body)
+	}
+	out.Reset()
+	if err := Run(context.Background(), []string{"token", "list", "-database-url", url}, &out, &errb); err != nil || !strings.Contains(out.String(), "调度员-王芳") {
+		t.Errorf("token list: %v\n%s", err, out.String())
+	}
+	if err := Run(context.Background(), []string{"token", "revoke", "-database-url", url, "调度员-王芳"}, &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(401)
+	db, _ := pgstore.Open(context.Background(), url)
+	defer db.Close()
+	var n int
+	db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM audit_log WHERE target = 'token:调度员-王芳'`).Scan(&n)
+	if n != 2 {
+		t.Errorf("%d audit entries for the token, want 2 (create, revoke)", n)
+	}
+}

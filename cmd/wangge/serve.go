@@ -16,6 +16,7 @@ import (
 	"wangge/api"
 	"wangge/fixtures"
 	"wangge/geo"
+	"wangge/geo/pgstore"
 	"wangge/geo/townfile"
 )
 
@@ -25,6 +26,7 @@ import (
 type Main struct {
 	Config   Config
 	Registry geo.Registry
+	Tokens   geo.TokenSet
 	// Addr is the address the server listens on once Run has started
 	// (useful with --addr :0 in tests); closed Ready tells it is set.
 	Addr  string
@@ -75,6 +77,9 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.reload(ctx, db); err != nil {
 		return err
 	}
+	if err := m.reloadTokens(ctx, db); err != nil {
+		return err
+	}
 	var wg sync.WaitGroup
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer func() { stopWatch(); wg.Wait() }()
@@ -82,7 +87,8 @@ func (m *Main) Run(ctx context.Context) error {
 	go func() { defer wg.Done(); m.watch(watchCtx, db) }()
 
 	srv := &http.Server{
-		Handler:           api.New(&m.Registry, db, api.Config{ToleranceM: m.Config.ToleranceM, CORSOrigins: m.Config.corsOrigins()}, m.log),
+		Handler: api.New(&m.Registry, db, api.Config{ToleranceM: m.Config.ToleranceM,
+			CORSOrigins: m.Config.corsOrigins(), Tokens: &m.Tokens}, m.log),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,
@@ -148,6 +154,16 @@ func (m *Main) reload(ctx context.Context, db *database) error {
 	return nil
 }
 
+// reloadTokens loads the tokens in use into memory.
+func (m *Main) reloadTokens(ctx context.Context, db *database) error {
+	tokens, err := db.ActiveTokens(ctx)
+	if err != nil {
+		return err
+	}
+	m.Tokens.Store(tokens)
+	return nil
+}
+
 // watch reloads the snapshot whenever another process announces a change,
 // and reconnects with backoff while PostgreSQL is down; lookups meanwhile
 // keep answering from the snapshot in memory.
@@ -156,6 +172,14 @@ func (m *Main) watch(ctx context.Context, db *database) {
 	for ctx.Err() == nil {
 		err := db.Listen(ctx, func(payload string) {
 			backoff = time.Second
+			if payload == pgstore.TokensChanged || payload == "" {
+				if err := m.reloadTokens(ctx, db); err != nil {
+					m.log.Warn("reloading the tokens", "err", err)
+				}
+				if payload != "" {
+					return
+				}
+			}
 			cur := m.Registry.Load()
 			if gen, err := strconv.ParseInt(payload, 10, 64); err == nil && cur != nil && gen < cur.Generation {
 				return

@@ -79,7 +79,8 @@ func (db *DB) ImportTown(ctx context.Context, td *geo.TownData, actor, note stri
 				return fmt.Errorf("%s: %w", s.name, err)
 			}
 		}
-		return nil
+		return audit(ctx, tx, now, actor, "town.import", fmt.Sprintf("generation:%d", gen), nil,
+			map[string]any{"town": td.Town.Code, "villages": len(td.Villages), "grids": len(td.Grids), "note": note}, "")
 	})
 	if err != nil {
 		return 0, unavailable(err)

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"wangge/geo"
+)
+
+// runToken manages API tokens: create (prints the secret once), list,
+// revoke.
+func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("token: want create, list or revoke")
+	}
+	sub, args := args[0], args[1:]
+	cfg := DefaultConfig()
+	fs := flag.NewFlagSet("wangge token "+sub, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg.databaseFlags(fs)
+	role := fs.String("role", "", "create: viewer, dispatcher, planner or admin")
+	name := fs.String("name", "", "create: who or what the token is for, e.g. 调度员-王芳 or map-frontend")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	switch sub {
+	case "create":
+		if *name == "" || !geo.AccessRole(*role).Valid() {
+			return fmt.Errorf("token create: want --name N and --role one of %v", geo.AccessRoles)
+		}
+	case "revoke":
+		if fs.NArg() != 1 {
+			return errors.New("token revoke: want the token's name")
+		}
+	case "list":
+	default:
+		return fmt.Errorf("token: unknown subcommand %q: want create, list or revoke", sub)
+	}
+	log := cliLogger(io.Discard)
+	db, err := openDatabase(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer db.close(log, false)
+	switch sub {
+	case "create":
+		secret, err := db.CreateToken(ctx, *name, geo.AccessRole(*role), "cli")
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, secret)
+		fmt.Fprintf(stderr, "token %q (%s) created: it is shown only this once; send it as \"Authorization: Bearer <token>\"\n", *name, *role)
+	case "revoke":
+		if err := db.RevokeToken(ctx, fs.Arg(0), "cli"); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "token %q revoked\n", fs.Arg(0))
+	case "list":
+		tokens, err := db.Tokens(ctx)
+		if err != nil {
+			return err
+		}
+		w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(w, "NAME\tROLE\tCREATED\tREVOKED")
+		for _, t := range tokens {
+			revoked := "-"
+			if !t.RevokedAt.IsZero() {
+				revoked = t.RevokedAt.Local().Format(time.DateTime)
+			}
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", t.Name, t.Role, t.CreatedAt.Local().Format(time.DateTime), revoked)
+		}
+		w.Flush()
+	}
+	return nil
+}

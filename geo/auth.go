@@ -1,0 +1,92 @@
+package geo
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// AccessRole is what an API caller may do. Anonymous callers are viewers.
+type AccessRole string
+
+// Access roles, from least to most trusted. Dispatchers and planners each
+// see what their job needs; admins see and do everything.
+const (
+	AccessViewer     AccessRole = "viewer"     // public map data, no personal data
+	AccessDispatcher AccessRole = "dispatcher" // incidents, phones of leaders and reporters
+	AccessPlanner    AccessRole = "planner"    // drafts and applies grid plans
+	AccessAdmin      AccessRole = "admin"      // people, tokens, everything
+)
+
+// AccessRoles lists the roles in order.
+var AccessRoles = []AccessRole{AccessViewer, AccessDispatcher, AccessPlanner, AccessAdmin}
+
+// Valid reports whether r is a known role.
+func (r AccessRole) Valid() bool {
+	for _, v := range AccessRoles {
+		if r == v {
+			return true
+		}
+	}
+	return false
+}
+
+// Allows reports whether a caller with role r may do what needs role need:
+// admin may do everything, everyone may do what a viewer may.
+func (r AccessRole) Allows(need AccessRole) bool {
+	return r == need || r == AccessAdmin || need == AccessViewer
+}
+
+// SeesPersonalData reports whether r may see phone numbers and reporters'
+// contacts.
+func (r AccessRole) SeesPersonalData() bool { return r == AccessDispatcher || r == AccessAdmin }
+
+// Token is an API token as stored: never the secret, only its hash.
+type Token struct {
+	ID        int64
+	Name      string
+	Role      AccessRole
+	Hash      [32]byte
+	CreatedAt time.Time
+	RevokedAt time.Time // zero while the token is in use
+}
+
+// tokenPrefix marks wangge tokens, so that a leaked one is recognisable
+// (secret scanners match prefixes).
+const tokenPrefix = "wg_"
+
+// NewTokenSecret returns a fresh random token secret and its hash.
+func NewTokenSecret() (secret string, hash [32]byte) {
+	var b [32]byte
+	rand.Read(b[:])
+	secret = tokenPrefix + base64.RawURLEncoding.EncodeToString(b[:])
+	return secret, HashToken(secret)
+}
+
+// HashToken returns the SHA-256 of a token secret, the form in which it is
+// stored and looked up. A long random secret needs no slow hash.
+func HashToken(secret string) [32]byte {
+	return sha256.Sum256([]byte(strings.TrimSpace(secret)))
+}
+
+// TokenSet holds the tokens in use, swapped in whole when they change, for
+// lock-free lookups on every request.
+type TokenSet struct {
+	m atomic.Pointer[map[[32]byte]Token]
+}
+
+// Store replaces the set.
+func (s *TokenSet) Store(tokens map[[32]byte]Token) { s.m.Store(&tokens) }
+
+// Lookup returns the token in use with the given hash.
+func (s *TokenSet) Lookup(hash [32]byte) (Token, bool) {
+	m := s.m.Load()
+	if m == nil {
+		return Token{}, false
+	}
+	t, ok := (*m)[hash]
+	return t, ok
+}
