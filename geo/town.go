@@ -1,6 +1,8 @@
 package geo
 
 import (
+	"time"
+
 	"github.com/paulmach/orb"
 )
 
@@ -17,6 +19,9 @@ type Town struct {
 	Outline orb.MultiPolygon
 	// Districts are the liaison districts (片区) that group the villages.
 	Districts []District
+	// DutyDesk is the town's duty desk (值班室): it takes what is outside
+	// every grid and what villages escalate.
+	DutyDesk *Contact
 }
 
 // District is a liaison district (片区联络组): a group of villages followed by
@@ -33,6 +38,9 @@ type Village struct {
 	Name         string
 	DistrictCode string
 	Outline      orb.MultiPolygon
+	// LiaisonLeader leads the village's liaison work group (联村工作组组长):
+	// it takes a grid's matters when the grid has nobody, and escalations.
+	LiaisonLeader *Contact
 }
 
 // TownData is a whole town: what `wangge import` reads and `wangge export`
@@ -52,10 +60,35 @@ type GridRecord struct {
 	Organizations []OrganizationRef
 }
 
-// Contact names a person with the phone used to reach them.
+// Contact names a person with the phone used to reach them, and the
+// periods the person is unavailable (leave), during which dispatch routes
+// to the next in line.
 type Contact struct {
 	Name  string
 	Phone string
+	Leave []Period
+}
+
+// Period is a time interval [From, To).
+type Period struct {
+	From, To time.Time
+}
+
+// Contains reports whether t is in [From, To).
+func (p Period) Contains(t time.Time) bool { return !t.Before(p.From) && t.Before(p.To) }
+
+// OnLeave reports whether c is unavailable at t. A nil contact is never on
+// leave (it is absent, which callers check first).
+func (c *Contact) OnLeave(t time.Time) bool {
+	if c == nil {
+		return false
+	}
+	for _, p := range c.Leave {
+		if p.Contains(t) {
+			return true
+		}
+	}
+	return false
 }
 
 // OrganizationRef names an organization attached to a grid. Within a village

@@ -65,14 +65,25 @@ func loadTown(ctx context.Context, tx pgx.Tx, td *geo.TownData, gen int64, at ti
 	}); err != nil {
 		return err
 	}
+	people := personContacts{}
+	var dutyID *int64
+	var dutyName, dutyPhone *string
+	err = tx.QueryRow(ctx, q("holder_at"), "duty_desk", at, nil).Scan(&dutyID, &dutyName, &dutyPhone)
+	if err != nil && err != pgx.ErrNoRows {
+		return err
+	}
+	t.DutyDesk = people.add(dutyID, dutyName, dutyPhone)
 	var v geo.Village
 	var raw []byte
-	rows, _ = tx.Query(ctx, q("villages_active"))
-	if _, err := pgx.ForEachRow(rows, []any{&v.Code, &v.Name, &v.DistrictCode, &raw}, func() error {
+	var lid *int64
+	var ln, lp *string
+	rows, _ = tx.Query(ctx, q("villages_active"), at)
+	if _, err := pgx.ForEachRow(rows, []any{&v.Code, &v.Name, &v.DistrictCode, &raw, &lid, &ln, &lp}, func() error {
 		var err error
 		if v.Outline, err = decodeWKB(raw); err != nil {
 			return err
 		}
+		v.LiaisonLeader = people.add(lid, ln, lp)
 		td.Villages = append(td.Villages, v)
 		return nil
 	}); err != nil {
@@ -80,11 +91,12 @@ func loadTown(ctx context.Context, tx pgx.Tx, td *geo.TownData, gen int64, at ti
 	}
 	var g geo.GridRecord
 	var validTo *time.Time
-	var ln, lp, dn, dp *string
+	var did *int64
+	var dn, dp *string
 	byCode := map[string]int{}
 	rows, _ = tx.Query(ctx, q("grids_at_generation"), gen, at)
 	if _, err := pgx.ForEachRow(rows, []any{&g.Code, &g.Name, &g.VillageCode, &g.Households, &g.Population, &raw,
-		&g.Generation, &g.ValidFrom, &validTo, &ln, &lp, &dn, &dp}, func() error {
+		&g.Generation, &g.ValidFrom, &validTo, &lid, &ln, &lp, &did, &dn, &dp}, func() error {
 		var err error
 		if g.Geometry, err = decodeWKB(raw); err != nil {
 			return err
@@ -93,7 +105,7 @@ func loadTown(ctx context.Context, tx pgx.Tx, td *geo.TownData, gen int64, at ti
 		if validTo != nil {
 			g.ValidTo = *validTo
 		}
-		g.Leader, g.Deputy = contactOf(ln, lp), contactOf(dn, dp)
+		g.Leader, g.Deputy = people.add(lid, ln, lp), people.add(did, dn, dp)
 		byCode[g.Code] = len(td.Grids)
 		td.Grids = append(td.Grids, g)
 		return nil
@@ -109,21 +121,48 @@ func loadTown(ctx context.Context, tx pgx.Tx, td *geo.TownData, gen int64, at ti
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
 	for i := range td.Grids {
 		geo.SortOrganizationRefs(td.Grids[i].Organizations)
 	}
-	return err
+	return people.loadLeaves(ctx, tx)
 }
 
-func contactOf(name, phone *string) *geo.Contact {
-	if name == nil {
+// personContacts collects the contacts made while loading, by person, so
+// that their leave periods can be filled in with one query.
+type personContacts map[int64][]*geo.Contact
+
+// add returns the contact of a person row (nil when the role is vacant).
+func (pc personContacts) add(id *int64, name, phone *string) *geo.Contact {
+	if id == nil || name == nil {
 		return nil
 	}
 	c := &geo.Contact{Name: *name}
 	if phone != nil {
 		c.Phone = *phone
 	}
+	pc[*id] = append(pc[*id], c)
 	return c
+}
+
+func (pc personContacts) loadLeaves(ctx context.Context, tx pgx.Tx) error {
+	ids := make([]int64, 0, len(pc))
+	for id := range pc {
+		ids = append(ids, id)
+	}
+	var id int64
+	var p geo.Period
+	rows, _ := tx.Query(ctx, q("leaves_of"), ids)
+	_, err := pgx.ForEachRow(rows, []any{&id, &p.From, &p.To}, func() error {
+		p.From, p.To = p.From.UTC(), p.To.UTC()
+		for _, c := range pc[id] {
+			c.Leave = append(c.Leave, p)
+		}
+		return nil
+	})
+	return err
 }
 
 // decodeWKB reads a Polygon or MultiPolygon from WKB.

@@ -64,10 +64,13 @@ func (db *DB) ImportTown(ctx context.Context, td *geo.TownData, actor, note stri
 			{"import_villages_retire", []any{now}},
 			{"import_grids_retire", []any{gen, now}},
 			{"import_grids_write", []any{gen, now}},
+			{"import_roles_stage", nil},
 			{"import_people_write", []any{now}},
 			{"import_assignments_stage", nil},
 			{"import_assignments_end", []any{now}},
 			{"import_assignments_write", []any{now}},
+			{"import_leaves_delete", nil},
+			{"import_leaves_write", nil},
 			{"import_orgs_stage", nil},
 			{"import_orgs_write", []any{now}},
 			{"import_attachments_end", []any{now}},
@@ -98,9 +101,20 @@ func stageTown(ctx context.Context, tx pgx.Tx, td *geo.TownData) error {
 	if err != nil {
 		return err
 	}
+	var leaves [][]any
+	addLeaves := func(c *geo.Contact) {
+		if c == nil {
+			return
+		}
+		for _, p := range c.Leave {
+			leaves = append(leaves, []any{c.Name, c.Phone, p.From, p.To})
+		}
+	}
+	dn, dp := contactCols(t.DutyDesk)
+	addLeaves(t.DutyDesk)
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"import_town"},
-		[]string{"code", "name", "county", "province", "note", "wkb"},
-		pgx.CopyFromRows([][]any{{t.Code, t.Name, t.County, t.Province, t.Note, tw}})); err != nil {
+		[]string{"code", "name", "county", "province", "note", "duty_name", "duty_phone", "wkb"},
+		pgx.CopyFromRows([][]any{{t.Code, t.Name, t.County, t.Province, t.Note, dn, dp, tw}})); err != nil {
 		return err
 	}
 	rows := make([][]any, len(t.Districts))
@@ -116,10 +130,12 @@ func stageTown(ctx context.Context, tx pgx.Tx, td *geo.TownData) error {
 		if err != nil {
 			return err
 		}
-		rows[i] = []any{v.Code, v.Name, v.DistrictCode, w}
+		ln, lp := contactCols(v.LiaisonLeader)
+		addLeaves(v.LiaisonLeader)
+		rows[i] = []any{v.Code, v.Name, v.DistrictCode, ln, lp, w}
 	}
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"import_villages"},
-		[]string{"code", "name", "district_code", "wkb"}, pgx.CopyFromRows(rows)); err != nil {
+		[]string{"code", "name", "district_code", "liaison_name", "liaison_phone", "wkb"}, pgx.CopyFromRows(rows)); err != nil {
 		return err
 	}
 	rows = make([][]any, len(td.Grids))
@@ -135,12 +151,18 @@ func stageTown(ctx context.Context, tx pgx.Tx, td *geo.TownData) error {
 		orgJSON, _ := json.Marshal(orgs)
 		ln, lp := contactCols(g.Leader)
 		dn, dp := contactCols(g.Deputy)
+		addLeaves(g.Leader)
+		addLeaves(g.Deputy)
 		rows[i] = []any{g.Code, g.Name, g.VillageCode, int32(g.Households), int32(g.Population), ln, lp, dn, dp, string(orgJSON), w}
 	}
 	_, err = tx.CopyFrom(ctx, pgx.Identifier{"import_grids"},
 		[]string{"code", "name", "village_code", "households", "population",
 			"leader_name", "leader_phone", "deputy_name", "deputy_phone", "orgs", "wkb"},
 		pgx.CopyFromRows(rows))
+	if err != nil {
+		return err
+	}
+	_, err = tx.CopyFrom(ctx, pgx.Identifier{"import_leaves"}, []string{"name", "phone", "starts_at", "ends_at"}, pgx.CopyFromRows(leaves))
 	return err
 }
 

@@ -69,7 +69,7 @@ func TestImportTown_roundTrip(t *testing.T) {
 	want := smallTown()
 	for i, g := range td.Grids {
 		w := want.Grids[i]
-		if g.Code != w.Code || !orb.Equal(g.Geometry, w.Geometry) || g.Leader == nil || *g.Leader != *w.Leader {
+		if g.Code != w.Code || !orb.Equal(g.Geometry, w.Geometry) || g.Leader == nil || g.Leader.Name != w.Leader.Name || g.Leader.Phone != w.Leader.Phone {
 			t.Errorf("grid %d: got %+v, want %+v", i, g, w)
 		}
 		if len(g.Organizations) != 1 || g.Organizations[0] != w.Organizations[0] {
@@ -100,6 +100,47 @@ func TestImportTown_roundTrip(t *testing.T) {
 	}
 	if !orb.Equal(old.Grids[0].Geometry, want.Grids[0].Geometry) {
 		t.Errorf("generation 1 should keep the old boundary of %s", old.Grids[0].Code)
+	}
+}
+
+// TestImportTown_rolesAndLeave: liaison leaders, the duty desk and leave
+// periods survive an import → load round trip, and a second import that
+// drops a leave period removes it.
+func TestImportTown_rolesAndLeave(t *testing.T) {
+	db := pgtest.MustOpenDB(t)
+	ctx := context.Background()
+	td := smallTown()
+	leave := geo.Period{From: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}
+	td.Town.DutyDesk = &geo.Contact{Name: "镇值班室", Phone: "0738-6812345"}
+	td.Villages[1].LiaisonLeader = &geo.Contact{Name: "联村组长", Phone: "13900000009"}
+	td.Grids[2].Leader.Leave = []geo.Period{leave}
+	if _, err := db.ImportTown(ctx, td, "test", ""); err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := db.LoadTown(ctx, 0, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Town.DutyDesk == nil || got.Town.DutyDesk.Name != "镇值班室" {
+		t.Errorf("duty desk: %+v", got.Town.DutyDesk)
+	}
+	if got.Villages[0].LiaisonLeader != nil || got.Villages[1].LiaisonLeader == nil || got.Villages[1].LiaisonLeader.Phone != "13900000009" {
+		t.Errorf("liaison leaders: %+v, %+v", got.Villages[0].LiaisonLeader, got.Villages[1].LiaisonLeader)
+	}
+	l := got.Grids[2].Leader
+	if len(l.Leave) != 1 || !l.Leave[0].From.Equal(leave.From) || !l.Leave[0].To.Equal(leave.To) {
+		t.Errorf("leave of %s: %+v", l.Name, l.Leave)
+	}
+	if !l.OnLeave(time.Date(2026, 11, 15, 0, 0, 0, 0, time.UTC)) || l.OnLeave(leave.To) {
+		t.Error("OnLeave disagrees with the period [from, to)")
+	}
+	td.Grids[2].Leader.Leave = nil
+	if _, err := db.ImportTown(ctx, td, "test", ""); err != nil {
+		t.Fatal(err)
+	}
+	got, _, _ = db.LoadTown(ctx, 0, time.Now())
+	if len(got.Grids[2].Leader.Leave) != 0 {
+		t.Errorf("a leave dropped from the file is still there: %+v", got.Grids[2].Leader.Leave)
 	}
 }
 

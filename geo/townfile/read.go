@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/paulmach/orb"
 
@@ -165,7 +166,8 @@ func (d *decoder) town(data []byte, td *geo.TownData) {
 	for _, r := range reasons {
 		d.add(where, "geometry: %s", r)
 	}
-	t := geo.Town{Code: p.Code, Name: p.Name, County: p.County, Province: p.Province, Note: p.Note, Outline: outline}
+	t := geo.Town{Code: p.Code, Name: p.Name, County: p.County, Province: p.Province, Note: p.Note, Outline: outline,
+		DutyDesk: d.contact(where+": duty_desk", p.DutyDesk)}
 	seen := map[string]bool{}
 	for i, dj := range p.Districts {
 		if strings.TrimSpace(dj.Code) == "" || strings.TrimSpace(dj.Name) == "" {
@@ -211,7 +213,8 @@ func (d *decoder) villages(data []byte, td *geo.TownData) {
 		for _, r := range reasons {
 			d.add(where, "geometry: %s", r)
 		}
-		td.Villages = append(td.Villages, geo.Village{Code: p.Code, Name: p.Name, DistrictCode: p.DistrictCode, Outline: outline})
+		td.Villages = append(td.Villages, geo.Village{Code: p.Code, Name: p.Name, DistrictCode: p.DistrictCode, Outline: outline,
+			LiaisonLeader: d.contact(where+": liaison_leader", p.LiaisonLeader)})
 	}
 }
 
@@ -272,7 +275,14 @@ func (d *decoder) contact(where string, c *contactJSON) *geo.Contact {
 	if strings.TrimSpace(c.Name) == "" {
 		d.add(where, "name is empty")
 	}
-	return &geo.Contact{Name: c.Name, Phone: c.Phone}
+	out := &geo.Contact{Name: c.Name, Phone: c.Phone}
+	for i, p := range c.Leave {
+		if !p.To.After(p.From) {
+			d.add(where, "leave[%d]: to (%s) must be after from (%s)", i, p.To.Format(time.RFC3339), p.From.Format(time.RFC3339))
+		}
+		out.Leave = append(out.Leave, geo.Period{From: p.From, To: p.To})
+	}
+	return out
 }
 
 // stripBOM drops a UTF-8 byte order mark, which Windows tools write and

@@ -12,6 +12,8 @@
 // is in, and nothing is returned when there is any.
 package townfile
 
+import "time"
+
 // File names inside a town folder.
 const (
 	TownFile     = "town.geojson"
@@ -31,6 +33,7 @@ type townProps struct {
 	Province  string         `json:"province,omitempty"`
 	Note      string         `json:"note,omitempty"`
 	Districts []districtJSON `json:"districts"`
+	DutyDesk  *contactJSON   `json:"duty_desk,omitempty"`
 }
 
 type districtJSON struct {
@@ -39,9 +42,10 @@ type districtJSON struct {
 }
 
 type villageProps struct {
-	Code         string `json:"code"`
-	Name         string `json:"name"`
-	DistrictCode string `json:"district_code"`
+	Code          string       `json:"code"`
+	Name          string       `json:"name"`
+	DistrictCode  string       `json:"district_code"`
+	LiaisonLeader *contactJSON `json:"liaison_leader,omitempty"`
 }
 
 type gridProps struct {
@@ -56,8 +60,15 @@ type gridProps struct {
 }
 
 type contactJSON struct {
-	Name  string `json:"name"`
-	Phone string `json:"phone,omitempty"`
+	Name  string       `json:"name"`
+	Phone string       `json:"phone,omitempty"`
+	Leave []periodJSON `json:"leave,omitempty"`
+}
+
+// periodJSON is a leave period; times are RFC 3339.
+type periodJSON struct {
+	From time.Time `json:"from"`
+	To   time.Time `json:"to"`
 }
 
 type orgRefJSON struct {

@@ -43,7 +43,7 @@ func writeAtomic(path string, data []byte) error {
 // (callers sort by code); the output ends with a newline.
 func Encode(td *geo.TownData) (town, villages, grids []byte, err error) {
 	tp := townProps{Code: td.Town.Code, Name: td.Town.Name, County: td.Town.County,
-		Province: td.Town.Province, Note: td.Town.Note, Districts: []districtJSON{}}
+		Province: td.Town.Province, Note: td.Town.Note, Districts: []districtJSON{}, DutyDesk: contactOut(td.Town.DutyDesk)}
 	for _, d := range td.Town.Districts {
 		tp.Districts = append(tp.Districts, districtJSON(d))
 	}
@@ -55,7 +55,8 @@ func Encode(td *geo.TownData) (town, villages, grids []byte, err error) {
 	}
 	villages, err = collection(len(td.Villages), func(b []byte, i int) ([]byte, error) {
 		v := td.Villages[i]
-		return feature(b, v.Code, v.Outline, villageProps{Code: v.Code, Name: v.Name, DistrictCode: v.DistrictCode})
+		return feature(b, v.Code, v.Outline, villageProps{Code: v.Code, Name: v.Name, DistrictCode: v.DistrictCode,
+			LiaisonLeader: contactOut(v.LiaisonLeader)})
 	})
 	if err != nil {
 		return nil, nil, nil, err
@@ -70,16 +71,24 @@ func Encode(td *geo.TownData) (town, villages, grids []byte, err error) {
 func gridPropsOf(g geo.GridRecord) gridProps {
 	p := gridProps{Code: g.Code, Name: g.Name, VillageCode: g.VillageCode,
 		Households: g.Households, Population: g.Population, Organizations: []orgRefJSON{}}
-	if g.Leader != nil {
-		p.Leader = &contactJSON{Name: g.Leader.Name, Phone: g.Leader.Phone}
-	}
-	if g.Deputy != nil {
-		p.Deputy = &contactJSON{Name: g.Deputy.Name, Phone: g.Deputy.Phone}
-	}
+	p.Leader, p.Deputy = contactOut(g.Leader), contactOut(g.Deputy)
 	for _, o := range g.Organizations {
 		p.Organizations = append(p.Organizations, orgRefJSON{Kind: string(o.Kind), Name: o.Name})
 	}
 	return p
+}
+
+// contactOut renders a contact; times in UTC so the bytes do not depend on
+// the machine's zone.
+func contactOut(c *geo.Contact) *contactJSON {
+	if c == nil {
+		return nil
+	}
+	out := &contactJSON{Name: c.Name, Phone: c.Phone}
+	for _, p := range c.Leave {
+		out.Leave = append(out.Leave, periodJSON{From: p.From.UTC(), To: p.To.UTC()})
+	}
+	return out
 }
 
 // collection writes a FeatureCollection with one feature per line, which

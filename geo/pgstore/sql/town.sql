@@ -5,13 +5,16 @@
 -- name: import_stage
 CREATE TEMP TABLE import_town (
     code text, name text, county text, province text, note text,
+    duty_name text, duty_phone text,
     wkb bytea, outline geometry GENERATED ALWAYS AS (ST_GeomFromWKB(wkb, 4326)) STORED
 ) ON COMMIT DROP;
 CREATE TEMP TABLE import_districts (code text, name text) ON COMMIT DROP;
 CREATE TEMP TABLE import_villages (
-    code text, name text, district_code text,
+    code text, name text, district_code text, liaison_name text, liaison_phone text,
     wkb bytea, outline geometry GENERATED ALWAYS AS (ST_GeomFromWKB(wkb, 4326)) STORED
 ) ON COMMIT DROP;
+-- Leave periods of every person named in the import.
+CREATE TEMP TABLE import_leaves (name text, phone text, starts_at timestamptz, ends_at timestamptz) ON COMMIT DROP;
 CREATE TEMP TABLE import_grids (
     code text, name text, village_code text, households integer, population integer,
     leader_name text, leader_phone text, deputy_name text, deputy_phone text, orgs jsonb,
@@ -132,37 +135,68 @@ SELECT i.code, i.name, i.village_code, i.households, i.population, i.geom, $1, $
 FROM import_grids i
 WHERE NOT EXISTS (SELECT 1 FROM grids g WHERE g.code = i.code AND g.retired_generation IS NULL);
 
+-- name: import_roles_stage
+-- Every role the import names: grid leaders and deputies, village liaison
+-- leaders, the town duty desk.
+CREATE TEMP TABLE import_roles ON COMMIT DROP AS
+SELECT i.code AS grid_code, NULL::text AS village_code, r.role, r.name, r.phone
+FROM import_grids i
+CROSS JOIN LATERAL (VALUES ('leader', i.leader_name, i.leader_phone), ('deputy', i.deputy_name, i.deputy_phone)) AS r(role, name, phone)
+WHERE r.name IS NOT NULL
+UNION ALL
+SELECT NULL, v.code, 'liaison_leader', v.liaison_name, v.liaison_phone FROM import_villages v WHERE v.liaison_name IS NOT NULL
+UNION ALL
+SELECT NULL, NULL, 'duty_desk', t.duty_name, t.duty_phone FROM import_town t WHERE t.duty_name IS NOT NULL;
+
 -- name: import_people_write
--- People named as leaders or deputies who are not yet known (by name and
--- phone among people who have not left).
+-- People named in the import who are not yet known (by name and phone
+-- among people who have not left).
 INSERT INTO people (name, phone, created_at)
 SELECT DISTINCT r.name, r.phone, $1::timestamptz
-FROM import_grids i
-CROSS JOIN LATERAL (VALUES (i.leader_name, i.leader_phone), (i.deputy_name, i.deputy_phone)) AS r(name, phone)
-WHERE r.name IS NOT NULL
-  AND NOT EXISTS (SELECT 1 FROM people p WHERE p.name = r.name AND p.phone = r.phone AND p.ended_at IS NULL);
+FROM import_roles r
+WHERE NOT EXISTS (SELECT 1 FROM people p WHERE p.name = r.name AND p.phone = r.phone AND p.ended_at IS NULL);
 
 -- name: import_assignments_stage
 CREATE TEMP TABLE import_assignments ON COMMIT DROP AS
-SELECT i.code AS grid_code, r.role,
+SELECT r.grid_code, r.village_code, r.role,
        (SELECT min(p.id) FROM people p WHERE p.name = r.name AND p.phone = r.phone AND p.ended_at IS NULL) AS person_id
-FROM import_grids i
-CROSS JOIN LATERAL (VALUES ('leader', i.leader_name, i.leader_phone), ('deputy', i.deputy_name, i.deputy_phone)) AS r(role, name, phone)
-WHERE r.name IS NOT NULL;
+FROM import_roles r;
 
 -- name: import_assignments_end
--- End the leader and deputy assignments the import does not repeat.
+-- End the assignments of the roles the import governs that it does not
+-- repeat (members are not in the town files and are left alone).
 UPDATE assignments a SET ends_at = $1
-WHERE a.role IN ('leader', 'deputy') AND a.ends_at IS NULL AND a.starts_at < $1
+WHERE a.role IN ('leader', 'deputy', 'liaison_leader', 'duty_desk') AND a.ends_at IS NULL AND a.starts_at < $1
   AND NOT EXISTS (SELECT 1 FROM import_assignments d
-                  WHERE d.grid_code = a.grid_code AND d.role = a.role AND d.person_id = a.person_id);
+                  WHERE d.role = a.role AND d.person_id = a.person_id
+                    AND d.grid_code IS NOT DISTINCT FROM a.grid_code
+                    AND d.village_code IS NOT DISTINCT FROM a.village_code);
 
 -- name: import_assignments_write
-INSERT INTO assignments (person_id, role, grid_code, starts_at)
-SELECT d.person_id, d.role, d.grid_code, $1
+INSERT INTO assignments (person_id, role, grid_code, village_code, starts_at)
+SELECT d.person_id, d.role, d.grid_code, d.village_code, $1
 FROM import_assignments d
 WHERE NOT EXISTS (SELECT 1 FROM assignments a
-                  WHERE a.grid_code = d.grid_code AND a.role = d.role AND a.person_id = d.person_id AND a.ends_at IS NULL);
+                  WHERE a.role = d.role AND a.person_id = d.person_id AND a.ends_at IS NULL
+                    AND a.grid_code IS NOT DISTINCT FROM d.grid_code
+                    AND a.village_code IS NOT DISTINCT FROM d.village_code);
+
+-- name: import_leaves_delete
+-- The import carries every leave period of the people it names: drop the
+-- ones it does not repeat.
+DELETE FROM leaves l
+USING people p
+WHERE p.id = l.person_id AND p.ended_at IS NULL
+  AND EXISTS (SELECT 1 FROM import_roles r WHERE r.name = p.name AND r.phone = p.phone)
+  AND NOT EXISTS (SELECT 1 FROM import_leaves il
+                  WHERE il.name = p.name AND il.phone = p.phone AND il.starts_at = l.starts_at AND il.ends_at = l.ends_at);
+
+-- name: import_leaves_write
+INSERT INTO leaves (person_id, starts_at, ends_at)
+SELECT DISTINCT p.id, il.starts_at, il.ends_at
+FROM import_leaves il
+JOIN people p ON p.name = il.name AND p.phone = il.phone AND p.ended_at IS NULL
+WHERE NOT EXISTS (SELECT 1 FROM leaves l WHERE l.person_id = p.id AND l.starts_at = il.starts_at AND l.ends_at = il.ends_at);
 
 -- name: import_orgs_stage
 CREATE TEMP TABLE import_orgs ON COMMIT DROP AS
@@ -198,26 +232,43 @@ SELECT coalesce(max(id), 0) FROM generations;
 -- name: town_get
 SELECT code, name, county, province, note, ST_AsBinary(outline) FROM town;
 
+-- name: holder_at
+-- Who holds a town-wide or village role at time $2: role $1, village $3
+-- (NULL for the duty desk).
+SELECT p.id, p.name, p.phone FROM assignments a JOIN people p ON p.id = a.person_id
+WHERE a.role = $1 AND a.village_code IS NOT DISTINCT FROM $3::text
+  AND a.starts_at <= $2 AND (a.ends_at IS NULL OR a.ends_at > $2)
+ORDER BY a.starts_at DESC LIMIT 1;
+
+-- name: leaves_of
+SELECT person_id, starts_at, ends_at FROM leaves WHERE person_id = ANY($1) ORDER BY person_id, starts_at;
+
 -- name: districts_active
 SELECT code, name FROM districts WHERE retired_at IS NULL ORDER BY code;
 
 -- name: villages_active
-SELECT code, name, coalesce(district_code, ''), ST_AsBinary(outline)
-FROM villages WHERE retired_at IS NULL ORDER BY code;
+-- Villages with their liaison leader at time $1.
+SELECT v.code, v.name, coalesce(v.district_code, ''), ST_AsBinary(v.outline), l.id, l.name, l.phone
+FROM villages v
+LEFT JOIN LATERAL (
+    SELECT p.id, p.name, p.phone FROM assignments a JOIN people p ON p.id = a.person_id
+    WHERE a.village_code = v.code AND a.role = 'liaison_leader' AND a.starts_at <= $1 AND (a.ends_at IS NULL OR a.ends_at > $1)
+) l ON true
+WHERE v.retired_at IS NULL ORDER BY v.code;
 
 -- name: grids_at_generation
 -- The grids of generation $1 with the leader and deputy holding the grid
 -- at time $2.
 SELECT g.code, g.name, g.village_code, g.households, g.population, ST_AsBinary(g.geom),
        g.generation, g.valid_from, g.valid_to,
-       l.name, l.phone, d.name, d.phone
+       l.id, l.name, l.phone, d.id, d.name, d.phone
 FROM grids g
 LEFT JOIN LATERAL (
-    SELECT p.name, p.phone FROM assignments a JOIN people p ON p.id = a.person_id
+    SELECT p.id, p.name, p.phone FROM assignments a JOIN people p ON p.id = a.person_id
     WHERE a.grid_code = g.code AND a.role = 'leader' AND a.starts_at <= $2 AND (a.ends_at IS NULL OR a.ends_at > $2)
 ) l ON true
 LEFT JOIN LATERAL (
-    SELECT p.name, p.phone FROM assignments a JOIN people p ON p.id = a.person_id
+    SELECT p.id, p.name, p.phone FROM assignments a JOIN people p ON p.id = a.person_id
     WHERE a.grid_code = g.code AND a.role = 'deputy' AND a.starts_at <= $2 AND (a.ends_at IS NULL OR a.ends_at > $2)
 ) d ON true
 WHERE g.generation <= $1 AND (g.retired_generation IS NULL OR g.retired_generation > $1)
