@@ -2,10 +2,7 @@ package api
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"mime"
 	"net/http"
 	"runtime"
 	"strconv"
@@ -81,17 +78,9 @@ type batchRequest struct {
 // with one result per point, in order: the grid code (null outside
 // coverage), the match and the distance. Up to MaxBatchPoints points.
 func (s *Server) locateBatch(c *gin.Context) error {
-	if ct := c.GetHeader("Content-Type"); ct != "" {
-		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
-			return problemf(TypeUnsupportedMedia, http.StatusUnsupportedMediaType, "Content-Type %q: want application/json", truncate(ct))
-		}
-	}
-	body, err := io.ReadAll(c.Request.Body)
-	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
-		return problemf(TypeTooLarge, http.StatusRequestEntityTooLarge, "the body exceeds %d bytes", tooBig.Limit)
-	} else if err != nil {
-		return problemf(TypeInvalidBody, http.StatusBadRequest, "reading the body: %v", err)
+	body, err := readJSONBody(c)
+	if err != nil {
+		return err
 	}
 	pts, crs, err := s.decodeBatch(body)
 	if err != nil {

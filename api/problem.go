@@ -42,6 +42,7 @@ const (
 	TypeUnsupportedMedia = "/problems/unsupported-media-type"
 	TypeConflict         = "/problems/conflict"
 	TypeUnauthorized     = "/problems/unauthorized"
+	TypeIdempotency      = "/problems/idempotency-key-reused"
 	TypeForbidden        = "/problems/forbidden"
 	TypeUnavailable      = "/problems/unavailable"
 	TypeNotReady         = "/problems/not-ready"
@@ -59,6 +60,7 @@ var problemTitles = map[string]string{
 	TypeUnsupportedMedia: "Unsupported media type",
 	TypeConflict:         "Conflict",
 	TypeUnauthorized:     "Unauthorized",
+	TypeIdempotency:      "Idempotency-Key reused",
 	TypeForbidden:        "Forbidden",
 	TypeUnavailable:      "Service unavailable",
 	TypeNotReady:         "Not ready",
@@ -75,6 +77,7 @@ var problemDocs = map[string]string{
 	TypeTooLarge:         "The request body, or the number of items in it, exceeds the endpoint's limit, which the detail states.",
 	TypeUnsupportedMedia: "The request body must be application/json.",
 	TypeConflict:         "The request is well-formed but clashes with the current state.",
+	TypeIdempotency:      "The Idempotency-Key was already used with a different request body. Retry with the original body, or use a new key for a new request.",
 	TypeUnauthorized:     "The request needs a valid bearer token (Authorization: Bearer <token>), or the one sent is unknown or revoked. Tokens are made with `wangge token create`.",
 	TypeForbidden:        "The token's role may not do this. Roles: viewer, dispatcher, planner, admin.",
 	TypeUnavailable:      "The database cannot be reached. Lookups keep working from memory; writes must be retried later.",
@@ -111,6 +114,8 @@ func problemOf(err error) (p *Problem, internal bool) {
 			p = problemf(TypeNotFound, http.StatusNotFound, "%s", ge.Message)
 		case geo.ECONFLICT:
 			p = problemf(TypeConflict, http.StatusConflict, "%s", ge.Message)
+		case geo.EMISMATCH:
+			p = problemf(TypeIdempotency, http.StatusUnprocessableEntity, "%s", ge.Message)
 		case geo.EUNAVAILABLE:
 			p = problemf(TypeUnavailable, http.StatusServiceUnavailable, "%s", ge.Message)
 		default:

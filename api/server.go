@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -35,6 +36,12 @@ type Config struct {
 	// Tokens checks bearer tokens. Nil: every caller is an anonymous viewer
 	// and any bearer token is refused.
 	Tokens Tokens
+	// Incidents stores incidents; nil disables the dispatch endpoints (503).
+	Incidents geo.IncidentStore
+	// Dispatch holds time limits and co-notification (zero: the defaults).
+	Dispatch geo.DispatchConfig
+	// Now is the clock (nil: time.Now); tests control it.
+	Now func() time.Time
 }
 
 // DefaultConfig returns the defaults: 200 m tolerance, 10,000 points per
@@ -78,6 +85,12 @@ func New(registry *geo.Registry, db Pinger, cfg Config, log *slog.Logger) *Serve
 	if log == nil {
 		log = slog.Default()
 	}
+	if cfg.Dispatch.DueIn == nil {
+		cfg.Dispatch = geo.DefaultDispatchConfig()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	s := &Server{registry: registry, db: db, tokens: cfg.Tokens, cfg: cfg, log: log, metrics: newMetrics(registry)}
 	s.engine = s.routes()
 	return s
@@ -106,6 +119,13 @@ func (s *Server) routes() *gin.Engine {
 	v1.GET("/grids", s.handle(s.listGrids))
 	v1.GET("/grids/:code", s.handle(s.getGrid))
 	v1.GET("/villages", s.handle(s.listVillages))
+
+	dispatch := v1.Group("", s.require(geo.AccessDispatcher))
+	dispatch.POST("/incidents", s.handle(s.createIncident))
+	dispatch.GET("/incidents", s.handle(s.listIncidents))
+	dispatch.GET("/incidents/:number", s.handle(s.getIncident))
+	dispatch.POST("/incidents/:number/events", s.handle(s.addIncidentEvent))
+	dispatch.GET("/stats", s.handle(s.stats))
 
 	s.ogcRoutes(r)     // ogc.go: OGC API – Features under /ogc
 	s.tileRoutes(r)    // tiles.go: vector tiles and TileJSON under /tiles

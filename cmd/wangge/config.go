@@ -8,6 +8,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
+
+	"wangge/geo"
 )
 
 // Config is every setting of wangge, read from flags with environment
@@ -19,11 +22,21 @@ type Config struct {
 	ToleranceM  float64 // --tolerance-m, WANGGE_TOLERANCE_M
 	Demo        bool    // --demo, WANGGE_DEMO: load the demo town into an empty database
 	CORSOrigins string  // --cors-origins, WANGGE_CORS_ORIGINS: comma-separated, "*" for any
+	// Dispatch: --due (WANGGE_DUE), --co-notify (WANGGE_CO_NOTIFY),
+	// --escalate-every (WANGGE_ESCALATE_EVERY).
+	Due           string
+	CoNotify      string
+	EscalateEvery time.Duration
+	dispatch      geo.DispatchConfig
 }
 
 // DefaultConfig returns the defaults, overridden by the environment.
 func DefaultConfig() Config {
-	c := Config{Addr: ":8080", DataDir: defaultDataDir(), ToleranceM: 200, Demo: true, CORSOrigins: "*"}
+	c := Config{Addr: ":8080", DataDir: defaultDataDir(), ToleranceM: 200, Demo: true, CORSOrigins: "*",
+		EscalateEvery: time.Minute, Due: os.Getenv("WANGGE_DUE"), CoNotify: os.Getenv("WANGGE_CO_NOTIFY")}
+	if v, err := time.ParseDuration(os.Getenv("WANGGE_ESCALATE_EVERY")); err == nil {
+		c.EscalateEvery = v
+	}
 	if v := os.Getenv("WANGGE_ADDR"); v != "" {
 		c.Addr = v
 	}
@@ -73,6 +86,14 @@ func (c *Config) Validate() error {
 	if c.ToleranceM < 0 || c.ToleranceM > 10_000 {
 		return fmt.Errorf("--tolerance-m: got %v, want 0..10000", c.ToleranceM)
 	}
+	if c.EscalateEvery < time.Second {
+		return fmt.Errorf("--escalate-every: got %v, want at least 1s", c.EscalateEvery)
+	}
+	d, err := geo.ParseDispatchConfig(c.Due, c.CoNotify)
+	if err != nil {
+		return err
+	}
+	c.dispatch = d
 	return nil
 }
 

@@ -50,6 +50,9 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.StringVar(&m.Config.Addr, "addr", m.Config.Addr, "listen address (env WANGGE_ADDR)")
 	fs.Float64Var(&m.Config.ToleranceM, "tolerance-m", m.Config.ToleranceM, "route points this close (m) to a grid to the nearest one (env WANGGE_TOLERANCE_M)")
 	fs.StringVar(&m.Config.CORSOrigins, "cors-origins", m.Config.CORSOrigins, "origins whose browsers may read responses, comma-separated; * for any; empty for none (env WANGGE_CORS_ORIGINS)")
+	fs.StringVar(&m.Config.Due, "due", m.Config.Due, "time limits by severity, e.g. urgent=2h,major=24h,minor=72h (the defaults) (env WANGGE_DUE)")
+	fs.StringVar(&m.Config.CoNotify, "co-notify", m.Config.CoNotify, "organization kind co-notified per category, e.g. customs=red_white_council,dispute=mediation; none for no co-notification (env WANGGE_CO_NOTIFY)")
+	fs.DurationVar(&m.Config.EscalateEvery, "escalate-every", m.Config.EscalateEvery, "how often overdue incidents are escalated (env WANGGE_ESCALATE_EVERY)")
 	fs.BoolVar(&m.Config.Demo, "demo", m.Config.Demo, "load the demo town into an empty database (env WANGGE_DEMO)")
 	m.Config.databaseFlags(fs)
 	if err := fs.Parse(args); err != nil {
@@ -65,6 +68,9 @@ func (m *Main) ParseFlags(args []string) error {
 // embedded PostgreSQL.
 func (m *Main) Run(ctx context.Context) error {
 	start := time.Now()
+	if err := m.Config.Validate(); err != nil {
+		return err
+	}
 	db, err := openDatabase(ctx, m.Config, m.log)
 	if err != nil {
 		return err
@@ -83,12 +89,13 @@ func (m *Main) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer func() { stopWatch(); wg.Wait() }()
-	wg.Add(1)
+	wg.Add(2)
 	go func() { defer wg.Done(); m.watch(watchCtx, db) }()
+	go func() { defer wg.Done(); m.escalate(watchCtx, db) }()
 
 	srv := &http.Server{
 		Handler: api.New(&m.Registry, db, api.Config{ToleranceM: m.Config.ToleranceM,
-			CORSOrigins: m.Config.corsOrigins(), Tokens: &m.Tokens}, m.log),
+			CORSOrigins: m.Config.corsOrigins(), Tokens: &m.Tokens, Incidents: db, Dispatch: m.Config.dispatch}, m.log),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,
@@ -152,6 +159,31 @@ func (m *Main) reload(ctx context.Context, db *database) error {
 	}
 	m.Registry.Store(snap)
 	return nil
+}
+
+// escalate runs the escalator: every EscalateEvery, overdue incidents go
+// one level up. With several replicas, one acts per round (an advisory
+// lock); the others skip it.
+func (m *Main) escalate(ctx context.Context, db *database) {
+	t := time.NewTicker(m.Config.EscalateEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := db.Now()
+		snap := m.Registry.Load()
+		n, err := db.EscalateOverdue(ctx, now, 500, func(inc *geo.Incident) (geo.IncidentChange, bool) {
+			return m.Config.dispatch.Escalate(snap, inc, now, "")
+		})
+		if err != nil && ctx.Err() == nil {
+			m.log.Warn("escalating overdue incidents", "err", err)
+		} else if n > 0 {
+			m.log.Info("escalated overdue incidents", "count", n)
+		}
+	}
 }
 
 // reloadTokens loads the tokens in use into memory.

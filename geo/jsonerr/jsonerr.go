@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 )
 
 // Describe explains err, returned by decoding data.
@@ -17,6 +18,8 @@ func Describe(data []byte, err error) string {
 	switch {
 	case len(bytes.TrimSpace(data)) == 0:
 		return "empty input: want a JSON value"
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Sprintf("malformed JSON: it ends too early, after %d bytes (truncated?)", len(data))
 	case errors.As(err, &syn):
 		line, col := LineCol(data, syn.Offset)
 		return fmt.Sprintf("malformed JSON at line %d, column %d: %v", line, col, syn)

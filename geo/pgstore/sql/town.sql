@@ -46,19 +46,19 @@ WITH pairs AS (
     FROM import_villages a
     JOIN import_villages b ON a.code < b.code AND a.outline && b.outline AND ST_Relate(a.outline, b.outline, '2********')
 )
-SELECT kind, a, b, ST_Area(i::geography), ST_X(p), ST_Y(p)
+SELECT kind, a, b, wangge_area_m2(i), ST_X(p), ST_Y(p)
 FROM pairs, ST_PointOnSurface(i) AS p
-WHERE ST_Area(i::geography) > $1
+WHERE wangge_area_m2(i) > $1
 ORDER BY kind, a, b;
 
 -- name: import_outside_village
 -- Grids with more than $1 m² outside the outline of their village.
-SELECT g.code, g.village_code, ST_Area(d::geography), ST_X(p), ST_Y(p)
+SELECT g.code, g.village_code, wangge_area_m2(d), ST_X(p), ST_Y(p)
 FROM import_grids g
 JOIN import_villages v ON v.code = g.village_code
 CROSS JOIN LATERAL ST_CollectionExtract(ST_Difference(g.geom, v.outline), 3) AS d
 CROSS JOIN LATERAL ST_PointOnSurface(d) AS p
-WHERE NOT ST_CoveredBy(g.geom, v.outline) AND ST_Area(d::geography) > $1
+WHERE NOT ST_CoveredBy(g.geom, v.outline) AND wangge_area_m2(d) > $1
 ORDER BY g.code;
 
 -- name: import_tiling
@@ -78,10 +78,10 @@ parts AS (
     SELECT l.layer, 'outside', (ST_Dump(ST_CollectionExtract(ST_Difference(l.u, t.outline), 3))).geom
     FROM layers l, town t
 )
-SELECT layer, kind, ST_Area(g::geography), ST_X(p), ST_Y(p)
+SELECT layer, kind, wangge_area_m2(g), ST_X(p), ST_Y(p)
 FROM parts, ST_PointOnSurface(g) AS p
-WHERE ST_Area(g::geography) > $1
-ORDER BY layer, kind, ST_Area(g::geography) DESC;
+WHERE wangge_area_m2(g) > $1
+ORDER BY layer, kind, wangge_area_m2(g) DESC;
 
 -- name: generation_lock
 -- Serialises every writer of generations: two imports (or plan applies)

@@ -1,0 +1,526 @@
+package api
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/paulmach/orb"
+
+	"wangge/geo"
+	"wangge/geo/chinacrs"
+	"wangge/geo/featurejson"
+	"wangge/geo/jsonerr"
+)
+
+// incidentRequest is the body of POST /v1/incidents.
+type incidentRequest struct {
+	Lon           *float64 `json:"lon"`
+	Lat           *float64 `json:"lat"`
+	CRS           string   `json:"crs"`
+	Grid          string   `json:"grid"`
+	Category      string   `json:"category"`
+	Severity      string   `json:"severity"`
+	Description   string   `json:"description"`
+	ReporterName  string   `json:"reporter_name"`
+	ReporterPhone string   `json:"reporter_phone"`
+	Source        string   `json:"source"`
+	ReportedAt    string   `json:"reported_at"`
+}
+
+// maxIdempotencyKey bounds the Idempotency-Key header.
+const maxIdempotencyKey = 200
+
+// createIncident answers POST /v1/incidents: it routes the complaint from
+// the snapshot in memory (grid, assignee, organizations to co-notify, due
+// time) and stores it. A retry with the same Idempotency-Key and body
+// returns the same incident (200); another body with that key is 422.
+func (s *Server) createIncident(c *gin.Context) error {
+	if s.cfg.Incidents == nil {
+		return problemf(TypeUnavailable, http.StatusServiceUnavailable, "incidents are not available on this server")
+	}
+	key := strings.TrimSpace(c.GetHeader("Idempotency-Key"))
+	if len(key) > maxIdempotencyKey {
+		return badParam("Idempotency-Key", "longer than %d characters", maxIdempotencyKey)
+	}
+	body, err := readJSONBody(c)
+	if err != nil {
+		return err
+	}
+	var req incidentRequest
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		return problemf(TypeInvalidBody, http.StatusBadRequest, "%s", jsonerr.Describe(body, err))
+	}
+	now := s.cfg.Now().UTC()
+	inc, err := s.routeIncident(&req, now)
+	if err != nil {
+		return err
+	}
+	inc.CreatedBy = callerName(c)
+	// The hash of the decoded request, so a retry that differs only in
+	// spacing or member order is the same request.
+	canonical, _ := json.Marshal(req)
+	hash := sha256.Sum256(canonical)
+	out, fresh, err := s.cfg.Incidents.CreateIncident(c.Request.Context(), inc, key, hash[:])
+	if err != nil {
+		return err
+	}
+	status := http.StatusCreated
+	if !fresh {
+		status = http.StatusOK
+	}
+	c.Header("Location", "/v1/incidents/"+out.Number)
+	c.JSON(status, s.incidentJSON(c, out, true))
+	return nil
+}
+
+// routeIncident validates the request and routes it.
+func (s *Server) routeIncident(req *incidentRequest, now time.Time) (*geo.Incident, error) {
+	inc := &geo.Incident{Category: geo.Category(req.Category), Severity: geo.Severity(req.Severity),
+		Source: geo.Source(req.Source), Description: strings.TrimSpace(req.Description),
+		ReporterName: strings.TrimSpace(req.ReporterName), ReceivedAt: now, ReportedAt: now}
+	if !slices.Contains(geo.Categories, inc.Category) {
+		return nil, invalidField("category", "got %q, want one of %v", truncate(req.Category), geo.Categories)
+	}
+	if !slices.Contains(geo.Severities, inc.Severity) {
+		return nil, invalidField("severity", "got %q, want one of %v", truncate(req.Severity), geo.Severities)
+	}
+	if !slices.Contains(geo.Sources, inc.Source) {
+		return nil, invalidField("source", "got %q, want one of %v", truncate(req.Source), geo.Sources)
+	}
+	if inc.Description == "" || len(inc.Description) > 10_000 {
+		return nil, invalidField("description", "required, at most 10000 bytes")
+	}
+	phone, err := geo.NormalizePhone(req.ReporterPhone)
+	if err != nil {
+		return nil, invalidField("reporter_phone", "%s", geo.ErrorMessage(err))
+	}
+	inc.ReporterPhone = phone
+	if req.ReportedAt != "" {
+		t, err := time.Parse(time.RFC3339, req.ReportedAt)
+		if err != nil {
+			return nil, invalidField("reported_at", "got %q, want an RFC 3339 time such as 2026-11-22T09:30:00+08:00", truncate(req.ReportedAt))
+		}
+		if t.After(now.Add(5 * time.Minute)) {
+			return nil, invalidField("reported_at", "%s is in the future", req.ReportedAt)
+		}
+		inc.ReportedAt = t.UTC()
+	}
+	crs, err := chinacrs.Parse(req.CRS)
+	if err != nil {
+		return nil, invalidField("crs", "got %q, want wgs84, gcj02 or bd09", truncate(req.CRS))
+	}
+	inc.InputCRS = string(crs)
+
+	snap := s.registry.Load()
+	inc.Generation = snap.Generation
+	var grid *geo.GridRecord
+	switch {
+	case (req.Lon == nil) != (req.Lat == nil):
+		return nil, invalidField("lon", "lon and lat go together")
+	case req.Lon != nil && req.Grid != "":
+		return nil, invalidField("grid", "give a location (lon, lat) or a grid code, not both")
+	case req.Lon != nil:
+		if msg := geo.CheckLonLat(*req.Lon, *req.Lat); msg != "" {
+			return nil, invalidField(strings.SplitN(msg, ":", 2)[0], "%s", strings.TrimSpace(strings.SplitN(msg, ":", 2)[1]))
+		}
+		in := orb.Point{*req.Lon, *req.Lat}
+		wgs := chinacrs.ToWGS84(crs, in)
+		inc.InputPoint, inc.Location = (*[2]float64)(&in), (*[2]float64)(&wgs)
+		inc.Match = "outside"
+		if loc, ok := snap.Locate(wgs, s.cfg.ToleranceM); ok {
+			grid, inc.Match, inc.DistanceM = loc.Grid, loc.Match.String(), loc.DistanceM
+		}
+	case req.Grid != "":
+		g, ok := snap.Grid(req.Grid)
+		if !ok {
+			return nil, invalidField("grid", "no grid %q in generation %d", truncate(req.Grid), snap.Generation)
+		}
+		grid, inc.Match = g, "code"
+	default:
+		return nil, invalidField("lon", "required: a location (lon, lat) or a grid code")
+	}
+	if grid != nil {
+		inc.GridCode, inc.VillageCode = grid.Code, grid.VillageCode
+	}
+	inc.Status = geo.StReceived
+	if a, ok := snap.Assign(grid, geo.LevelGrid, now); ok {
+		inc.Assignee, inc.Status = a, geo.StDispatched
+	}
+	inc.CoNotified = s.cfg.Dispatch.CoNotified(grid, inc.Category)
+	inc.DueAt = now.Add(s.cfg.Dispatch.DueIn[inc.Severity])
+	return inc, nil
+}
+
+// readJSONBody reads a JSON request body within the size limit.
+func readJSONBody(c *gin.Context) ([]byte, error) {
+	if ct := c.GetHeader("Content-Type"); ct != "" && !strings.HasPrefix(strings.ToLower(ct), "application/json") {
+		return nil, problemf(TypeUnsupportedMedia, http.StatusUnsupportedMediaType, "Content-Type %q: want application/json", truncate(ct))
+	}
+	body, err := io.ReadAll(c.Request.Body)
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return nil, problemf(TypeTooLarge, http.StatusRequestEntityTooLarge, "the body exceeds %d bytes", tooBig.Limit)
+	} else if err != nil {
+		return nil, problemf(TypeInvalidBody, http.StatusBadRequest, "reading the body: %v", err)
+	}
+	return body, nil
+}
+
+// eventRequest is the body of POST /v1/incidents/{number}/events.
+type eventRequest struct {
+	Action   string      `json:"action"`
+	Note     string      `json:"note"`
+	Assignee *personJSON `json:"assignee"`
+}
+
+// addIncidentEvent answers POST /v1/incidents/{number}/events: one step of
+// the closed loop. Illegal transitions are 409 and change nothing.
+func (s *Server) addIncidentEvent(c *gin.Context) error {
+	if s.cfg.Incidents == nil {
+		return problemf(TypeUnavailable, http.StatusServiceUnavailable, "incidents are not available on this server")
+	}
+	body, err := readJSONBody(c)
+	if err != nil {
+		return err
+	}
+	var req eventRequest
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		return problemf(TypeInvalidBody, http.StatusBadRequest, "%s", jsonerr.Describe(body, err))
+	}
+	action := geo.Action(req.Action)
+	if !slices.Contains(geo.UserActions, action) {
+		return invalidField("action", "got %q, want one of %v", truncate(req.Action), geo.UserActions)
+	}
+	if len(req.Note) > 10_000 {
+		return invalidField("note", "at most 10000 bytes")
+	}
+	if req.Assignee != nil && action != geo.ActReassign {
+		return invalidField("assignee", "only with action reassign")
+	}
+	var explicit *geo.Assignee
+	if req.Assignee != nil {
+		phone, err := geo.NormalizePhone(req.Assignee.Phone)
+		if err != nil || strings.TrimSpace(req.Assignee.Name) == "" {
+			return invalidField("assignee", "want {\"name\": …, \"phone\": a valid phone}")
+		}
+		explicit = &geo.Assignee{Name: strings.TrimSpace(req.Assignee.Name), Phone: phone, Reason: "reassigned by " + callerName(c)}
+	}
+	now := s.cfg.Now().UTC()
+	snap := s.registry.Load()
+	out, err := s.cfg.Incidents.AddIncidentEvent(c.Request.Context(), c.Param("number"), callerName(c), now,
+		func(inc *geo.Incident) (geo.IncidentChange, error) {
+			to, err := geo.Transition(inc.Status, action)
+			if err != nil {
+				return geo.IncidentChange{}, err
+			}
+			ch := geo.IncidentChange{Action: action, Note: req.Note, To: to}
+			switch action {
+			case geo.ActEscalate:
+				esc, ok := s.cfg.Dispatch.Escalate(snap, inc, now, req.Note)
+				if !ok {
+					return ch, geo.Errorf(geo.ECONFLICT, "incident %s is already with the town duty desk: there is no higher level", inc.Number)
+				}
+				return esc, nil
+			case geo.ActReassign:
+				a := explicit
+				if a == nil {
+					g, _ := snap.Grid(inc.GridCode)
+					routed, ok := snap.Assign(g, inc.Assignee.Level, now)
+					if !ok {
+						return ch, geo.Errorf(geo.ECONFLICT, "nobody to reassign incident %s to", inc.Number)
+					}
+					a = &routed
+				} else {
+					a.Role, a.Level = inc.Assignee.Role, inc.Assignee.Level
+				}
+				ch.Assignee, ch.DueAt = a, now.Add(s.cfg.Dispatch.DueIn[inc.Severity])
+			}
+			return ch, nil
+		})
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, s.incidentJSON(c, out, true))
+	return nil
+}
+
+// getIncident answers GET /v1/incidents/{number} with the history.
+func (s *Server) getIncident(c *gin.Context) error {
+	if s.cfg.Incidents == nil {
+		return problemf(TypeUnavailable, http.StatusServiceUnavailable, "incidents are not available on this server")
+	}
+	inc, err := s.cfg.Incidents.Incident(c.Request.Context(), c.Param("number"))
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, s.incidentJSON(c, inc, true))
+	return nil
+}
+
+// incidentOut is an incident as sent.
+type incidentOut struct {
+	Number      string        `json:"number"`
+	Status      geo.Status    `json:"status"`
+	Category    geo.Category  `json:"category"`
+	Severity    geo.Severity  `json:"severity"`
+	Source      geo.Source    `json:"source"`
+	Description string        `json:"description"`
+	Reporter    *personJSON   `json:"reporter"`
+	Location    *[2]float64   `json:"location"`
+	Input       *inputJSON    `json:"input"`
+	Grid        *incidentGrid `json:"grid"`
+	Assignee    *assigneeJSON `json:"assignee"`
+	CoNotified  []orgJSON     `json:"co_notified"`
+	ReportedAt  time.Time     `json:"reported_at"`
+	ReceivedAt  time.Time     `json:"received_at"`
+	DueAt       time.Time     `json:"due_at"`
+	Overdue     bool          `json:"overdue"`
+	ResolvedAt  *time.Time    `json:"resolved_at"`
+	ClosedAt    *time.Time    `json:"closed_at"`
+	CreatedBy   string        `json:"created_by"`
+	Events      []eventOut    `json:"events,omitempty"`
+}
+
+type inputJSON struct {
+	CRS string  `json:"crs"`
+	Lon float64 `json:"lon"`
+	Lat float64 `json:"lat"`
+}
+
+type incidentGrid struct {
+	Code        string   `json:"code"`
+	VillageCode string   `json:"village_code"`
+	Match       string   `json:"match"`
+	DistanceM   *float64 `json:"distance_m"`
+	Generation  int64    `json:"generation"`
+}
+
+type assigneeJSON struct {
+	Role   geo.Role  `json:"role"`
+	Level  geo.Level `json:"level"`
+	Name   string    `json:"name"`
+	Phone  string    `json:"phone,omitempty"`
+	Reason string    `json:"reason,omitempty"`
+}
+
+type eventOut struct {
+	At       time.Time     `json:"at"`
+	Actor    string        `json:"actor"`
+	Action   geo.Action    `json:"action"`
+	From     geo.Status    `json:"from,omitempty"`
+	To       geo.Status    `json:"to"`
+	Note     string        `json:"note,omitempty"`
+	Assignee *assigneeJSON `json:"assignee,omitempty"`
+}
+
+// incidentJSON renders inc for the caller: phones only for roles that see
+// personal data (the dispatch endpoints already require such a role; the
+// check stays here so that no future endpoint leaks them).
+func (s *Server) incidentJSON(c *gin.Context, inc *geo.Incident, history bool) incidentOut {
+	personal := callerRole(c).SeesPersonalData()
+	assignee := func(a *geo.Assignee) *assigneeJSON {
+		if a == nil || a.Name == "" {
+			return nil
+		}
+		out := &assigneeJSON{Role: a.Role, Level: a.Level, Name: a.Name, Reason: a.Reason}
+		if personal {
+			out.Phone = a.Phone
+		}
+		return out
+	}
+	out := incidentOut{Number: inc.Number, Status: inc.Status, Category: inc.Category, Severity: inc.Severity,
+		Source: inc.Source, Description: inc.Description, Location: inc.Location, Assignee: assignee(&inc.Assignee),
+		CoNotified: []orgJSON{}, ReportedAt: inc.ReportedAt, ReceivedAt: inc.ReceivedAt, DueAt: inc.DueAt,
+		Overdue: inc.Overdue(s.cfg.Now()), CreatedBy: inc.CreatedBy, ResolvedAt: timePtr(inc.ResolvedAt), ClosedAt: timePtr(inc.ClosedAt)}
+	if inc.ReporterName != "" || inc.ReporterPhone != "" {
+		out.Reporter = contactJSON(&geo.Contact{Name: inc.ReporterName, Phone: inc.ReporterPhone}, personal)
+	}
+	if inc.InputPoint != nil {
+		out.Input = &inputJSON{CRS: inc.InputCRS, Lon: inc.InputPoint[0], Lat: inc.InputPoint[1]}
+	}
+	if inc.GridCode != "" || inc.Match == "outside" {
+		out.Grid = &incidentGrid{Code: inc.GridCode, VillageCode: inc.VillageCode, Match: inc.Match, Generation: inc.Generation}
+		if inc.Match == "nearest" {
+			d := inc.DistanceM
+			out.Grid.DistanceM = &d
+		}
+	}
+	for _, o := range inc.CoNotified {
+		out.CoNotified = append(out.CoNotified, orgJSON{Kind: string(o.Kind), Name: o.Name})
+	}
+	if history {
+		for _, e := range inc.Events {
+			out.Events = append(out.Events, eventOut{At: e.At, Actor: e.Actor, Action: e.Action, From: e.From, To: e.To,
+				Note: e.Note, Assignee: assignee(e.Assignee)})
+		}
+	}
+	return out
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+// listIncidents answers GET /v1/incidents with filters and a cursor;
+// Accept: application/geo+json gives a FeatureCollection for maps.
+func (s *Server) listIncidents(c *gin.Context) error {
+	if s.cfg.Incidents == nil {
+		return problemf(TypeUnavailable, http.StatusServiceUnavailable, "incidents are not available on this server")
+	}
+	f, err := incidentFilter(c, s.cfg.Now())
+	if err != nil {
+		return err
+	}
+	f.Limit = 50
+	if raw := c.Query("limit"); raw != "" {
+		n, err := strconv.Atoi(raw)
+		if err != nil || n < 1 || n > 1000 {
+			return badParam("limit", "got %q, want 1..1000", truncate(raw))
+		}
+		f.Limit = n
+	}
+	if raw := c.Query("cursor"); raw != "" {
+		b, err := base64.RawURLEncoding.DecodeString(raw)
+		if err != nil || len(b) != 8 {
+			return badParam("cursor", "not a cursor this server gave out")
+		}
+		f.After = int64(binary.BigEndian.Uint64(b))
+	}
+	list, next, err := s.cfg.Incidents.ListIncidents(c.Request.Context(), f)
+	if err != nil {
+		return err
+	}
+	cursor := ""
+	if next > 0 {
+		var b [8]byte
+		binary.BigEndian.PutUint64(b[:], uint64(next))
+		cursor = base64.RawURLEncoding.EncodeToString(b[:])
+	}
+	if strings.Contains(c.GetHeader("Accept"), GeoJSONContentType) {
+		b := []byte(`{"type":"FeatureCollection","features":[`)
+		for i, inc := range list {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			props, _ := json.Marshal(s.incidentJSON(c, inc, false))
+			b = fmt.Appendf(b, `{"type":"Feature","id":%q,"geometry":`, inc.Number)
+			if inc.Location != nil {
+				b = featurejson.AppendPointGeometry(b, orb.Point(*inc.Location), featurejson.Exact)
+			} else {
+				b = append(b, "null"...)
+			}
+			b = append(b, `,"properties":`...)
+			b = append(b, props...)
+			b = append(b, '}')
+		}
+		b = append(b, `],"next_cursor":`...)
+		nc, _ := json.Marshal(cursor)
+		b = append(b, nc...)
+		b = append(b, '}')
+		c.Data(http.StatusOK, GeoJSONContentType, b)
+		return nil
+	}
+	out := make([]incidentOut, len(list))
+	for i, inc := range list {
+		out[i] = s.incidentJSON(c, inc, false)
+	}
+	c.JSON(http.StatusOK, gin.H{"incidents": out, "next_cursor": cursor})
+	return nil
+}
+
+// incidentFilter reads the scope parameters shared by the list and stats.
+func incidentFilter(c *gin.Context, now time.Time) (geo.IncidentFilter, error) {
+	f := geo.IncidentFilter{GridCode: c.Query("grid"), VillageCode: c.Query("village"), Now: now}
+	if f.GridCode != "" && geo.ValidateGridCode(f.GridCode, "") != nil {
+		return f, badParam("grid", "got %q, want a 15-digit grid code", truncate(f.GridCode))
+	}
+	if f.VillageCode != "" && geo.ValidateVillageCode(f.VillageCode) != nil {
+		return f, badParam("village", "got %q, want a 12-digit village code", truncate(f.VillageCode))
+	}
+	if raw := c.Query("category"); raw != "" {
+		if !slices.Contains(geo.Categories, geo.Category(raw)) {
+			return f, badParam("category", "got %q, want one of %v", truncate(raw), geo.Categories)
+		}
+		f.Category = geo.Category(raw)
+	}
+	if raw := c.Query("status"); raw != "" {
+		for _, st := range strings.Split(raw, ",") {
+			if !slices.Contains(geo.Statuses, geo.Status(st)) {
+				return f, badParam("status", "got %q, want a comma-separated list of %v", truncate(st), geo.Statuses)
+			}
+			f.Statuses = append(f.Statuses, geo.Status(st))
+		}
+	}
+	if raw := c.Query("overdue"); raw != "" {
+		v, err := strconv.ParseBool(raw)
+		if err != nil {
+			return f, badParam("overdue", "got %q, want true or false", truncate(raw))
+		}
+		f.Overdue = v
+	}
+	for _, p := range []struct {
+		name string
+		dst  *time.Time
+	}{{"from", &f.From}, {"to", &f.To}} {
+		if raw := c.Query(p.name); raw != "" {
+			t, err := time.Parse(time.RFC3339, raw)
+			if err != nil {
+				return f, badParam(p.name, "got %q, want an RFC 3339 time", truncate(raw))
+			}
+			*p.dst = t
+		}
+	}
+	bbox, has, err := queryBBox(c)
+	if err != nil {
+		return f, err
+	}
+	if has {
+		f.BBox = &[4]float64{bbox.Min[0], bbox.Min[1], bbox.Max[0], bbox.Max[1]}
+	}
+	return f, nil
+}
+
+// stats answers GET /v1/stats for the town, a village or a grid, and a
+// time range: the figures a township reports ("2,350 accepted, 2,110
+// completed").
+func (s *Server) stats(c *gin.Context) error {
+	if s.cfg.Incidents == nil {
+		return problemf(TypeUnavailable, http.StatusServiceUnavailable, "incidents are not available on this server")
+	}
+	f, err := incidentFilter(c, s.cfg.Now())
+	if err != nil {
+		return err
+	}
+	st, err := s.cfg.Incidents.IncidentStats(c.Request.Context(), f)
+	if err != nil {
+		return err
+	}
+	byCat := map[geo.Category]geo.CategoryStats{}
+	for _, cat := range geo.Categories {
+		byCat[cat] = st.ByCategory[cat]
+	}
+	c.JSON(http.StatusOK, gin.H{"scope": gin.H{"grid": f.GridCode, "village": f.VillageCode, "category": f.Category,
+		"from": timePtr(f.From), "to": timePtr(f.To)},
+		"received": st.Received, "closed": st.Closed, "completion_rate": st.CompletionRate,
+		"median_hours_to_close": st.MedianHoursToClose, "p90_hours_to_close": st.P90HoursToClose,
+		"overdue_now": st.OverdueNow, "by_category": byCat})
+	return nil
+}

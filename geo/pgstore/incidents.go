@@ -1,0 +1,411 @@
+package pgstore
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"wangge/geo"
+)
+
+// rowQuerier is what both a pool and a transaction offer.
+type rowQuerier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// CreateIncident stores a routed incident with its first events (receive,
+// and dispatch when it has an assignee), in one transaction. With an
+// idempotency key, a retry of the same request (same key, same body hash)
+// returns the incident first created and fresh=false; the same key with
+// another body is EMISMATCH. Returns EUNAVAILABLE when the database cannot
+// be reached.
+func (db *DB) CreateIncident(ctx context.Context, inc *geo.Incident, key string, bodyHash []byte) (out *geo.Incident, fresh bool, err error) {
+	err = pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+		if key != "" {
+			existing, err := incidentByKey(ctx, tx, inc.CreatedBy, key, bodyHash)
+			if existing != nil || err != nil {
+				out = existing
+				return err
+			}
+		}
+		co, _ := json.Marshal(orgRefsJSON(inc.CoNotified))
+		var lon, lat, inLon, inLat *float64
+		if inc.Location != nil {
+			lon, lat = &inc.Location[0], &inc.Location[1]
+			inLon, inLat = &inc.InputPoint[0], &inc.InputPoint[1]
+		}
+		var role *string
+		if inc.Assignee.Role != "" {
+			r := string(inc.Assignee.Role)
+			role = &r
+		}
+		var keyArg *string
+		if key != "" {
+			keyArg = &key
+		}
+		var id int64
+		err := tx.QueryRow(ctx, q("incident_insert"),
+			inc.Category, inc.Severity, inc.Source, inc.Status, inc.Description, inc.ReporterName, inc.ReporterPhone,
+			lon, lat, inc.InputCRS, inLon, inLat,
+			nullIfEmpty(inc.GridCode), nullIfEmpty(inc.VillageCode), inc.Match, nullIfZero(inc.DistanceM, inc.Match != "nearest"), nullIfZeroInt(inc.Generation),
+			role, inc.Assignee.Name, inc.Assignee.Phone, inc.Assignee.Reason, int(inc.Assignee.Level), co,
+			inc.ReportedAt, inc.ReceivedAt, inc.DueAt, inc.CreatedBy, keyArg, bodyHash,
+		).Scan(&id, &inc.Number)
+		if err == pgx.ErrNoRows {
+			// A concurrent request with the same key won the insert.
+			out, err = incidentByKey(ctx, tx, inc.CreatedBy, key, bodyHash)
+			return err
+		} else if err != nil {
+			return err
+		}
+		if err := insertEvent(ctx, tx, id, geo.IncidentEvent{At: inc.ReceivedAt, Actor: inc.CreatedBy, Action: geo.ActReceive,
+			To: geo.StReceived, Note: "via " + string(inc.Source)}); err != nil {
+			return err
+		}
+		if inc.Status == geo.StDispatched {
+			a := inc.Assignee
+			if err := insertEvent(ctx, tx, id, geo.IncidentEvent{At: inc.ReceivedAt, Actor: "router", Action: geo.ActDispatch,
+				From: geo.StReceived, To: geo.StDispatched, Note: a.Reason, Assignee: &a}); err != nil {
+				return err
+			}
+		}
+		if err := audit(ctx, tx, inc.ReceivedAt, inc.CreatedBy, "incident.create", "incident:"+inc.Number, nil,
+			map[string]any{"grid": inc.GridCode, "category": inc.Category, "assignee": inc.Assignee.Name}, ""); err != nil {
+			return err
+		}
+		out, err = getIncident(ctx, tx, inc.Number, false)
+		fresh = true
+		return err
+	})
+	if err != nil {
+		return nil, false, unavailable(err)
+	}
+	return out, fresh, nil
+}
+
+// incidentByKey returns the incident created earlier with key, or nil; the
+// same key with another body is EMISMATCH.
+func incidentByKey(ctx context.Context, tx pgx.Tx, actor, key string, bodyHash []byte) (*geo.Incident, error) {
+	var number string
+	var hash []byte
+	err := tx.QueryRow(ctx, q("incident_by_key"), actor, key).Scan(&number, &hash)
+	if err == pgx.ErrNoRows {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	if !bytes.Equal(hash, bodyHash) {
+		return nil, geo.Errorf(geo.EMISMATCH, "Idempotency-Key %q was already used for incident %s with a different request body", key, number)
+	}
+	return getIncident(ctx, tx, number, false)
+}
+
+// Incident returns the incident with its history. ENOTFOUND if unknown.
+func (db *DB) Incident(ctx context.Context, number string) (*geo.Incident, error) {
+	inc, err := getIncident(ctx, db.Pool, number, false)
+	return inc, unavailable(err)
+}
+
+// AddIncidentEvent appends an event to an incident in one transaction: the
+// incident is locked, decide (the state machine, in the caller) sees it as
+// it is and returns the change, or an error (e.g. ECONFLICT for an illegal
+// transition), in which case nothing is written.
+func (db *DB) AddIncidentEvent(ctx context.Context, number, actor string, at time.Time,
+	decide func(*geo.Incident) (geo.IncidentChange, error)) (*geo.Incident, error) {
+	var out *geo.Incident
+	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+		inc, err := getIncident(ctx, tx, number, true)
+		if err != nil {
+			return err
+		}
+		ch, err := decide(inc)
+		if err != nil {
+			return err
+		}
+		if err := applyChange(ctx, tx, inc, ch, actor, at); err != nil {
+			return err
+		}
+		out, err = getIncident(ctx, tx, number, false)
+		return err
+	})
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	return out, nil
+}
+
+// applyChange writes ch to the locked incident and appends its event.
+func applyChange(ctx context.Context, tx pgx.Tx, inc *geo.Incident, ch geo.IncidentChange, actor string, at time.Time) error {
+	from := inc.Status
+	a := inc.Assignee
+	if ch.Assignee != nil {
+		a = *ch.Assignee
+	}
+	due := inc.DueAt
+	if !ch.DueAt.IsZero() {
+		due = ch.DueAt
+	}
+	resolved, closed := timeOrNil(inc.ResolvedAt), timeOrNil(inc.ClosedAt)
+	switch ch.To {
+	case geo.StResolved:
+		resolved = &at
+	case geo.StClosed:
+		closed = &at
+	case geo.StReopened:
+		resolved, closed = nil, nil
+	}
+	var role *string
+	if a.Role != "" {
+		r := string(a.Role)
+		role = &r
+	}
+	if _, err := tx.Exec(ctx, q("incident_update"), inc.ID, ch.To, role, a.Name, a.Phone, a.Reason, int(a.Level), due, resolved, closed); err != nil {
+		return err
+	}
+	if err := insertEvent(ctx, tx, inc.ID, geo.IncidentEvent{At: at, Actor: actor, Action: ch.Action, From: from, To: ch.To,
+		Note: ch.Note, Assignee: ch.Assignee}); err != nil {
+		return err
+	}
+	return audit(ctx, tx, at, actor, "incident."+string(ch.Action), "incident:"+inc.Number,
+		map[string]any{"status": from, "assignee": inc.Assignee.Name}, map[string]any{"status": ch.To, "assignee": a.Name}, "")
+}
+
+// EscalateOverdue escalates, one level each, the open incidents past their
+// due time at now (up to limit per call). Only one replica acts at a time:
+// the others find the advisory lock taken and return 0 at once. next
+// decides the change (the new assignee and due time) for each incident.
+func (db *DB) EscalateOverdue(ctx context.Context, now time.Time, limit int,
+	next func(*geo.Incident) (geo.IncidentChange, bool)) (escalated int, err error) {
+	err = pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+		var mine bool
+		if err := tx.QueryRow(ctx, q("escalation_lock")).Scan(&mine); err != nil || !mine {
+			return err
+		}
+		rows, _ := tx.Query(ctx, q("incidents_overdue"), now, limit)
+		numbers, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return err
+		}
+		for _, n := range numbers {
+			inc, err := getIncident(ctx, tx, n, false)
+			if err != nil {
+				return err
+			}
+			ch, ok := next(inc)
+			if !ok {
+				continue
+			}
+			if err := applyChange(ctx, tx, inc, ch, "escalator", now); err != nil {
+				return err
+			}
+			escalated++
+		}
+		return nil
+	})
+	return escalated, unavailable(err)
+}
+
+func insertEvent(ctx context.Context, tx pgx.Tx, incidentID int64, ev geo.IncidentEvent) error {
+	var role, name, phone *string
+	if ev.Assignee != nil {
+		r := string(ev.Assignee.Role)
+		role, name, phone = &r, &ev.Assignee.Name, &ev.Assignee.Phone
+	}
+	_, err := tx.Exec(ctx, q("incident_event_insert"), incidentID, ev.At, ev.Actor, ev.Action,
+		nullIfEmpty(string(ev.From)), ev.To, ev.Note, role, name, phone)
+	return err
+}
+
+// incidentScan holds one row of incident_rows while it is scanned.
+type incidentScan struct {
+	inc                  geo.Incident
+	lon, lat, iLon, iLat *float64
+	role                 string
+	level                int16
+	co                   []byte
+	resolved, closed     *time.Time
+}
+
+func (s *incidentScan) dest() []any {
+	i := &s.inc
+	return []any{&i.ID, &i.Number, &i.Category, &i.Severity, &i.Source, &i.Status, &i.Description, &i.ReporterName, &i.ReporterPhone,
+		&s.lon, &s.lat, &i.InputCRS, &s.iLon, &s.iLat,
+		&i.GridCode, &i.VillageCode, &i.Match, &i.DistanceM, &i.Generation,
+		&s.role, &i.Assignee.Name, &i.Assignee.Phone, &i.Assignee.Reason, &s.level, &s.co,
+		&i.ReportedAt, &i.ReceivedAt, &i.DueAt, &s.resolved, &s.closed, &i.CreatedBy}
+}
+
+func (s *incidentScan) incident() *geo.Incident {
+	inc := s.inc
+	if s.lon != nil && s.lat != nil {
+		inc.Location = &[2]float64{*s.lon, *s.lat}
+	}
+	if s.iLon != nil && s.iLat != nil {
+		inc.InputPoint = &[2]float64{*s.iLon, *s.iLat}
+	}
+	inc.Assignee.Role, inc.Assignee.Level = geo.Role(s.role), geo.Level(s.level)
+	var refs []orgRefJSON
+	json.Unmarshal(s.co, &refs)
+	for _, r := range refs {
+		inc.CoNotified = append(inc.CoNotified, geo.OrganizationRef{Kind: geo.OrgKind(r.Kind), Name: r.Name})
+	}
+	if s.resolved != nil {
+		inc.ResolvedAt = *s.resolved
+	}
+	if s.closed != nil {
+		inc.ClosedAt = *s.closed
+	}
+	return &inc
+}
+
+// getIncident reads an incident and its events, locking it when forUpdate.
+func getIncident(ctx context.Context, db rowQuerier, number string, forUpdate bool) (*geo.Incident, error) {
+	query := q("incident_get")
+	if forUpdate {
+		query = q("incident_get_for_update")
+	}
+	var s incidentScan
+	if err := db.QueryRow(ctx, query, number).Scan(s.dest()...); err == pgx.ErrNoRows {
+		return nil, geo.Errorf(geo.ENOTFOUND, "no incident %s", number)
+	} else if err != nil {
+		return nil, err
+	}
+	inc := s.incident()
+	rows, _ := db.Query(ctx, q("incident_events"), inc.ID)
+	var ev geo.IncidentEvent
+	var role, name, phone *string
+	_, err := pgx.ForEachRow(rows, []any{&ev.ID, &ev.At, &ev.Actor, &ev.Action, &ev.From, &ev.To, &ev.Note, &role, &name, &phone}, func() error {
+		e := ev
+		if role != nil {
+			e.Assignee = &geo.Assignee{Role: geo.Role(*role), Name: deref(name), Phone: deref(phone)}
+		}
+		inc.Events = append(inc.Events, e)
+		return nil
+	})
+	return inc, err
+}
+
+// ListIncidents returns a page of incidents matching f, newest first, and
+// the cursor of the next page (0 when this is the last).
+func (db *DB) ListIncidents(ctx context.Context, f geo.IncidentFilter) ([]*geo.Incident, int64, error) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	var statuses []string
+	for _, s := range f.Statuses {
+		statuses = append(statuses, string(s))
+	}
+	var bbox []float64
+	if f.BBox != nil {
+		bbox = f.BBox[:]
+	}
+	var after *int64
+	if f.After > 0 {
+		after = &f.After
+	}
+	rows, _ := db.Pool.Query(ctx, q("incidents_list"), nullIfEmpty(f.GridCode), nullIfEmpty(f.VillageCode), nilIfEmpty(statuses),
+		nullIfEmpty(string(f.Category)), f.Overdue, f.Now, timeOrNil(f.From), timeOrNil(f.To), nilIfEmpty(bbox), after, limit+1)
+	var out []*geo.Incident
+	var s incidentScan
+	_, err := pgx.ForEachRow(rows, s.dest(), func() error {
+		out = append(out, s.incident())
+		return nil
+	})
+	if err != nil {
+		return nil, 0, unavailable(err)
+	}
+	var next int64
+	if len(out) > limit {
+		out = out[:limit]
+		next = out[limit-1].ID
+	}
+	return out, next, nil
+}
+
+// IncidentStats computes the figures of f's scope (grid, village,
+// category, received time range) at now.
+func (db *DB) IncidentStats(ctx context.Context, f geo.IncidentFilter) (*geo.IncidentStats, error) {
+	rows, _ := db.Pool.Query(ctx, q("incidents_stats"), nullIfEmpty(f.GridCode), nullIfEmpty(f.VillageCode),
+		nullIfEmpty(string(f.Category)), timeOrNil(f.From), timeOrNil(f.To), f.Now)
+	st := &geo.IncidentStats{ByCategory: map[geo.Category]geo.CategoryStats{}}
+	var cat *string
+	var received, closed, overdue int
+	var median, p90 *float64
+	_, err := pgx.ForEachRow(rows, []any{&cat, &received, &closed, &median, &p90, &overdue}, func() error {
+		if cat != nil {
+			st.ByCategory[geo.Category(*cat)] = geo.CategoryStats{Received: received, Closed: closed}
+			return nil
+		}
+		st.Received, st.Closed, st.OverdueNow = received, closed, overdue
+		st.MedianHoursToClose, st.P90HoursToClose = median, p90
+		return nil
+	})
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	if st.Received > 0 {
+		st.CompletionRate = float64(st.Closed) / float64(st.Received)
+	}
+	return st, nil
+}
+
+type orgRefJSON struct {
+	Kind string `json:"kind"`
+	Name string `json:"name"`
+}
+
+func orgRefsJSON(refs []geo.OrganizationRef) []orgRefJSON {
+	out := make([]orgRefJSON, len(refs))
+	for i, r := range refs {
+		out[i] = orgRefJSON{Kind: string(r.Kind), Name: r.Name}
+	}
+	return out
+}
+
+func nullIfEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// nilIfEmpty makes an empty slice NULL for "no filter" parameters.
+func nilIfEmpty[T any](s []T) []T {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
+}
+
+func nullIfZero(v float64, null bool) *float64 {
+	if null {
+		return nil
+	}
+	return &v
+}
+
+func nullIfZeroInt(v int64) *int64 {
+	if v == 0 {
+		return nil
+	}
+	return &v
+}
+
+func timeOrNil(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}

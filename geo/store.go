@@ -1,0 +1,46 @@
+package geo
+
+import (
+	"context"
+	"time"
+)
+
+// IncidentStore keeps incidents. Every method returns EUNAVAILABLE when the
+// database cannot be reached.
+type IncidentStore interface {
+	// CreateIncident stores a routed incident and its first events. With an
+	// idempotency key, a retry with the same body hash returns the incident
+	// first created and fresh=false; the same key with another body returns
+	// EMISMATCH.
+	CreateIncident(ctx context.Context, inc *Incident, key string, bodyHash []byte) (out *Incident, fresh bool, err error)
+	// Incident returns an incident with its history; ENOTFOUND if unknown.
+	Incident(ctx context.Context, number string) (*Incident, error)
+	// AddIncidentEvent locks the incident, lets decide compute the change
+	// (returning ECONFLICT for an illegal transition, which writes nothing),
+	// writes it and appends the event. ENOTFOUND if unknown.
+	AddIncidentEvent(ctx context.Context, number, actor string, at time.Time, decide func(*Incident) (IncidentChange, error)) (*Incident, error)
+	// ListIncidents returns a page, newest first, and the next cursor (0 at
+	// the end).
+	ListIncidents(ctx context.Context, f IncidentFilter) ([]*Incident, int64, error)
+	// IncidentStats computes the figures of f's scope at f.Now.
+	IncidentStats(ctx context.Context, f IncidentFilter) (*IncidentStats, error)
+}
+
+// Escalate decides the escalation of inc at now: one level up (grid →
+// village liaison leader → town duty desk), skipping people on leave, with
+// a fresh time limit. ok is false when there is no higher level or nobody
+// to take it.
+func (cfg DispatchConfig) Escalate(s *Snapshot, inc *Incident, now time.Time, note string) (IncidentChange, bool) {
+	if inc.Assignee.Level >= LevelTown || s == nil {
+		return IncidentChange{}, false
+	}
+	g, _ := s.Grid(inc.GridCode)
+	a, ok := s.Assign(g, inc.Assignee.Level+1, now)
+	if !ok {
+		return IncidentChange{}, false
+	}
+	if note == "" {
+		note = "overdue since " + inc.DueAt.UTC().Format(time.RFC3339) + ": 小事不出村、大事不出镇"
+	}
+	return IncidentChange{Action: ActEscalate, Note: note, To: StDispatched, Assignee: &a, DueAt: now.Add(cfg.DueIn[inc.Severity])}, true
+}
