@@ -380,3 +380,82 @@ func TestTokens(t *testing.T) {
 		t.Errorf("%d audit entries for the token, want 2 (create, revoke)", n)
 	}
 }
+
+// TestServe_databaseDownAndBack: with PostgreSQL stopped, creating an
+// incident answers 503 problem+json (never 201), locate keeps answering
+// from memory and readiness reports the database down; once PostgreSQL is
+// back, writes succeed without restarting wangge.
+func TestServe_databaseDownAndBack(t *testing.T) {
+	dir, err := os.MkdirTemp("", "wangge-fault-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o755)
+	cfg := DefaultConfig()
+	cfg.DatabaseURL, cfg.DataDir = "", filepath.Join(dir, "data")
+	s := startServer(t, cfg)
+	var out, errb bytes.Buffer
+	if err := Run(context.Background(), []string{"token", "create", "-data-dir", cfg.DataDir, "-role", "dispatcher", "-name", "desk"}, &out, &errb); err != nil {
+		t.Fatalf("token create: %v\n%s", err, errb.String())
+	}
+	secret := strings.TrimSpace(out.String())
+	lon, lat, code := demoPoint(t)
+	post := func() (int, string) {
+		body := fmt.Sprintf(`{"lon":%v,"lat":%v,"category":"safety","severity":"urgent","description":"桥面裂缝","source":"patrol"}`, lon, lat)
+		req, _ := http.NewRequest(http.MethodPost, "http://"+s.main.Addr+"/v1/incidents", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+secret)
+		req.Header.Set("Content-Type", "application/json")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, res.Header.Get("Content-Type") + " " + string(b)
+	}
+	until := func(want int) string {
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			code, body := post()
+			if code == want {
+				return body
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("POST /v1/incidents: %d, want %d: %s", code, want, body)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	until(201)
+
+	c, err := pgstore.StartCluster(context.Background(), cfg.DataDir, pgstore.ClusterOptions{})
+	if err != nil || !c.Adopted {
+		t.Fatalf("adopting the cluster: %v", err)
+	}
+	if err := c.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		code, body := post()
+		if code != 503 || !strings.HasPrefix(body, "application/problem+json") {
+			t.Fatalf("with PostgreSQL down: %d %s, want 503 problem+json", code, body)
+		}
+	}
+	var got locateAnswer
+	if status := s.get(fmt.Sprintf("/v1/locate?lon=%v&lat=%v", lon, lat), &got); status != 200 || got.Grid.Code != code {
+		t.Errorf("locate with PostgreSQL down: %d %+v", status, got)
+	}
+	var ready struct{ Database string }
+	if status := s.get("/readyz", &ready); status != 200 || ready.Database != "unavailable" {
+		t.Errorf("readyz with PostgreSQL down: %d %+v", status, ready)
+	}
+
+	if _, err := pgstore.StartCluster(context.Background(), cfg.DataDir, pgstore.ClusterOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	until(201)
+	if status := s.get("/readyz", &ready); status != 200 || ready.Database != "ok" {
+		t.Errorf("readyz after PostgreSQL is back: %d %+v", status, ready)
+	}
+}
