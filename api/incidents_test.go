@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/getkin/kin-openapi/routers"
 	"github.com/paulmach/orb"
 
 	"wangge/api"
@@ -89,6 +90,7 @@ type dispatchEnv struct {
 	snap    *geo.Snapshot
 	now     atomic.Pointer[time.Time]
 	secrets map[geo.AccessRole]string
+	router  routers.Router
 }
 
 func newDispatchEnv(t *testing.T, td *geo.TownData) *dispatchEnv {
@@ -108,7 +110,7 @@ func newDispatchEnv(t *testing.T, td *geo.TownData) *dispatchEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &dispatchEnv{t: t, db: db, snap: snap, secrets: map[geo.AccessRole]string{}}
+	e := &dispatchEnv{t: t, db: db, snap: snap, secrets: map[geo.AccessRole]string{}, router: openAPIRouter(t)}
 	e.setNow(t0)
 	var reg geo.Registry
 	reg.Store(snap)
@@ -149,6 +151,7 @@ func (e *dispatchEnv) do(role geo.AccessRole, method, target string, body any, o
 	}
 	rec := httptest.NewRecorder()
 	e.srv.ServeHTTP(rec, req)
+	checkOpenAPI(e.t, e.router, req, rec.Code, rec.Header(), rec.Body.Bytes())
 	if out != nil && rec.Body.Len() > 0 {
 		if err := json.Unmarshal(rec.Body.Bytes(), out); err != nil {
 			e.t.Fatalf("%s %s: %v: %s", method, target, err, rec.Body)
