@@ -38,6 +38,14 @@ type Config struct {
 	Tokens Tokens
 	// Incidents stores incidents; nil disables the dispatch endpoints (503).
 	Incidents geo.IncidentStore
+	// People and Organizations keep who serves the grids; nil disables
+	// their endpoints (503).
+	People        geo.PeopleStore
+	Organizations geo.OrganizationStore
+	// Reload rebuilds the snapshot after a change that alters it (an
+	// appointment, a leave, an attachment) so that the next lookup sees
+	// it; other replicas learn of it by NOTIFY. Nil: nothing to do.
+	Reload func(ctx context.Context) error
 	// Dispatch holds time limits and co-notification (zero: the defaults).
 	Dispatch geo.DispatchConfig
 	// Now is the clock (nil: time.Now); tests control it.
@@ -126,6 +134,9 @@ func (s *Server) routes() *gin.Engine {
 	dispatch.GET("/incidents/:number", s.handle(s.getIncident))
 	dispatch.POST("/incidents/:number/events", s.handle(s.addIncidentEvent))
 	dispatch.GET("/stats", s.handle(s.stats))
+
+	s.peopleRoutes(v1)       // people.go: people, appointments, leave, rosters, staffing
+	s.organizationRoutes(v1) // organizations.go: organizations, members, attachments
 
 	s.ogcRoutes(r)     // ogc.go: OGC API – Features under /ogc
 	s.tileRoutes(r)    // tiles.go: vector tiles and TileJSON under /tiles
