@@ -32,6 +32,9 @@ type rendering struct {
 	features    map[renderKey][][]byte
 	collections map[renderKey][]byte
 	gzipped     map[renderKey][]byte
+
+	// ogc holds the OGC API – Features collections (ogc_collections.go).
+	ogc ogcCache
 }
 
 type renderKey struct {
