@@ -55,7 +55,7 @@ func (s *Server) listGrids(c *gin.Context) error {
 	var body []byte
 	if !hasBBox && !hasVillage && acceptsGzip(c.Request) {
 		c.Header("Content-Encoding", "gzip")
-		c.Header("Vary", "Accept-Encoding")
+		addVary(c.Writer.Header(), "Accept-Encoding")
 		body = r.collectionGzip(k)
 	} else if !hasBBox && !hasVillage {
 		body = r.collection(k)
@@ -113,7 +113,7 @@ func (s *Server) getGrid(c *gin.Context) error {
 	props := gridDetail{gridProperties: listProperties(snap, g), Leader: contactJSON(g.Leader, personal),
 		Deputy: contactJSON(g.Deputy, personal), Organizations: orgsJSON(g), Generation: g.Generation,
 		ValidFrom: g.ValidFrom.UTC().Format(time.RFC3339)}
-	c.Header("Vary", "Authorization")
+	addVary(c.Writer.Header(), "Authorization")
 	c.Header("ETag", etag)
 	c.Header("Cache-Control", "no-cache")
 	c.Data(http.StatusOK, GeoJSONContentType, appendFeature(nil, g, props, renderKey{crs: crs, precision: prec}))

@@ -21,7 +21,7 @@ func (s *Server) cors(c *gin.Context) {
 		c.Next()
 		return
 	}
-	c.Writer.Header().Add("Vary", "Origin")
+	addVary(c.Writer.Header(), "Origin")
 	switch {
 	case slices.Contains(s.cfg.CORSOrigins, "*"):
 		c.Header("Access-Control-Allow-Origin", "*")
@@ -102,7 +102,7 @@ func (w *gzipWriter) WriteHeader(code int) {
 func (w *gzipWriter) decide(n int) {
 	w.decided = true
 	h := w.Header()
-	h.Add("Vary", "Accept-Encoding")
+	addVary(h, "Accept-Encoding")
 	if n < gzipMinBytes || h.Get("Content-Encoding") != "" || !compressible(h.Get("Content-Type")) ||
 		w.status == http.StatusNoContent || w.status == http.StatusNotModified {
 		return
@@ -131,4 +131,16 @@ func (w *gzipWriter) close() {
 		gzipPool.Put(w.gz)
 		w.gz = nil
 	}
+}
+
+// addVary adds name to the Vary header unless a handler already did.
+func addVary(h http.Header, name string) {
+	for _, v := range h.Values("Vary") {
+		for _, f := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(f), name) {
+				return
+			}
+		}
+	}
+	h.Add("Vary", name)
 }

@@ -104,7 +104,10 @@ func ogcRevalidate(c *gin.Context, gen int64, base string, f ogcFormat) bool {
 
 // ogcVary says that /ogc responses depend on Accept (the representation)
 // and Authorization (the collections a role sees).
-func ogcVary(c *gin.Context) { c.Header("Vary", "Accept, Authorization") }
+func ogcVary(c *gin.Context) {
+	addVary(c.Writer.Header(), "Accept")
+	addVary(c.Writer.Header(), "Authorization")
+}
 
 // ogcWrite sends v as JSON of the given type, or the named HTML page with
 // page as its data.
