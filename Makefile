@@ -6,7 +6,7 @@ export PATH := $(PATH):/usr/local/go/bin
 GO ?= go
 BIN := bin/wangge
 
-.PHONY: run test deps build bench vet fmt fixtures
+.PHONY: run test deps build bench vet fmt fixtures console
 
 run: deps build
 	./$(BIN) serve
@@ -28,6 +28,11 @@ bench: deps
 # Regenerates the demo town from fixtures/source (deterministic).
 fixtures:
 	$(GO) run ./fixtures/cmd/gentown
+
+# Rebuilds the map console's embedded assets from api/console/src and the
+# pinned MapLibre (the built files are committed: go build needs no npm).
+console:
+	npm ci --prefix api/console && npm run build --prefix api/console
 
 fmt:
 	gofmt -w .
