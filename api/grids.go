@@ -37,7 +37,10 @@ func (s *Server) listGrids(c *gin.Context) error {
 		return err
 	}
 	village, hasVillage := c.GetQuery("village")
-	snap := s.registry.Load()
+	snap, r, err := s.snapshotFor(c)
+	if err != nil {
+		return err
+	}
 	if hasVillage {
 		if err := geo.ValidateVillageCode(village); err != nil {
 			return badParam("village", "got %q, want a 12-digit village code", truncate(village))
@@ -46,11 +49,10 @@ func (s *Server) listGrids(c *gin.Context) error {
 			return problemf(TypeNotFound, http.StatusNotFound, "village %s is not in the town", village)
 		}
 	}
-	etag := fmt.Sprintf(`"g%d-%s-%d-%x"`, snap.Generation, crs, prec, queryHash(c, "bbox", "village"))
+	etag := fmt.Sprintf(`"g%d-%s-%d-%x"`, snap.Generation, crs, prec, queryHash(c, "bbox", "village", "at"))
 	if notModified(c, etag) {
 		return nil
 	}
-	r := s.renderingFor(snap)
 	k := renderKey{crs: crs, precision: prec}
 	var body []byte
 	if !hasBBox && !hasVillage && acceptsGzip(c.Request) {

@@ -29,7 +29,10 @@ func (s *Server) locate(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	snap := s.registry.Load()
+	snap, r, err := s.snapshotFor(c)
+	if err != nil {
+		return err
+	}
 	wgs := chinacrs.ToWGS84(crs, p)
 	loc, ok := snap.Locate(wgs, s.cfg.ToleranceM)
 	if !ok {
@@ -38,7 +41,6 @@ func (s *Server) locate(c *gin.Context) error {
 			"the point (%v, %v) in %s is outside every grid and more than %v m from the nearest", p[0], p[1], crs, s.cfg.ToleranceM)
 	}
 	s.metrics.located.WithLabelValues(loc.Match.String()).Inc()
-	r := s.renderingFor(snap)
 	b := make([]byte, 0, 1024)
 	b = append(b, `{"point":`...)
 	b = featurejson.AppendPoint(b, p, featurejson.Exact)

@@ -48,6 +48,13 @@ func (s *Server) renderingFor(snap *geo.Snapshot) *rendering {
 	if r := s.rendered.Load(); r != nil && r.snap == snap {
 		return r
 	}
+	r := newRendering(snap)
+	s.rendered.Store(r)
+	return r
+}
+
+// newRendering renders what every request on snap shares.
+func newRendering(snap *geo.Snapshot) *rendering {
 	r := &rendering{snap: snap, features: map[renderKey][][]byte{}, collections: map[renderKey][]byte{}, gzipped: map[renderKey][]byte{}}
 	for audience := range r.routing {
 		r.routing[audience] = make([][]byte, len(snap.Grids))
@@ -55,7 +62,6 @@ func (s *Server) renderingFor(snap *geo.Snapshot) *rendering {
 			r.routing[audience][i] = routingJSON(snap, &snap.Grids[i], audience == 1)
 		}
 	}
-	s.rendered.Store(r)
 	return r
 }
 

@@ -46,6 +46,9 @@ type Config struct {
 	// appointment, a leave, an attachment) so that the next lookup sees
 	// it; other replicas learn of it by NOTIFY. Nil: nothing to do.
 	Reload func(ctx context.Context) error
+	// History answers at= and the generation and grid histories; nil
+	// disables them (503).
+	History geo.HistoryStore
 	// Dispatch holds time limits and co-notification (zero: the defaults).
 	Dispatch geo.DispatchConfig
 	// Now is the clock (nil: time.Now); tests control it.
@@ -73,8 +76,10 @@ type Server struct {
 	engine   *gin.Engine
 	metrics  *metrics
 
-	// rendered caches the bytes of the current generation's responses.
+	// rendered caches the bytes of the current generation's responses;
+	// past, those of a few past generations asked for with at=.
 	rendered atomic.Pointer[rendering]
+	past     pastSnapshots
 }
 
 // New returns a server answering from registry. db may be nil (no database:
@@ -127,6 +132,8 @@ func (s *Server) routes() *gin.Engine {
 	v1.GET("/grids", s.handle(s.listGrids))
 	v1.GET("/grids/:code", s.handle(s.getGrid))
 	v1.GET("/villages", s.handle(s.listVillages))
+	v1.GET("/generations", s.handle(s.listGenerations))
+	v1.GET("/grids/:code/history", s.handle(s.gridHistory))
 
 	dispatch := v1.Group("", s.require(geo.AccessDispatcher))
 	dispatch.POST("/incidents", s.handle(s.createIncident))

@@ -12,3 +12,19 @@ type Generation struct {
 	CreatedBy string
 	Note      string
 }
+
+// GenerationSummary is a generation with its size and what it changed.
+type GenerationSummary struct {
+	Generation
+	Grids      int // grids in force in this generation
+	Introduced int // grid versions it introduced
+	Retired    int // grid versions it retired
+}
+
+// GridVersion is one version of a grid in its history.
+type GridVersion struct {
+	Grid
+	// RetiredGeneration is the first generation without this version; 0
+	// while current.
+	RetiredGeneration int64
+}

@@ -44,3 +44,20 @@ func (cfg DispatchConfig) Escalate(s *Snapshot, inc *Incident, now time.Time, no
 	}
 	return IncidentChange{Action: ActEscalate, Note: note, To: StDispatched, Assignee: &a, DueAt: now.Add(cfg.DueIn[inc.Severity])}, true
 }
+
+// HistoryStore answers questions about past generations. Every method
+// returns EUNAVAILABLE when the database cannot be reached: history is
+// read from PostgreSQL, while current lookups come from memory.
+type HistoryStore interface {
+	// GenerationAt returns the generation in force at t; ENOTFOUND before
+	// the first.
+	GenerationAt(ctx context.Context, t time.Time) (int64, error)
+	// LoadTown reads generation gen (0: current) with the people and
+	// organizations in office at time at.
+	LoadTown(ctx context.Context, gen int64, at time.Time) (*TownData, int64, error)
+	// Generations lists the generations, newest first.
+	Generations(ctx context.Context) ([]GenerationSummary, error)
+	// GridHistory lists a grid's versions, oldest first; ENOTFOUND if the
+	// code never existed.
+	GridHistory(ctx context.Context, code string) ([]GridVersion, error)
+}
