@@ -62,7 +62,7 @@ func newClientFor(t *testing.T, reg *geo.Registry) *client {
 
 // openAPIRouter finds the documented operation of a request; the document
 // is checked for validity once.
-func openAPIRouter(t *testing.T) routers.Router {
+func openAPIRouter(t testing.TB) routers.Router {
 	t.Helper()
 	doc, err := openapi3.NewLoader().LoadFromData(api.OpenAPI)
 	if err != nil {
@@ -82,7 +82,7 @@ func openAPIRouter(t *testing.T) routers.Router {
 // checkOpenAPI fails the test when the response to a documented operation
 // does not match openapi.json. Undocumented routes (unknown paths and
 // methods, on purpose) are not checked.
-func checkOpenAPI(t *testing.T, router routers.Router, req *http.Request, status int, header http.Header, body []byte) {
+func checkOpenAPI(t testing.TB, router routers.Router, req *http.Request, status int, header http.Header, body []byte) {
 	t.Helper()
 	req = req.Clone(context.Background())
 	req.URL.Scheme, req.URL.Host = "http", "wangge.test"

@@ -215,7 +215,7 @@ type consoleTownJSON struct {
 // town's says its boundaries are synthetic) and its outline in WGS-84.
 func (s *Server) consoleTown(c *gin.Context) error {
 	snap := s.registry.Load()
-	etag := fmt.Sprintf(`"g%d-console-town"`, snap.Generation)
+	etag := fmt.Sprintf(`"g%s-console-town"`, snap.Version())
 	if notModified(c, etag) {
 		return nil
 	}

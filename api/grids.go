@@ -49,7 +49,7 @@ func (s *Server) listGrids(c *gin.Context) error {
 			return problemf(TypeNotFound, http.StatusNotFound, "village %s is not in the town", village)
 		}
 	}
-	etag := fmt.Sprintf(`"g%d-%s-%d-%x"`, snap.Generation, crs, prec, queryHash(c, "bbox", "village", "at"))
+	etag := fmt.Sprintf(`"g%s-%s-%d-%x"`, snap.Version(), crs, prec, queryHash(c, "bbox", "village", "at"))
 	if notModified(c, etag) {
 		return nil
 	}
@@ -102,13 +102,20 @@ func (s *Server) getGrid(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	snap := s.registry.Load()
+	// With at=, the generation in force then, with the people and
+	// organizations in office then (from the database).
+	snap, _, err := s.snapshotFor(c)
+	if err != nil {
+		return err
+	}
 	g, ok := snap.Grid(code)
 	if !ok {
 		return problemf(TypeNotFound, http.StatusNotFound, "grid %s is not in generation %d", code, snap.Generation)
 	}
 	personal := callerRole(c).SeesPersonalData()
-	etag := fmt.Sprintf(`"g%d-%s-%s-%d-%t"`, snap.Generation, code, crs, prec, personal)
+	// LoadedAt changes when a reload picks up new people or organizations
+	// within a generation.
+	etag := fmt.Sprintf(`"g%s-%s-%s-%d-%t"`, snap.Version(), code, crs, prec, personal)
 	if notModified(c, etag) {
 		return nil
 	}
@@ -136,7 +143,7 @@ type villageJSON struct {
 // and the number of grids, households and people in it.
 func (s *Server) listVillages(c *gin.Context) error {
 	snap := s.registry.Load()
-	etag := fmt.Sprintf(`"g%d-villages"`, snap.Generation)
+	etag := fmt.Sprintf(`"g%s-villages"`, snap.Version())
 	if notModified(c, etag) {
 		return nil
 	}

@@ -84,7 +84,7 @@ func centre(n int) orb.Point {
 // dispatchEnv is a server over dispatchTown in a fresh database, with a
 // clock the test moves and one token per role.
 type dispatchEnv struct {
-	t       *testing.T
+	t       testing.TB
 	db      *pgstore.DB
 	srv     *api.Server
 	snap    *geo.Snapshot
@@ -93,7 +93,7 @@ type dispatchEnv struct {
 	router  routers.Router
 }
 
-func newDispatchEnv(t *testing.T, td *geo.TownData) *dispatchEnv {
+func newDispatchEnv(t testing.TB, td *geo.TownData) *dispatchEnv {
 	t.Helper()
 	db := pgtest.MustOpenDB(t)
 	ctx := context.Background()

@@ -89,10 +89,10 @@ func ogcStart(c *gin.Context, allowed []string, hint string) (ogcFormat, error) 
 // generation and everything the response depends on: path, query, format,
 // base URL (links are absolute) and the caller's role (which collections
 // it sees).
-func ogcRevalidate(c *gin.Context, gen int64, base string, f ogcFormat) bool {
+func ogcRevalidate(c *gin.Context, version string, base string, f ogcFormat) bool {
 	h := fnv.New64a()
 	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\x00%s", base, c.Request.URL.Path, c.Request.URL.RawQuery, f, callerRole(c))
-	etag := fmt.Sprintf(`"ogc%d-%x"`, gen, h.Sum64())
+	etag := fmt.Sprintf(`"ogc%s-%x"`, version, h.Sum64())
 	ogcVary(c)
 	if notModified(c, etag) {
 		return true
@@ -151,14 +151,14 @@ func (s *Server) ogcLanding(c *gin.Context) error {
 	}
 	base := ogcBaseURL(c)
 	title, desc := "wangge", "Grids (网格) of grid-based community governance, as OGC API – Features."
-	var gen int64
+	version := "none"
 	if snap := s.registry.Load(); snap != nil {
-		gen = snap.Generation
+		version = snap.Version()
 		title = "wangge: " + snap.Town.Name
 		desc = fmt.Sprintf("The grids (网格), villages and social organizations of %s (%s), generation %d, as OGC API – "+
 			"Features. Coordinates are CRS84 (WGS-84 lon/lat). %s", snap.Town.Name, snap.Town.Code, snap.Generation, snap.Town.Note)
 	}
-	if ogcRevalidate(c, gen, base, f) {
+	if ogcRevalidate(c, version, base, f) {
 		return nil
 	}
 	links := append(ogcSelfLinks(base, "", f, "application/json"),
@@ -327,7 +327,7 @@ func (s *Server) ogcCollectionList(c *gin.Context) error {
 	}
 	base := ogcBaseURL(c)
 	snap := s.registry.Load()
-	if ogcRevalidate(c, snap.Generation, base, f) {
+	if ogcRevalidate(c, snap.Version(), base, f) {
 		return nil
 	}
 	r := s.renderingFor(snap)
@@ -355,7 +355,7 @@ func (s *Server) ogcCollectionDoc(c *gin.Context) error {
 	}
 	base := ogcBaseURL(c)
 	snap := s.registry.Load()
-	if ogcRevalidate(c, snap.Generation, base, f) {
+	if ogcRevalidate(c, snap.Version(), base, f) {
 		return nil
 	}
 	l := s.renderingFor(snap).ogcLayer(col)
@@ -404,7 +404,7 @@ func (s *Server) ogcItems(c *gin.Context) error {
 		return err
 	}
 	base := ogcBaseURL(c)
-	if ogcRevalidate(c, snap.Generation, base, f) {
+	if ogcRevalidate(c, snap.Version(), base, f) {
 		return nil
 	}
 	matched := l.match(q)
@@ -496,7 +496,7 @@ func (s *Server) ogcItem(c *gin.Context) error {
 		return problemf(TypeNotFound, http.StatusNotFound, "feature %q is not in collection %s (generation %d)", truncate(id), col.id, snap.Generation)
 	}
 	base := ogcBaseURL(c)
-	if ogcRevalidate(c, snap.Generation, base, f) {
+	if ogcRevalidate(c, snap.Version(), base, f) {
 		return nil
 	}
 	it := &l.items[i]

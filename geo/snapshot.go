@@ -137,3 +137,10 @@ func (r *Registry) Load() *Snapshot { return r.cur.Load() }
 
 // Store makes s current.
 func (r *Registry) Store(s *Snapshot) { r.cur.Store(s) }
+
+// Version names the snapshot's content for ETags: the generation and the
+// moment it was loaded, since a reload within a generation (a new leader,
+// an attachment) changes what responses show.
+func (s *Snapshot) Version() string {
+	return fmt.Sprintf("%d.%x", s.Generation, s.LoadedAt.UnixNano())
+}
