@@ -27,7 +27,11 @@ type pastSnapshots struct {
 
 type pastKey struct {
 	gen int64
-	at  time.Time // people in office at this moment (to the minute)
+	at  time.Time // people in office at this moment
+	// current is the current snapshot's version when the entry was made:
+	// any change (even back-dated) reloads the current snapshot, which
+	// retires every entry made before it.
+	current string
 }
 
 type pastEntry struct {
@@ -68,7 +72,7 @@ func (s *Server) snapshotFor(c *gin.Context) (*geo.Snapshot, *rendering, error) 
 	if err != nil {
 		return nil, nil, err
 	}
-	key := pastKey{gen: gen, at: at.UTC().Truncate(time.Minute)}
+	key := pastKey{gen: gen, at: at.UTC(), current: cur.Version()}
 	if e := s.past.get(key); e != nil {
 		return e.snap, e.r, nil
 	}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"slices"
 	"strings"
+	"time"
 )
 
 // OrgKind is the kind of a social organization serving grids.
@@ -26,12 +27,23 @@ var OrgKinds = []OrgKind{OrgRedWhiteCouncil, OrgHealthCommittee, OrgLeftBehindCh
 func (k OrgKind) Valid() bool { return k.Rank() < len(OrgKinds) }
 
 // Organization is a social organization of a village, attached to the grids
-// it serves.
+// it serves. Within a village it is identified by its kind and name. An
+// organization that stops working is ended, never deleted: its members and
+// attachments end the same instant.
 type Organization struct {
 	ID          int64
 	Kind        OrgKind
 	Name        string
 	VillageCode string
+	// Contact is whom to call about the organization (nil: nobody named).
+	// Its phone is personal data.
+	Contact   *Contact
+	CreatedAt time.Time
+	// EndedAt is zero while the organization works.
+	EndedAt time.Time
+	// Grids are the attachments in force at the time the organization was
+	// read for, by grid code.
+	Grids []OrganizationGrid
 }
 
 // Rank is the position of k in OrgKinds, the order in which organizations

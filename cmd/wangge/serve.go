@@ -89,8 +89,9 @@ func (m *Main) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer func() { stopWatch(); wg.Wait() }()
-	wg.Add(2)
+	wg.Add(3)
 	go func() { defer wg.Done(); m.watch(watchCtx, db) }()
+	go func() { defer wg.Done(); m.reloadPeriodically(watchCtx, db) }()
 	go func() { defer wg.Done(); m.escalate(watchCtx, db) }()
 
 	srv := &http.Server{
@@ -196,6 +197,27 @@ func (m *Main) reloadTokens(ctx context.Context, db *database) error {
 	m.Tokens.Store(tokens)
 	return nil
 }
+
+// reloadPeriodically rebuilds the snapshot every reloadEvery.
+func (m *Main) reloadPeriodically(ctx context.Context, db *database) {
+	t := time.NewTicker(reloadEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := m.reload(ctx, db); err != nil && ctx.Err() == nil {
+				m.log.Warn("periodic reload of the grids; lookups continue from the snapshot in memory", "err", err)
+			}
+		}
+	}
+}
+
+// reloadEvery is how often the snapshot is rebuilt even without a change
+// announced: appointments and attachments dated in the future take effect
+// when their time comes, not when they were written.
+const reloadEvery = time.Minute
 
 // watch reloads the snapshot whenever another process announces a change,
 // and reconnects with backoff while PostgreSQL is down; lookups meanwhile

@@ -1,0 +1,211 @@
+package api
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"wangge/geo"
+)
+
+// appointmentRequest is the body of PUT /v1/grids/{code}/leader (deputy,
+// liaison-leader, duty-desk) and POST /v1/grids/{code}/members: an existing
+// person by person_id, or a person by name and phone (the one of that name
+// and phone who has not left, registered if there is none); from defaults
+// to now.
+type appointmentRequest struct {
+	PersonID int64  `json:"person_id"`
+	Name     string `json:"name"`
+	Phone    string `json:"phone"`
+	From     string `json:"from"`
+}
+
+// appointmentOut is the answer to an appointment.
+type appointmentOut struct {
+	Appointment   assignmentOut   `json:"appointment"`
+	PersonCreated bool            `json:"person_created"`
+	Unchanged     bool            `json:"unchanged"`
+	Ended         []assignmentOut `json:"ended"`
+}
+
+// appointmentScope reads the scope of role from the path: a grid code for
+// grid roles, a village code for the liaison leader, nothing for the duty
+// desk.
+func appointmentScope(c *gin.Context, role geo.Role) (geo.Appointment, error) {
+	a := geo.Appointment{Role: role}
+	switch role {
+	case geo.RoleLeader, geo.RoleDeputy, geo.RoleMember:
+		a.GridCode = c.Param("code")
+		if geo.ValidateGridCode(a.GridCode, "") != nil {
+			return a, badParam("code", "got %q, want a 15-digit grid code", truncate(a.GridCode))
+		}
+	case geo.RoleLiaisonLeader:
+		a.VillageCode = c.Param("code")
+		if geo.ValidateVillageCode(a.VillageCode) != nil {
+			return a, badParam("code", "got %q, want a 12-digit village code", truncate(a.VillageCode))
+		}
+	}
+	return a, nil
+}
+
+// appoint answers the appointment endpoints (admin): the previous holder's
+// assignment ends the same instant, in one transaction; of two concurrent
+// appointments one is 409 (the database decides). Appointing the holder
+// again is 200 with "unchanged": true.
+func (s *Server) appoint(role geo.Role) handlerFunc {
+	return func(c *gin.Context) error {
+		store, err := s.peopleStore()
+		if err != nil {
+			return err
+		}
+		a, err := appointmentScope(c, role)
+		if err != nil {
+			return err
+		}
+		var req appointmentRequest
+		if err := peopleDecode(c, &req); err != nil {
+			return err
+		}
+		now := s.cfg.Now().UTC()
+		switch {
+		case req.PersonID < 0:
+			return invalidField("person_id", "got %d, want a positive integer", req.PersonID)
+		case req.PersonID > 0 && (req.Name != "" || req.Phone != ""):
+			return invalidField("person_id", "give person_id or name and phone, not both")
+		case req.PersonID > 0:
+			a.PersonID = req.PersonID
+		default:
+			np := geo.NewPerson{Name: req.Name, Phone: req.Phone}
+			if err := np.Check(); err != nil {
+				return personFieldError(err)
+			}
+			a.Name, a.Phone = np.Name, np.Phone
+		}
+		if a.From, err = peopleTime("from", req.From, now); err != nil {
+			return err
+		}
+		if err := notLater("from", a.From, now); err != nil {
+			return err
+		}
+		res, err := store.Appoint(c.Request.Context(), a, callerName(c), now)
+		if err != nil {
+			return err
+		}
+		if !res.Unchanged {
+			s.peopleReload(c)
+		}
+		personal := callerRole(c).SeesPersonalData()
+		out := appointmentOut{Appointment: s.assignmentJSON(res.Assignment, true, personal), PersonCreated: res.PersonCreated,
+			Unchanged: res.Unchanged, Ended: []assignmentOut{}}
+		for _, e := range res.Ended {
+			out.Ended = append(out.Ended, s.assignmentJSON(e, true, personal))
+		}
+		status := http.StatusOK
+		if role == geo.RoleMember && !res.Unchanged {
+			status = http.StatusCreated
+		}
+		c.JSON(status, out)
+		return nil
+	}
+}
+
+// vacate answers DELETE on the appointment endpoints (admin): the holder's
+// assignment (for members, that of the person in the path) ends at ?at=
+// (default now), leaving the role vacant.
+func (s *Server) vacate(role geo.Role) handlerFunc {
+	return func(c *gin.Context) error {
+		store, err := s.peopleStore()
+		if err != nil {
+			return err
+		}
+		a, err := appointmentScope(c, role)
+		if err != nil {
+			return err
+		}
+		if role == geo.RoleMember {
+			if a.PersonID, err = peopleID(c, "person"); err != nil {
+				return err
+			}
+		}
+		now := s.cfg.Now().UTC()
+		if a.From, err = peopleQueryTime(c, "at", now); err != nil {
+			return err
+		}
+		if a.From.After(now.Add(time.Minute)) {
+			return badParam("at", "%s is in the future: record the change when it takes effect", a.From.Format(time.RFC3339))
+		}
+		ended, err := store.Vacate(c.Request.Context(), a, callerName(c), now)
+		if err != nil {
+			return err
+		}
+		s.peopleReload(c)
+		c.JSON(http.StatusOK, gin.H{"ended": s.assignmentJSON(*ended, true, callerRole(c).SeesPersonalData())})
+		return nil
+	}
+}
+
+// gridStaffOut is the answer of GET /v1/grids/{code}/people.
+type gridStaffOut struct {
+	Grid          gridStaffRef     `json:"grid"`
+	At            time.Time        `json:"at"`
+	Leader        *assignmentOut   `json:"leader"`
+	Deputy        *assignmentOut   `json:"deputy"`
+	Members       []*assignmentOut `json:"members"`
+	LiaisonLeader *assignmentOut   `json:"liaison_leader"`
+}
+
+type gridStaffRef struct {
+	Code    string       `json:"code"`
+	Name    string       `json:"name"`
+	Village codeNameJSON `json:"village"`
+}
+
+// gridPeople answers GET /v1/grids/{code}/people[?at=]: who held each role
+// of the grid at that moment (default now), from the database, with the
+// leave in force then. Open to viewers like the grid itself, but phones
+// and leave notes only for roles that see personal data.
+func (s *Server) gridPeople(c *gin.Context) error {
+	store, err := s.peopleStore()
+	if err != nil {
+		return err
+	}
+	code := c.Param("code")
+	if geo.ValidateGridCode(code, "") != nil {
+		return badParam("code", "got %q, want a 15-digit grid code", truncate(code))
+	}
+	at, err := peopleQueryTime(c, "at", s.cfg.Now().UTC())
+	if err != nil {
+		return err
+	}
+	st, err := store.GridStaffAt(c.Request.Context(), code, at)
+	if err != nil {
+		return err
+	}
+	personal := callerRole(c).SeesPersonalData()
+	render := func(a *geo.Assignment) *assignmentOut {
+		if a == nil {
+			return nil
+		}
+		out := s.assignmentJSON(*a, true, personal)
+		if l, ok := st.OnLeave[a.Person.ID]; ok {
+			lo := leaveJSON(l)
+			if !personal {
+				// Why someone is away (sick, maternity) is personal.
+				lo.ID, lo.Note = 0, ""
+			}
+			out.OnLeave = &lo
+		}
+		return &out
+	}
+	out := gridStaffOut{Grid: gridStaffRef{Code: st.GridCode, Name: st.GridName, Village: codeNameJSON{Code: st.VillageCode}},
+		At: st.At, Leader: render(st.Leader), Deputy: render(st.Deputy), Members: []*assignmentOut{}, LiaisonLeader: render(st.LiaisonLeader)}
+	if v, ok := s.registry.Load().Village(st.VillageCode); ok {
+		out.Grid.Village.Name = v.Name
+	}
+	for i := range st.Members {
+		out.Members = append(out.Members, render(&st.Members[i]))
+	}
+	c.JSON(http.StatusOK, out)
+	return nil
+}

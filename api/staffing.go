@@ -1,0 +1,170 @@
+package api
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"wangge/geo"
+)
+
+// Staffing gaps of a grid, as GET /v1/staffing names them.
+const (
+	gapNoLeader        = "no_leader"
+	gapNoDeputy        = "no_deputy"
+	gapLeaderUncovered = "leader_on_leave_uncovered" // on leave, and no deputy or the deputy on leave too
+	gapNoLiaison       = "no_liaison_leader"         // of a village
+)
+
+// staffingGrid is a grid with gaps.
+type staffingGrid struct {
+	Code   string      `json:"code"`
+	Name   string      `json:"name"`
+	Gaps   []string    `json:"gaps"`
+	Leader *personJSON `json:"leader"`
+	// LeaderOnLeaveUntil is when the leader's current leave ends.
+	LeaderOnLeaveUntil *time.Time    `json:"leader_on_leave_until"`
+	Deputy             *personJSON   `json:"deputy"`
+	MissingOrgs        []geo.OrgKind `json:"missing_organizations"`
+}
+
+// staffingVillage is a village with gaps, its own or its grids'.
+type staffingVillage struct {
+	Code          string         `json:"code"`
+	Name          string         `json:"name"`
+	District      *codeNameJSON  `json:"district"`
+	Gaps          []string       `json:"gaps"`
+	LiaisonLeader *personJSON    `json:"liaison_leader"`
+	Grids         []staffingGrid `json:"grids"`
+}
+
+// staffingTotals counts the gaps of the town.
+type staffingTotals struct {
+	Grids            int                 `json:"grids"`
+	GridsWithGaps    int                 `json:"grids_with_gaps"`
+	NoLeader         int                 `json:"no_leader"`
+	NoDeputy         int                 `json:"no_deputy"`
+	LeaderUncovered  int                 `json:"leader_on_leave_uncovered"`
+	NoLiaisonLeader  int                 `json:"no_liaison_leader"`
+	MissingOrgsCount map[geo.OrgKind]int `json:"missing_organizations"`
+}
+
+// staffing answers GET /v1/staffing[?kinds=] (dispatchers, admins): the
+// list a township office works through every Monday, from the snapshot —
+// grids without a leader, without a deputy, whose leader is on leave now
+// with nobody to stand in, and grids lacking an organization of each kind,
+// grouped by village. kinds defaults to the kinds dispatch co-notifies
+// (a grid without one has nobody to co-notify); "all" checks every kind.
+func (s *Server) staffing(c *gin.Context) error {
+	kinds, err := s.staffingKinds(c.Query("kinds"))
+	if err != nil {
+		return err
+	}
+	snap := s.registry.Load()
+	now := s.cfg.Now().UTC()
+	personal := callerRole(c).SeesPersonalData()
+	totals := staffingTotals{Grids: len(snap.Grids), MissingOrgsCount: map[geo.OrgKind]int{}}
+	for _, k := range kinds {
+		totals.MissingOrgsCount[k] = 0
+	}
+	byVillage := map[string][]staffingGrid{}
+	for i := range snap.Grids {
+		g := &snap.Grids[i]
+		sg := staffingGrid{Code: g.Code, Name: g.Name, Gaps: []string{}, MissingOrgs: []geo.OrgKind{},
+			Leader: contactJSON(g.Leader, personal), Deputy: contactJSON(g.Deputy, personal)}
+		if g.Leader == nil {
+			sg.Gaps = append(sg.Gaps, gapNoLeader)
+			totals.NoLeader++
+		}
+		if g.Deputy == nil {
+			sg.Gaps = append(sg.Gaps, gapNoDeputy)
+			totals.NoDeputy++
+		}
+		if until, on := leaveUntil(g.Leader, now); on {
+			sg.LeaderOnLeaveUntil = &until
+			if g.Deputy == nil || g.Deputy.OnLeave(now) {
+				sg.Gaps = append(sg.Gaps, gapLeaderUncovered)
+				totals.LeaderUncovered++
+			}
+		}
+		for _, k := range kinds {
+			if !slices.ContainsFunc(g.Organizations, func(o geo.OrganizationRef) bool { return o.Kind == k }) {
+				sg.MissingOrgs = append(sg.MissingOrgs, k)
+				totals.MissingOrgsCount[k]++
+			}
+		}
+		if len(sg.Gaps) > 0 || len(sg.MissingOrgs) > 0 {
+			totals.GridsWithGaps++
+			byVillage[g.VillageCode] = append(byVillage[g.VillageCode], sg)
+		}
+	}
+	villages := []staffingVillage{}
+	for _, v := range snap.Villages {
+		sv := staffingVillage{Code: v.Code, Name: v.Name, Gaps: []string{}, LiaisonLeader: contactJSON(v.LiaisonLeader, personal),
+			Grids: byVillage[v.Code]}
+		if d, ok := snap.District(v.DistrictCode); ok {
+			sv.District = &codeNameJSON{Code: d.Code, Name: d.Name}
+		}
+		if v.LiaisonLeader == nil {
+			sv.Gaps = append(sv.Gaps, gapNoLiaison)
+			totals.NoLiaisonLeader++
+		}
+		if len(sv.Gaps) == 0 && len(sv.Grids) == 0 {
+			continue
+		}
+		if sv.Grids == nil {
+			sv.Grids = []staffingGrid{}
+		}
+		villages = append(villages, sv)
+	}
+	c.JSON(http.StatusOK, gin.H{"at": now, "generation": snap.Generation, "kinds": kinds, "totals": totals,
+		"duty_desk": contactJSON(snap.Town.DutyDesk, personal), "villages": villages})
+	return nil
+}
+
+// leaveUntil reports whether c is on leave at t, and until when.
+func leaveUntil(c *geo.Contact, t time.Time) (time.Time, bool) {
+	if c == nil {
+		return time.Time{}, false
+	}
+	for _, p := range c.Leave {
+		if p.Contains(t) {
+			return p.To, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// staffingKinds reads ?kinds= (comma-separated organization kinds, or
+// "all"); the default is the kinds dispatch co-notifies.
+func (s *Server) staffingKinds(raw string) ([]geo.OrgKind, error) {
+	var kinds []geo.OrgKind
+	switch raw = strings.TrimSpace(raw); raw {
+	case "":
+		for _, k := range s.cfg.Dispatch.CoNotify {
+			if !slices.Contains(kinds, k) {
+				kinds = append(kinds, k)
+			}
+		}
+	case "all":
+		kinds = append(kinds, geo.OrgKinds...)
+	default:
+		for _, part := range strings.Split(raw, ",") {
+			k := geo.OrgKind(strings.TrimSpace(part))
+			if !k.Valid() {
+				return nil, badParam("kinds", "got %q, want a comma-separated list of %v, or all", truncate(part), geo.OrgKinds)
+			}
+			if !slices.Contains(kinds, k) {
+				kinds = append(kinds, k)
+			}
+		}
+	}
+	slices.SortFunc(kinds, func(a, b geo.OrgKind) int { return a.Rank() - b.Rank() })
+	if kinds == nil {
+		kinds = []geo.OrgKind{}
+	}
+	return kinds, nil
+}
