@@ -2,6 +2,7 @@ package api
 
 import (
 	"container/list"
+	"context"
 	"net/http"
 	"strconv"
 	"strings"
@@ -87,6 +88,49 @@ func (s *Server) snapshotFor(c *gin.Context) (*geo.Snapshot, *rendering, error) 
 	e := &pastEntry{key: key, snap: snap, r: newRendering(snap)}
 	s.past.put(e)
 	return e.snap, e.r, nil
+}
+
+// generationSnapshot returns the snapshot of generation gen, with the
+// people in office when it ended (or now, for the current one); ENOTFOUND
+// for a generation that never was.
+func (s *Server) generationSnapshot(ctx context.Context, gen int64) (*geo.Snapshot, error) {
+	cur := s.registry.Load()
+	if gen == cur.Generation {
+		return cur, nil
+	}
+	if gen > cur.Generation {
+		return nil, geo.Errorf(geo.ENOTFOUND, "there is no generation %d yet (the current one is %d)", gen, cur.Generation)
+	}
+	if s.cfg.History == nil {
+		return nil, problemf(TypeUnavailable, http.StatusServiceUnavailable, "history is not available on this server")
+	}
+	gens, err := s.cfg.History.Generations(ctx)
+	if err != nil {
+		return nil, err
+	}
+	at := time.Time{}
+	for i, g := range gens { // newest first: gens[i-1] followed g
+		if g.ID == gen && i > 0 {
+			at = gens[i-1].CreatedAt.Add(-time.Microsecond)
+		}
+	}
+	if at.IsZero() {
+		return nil, geo.Errorf(geo.ENOTFOUND, "there is no past generation %d (the current one is %d)", gen, cur.Generation)
+	}
+	key := pastKey{gen: gen, at: at.UTC(), current: cur.Version()}
+	if e := s.past.get(key); e != nil {
+		return e.snap, nil
+	}
+	td, _, err := s.cfg.History.LoadTown(ctx, gen, at)
+	if err != nil {
+		return nil, err
+	}
+	snap, err := geo.NewSnapshot(gen, td, at)
+	if err != nil {
+		return nil, err
+	}
+	s.past.put(&pastEntry{key: key, snap: snap, r: newRendering(snap)})
+	return snap, nil
 }
 
 func (p *pastSnapshots) get(k pastKey) *pastEntry {

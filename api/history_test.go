@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -112,4 +113,39 @@ func TestHistory_locateAt(t *testing.T) {
 		t.Errorf("history of an unknown grid: %d", res.StatusCode)
 	}
 	_ = httptest.NewRecorder
+}
+
+// TestHistory_exportPastGeneration: a past generation exports with its own
+// boundaries.
+func TestHistory_exportPastGeneration(t *testing.T) {
+	db := pgtest.MustOpenDB(t)
+	ctx := context.Background()
+	td := dispatchTown()
+	if _, err := db.ImportTown(ctx, td, "test", "first"); err != nil {
+		t.Fatal(err)
+	}
+	td.Grids[0].Geometry = square(112, 27, 112.012, 27.01)
+	td.Grids[1].Geometry = square(112.012, 27, 112.02, 27.01)
+	if _, err := db.ImportTown(ctx, td, "test", "redraw"); err != nil {
+		t.Fatal(err)
+	}
+	loaded, gen, _ := db.LoadTown(ctx, 0, time.Now())
+	snap, _ := geo.NewSnapshot(gen, loaded, time.Now())
+	var reg geo.Registry
+	reg.Store(snap)
+	c := &client{t: t, srv: api.New(&reg, db, api.Config{History: db}, nil), router: openAPIRouter(t)}
+	var past, now featureCollection
+	c.get("/v1/generations/1/export?format=geojson").json(t, &past)
+	c.get("/v1/generations/2/export?format=geojson").json(t, &now)
+	if len(past.Features) != 6 || len(now.Features) != 6 {
+		t.Fatalf("%d and %d features", len(past.Features), len(now.Features))
+	}
+	if res := c.get("/v1/generations/3/export"); res.StatusCode != 404 {
+		t.Errorf("generation 3: %d", res.StatusCode)
+	}
+	a := string(c.get("/v1/generations/1/export?format=geojson").body)
+	b := string(c.get("/v1/generations/2/export?format=geojson").body)
+	if a == b || !strings.Contains(a, "112.01,") || !strings.Contains(b, "112.012,") {
+		t.Errorf("past and current exports do not show their own borders")
+	}
 }

@@ -132,6 +132,8 @@ func (s *Server) routes() *gin.Engine {
 	v1.GET("/grids", s.handle(s.listGrids))
 	v1.GET("/grids/:code", s.handle(s.getGrid))
 	v1.GET("/villages", s.handle(s.listVillages))
+	v1.GET("/export", s.handle(s.exportGeneration))
+	v1.GET("/generations/:gen/export", s.handle(s.exportGeneration))
 	v1.GET("/generations", s.handle(s.listGenerations))
 	v1.GET("/grids/:code/history", s.handle(s.gridHistory))
 

@@ -459,3 +459,33 @@ func TestServe_databaseDownAndBack(t *testing.T) {
 		t.Errorf("readyz after PostgreSQL is back: %d %+v", status, ready)
 	}
 }
+
+// TestExport_formats: the command line exports the grids for GIS tools.
+func TestExport_formats(t *testing.T) {
+	url := pgtest.ConnString(t)
+	db, err := pgstore.Open(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	td, _ := townfile.ReadFS(fixtures.Heye, fixtures.HeyeDir)
+	if _, err := db.ImportTown(context.Background(), td, "test", ""); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for _, f := range []string{"geojson", "kml", "kmz", "shp"} {
+		out := filepath.Join(dir, "grids."+f)
+		var stdout, stderr bytes.Buffer
+		if err := Run(context.Background(), []string{"export", "-database-url", url, "-format", f, "-out", out}, &stdout, &stderr); err != nil {
+			t.Fatalf("export -format %s: %v\n%s", f, err, stderr.String())
+		}
+		b, err := os.ReadFile(out)
+		if err != nil || len(b) < 10_000 {
+			t.Errorf("%s: %d bytes, %v", f, len(b), err)
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	if err := Run(context.Background(), []string{"export", "-database-url", url, "-format", "dwg", "-out", filepath.Join(dir, "x")}, &stdout, &stderr); err == nil {
+		t.Error("export -format dwg succeeded")
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 
 	"wangge/geo"
 	"wangge/geo/chinacrs"
+	"wangge/geo/layerfile"
 	"wangge/geo/townfile"
 )
 
@@ -93,8 +95,9 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := flag.NewFlagSet("wangge export", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfg.databaseFlags(fs)
-	out := fs.String("out", "town-export", "folder to write town.geojson, villages.geojson and grids.geojson to")
+	out := fs.String("out", "town-export", "town format: the folder to write town.geojson, villages.geojson and grids.geojson to; other formats: the file")
 	gen := fs.Int64("generation", 0, "generation to export (0: the current one)")
+	format := fs.String("format", "town", "town (the import format), or the grids alone as geojson, kml, kmz or shp (a zipped Shapefile)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -107,6 +110,21 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	td, g, err := db.LoadTown(ctx, *gen, db.Now())
 	if err != nil {
 		return err
+	}
+	if *format != "town" {
+		f, err := layerfile.ParseFormat(*format)
+		if err != nil {
+			return fmt.Errorf("export: -format %q: want town, geojson, kml, kmz or shp", *format)
+		}
+		b, err := layerfile.Write(f, td, layerfile.WriteOptions{Name: fmt.Sprintf("%s-g%d", td.Town.Code, g)})
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(*out, b, 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "exported %s generation %d: %d grids as %s to %s\n", td.Town.Name, g, len(td.Grids), f, *out)
+		return nil
 	}
 	if err := townfile.WriteDir(*out, td); err != nil {
 		return err

@@ -1,0 +1,151 @@
+package layerfile
+
+import (
+	"bytes"
+	"encoding/binary"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/text/encoding/charmap"
+	"golang.org/x/text/encoding/simplifiedchinese"
+)
+
+// dbfTable is the attribute table of a Shapefile: a dBase III file.
+type dbfTable struct {
+	fields  []dbfField
+	records [][]attr
+	deleted []bool
+}
+
+type dbfField struct {
+	name   string
+	typ    byte
+	offset int // within the record, after the deletion flag
+	length int
+}
+
+// readDBF reads a dBase file. Text is decoded as the .cpg says (UTF-8,
+// GBK/GB18030, Latin-1), else as the header's language driver says (936:
+// GBK), else as UTF-8 when every text byte is valid UTF-8 and GB18030 (a
+// superset of GBK, what Chinese ArcGIS and older QGIS write) when not.
+func readDBF(p *problems, where string, b, cpg []byte) (dbfTable, bool) {
+	var t dbfTable
+	if len(b) < 33 {
+		p.add(where, "is %d bytes, shorter than a dBase header (truncated?)", len(b))
+		return t, false
+	}
+	nrec := int64(binary.LittleEndian.Uint32(b[4:]))
+	hdrLen := int(binary.LittleEndian.Uint16(b[8:]))
+	recLen := int(binary.LittleEndian.Uint16(b[10:]))
+	if hdrLen < 33 || hdrLen > len(b) || recLen < 1 {
+		p.add(where, "is not a dBase file (header length %d, record length %d, file %d bytes)", hdrLen, recLen, len(b))
+		return t, false
+	}
+	var names [][]byte
+	offset := 1
+	for pos := 32; pos < hdrLen && b[pos] != 0x0D; pos += 32 {
+		if pos+32 > hdrLen {
+			p.add(where, "the field descriptors are cut off (damaged header)")
+			return t, false
+		}
+		d := b[pos : pos+32]
+		name := d[:11]
+		if i := bytes.IndexByte(name, 0); i >= 0 {
+			name = name[:i]
+		}
+		f := dbfField{typ: d[11], offset: offset, length: int(d[16])}
+		offset += f.length
+		if offset > recLen {
+			p.add(where, "field %q runs past the %d-byte record (damaged header)", string(name), recLen)
+			return t, false
+		}
+		names = append(names, bytes.TrimSpace(name))
+		t.fields = append(t.fields, f)
+	}
+	if int64(hdrLen)+nrec*int64(recLen) > int64(len(b)) {
+		p.add(where, "has a header for %d records of %d bytes but holds only %d bytes of them (truncated?)",
+			nrec, recLen, len(b)-hdrLen)
+		return t, false
+	}
+	decode := dbfDecoder(b, hdrLen, int(nrec), recLen, t.fields, names, cpg)
+	for i, n := range names {
+		t.fields[i].name = decode(n)
+	}
+	t.records = make([][]attr, nrec)
+	t.deleted = make([]bool, nrec)
+	for i := range t.records {
+		rec := b[hdrLen+i*recLen : hdrLen+(i+1)*recLen]
+		t.deleted[i] = rec[0] == '*'
+		attrs := make([]attr, len(t.fields))
+		for j, f := range t.fields {
+			v := rec[f.offset : f.offset+f.length]
+			if f.typ == 'C' {
+				v = bytes.TrimRight(v, " \x00")
+			} else {
+				v = bytes.Trim(v, " \x00")
+				if len(bytes.Trim(v, "*")) == 0 {
+					v = nil // a numeric null: all asterisks
+				}
+			}
+			attrs[j] = attr{f.name, decode(v)}
+		}
+		t.records[i] = attrs
+	}
+	return t, true
+}
+
+// dbfDecoder picks the text encoding of a dBase file.
+func dbfDecoder(b []byte, hdrLen, nrec, recLen int, fields []dbfField, names [][]byte, cpg []byte) func([]byte) string {
+	utf := func(v []byte) string { return strings.ToValidUTF8(string(v), "\uFFFD") }
+	gbk := func(v []byte) string {
+		if isASCII(v) {
+			return string(v)
+		}
+		s, err := simplifiedchinese.GB18030.NewDecoder().Bytes(v)
+		if err != nil {
+			return utf(v)
+		}
+		return string(s)
+	}
+	latin := func(v []byte) string {
+		s, _ := charmap.Windows1252.NewDecoder().Bytes(v)
+		return string(s)
+	}
+	c := strings.ToUpper(strings.Join(strings.Fields(string(cpg)), ""))
+	switch {
+	case c == "":
+	case strings.Contains(c, "UTF-8") || strings.Contains(c, "UTF8") || c == "65001":
+		return utf
+	case strings.Contains(c, "GBK") || strings.Contains(c, "936") || strings.Contains(c, "GB2312") || strings.Contains(c, "GB18030"):
+		return gbk
+	case strings.Contains(c, "1252") || strings.Contains(c, "8859-1") || strings.Contains(c, "88591") || strings.Contains(c, "LATIN1"):
+		return latin
+	}
+	switch b[29] { // language driver id
+	case 0x4D, 0x7A: // code page 936
+		return gbk
+	}
+	for _, n := range names {
+		if !utf8.Valid(n) {
+			return gbk
+		}
+	}
+	for i := 0; i < nrec; i++ {
+		rec := b[hdrLen+i*recLen : hdrLen+(i+1)*recLen]
+		for _, f := range fields {
+			if f.typ == 'C' && !utf8.Valid(rec[f.offset:f.offset+f.length]) {
+				return gbk
+			}
+		}
+	}
+	return utf
+}
+
+func isASCII(v []byte) bool {
+	for _, c := range v {
+		if c >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
