@@ -136,6 +136,7 @@ func (s *Server) routes() *gin.Engine {
 	v1.GET("/generations/:gen/export", s.handle(s.exportGeneration))
 	v1.GET("/generations", s.handle(s.listGenerations))
 	v1.GET("/grids/:code/history", s.handle(s.gridHistory))
+	v1.POST("/coverage", s.require(geo.AccessDispatcher), s.handle(s.coverage))
 
 	dispatch := v1.Group("", s.require(geo.AccessDispatcher))
 	dispatch.POST("/incidents", s.handle(s.createIncident))

@@ -78,3 +78,114 @@ func polygonOf(rings [][][]float64, prefix string) (orb.Polygon, []string) {
 	}
 	return poly, reasons
 }
+
+// DecodeGeometry reads a GeoJSON Point, LineString, MultiLineString, Polygon
+// or MultiPolygon geometry object with the same strictness as
+// DecodePolygonal: every position must have two numbers (a third, the
+// altitude, is accepted and dropped) within the lon/lat ranges, a line must
+// have at least two positions, and polygons get DecodePolygonal's checks.
+// It returns an orb.Point, orb.LineString, orb.MultiLineString or
+// orb.MultiPolygon (a Polygon comes back as a MultiPolygon of one). Each
+// reason locates the defect by line and position index.
+func DecodeGeometry(raw json.RawMessage) (orb.Geometry, []string) {
+	var obj struct {
+		Type        string          `json:"type"`
+		Coordinates json.RawMessage `json:"coordinates"`
+	}
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, []string{"geometry is missing (null)"}
+	}
+	if err := json.Unmarshal(raw, &obj); err != nil {
+		return nil, []string{"geometry: " + jsonerr.Describe(raw, err)}
+	}
+	switch obj.Type {
+	case "Polygon", "MultiPolygon":
+		mp, reasons := DecodePolygonal(raw)
+		if len(reasons) > 0 {
+			return nil, reasons
+		}
+		return mp, nil
+	case "Point", "LineString", "MultiLineString":
+	default:
+		return nil, []string{fmt.Sprintf("geometry type %q: want Point, LineString, MultiLineString, Polygon or MultiPolygon", obj.Type)}
+	}
+	if len(obj.Coordinates) == 0 || string(obj.Coordinates) == "null" {
+		return nil, []string{fmt.Sprintf("geometry of type %q has no coordinates", obj.Type)}
+	}
+	switch obj.Type {
+	case "Point":
+		var pos []float64
+		if err := json.Unmarshal(obj.Coordinates, &pos); err != nil {
+			return nil, []string{"Point coordinates: " + jsonerr.Describe(obj.Coordinates, err) + " (want [lon,lat])"}
+		}
+		p, reason := positionOf(pos, "position")
+		if reason != "" {
+			return nil, []string{reason}
+		}
+		return p, nil
+	case "LineString":
+		var line [][]float64
+		if err := json.Unmarshal(obj.Coordinates, &line); err != nil {
+			return nil, []string{"LineString coordinates: " + jsonerr.Describe(obj.Coordinates, err) + " (want [[lon,lat],...])"}
+		}
+		ls, reasons := lineOf(line, "")
+		if len(reasons) > 0 {
+			return nil, reasons
+		}
+		return ls, nil
+	default: // MultiLineString
+		var lines [][][]float64
+		if err := json.Unmarshal(obj.Coordinates, &lines); err != nil {
+			return nil, []string{"MultiLineString coordinates: " + jsonerr.Describe(obj.Coordinates, err) + " (want [[[lon,lat],...],...])"}
+		}
+		if len(lines) == 0 {
+			return nil, []string{"MultiLineString has no lines"}
+		}
+		mls := make(orb.MultiLineString, len(lines))
+		var reasons []string
+		for i, line := range lines {
+			ls, r := lineOf(line, fmt.Sprintf("line %d ", i))
+			reasons = append(reasons, r...)
+			mls[i] = ls
+		}
+		if len(reasons) > 0 {
+			return nil, reasons
+		}
+		return mls, nil
+	}
+}
+
+// lineOf converts the positions of one line, naming each wrong one.
+func lineOf(line [][]float64, prefix string) (orb.LineString, []string) {
+	if len(line) < 2 {
+		return nil, []string{fmt.Sprintf("%shas %d positions: want at least 2", prefixOr(prefix, "line "), len(line))}
+	}
+	var reasons []string
+	ls := make(orb.LineString, len(line))
+	for k, pos := range line {
+		p, reason := positionOf(pos, fmt.Sprintf("%sposition %d", prefix, k))
+		if reason != "" {
+			reasons = append(reasons, reason)
+		}
+		ls[k] = p
+	}
+	return ls, reasons
+}
+
+// positionOf converts one position, checking its length and ranges.
+func positionOf(pos []float64, where string) (orb.Point, string) {
+	if len(pos) < 2 || len(pos) > 3 {
+		return orb.Point{}, fmt.Sprintf("%s: got %d numbers, want [lon,lat] or [lon,lat,alt]", where, len(pos))
+	}
+	if msg := geo.CheckLonLat(pos[0], pos[1]); msg != "" {
+		return orb.Point{}, where + ": " + msg
+	}
+	return orb.Point{pos[0], pos[1]}, ""
+}
+
+func prefixOr(prefix, def string) string {
+	if prefix == "" {
+		return def
+	}
+	return prefix
+}

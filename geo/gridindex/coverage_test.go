@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+	"wangge/geo/robust"
 
 	"github.com/paulmach/orb"
 )
@@ -140,8 +141,8 @@ func checkSimple(t *testing.T, r orb.Ring) {
 }
 
 func segmentsTouch(a, b, c, d orb.Point) bool {
-	o1, o2 := orient(a, b, c), orient(a, b, d)
-	o3, o4 := orient(c, d, a), orient(c, d, b)
+	o1, o2 := robust.Orient(a, b, c), robust.Orient(a, b, d)
+	o3, o4 := robust.Orient(c, d, a), robust.Orient(c, d, b)
 	if o1*o2 < 0 && o3*o4 < 0 {
 		return true
 	}

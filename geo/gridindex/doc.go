@@ -55,7 +55,7 @@
 // crossings means inside, which handles holes, multi-polygons and either
 // ring orientation with no extra bookkeeping. An edge a->b counts under the
 // half-open rule (min(a.y, b.y) <= p.y < max(a.y, b.y)), decided by the
-// sign of orient(a, b, p) rather than by computing an intersection: upward
+// sign of robust.Orient(a, b, p) rather than by computing an intersection: upward
 // edges cross when p is left of them, downward edges when it is right. An
 // edge with orient == 0 whose closed box holds p holds p itself: the point
 // is on the boundary and the search for that entry stops.

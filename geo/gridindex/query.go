@@ -3,6 +3,7 @@ package gridindex
 import (
 	"math"
 	"slices"
+	"wangge/geo/robust"
 
 	"github.com/paulmach/orb"
 
@@ -256,7 +257,7 @@ func edgeTest(a, b, p orb.Point) int {
 		return noCross
 	}
 	// p is in the edge's closed bounding box.
-	o := orient(a, b, p)
+	o := robust.Orient(a, b, p)
 	if o == 0 {
 		return onEdge
 	}

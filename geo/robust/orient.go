@@ -1,4 +1,9 @@
-package gridindex
+// Package robust holds exact geometric predicates for float64 coordinates:
+// the orientation of three points, decided by a fast float filter and, when
+// the filter cannot tell, by exact arithmetic. "On the border" then means
+// exactly on it, which is what the lookup index and the coverage clipper
+// need to agree with each other and with PostGIS.
+package robust
 
 import (
 	"math"
@@ -27,7 +32,7 @@ const (
 	exactPrec = 4224
 )
 
-// orient returns the sign of the determinant
+// Orient returns the sign of the determinant
 //
 //	| a.x-c.x  a.y-c.y |
 //	| b.x-c.x  b.y-c.y |
@@ -38,7 +43,7 @@ const (
 //
 // The float filter decides almost every call; the exact path runs only when
 // c is on, or within a few ulps of, the line through a and b.
-func orient(a, b, c orb.Point) int {
+func Orient(a, b, c orb.Point) int {
 	acx := a[0] - c[0]
 	bcx := b[0] - c[0]
 	acy := a[1] - c[1]
@@ -70,12 +75,12 @@ func orient(a, b, c orb.Point) int {
 	if (acx == 0 || bcy == 0) && (acy == 0 || bcx == 0) {
 		return 0
 	}
-	return orientExact(a, b, c)
+	return OrientExact(a, b, c)
 }
 
-// orientExact is orient in arbitrary precision. It allocates; it only runs
+// OrientExact is orient in arbitrary precision. It allocates; it only runs
 // for nearly collinear inputs.
-func orientExact(a, b, c orb.Point) int {
+func OrientExact(a, b, c orb.Point) int {
 	var ax, ay, bx, by, cx, cy big.Float
 	ax.SetFloat64(a[0])
 	ay.SetFloat64(a[1])
