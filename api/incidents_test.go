@@ -81,52 +81,83 @@ func centre(n int) orb.Point {
 	return orb.Point{112.005 + 0.01*float64(g), 27.005 + 0.01*float64(v)}
 }
 
-// dispatchEnv is a server over dispatchTown in a fresh database, with a
-// clock the test moves and one token per role.
+// dispatchEnv is a server over a town in a fresh database, with every
+// store, a clock the test moves (the database's too) and one token per
+// role. The town is imported, and its people take office, at importedAt, a
+// week before t0; the clock then stands at t0, when dispatchTown's leave
+// periods are in force. What the tests see does not depend on the day
+// they run.
 type dispatchEnv struct {
 	t       testing.TB
 	db      *pgstore.DB
 	srv     *api.Server
+	reg     *geo.Registry
 	snap    *geo.Snapshot
 	now     atomic.Pointer[time.Time]
+	tokens  *geo.TokenSet
 	secrets map[geo.AccessRole]string
 	router  routers.Router
 }
 
+var importedAt = t0.Add(-7 * 24 * time.Hour)
+
 func newDispatchEnv(t testing.TB, td *geo.TownData) *dispatchEnv {
 	t.Helper()
 	db := pgtest.MustOpenDB(t)
+	e := &dispatchEnv{t: t, db: db, reg: &geo.Registry{}, tokens: &geo.TokenSet{},
+		secrets: map[geo.AccessRole]string{}, router: openAPIRouter(t)}
+	db.Now = e.clock
+	e.setNow(importedAt)
 	ctx := context.Background()
 	if _, err := db.ImportTown(ctx, td, "test", ""); err != nil {
 		t.Fatal(err)
 	}
-	// People and organizations hold office from the import (now); the
-	// clock of the routing is t0, when the leave periods are in force.
-	loaded, gen, err := db.LoadTown(ctx, 0, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	snap, err := geo.NewSnapshot(gen, loaded, t0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &dispatchEnv{t: t, db: db, snap: snap, secrets: map[geo.AccessRole]string{}, router: openAPIRouter(t)}
 	e.setNow(t0)
-	var reg geo.Registry
-	reg.Store(snap)
-	var set geo.TokenSet
+	if err := e.reload(ctx); err != nil {
+		t.Fatal(err)
+	}
 	tokens := map[[32]byte]geo.Token{}
 	for _, role := range geo.AccessRoles {
 		secret, hash := geo.NewTokenSecret()
 		tokens[hash] = geo.Token{Name: string(role) + "-1", Role: role, Hash: hash}
 		e.secrets[role] = secret
 	}
-	set.Store(tokens)
-	e.srv = api.New(&reg, db, api.Config{Tokens: &set, Incidents: db, Now: func() time.Time { return *e.now.Load() }}, nil)
+	e.tokens.Store(tokens)
+	e.serve(api.Config{})
 	return e
 }
 
+// serve (re)builds the server from cfg plus what every env gives it: the
+// tokens, the clock, every store, and (unless cfg has one) e.reload.
+func (e *dispatchEnv) serve(cfg api.Config) {
+	cfg.Tokens, cfg.Now = e.tokens, e.clock
+	cfg.Incidents, cfg.People, cfg.Organizations, cfg.History = e.db, e.db, e.db, e.db
+	if cfg.Reload == nil {
+		cfg.Reload = e.reload
+	}
+	e.srv = api.New(e.reg, e.db, cfg, nil)
+}
+
+// reload builds the snapshot with the people in office at the env's clock,
+// as the server's own reload does at the wall clock.
+func (e *dispatchEnv) reload(ctx context.Context) error {
+	now := e.clock()
+	td, gen, err := e.db.LoadTown(ctx, 0, now)
+	if err != nil {
+		return err
+	}
+	snap, err := geo.NewSnapshot(gen, td, now)
+	if err != nil {
+		return err
+	}
+	e.snap = snap
+	e.reg.Store(snap)
+	return nil
+}
+
 func (e *dispatchEnv) setNow(t time.Time) { e.now.Store(&t) }
+
+func (e *dispatchEnv) clock() time.Time { return *e.now.Load() }
 
 // do sends a request as role ("" for anonymous) and decodes a JSON answer.
 func (e *dispatchEnv) do(role geo.AccessRole, method, target string, body any, out any, header ...string) int {

@@ -21,39 +21,19 @@ import (
 // hold office over every moment the tests use.
 type orgEnv struct {
 	*dispatchEnv
-	reg     *geo.Registry
 	start   time.Time
 	reloads atomic.Int32
 }
 
 func newOrgEnv(t *testing.T, td *geo.TownData) *orgEnv {
 	t.Helper()
-	e := &orgEnv{dispatchEnv: newDispatchEnv(t, td), reg: &geo.Registry{}}
+	e := &orgEnv{dispatchEnv: newDispatchEnv(t, td)}
 	e.start = time.Now().UTC().Truncate(time.Second).Add(time.Second)
 	e.setNow(e.start)
-	e.reg.Store(e.snap)
-	var set geo.TokenSet
-	tokens := map[[32]byte]geo.Token{}
-	for role, secret := range e.secrets {
-		h := geo.HashToken(secret)
-		tokens[h] = geo.Token{Name: string(role) + "-1", Role: role, Hash: h}
-	}
-	set.Store(tokens)
-	clock := func() time.Time { return *e.now.Load() }
-	e.srv = api.New(e.reg, e.db, api.Config{Tokens: &set, Incidents: e.db, Organizations: e.db, History: e.db, Now: clock,
-		Reload: func(ctx context.Context) error {
-			e.reloads.Add(1)
-			td, gen, err := e.db.LoadTown(ctx, 0, clock())
-			if err != nil {
-				return err
-			}
-			snap, err := geo.NewSnapshot(gen, td, clock())
-			if err != nil {
-				return err
-			}
-			e.reg.Store(snap)
-			return nil
-		}}, nil)
+	e.serve(api.Config{Reload: func(ctx context.Context) error {
+		e.reloads.Add(1)
+		return e.reload(ctx)
+	}})
 	return e
 }
 

@@ -10,65 +10,17 @@ import (
 	"testing"
 	"time"
 
-	"wangge/api"
 	"wangge/geo"
-	"wangge/geo/pgstore/pgtest"
 )
 
-// peopleEnv is a dispatchEnv whose server also keeps people, and whose
-// database runs on the env's clock, so that who held office at any moment
-// is decided by the test, not by the day it runs: the town is imported
-// (and its people take office) at importedAt, a week before t0.
+// peopleEnv is a dispatchEnv with helpers for the people endpoints.
 type peopleEnv struct {
 	*dispatchEnv
-	reg *geo.Registry
 }
-
-var importedAt = t0.Add(-7 * 24 * time.Hour)
 
 func newPeopleEnv(t *testing.T, td *geo.TownData) *peopleEnv {
 	t.Helper()
-	db := pgtest.MustOpenDB(t)
-	e := &peopleEnv{dispatchEnv: &dispatchEnv{t: t, db: db, secrets: map[geo.AccessRole]string{}, router: openAPIRouter(t)},
-		reg: &geo.Registry{}}
-	db.Now = func() time.Time { return *e.now.Load() }
-	e.setNow(importedAt)
-	ctx := context.Background()
-	if _, err := db.ImportTown(ctx, td, "test", ""); err != nil {
-		t.Fatal(err)
-	}
-	e.setNow(t0)
-	if err := e.reload(ctx); err != nil {
-		t.Fatal(err)
-	}
-	var set geo.TokenSet
-	tokens := map[[32]byte]geo.Token{}
-	for _, role := range geo.AccessRoles {
-		secret, hash := geo.NewTokenSecret()
-		tokens[hash] = geo.Token{Name: string(role) + "-1", Role: role, Hash: hash}
-		e.secrets[role] = secret
-	}
-	set.Store(tokens)
-	e.srv = api.New(e.reg, db, api.Config{Tokens: &set, Incidents: db, People: db, Reload: e.reload,
-		Now: func() time.Time { return *e.now.Load() }}, nil)
-	return e
-}
-
-// reload builds the snapshot with the people in office at the env's clock,
-// as the server's own reload does at the wall clock.
-func (e *peopleEnv) reload(ctx context.Context) error {
-	now := *e.now.Load()
-	td, gen, err := e.db.LoadTown(ctx, 0, now)
-	if err != nil {
-		return err
-	}
-	snap, err := geo.NewSnapshot(gen, td, now)
-	if err != nil {
-		return err
-	}
-	e.snap = snap
-	e.reg.Store(snap)
-	return nil
+	return &peopleEnv{newDispatchEnv(t, td)}
 }
 
 // raw sends a request and returns the recorder, for bodies that are not
