@@ -1,0 +1,97 @@
+package api_test
+
+import (
+	"encoding/json"
+	"net/http/httptest"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"wangge/api"
+	"wangge/geo"
+)
+
+// TestPrivacy_noPhoneForViewers walks every GET endpoint in openapi.json
+// (with each path parameter filled by a real value) as an anonymous caller
+// and as a viewer, after the town has incidents, people, leave and
+// organizations: no response may carry a phone number. New endpoints are
+// covered as soon as they are documented.
+func TestPrivacy_noPhoneForViewers(t *testing.T) {
+	e := newDispatchEnv(t, dispatchTown())
+	var inc incidentAnswer
+	if code := e.do(geo.AccessDispatcher, "POST", "/v1/incidents", newIncident(centre(1), "environment", "minor"), &inc); code != 201 {
+		t.Fatalf("creating an incident: %d", code)
+	}
+	var people struct {
+		People []struct{ ID int64 }
+	}
+	e.do(geo.AccessAdmin, "GET", "/v1/people", nil, &people)
+	var orgs struct {
+		Organizations []struct{ ID int64 }
+	}
+	e.do(geo.AccessAdmin, "GET", "/v1/organizations", nil, &orgs)
+	personID, orgID := "1", "1"
+	if len(people.People) > 0 {
+		personID = jsonNumber(people.People[0].ID)
+	}
+	if len(orgs.Organizations) > 0 {
+		orgID = jsonNumber(orgs.Organizations[0].ID)
+	}
+	values := map[string]string{
+		"code": "431321101201001", "number": inc.Number, "id": personID, "gen": "1", "layer": "grids",
+		"z": "14", "x": "13300", "y": "6900", "collectionId": "grids", "featureId": "431321101201001",
+		"member": "1", "leave": "1", "person": personID, "slug": "outside-coverage",
+	}
+	var doc struct {
+		Paths map[string]map[string]json.RawMessage
+	}
+	if err := json.Unmarshal(api.OpenAPI, &doc); err != nil {
+		t.Fatal(err)
+	}
+	paths := make([]string, 0, len(doc.Paths))
+	for p, ops := range doc.Paths {
+		if _, ok := ops["get"]; ok {
+			paths = append(paths, p)
+		}
+	}
+	sort.Strings(paths)
+	param := regexp.MustCompile(`\{(\w+)\}`)
+	checked := 0
+	for _, p := range paths {
+		target := param.ReplaceAllStringFunc(p, func(m string) string {
+			name := m[1 : len(m)-1]
+			if v, ok := values[name]; ok {
+				if name == "id" && strings.Contains(p, "organizations") {
+					return orgID
+				}
+				return v
+			}
+			t.Errorf("%s: no test value for {%s}", p, name)
+			return "1"
+		})
+		for _, role := range []geo.AccessRole{"", geo.AccessViewer} {
+			for _, q := range []string{"", "?at=" + t0.Format("2006-01-02T15:04:05Z")} {
+				req := httptest.NewRequest("GET", target+q, nil)
+				if role != "" {
+					req.Header.Set("Authorization", "Bearer "+e.secrets[role])
+				}
+				rec := httptest.NewRecorder()
+				e.srv.ServeHTTP(rec, req)
+				if m := phonePattern.FindStringSubmatch(rec.Body.String()); m != nil {
+					t.Errorf("GET %s%s as %q (%d) shows the phone %s", target, q, role, rec.Code, m[1])
+				}
+				checked++
+			}
+		}
+	}
+	if checked < 40 {
+		t.Errorf("only %d requests checked: is openapi.json complete?", checked)
+	}
+	t.Logf("%d GET requests on %d documented paths, none with a phone", checked, len(paths))
+}
+
+func jsonNumber(n int64) string {
+	b, _ := json.Marshal(n)
+	return string(b)
+}
