@@ -42,6 +42,9 @@ type Config struct {
 	// their endpoints (503).
 	People        geo.PeopleStore
 	Organizations geo.OrganizationStore
+	// Plans keeps plans and runs the coverage report; nil disables them
+	// (503).
+	Plans geo.PlanStore
 	// Reload rebuilds the snapshot after a change that alters it (an
 	// appointment, a leave, an attachment) so that the next lookup sees
 	// it; other replicas learn of it by NOTIFY. Nil: nothing to do.
@@ -147,6 +150,7 @@ func (s *Server) routes() *gin.Engine {
 
 	s.peopleRoutes(v1)       // people.go: people, appointments, leave, rosters, staffing
 	s.organizationRoutes(v1) // organizations.go: organizations, members, attachments
+	s.planRoutes(v1)         // plans.go: plans (drafts, validation, impact, apply), coverage report
 
 	s.ogcRoutes(r)     // ogc.go: OGC API – Features under /ogc
 	s.tileRoutes(r)    // tiles.go: vector tiles and TileJSON under /tiles

@@ -97,7 +97,7 @@ func (m *Main) Run(ctx context.Context) error {
 	srv := &http.Server{
 		Handler: api.New(&m.Registry, db, api.Config{ToleranceM: m.Config.ToleranceM,
 			CORSOrigins: m.Config.corsOrigins(), Tokens: &m.Tokens, Incidents: db, Dispatch: m.Config.dispatch,
-			People: db, Organizations: db, History: db, Reload: func(ctx context.Context) error { return m.reload(ctx, db) }}, m.log),
+			People: db, Organizations: db, History: db, Plans: db, Reload: func(ctx context.Context) error { return m.reload(ctx, db) }}, m.log),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/paulmach/orb"
@@ -42,9 +44,14 @@ func (db *DB) ImportTown(ctx context.Context, td *geo.TownData, actor, note stri
 		if err := stageTown(ctx, tx, td); err != nil {
 			return err
 		}
-		if problems, err := checkCoverage(ctx, tx); err != nil {
+		if err := stageNext(ctx, tx, step{name: "next_from_import"}); err != nil {
 			return err
-		} else if len(problems) > 0 {
+		}
+		findings, err := checkNext(ctx, tx, checkOptions{stopAtInvalid: true})
+		if err != nil {
+			return err
+		}
+		if problems := importProblems(findings); len(problems) > 0 {
 			return &geo.Error{Code: geo.EINVALID,
 				Message:  fmt.Sprintf("the town is not a valid coverage: %d problems, nothing was imported", len(problems)),
 				Problems: problems}
@@ -53,34 +60,34 @@ func (db *DB) ImportTown(ctx context.Context, td *geo.TownData, actor, note stri
 		if err := tx.QueryRow(ctx, q("generation_new"), now, actor, note).Scan(&gen); err != nil {
 			return err
 		}
-		steps := []struct {
-			name string
-			args []any
-		}{
-			{"import_town_write", nil},
-			{"import_districts_write", nil},
-			{"import_districts_retire", []any{now}},
-			{"import_villages_write", nil},
-			{"import_villages_retire", []any{now}},
-			{"import_grids_retire", []any{gen, now}},
-			{"import_grids_write", []any{gen, now}},
-			{"import_roles_stage", nil},
-			{"import_people_write", []any{now}},
-			{"import_assignments_stage", nil},
-			{"import_assignments_end", []any{now}},
-			{"import_assignments_write", []any{now}},
-			{"import_leaves_delete", nil},
-			{"import_leaves_write", nil},
-			{"import_orgs_stage", nil},
-			{"import_orgs_write", []any{now}},
-			{"import_attachments_end", []any{now}},
-			{"import_attachments_write", []any{now}},
-			{"notify", []any{fmt.Sprint(gen)}},
+		// Villages first: the grids written next refer to them.
+		err = runSteps(ctx, tx,
+			step{"import_town_write", nil},
+			step{"import_districts_write", nil},
+			step{"import_districts_retire", []any{now}},
+			step{"import_villages_write", nil},
+			step{"import_villages_retire", []any{now}})
+		if err != nil {
+			return err
 		}
-		for _, s := range steps {
-			if _, err := tx.Exec(ctx, q(s.name), s.args...); err != nil {
-				return fmt.Errorf("%s: %w", s.name, err)
-			}
+		if err := writeGridVersions(ctx, tx, gen, now); err != nil {
+			return err
+		}
+		err = runSteps(ctx, tx,
+			step{"import_roles_stage", nil},
+			step{"import_people_write", []any{now}},
+			step{"import_assignments_stage", nil},
+			step{"import_assignments_end", []any{now}},
+			step{"import_assignments_write", []any{now}},
+			step{"import_leaves_delete", nil},
+			step{"import_leaves_write", nil},
+			step{"import_orgs_stage", nil},
+			step{"import_orgs_write", []any{now}},
+			step{"import_attachments_end", []any{now}},
+			step{"import_attachments_write", []any{now}},
+			step{"notify", []any{fmt.Sprint(gen)}})
+		if err != nil {
+			return err
 		}
 		return audit(ctx, tx, now, actor, "town.import", fmt.Sprintf("generation:%d", gen), nil,
 			map[string]any{"town": td.Town.Code, "villages": len(td.Villages), "grids": len(td.Grids), "note": note}, "")
@@ -178,60 +185,213 @@ func encodeWKB(mp orb.MultiPolygon) ([]byte, error) {
 	return wkb.Marshal(geo.ToGeomMultiPolygon(mp), wkb.NDR)
 }
 
-// checkCoverage runs the coverage checks on the staged town and returns
-// every problem, located. Overlaps and tiling are only checked when every
-// geometry is valid, because GEOS cannot overlay invalid ones.
-func checkCoverage(ctx context.Context, tx pgx.Tx) ([]geo.Problem, error) {
-	var problems []geo.Problem
-	files := map[string]string{"town": "town.geojson", "village": "villages.geojson", "grid": "grids.geojson",
-		"villages": "villages.geojson", "grids": "grids.geojson"}
-	rows, _ := tx.Query(ctx, q("import_invalid"))
-	var kind, code, reason string
+// step is one named query of a write and its arguments.
+type step struct {
+	name string
+	args []any
+}
+
+// runSteps runs the steps in order, naming the failing one.
+func runSteps(ctx context.Context, tx pgx.Tx, steps ...step) error {
+	for _, s := range steps {
+		if _, err := tx.Exec(ctx, q(s.name), s.args...); err != nil {
+			return fmt.Errorf("%s: %w", s.name, err)
+		}
+	}
+	return nil
+}
+
+// stageNext creates the tables of the next generation's layer (next_town,
+// next_villages, next_grids), fills them with the fill steps, and indexes
+// them for the checks. An import fills them from its files, a plan from
+// its draft, the coverage report from the current generation; the checks
+// and the versioning of grids are then the same code for all three.
+func stageNext(ctx context.Context, tx pgx.Tx, fill ...step) error {
+	steps := append([]step{{"next_stage", nil}}, fill...)
+	return runSteps(ctx, tx, append(steps, step{"next_index", nil})...)
+}
+
+// writeGridVersions makes next_grids the current grids as generation gen
+// from time now: grids it carries over unchanged keep their version,
+// changed and missing ones are retired, changed and new ones get a new
+// version. An import and an applied plan share it, so that a generation
+// is written the same way whoever writes it.
+func writeGridVersions(ctx context.Context, tx pgx.Tx, gen int64, now time.Time) error {
+	return runSteps(ctx, tx, step{"grids_retire_changed", []any{gen, now}}, step{"grids_write_new", []any{gen, now}})
+}
+
+// checkOptions select the checks checkNext runs beyond the coverage
+// checks of an import.
+type checkOptions struct {
+	// stopAtInvalid returns the invalid geometries alone when there are
+	// any, as an import does: its files must be fixed first anyway.
+	stopAtInvalid bool
+	// warnings, when set, adds slivers, grids without a leader and
+	// households out of range.
+	warnings *geo.ValidationOptions
+	// villageTiling adds villages whose own grids do not tile them.
+	villageTiling bool
+}
+
+// checkNext runs the coverage checks on the staged next_* layer and
+// returns every finding, located: invalid geometries, overlaps between
+// grids and between villages, grids outside their village, and where
+// grids and villages fail to tile the town outline; then what opts adds.
+// Overlays use the geometries made valid, so an invalid grid is reported
+// once, as invalid, and does not hide the others' problems.
+func checkNext(ctx context.Context, tx pgx.Tx, opts checkOptions) ([]geo.Finding, error) {
+	var out []geo.Finding
+	var layer, code, reason string
 	var x, y *float64
-	_, err := pgx.ForEachRow(rows, []any{&kind, &code, &reason, &x, &y}, func() error {
-		problems = append(problems, geo.Problem{Where: files[kind] + ": " + code,
-			Reason: "invalid geometry: " + reason, Location: lonLat(x, y)})
+	rows, _ := tx.Query(ctx, q("check_invalid"))
+	_, err := pgx.ForEachRow(rows, []any{&layer, &code, &reason, &x, &y}, func() error {
+		out = append(out, geo.Finding{Kind: geo.FindInvalid, Layer: layer, Codes: []string{code},
+			Reason: "invalid geometry: " + reason, Location: point(x, y)})
 		return nil
 	})
-	if err != nil || len(problems) > 0 {
-		return problems, err
+	if err != nil || (opts.stopAtInvalid && len(out) > 0) {
+		return out, err
 	}
 	var a, b string
 	var area float64
-	rows, _ = tx.Query(ctx, q("import_overlaps"), OverlapToleranceM2)
-	_, err = pgx.ForEachRow(rows, []any{&kind, &a, &b, &area, &x, &y}, func() error {
-		problems = append(problems, geo.Problem{Where: files[kind] + ": " + a + " and " + b,
-			Reason: fmt.Sprintf("%ss %s and %s overlap by %.2f m²", kind, a, b, area), Location: lonLat(x, y)})
-		return nil
+	var wkb []byte
+	rows, _ = tx.Query(ctx, q("check_overlaps"), OverlapToleranceM2)
+	_, err = pgx.ForEachRow(rows, []any{&layer, &a, &b, &area, &x, &y, &wkb}, func() error {
+		f := geo.Finding{Kind: geo.FindOverlap, Layer: layer, Codes: []string{a, b}, AreaM2: area,
+			Reason: fmt.Sprintf("%ss %s and %s overlap by %.2f m²", layer, a, b, area), Location: point(x, y)}
+		f.Area, err = decodeWKB(wkb)
+		out = append(out, f)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	rows, _ = tx.Query(ctx, q("import_outside_village"), OverlapToleranceM2)
-	_, err = pgx.ForEachRow(rows, []any{&a, &b, &area, &x, &y}, func() error {
-		problems = append(problems, geo.Problem{Where: files["grid"] + ": " + a,
-			Reason: fmt.Sprintf("grid %s has %.2f m² outside its village %s", a, area, b), Location: lonLat(x, y)})
-		return nil
+	rows, _ = tx.Query(ctx, q("check_outside_village"), OverlapToleranceM2)
+	_, err = pgx.ForEachRow(rows, []any{&a, &b, &area, &x, &y, &wkb}, func() error {
+		f := geo.Finding{Kind: geo.FindVillageCrossing, Layer: "grid", Codes: []string{a}, Villages: []string{b}, AreaM2: area,
+			Reason: fmt.Sprintf("grid %s has %.2f m² outside its village %s", a, area, b), Location: point(x, y)}
+		f.Area, err = decodeWKB(wkb)
+		out = append(out, f)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	var layer string
-	rows, _ = tx.Query(ctx, q("import_tiling"), TilingToleranceM2)
-	_, err = pgx.ForEachRow(rows, []any{&layer, &kind, &area, &x, &y}, func() error {
-		reason := fmt.Sprintf("a gap of %.2f m² inside the town outline that no %s covers", area, layer[:len(layer)-1])
-		if kind == "outside" {
-			reason = fmt.Sprintf("%.2f m² of %s lie outside the town outline", area, layer)
+	var kind string
+	var villages []string
+	rows, _ = tx.Query(ctx, q("check_tiling"), TilingToleranceM2)
+	_, err = pgx.ForEachRow(rows, []any{&layer, &kind, &area, &x, &y, &wkb, &villages}, func() error {
+		layer = strings.TrimSuffix(layer, "s")
+		f := geo.Finding{Kind: geo.FindGap, Layer: layer, Villages: villages, AreaM2: area, Location: point(x, y),
+			Reason: fmt.Sprintf("a gap of %.2f m² inside the town outline that no %s covers", area, layer)}
+		if len(villages) > 0 {
+			f.Reason += " (in village " + strings.Join(villages, ", ") + ")"
 		}
-		problems = append(problems, geo.Problem{Where: files[layer], Reason: reason, Location: lonLat(x, y)})
-		return nil
+		if kind == "outside" {
+			f.Kind, f.Villages = geo.FindOutsideTown, nil
+			f.Reason = fmt.Sprintf("%.2f m² of %ss lie outside the town outline", area, layer)
+		}
+		f.Area, err = decodeWKB(wkb)
+		out = append(out, f)
+		return err
 	})
-	return problems, err
+	if err != nil {
+		return nil, err
+	}
+	if opts.villageTiling {
+		var uncovered, outside float64
+		rows, _ = tx.Query(ctx, q("check_village_tiling"), TilingToleranceM2)
+		_, err = pgx.ForEachRow(rows, []any{&code, &uncovered, &outside, &x, &y, &wkb}, func() error {
+			f := geo.Finding{Kind: geo.FindVillageNotTiled, Layer: "village", Codes: []string{code}, AreaM2: uncovered + outside,
+				Reason: fmt.Sprintf("the grids of village %s do not tile it: %.2f m² of it no grid of the village covers, %.2f m² of its grids lie outside it",
+					code, uncovered, outside), Location: point(x, y)}
+			f.Area, err = decodeWKB(wkb)
+			out = append(out, f)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	if opts.warnings != nil {
+		warnings, err := checkWarnings(ctx, tx, *opts.warnings)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, warnings...)
+	}
+	return out, nil
 }
 
-func lonLat(x, y *float64) []float64 {
-	if x == nil || y == nil {
-		return nil
+// checkWarnings finds slivers, grids without a leader and grids whose
+// households are out of range in next_grids.
+func checkWarnings(ctx context.Context, tx pgx.Tx, o geo.ValidationOptions) ([]geo.Finding, error) {
+	var out []geo.Finding
+	var code string
+	var area float64
+	var width *float64
+	var x, y *float64
+	var wkb []byte
+	rows, _ := tx.Query(ctx, q("check_slivers"), o.SliverM2, o.SliverWidthM)
+	_, err := pgx.ForEachRow(rows, []any{&code, &area, &width, &x, &y, &wkb}, func() error {
+		f := geo.Finding{Kind: geo.FindSliver, Layer: "grid", Codes: []string{code}, AreaM2: area, Location: point(x, y)}
+		if width != nil {
+			f.WidthM = *width
+		}
+		f.Reason = fmt.Sprintf("grid %s has a sliver of %.2f m², %.2f m wide on average (thresholds: %v m², %v m)",
+			code, area, f.WidthM, o.SliverM2, o.SliverWidthM)
+		var err error
+		f.Area, err = decodeWKB(wkb)
+		out = append(out, f)
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
-	return []float64{*x, *y}
+	rows, _ = tx.Query(ctx, q("check_leaders"))
+	_, err = pgx.ForEachRow(rows, []any{&code, &x, &y}, func() error {
+		out = append(out, geo.Finding{Kind: geo.FindNoLeader, Layer: "grid", Codes: []string{code}, Location: point(x, y),
+			Reason: fmt.Sprintf("grid %s has no leader: its matters would go to the village's liaison leader", code)})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	var households int
+	rows, _ = tx.Query(ctx, q("check_households"), o.HouseholdsMin, o.HouseholdsMax)
+	_, err = pgx.ForEachRow(rows, []any{&code, &households, &x, &y}, func() error {
+		out = append(out, geo.Finding{Kind: geo.FindHouseholds, Layer: "grid", Codes: []string{code}, Value: households, Location: point(x, y),
+			Reason: fmt.Sprintf("grid %s has %d households, want %d..%d", code, households, o.HouseholdsMin, o.HouseholdsMax)})
+		return nil
+	})
+	return out, err
+}
+
+// importProblems words the findings of an import as problems of its
+// files: town.geojson, villages.geojson, grids.geojson.
+func importProblems(findings []geo.Finding) []geo.Problem {
+	files := map[string]string{"town": "town.geojson", "village": "villages.geojson", "grid": "grids.geojson"}
+	problems := make([]geo.Problem, 0, len(findings))
+	for _, f := range findings {
+		p := geo.Problem{Where: files[f.Layer], Reason: f.Reason}
+		if f.Location != (orb.Point{}) {
+			p.Location = []float64{f.Location[0], f.Location[1]}
+		}
+		switch f.Kind {
+		case geo.FindInvalid, geo.FindOverlap, geo.FindVillageCrossing:
+			p.Where += ": " + strings.Join(f.Codes, " and ")
+		case geo.FindGap:
+			p.Reason = fmt.Sprintf("a gap of %.2f m² inside the town outline that no %s covers", f.AreaM2, f.Layer)
+		}
+		problems = append(problems, p)
+	}
+	return problems
+}
+
+// point is the point at x, y; the zero point when either is NULL.
+func point(x, y *float64) orb.Point {
+	if x == nil || y == nil {
+		return orb.Point{}
+	}
+	return orb.Point{*x, *y}
 }

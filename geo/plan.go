@@ -1,0 +1,762 @@
+package geo
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/paulmach/orb"
+)
+
+// A plan (规划方案) is a draft redraw of the grid layer: opened on the
+// current generation (its base), edited, validated, previewed for impact,
+// and applied as one new generation. This file holds the plan's types and
+// the rules that need no database; geo/pgstore keeps plans and runs the
+// geometry in PostGIS.
+
+// PlanStatus is where a plan is in its life.
+type PlanStatus string
+
+// Plan statuses. A draft is applied at most once; a draft whose base is no
+// longer current stays a draft (nothing is lost) and is rebased by opening
+// a new plan from it.
+const (
+	PlanDraft   PlanStatus = "draft"
+	PlanApplied PlanStatus = "applied"
+)
+
+// GridChange is what a plan does to one grid, compared with its base
+// generation.
+type GridChange string
+
+// Changes, by grid code. A grid whose code changes (a move to another
+// village) is the old code retired and the new one added.
+const (
+	GridUnchanged GridChange = "unchanged"
+	GridModified  GridChange = "modified" // same code, other geometry, name, households or population
+	GridAdded     GridChange = "added"    // a code the base does not have
+	GridRetired   GridChange = "retired"  // a code of the base the draft no longer has
+)
+
+// Plan is a plan's header: who opened it on which base, and what came of it.
+type Plan struct {
+	ID   int64
+	Note string
+	// BaseGeneration is the generation the draft was opened on; it is the
+	// plan's ETag, and apply refuses the plan once another generation has
+	// followed it.
+	BaseGeneration int64
+	Status         PlanStatus
+	// RebasedFrom is the plan whose changes this one replayed onto a newer
+	// base (0: none).
+	RebasedFrom int64
+	CreatedBy   string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	// Revision counts the edits.
+	Revision int
+	// AppliedBy, AppliedAt and AppliedGeneration are set once applied.
+	AppliedBy         string
+	AppliedAt         time.Time
+	AppliedGeneration int64
+	Summary           PlanSummary
+}
+
+// PlanSummary counts the draft's grids by change, and the leaders it
+// appoints.
+type PlanSummary struct {
+	Unchanged, Modified, Added, Retired int
+	Leaders                             int
+}
+
+// Count adds one grid of change c.
+func (s *PlanSummary) Count(c GridChange) {
+	switch c {
+	case GridUnchanged:
+		s.Unchanged++
+	case GridModified:
+		s.Modified++
+	case GridAdded:
+		s.Added++
+	case GridRetired:
+		s.Retired++
+	}
+}
+
+// PlanGrid is one grid of a draft with its change. A retired grid carries
+// its geometry in the base, so that a map can draw what goes away.
+type PlanGrid struct {
+	Code        string
+	Name        string
+	VillageCode string
+	Households  int
+	Population  int
+	Geometry    orb.MultiPolygon
+	Change      GridChange
+	// DerivedFrom names the grids whose area a split, merge or move gave
+	// this one.
+	DerivedFrom []string
+	// Leader is the grid's leader once the plan is applied: the one the
+	// plan appoints, else the one in office. Nil when there is none.
+	Leader *Contact
+	// LeaderAppointed is true when the plan appoints Leader.
+	LeaderAppointed bool
+}
+
+// PlanView is a plan with its grids, sorted by code.
+type PlanView struct {
+	Plan
+	Grids []PlanGrid
+}
+
+// PlanGridEdit changes a grid of a draft; nil fields stay as they are.
+type PlanGridEdit struct {
+	Geometry   orb.MultiPolygon
+	Name       *string
+	Households *int
+	Population *int
+}
+
+// NewPlanGrid is a grid added to a draft, or one grid of a layer that
+// replaces the draft's.
+type NewPlanGrid struct {
+	Code        string
+	Name        string
+	VillageCode string
+	Households  int
+	Population  int
+	Geometry    orb.MultiPolygon
+	// CountsGiven is false for a grid of a layer file without households
+	// and population: it keeps the draft's counts for its code.
+	CountsGiven bool
+	// Where names the grid in problems ("layer.kml: feature 3"); empty
+	// for a single added grid.
+	Where string
+}
+
+// Limits of what a plan holds.
+const (
+	// MaxGridName bounds a grid's name, in characters.
+	MaxGridName = 100
+	// MaxLeaderName bounds a leader's name, in characters.
+	MaxLeaderName = 50
+	// MaxCount bounds households and population of one grid.
+	MaxCount = 1_000_000
+	// MaxPlanNote bounds a plan's note, in characters.
+	MaxPlanNote = 500
+)
+
+// Validate checks what can be checked of e without the draft: a name
+// within bounds, counts not negative.
+func (e PlanGridEdit) Validate() error {
+	if e.Geometry == nil && e.Name == nil && e.Households == nil && e.Population == nil {
+		return Errorf(EINVALID, "nothing to change: give a geometry and/or properties (name, households, population)")
+	}
+	if e.Name != nil {
+		if err := checkGridName(*e.Name); err != nil {
+			return err
+		}
+	}
+	if err := checkCount("households", e.Households); err != nil {
+		return err
+	}
+	return checkCount("population", e.Population)
+}
+
+// Validate checks g's code (15 digits, of its village), name and counts.
+// VillageCode defaults to the first 12 digits of the code.
+func (g *NewPlanGrid) Validate() error { return g.validate(false) }
+
+// ValidateInLayer checks g as one grid of a layer that replaces a draft's:
+// as Validate, except that the name may be empty (the draft's name, or
+// one made of the code, is kept), and so may the counts (CountsGiven).
+func (g *NewPlanGrid) ValidateInLayer() error { return g.validate(true) }
+
+func (g *NewPlanGrid) validate(layer bool) error {
+	if g.VillageCode == "" && len(g.Code) >= 12 {
+		g.VillageCode = g.Code[:12]
+	}
+	if err := ValidateGridCode(g.Code, g.VillageCode); err != nil {
+		return err
+	}
+	if !layer || g.Name != "" {
+		if err := checkGridName(g.Name); err != nil {
+			return err
+		}
+	}
+	if !layer || g.CountsGiven {
+		if err := checkCount("households", &g.Households); err != nil {
+			return err
+		}
+		if err := checkCount("population", &g.Population); err != nil {
+			return err
+		}
+	}
+	if len(g.Geometry) == 0 {
+		return Errorf(EINVALID, "grid %s: geometry is required", g.Code)
+	}
+	return nil
+}
+
+func checkGridName(name string) error {
+	if strings.TrimSpace(name) == "" {
+		return Errorf(EINVALID, "name: must not be empty")
+	}
+	if n := utf8.RuneCountInString(name); n > MaxGridName {
+		return Errorf(EINVALID, "name: %d characters, want at most %d", n, MaxGridName)
+	}
+	return nil
+}
+
+func checkCount(what string, v *int) error {
+	if v != nil && (*v < 0 || *v > MaxCount) {
+		return Errorf(EINVALID, "%s: got %d, want 0..%d", what, *v, MaxCount)
+	}
+	return nil
+}
+
+// SplitRequest cuts a grid of a draft in two along a line. The larger part
+// keeps the grid's code, name and leader; the smaller becomes NewCode (a
+// new code of the same village) named NewName (default: the grid's name
+// with "（拆分）"). Households and population are shared in proportion to
+// the parts' areas on the spheroid, rounded so that they add up: nobody
+// counted the people on each side, and area is the least arbitrary proxy
+// (impact says so).
+type SplitRequest struct {
+	Code    string
+	Line    orb.LineString
+	NewCode string
+	NewName string
+}
+
+// Validate checks the codes and that the line has two distinct positions.
+func (r SplitRequest) Validate() error {
+	if err := ValidateGridCode(r.Code, ""); err != nil {
+		return err
+	}
+	if err := ValidateGridCode(r.NewCode, r.Code[:12]); err != nil {
+		return Errorf(EINVALID, "new_code: %s (the new grid stays in the village of %s)", ErrorMessage(err), r.Code)
+	}
+	if r.NewCode == r.Code {
+		return Errorf(EINVALID, "new_code: must differ from code %s", r.Code)
+	}
+	if len(r.Line) < 2 {
+		return Errorf(EINVALID, "line: want a LineString of at least 2 positions")
+	}
+	distinct := false
+	for _, p := range r.Line[1:] {
+		if p != r.Line[0] {
+			distinct = true
+		}
+	}
+	if !distinct {
+		return Errorf(EINVALID, "line: all positions are the same point; want a line across the grid")
+	}
+	if r.NewName != "" {
+		return checkGridName(r.NewName)
+	}
+	return nil
+}
+
+// SplitCounts shares a grid's count (households or population) between
+// the part kept and the new part in proportion to their areas, rounding
+// the new part's share to the nearest whole number so that the two add up
+// to total.
+func SplitCounts(total int, keptM2, newM2 float64) (kept, added int) {
+	if keptM2+newM2 <= 0 || math.IsNaN(keptM2+newM2) {
+		return total, 0
+	}
+	added = int(math.Round(float64(total) * newM2 / (keptM2 + newM2)))
+	return total - added, added
+}
+
+// MergeRequest merges grids of one village into one of them, Into, which
+// keeps its code, name and leader; the others are retired. Households and
+// population add up.
+type MergeRequest struct {
+	Codes []string
+	Into  string
+}
+
+// Validate checks that there are at least two distinct, well-formed codes
+// of one village and that Into is one of them.
+func (r MergeRequest) Validate() error {
+	if len(r.Codes) < 2 {
+		return Errorf(EINVALID, "codes: got %d, want at least 2 grids to merge", len(r.Codes))
+	}
+	seen := map[string]bool{}
+	for _, c := range r.Codes {
+		if err := ValidateGridCode(c, ""); err != nil {
+			return err
+		}
+		if seen[c] {
+			return Errorf(EINVALID, "codes: %s is listed twice", c)
+		}
+		seen[c] = true
+	}
+	if !seen[r.Into] {
+		return Errorf(EINVALID, "into: %q must be one of codes (the grid that keeps its code)", r.Into)
+	}
+	for _, c := range r.Codes {
+		if c[:12] != r.Codes[0][:12] {
+			return Errorf(EINVALID, "codes: %s and %s are in different villages; move one first, then merge", r.Codes[0], c)
+		}
+	}
+	return nil
+}
+
+// MoveRequest moves a grid to another village. Its code changes to
+// NewCode, a new code of that village (codes start with the village's);
+// the old code is retired. The grid's area leaves the old village's outline
+// and joins the new one's. The leader in office (or the one the plan
+// appointed) goes with it.
+type MoveRequest struct {
+	Code    string
+	Village string
+	NewCode string
+}
+
+// Validate checks the codes.
+func (r MoveRequest) Validate() error {
+	if err := ValidateGridCode(r.Code, ""); err != nil {
+		return err
+	}
+	if err := ValidateVillageCode(r.Village); err != nil {
+		return err
+	}
+	if r.Village == r.Code[:12] {
+		return Errorf(EINVALID, "village: grid %s is already in village %s", r.Code, r.Village)
+	}
+	if err := ValidateGridCode(r.NewCode, r.Village); err != nil {
+		return Errorf(EINVALID, "new_code: %s", ErrorMessage(err))
+	}
+	return nil
+}
+
+// CheckLeader validates and normalises a leader appointed by a plan: a
+// name of 1..MaxLeaderName characters and a mainland phone number.
+func CheckLeader(c Contact) (Contact, error) {
+	c.Name = strings.TrimSpace(c.Name)
+	if c.Name == "" {
+		return c, Errorf(EINVALID, "name: must not be empty")
+	}
+	if n := utf8.RuneCountInString(c.Name); n > MaxLeaderName {
+		return c, Errorf(EINVALID, "name: %d characters, want at most %d", n, MaxLeaderName)
+	}
+	phone, err := NormalizePhone(c.Phone)
+	if err != nil {
+		return c, Errorf(EINVALID, "phone: %s", ErrorMessage(err))
+	}
+	c.Phone = phone
+	return c, nil
+}
+
+// FindingKind names a kind of problem that validation finds.
+type FindingKind string
+
+// Finding kinds. Invalid geometries, overlaps, gaps and spills outside the
+// town are blocking: apply refuses a plan that has them, because they make
+// routing wrong (an overlap routes a point two ways, a gap routes it to
+// nobody). The others are warnings a planner should read.
+const (
+	FindInvalid         FindingKind = "invalid_geometry"
+	FindOverlap         FindingKind = "overlap"
+	FindGap             FindingKind = "gap"
+	FindOutsideTown     FindingKind = "outside_town"
+	FindSliver          FindingKind = "sliver"
+	FindVillageCrossing FindingKind = "village_crossing"
+	FindNoLeader        FindingKind = "no_leader"
+	FindHouseholds      FindingKind = "households_out_of_range"
+	FindVillageNotTiled FindingKind = "village_not_tiled"
+	FindMissingOrgKind  FindingKind = "missing_organization"
+)
+
+// Blocking reports whether a finding of kind k stops a plan from being
+// applied.
+func (k FindingKind) Blocking() bool {
+	switch k {
+	case FindInvalid, FindOverlap, FindGap, FindOutsideTown:
+		return true
+	}
+	return false
+}
+
+// Severity is "blocking" or "warning".
+func (k FindingKind) Severity() string {
+	if k.Blocking() {
+		return "blocking"
+	}
+	return "warning"
+}
+
+// Finding is one problem of a grid layer, located.
+type Finding struct {
+	Kind FindingKind
+	// Layer is "grid", "village" or "town": what the codes name.
+	Layer string
+	// Codes are the grids (or villages) concerned: two for an overlap,
+	// none for a gap of the town.
+	Codes []string
+	// Villages are the villages a gap lies in.
+	Villages []string
+	// AreaM2 is the area concerned (overlap, gap, sliver, crossing), in m²
+	// on the spheroid; WidthM the mean width of a sliver (2·area/perimeter).
+	AreaM2 float64
+	WidthM float64
+	// Value is the count a range check found (households).
+	Value int
+	// Reason says what is wrong in words.
+	Reason string
+	// Location is a point on the problem: PostGIS's location of an invalid
+	// geometry, or a point inside the area concerned.
+	Location orb.Point
+	// Area is the part concerned (overlap, gap, sliver, the part outside a
+	// village), nil for point-like problems.
+	Area orb.MultiPolygon
+}
+
+// ValidationOptions are the thresholds of the warnings.
+type ValidationOptions struct {
+	// SliverM2 and SliverWidthM: a polygon part of a grid smaller than
+	// SliverM2 m², or whose mean width (2·area/perimeter) is under
+	// SliverWidthM m, is a sliver: left over by a redraw, not a
+	// neighbourhood anyone walks.
+	SliverM2     float64
+	SliverWidthM float64
+	// HouseholdsMin and HouseholdsMax: a grid outside the range is too
+	// small to justify a leader or too big for one.
+	HouseholdsMin, HouseholdsMax int
+}
+
+// DefaultValidationOptions: slivers under 50 m² or 2 m wide, households
+// 30..300.
+func DefaultValidationOptions() ValidationOptions {
+	return ValidationOptions{SliverM2: 50, SliverWidthM: 2, HouseholdsMin: 30, HouseholdsMax: 300}
+}
+
+// Validate checks the options' ranges.
+func (o ValidationOptions) Validate() error {
+	switch {
+	case o.SliverM2 < 0 || o.SliverM2 > 1e6 || math.IsNaN(o.SliverM2):
+		return Errorf(EINVALID, "sliver_m2: got %v, want 0..1000000", o.SliverM2)
+	case o.SliverWidthM < 0 || o.SliverWidthM > 1000 || math.IsNaN(o.SliverWidthM):
+		return Errorf(EINVALID, "sliver_width_m: got %v, want 0..1000", o.SliverWidthM)
+	case o.HouseholdsMin < 0:
+		return Errorf(EINVALID, "households_min: got %d, want at least 0", o.HouseholdsMin)
+	case o.HouseholdsMax < o.HouseholdsMin:
+		return Errorf(EINVALID, "households_max: got %d, want at least households_min (%d)", o.HouseholdsMax, o.HouseholdsMin)
+	}
+	return nil
+}
+
+// ValidationReport is the result of validating a grid layer: a draft, or
+// the current generation (the coverage report).
+type ValidationReport struct {
+	// PlanID is the plan validated (0 for the coverage report);
+	// Generation the base generation (or the current one).
+	PlanID     int64
+	Generation int64
+	Options    ValidationOptions
+	Grids      int
+	Findings   []Finding
+	// MissingOrganizations (coverage report only) lists, for each
+	// organization kind, the grids no organization of that kind serves.
+	MissingOrganizations []MissingOrganizations
+}
+
+// MissingOrganizations lists the grids that no organization of Kind
+// serves; InTown counts the organizations of that kind in the town.
+type MissingOrganizations struct {
+	Kind   OrgKind
+	InTown int
+	Codes  []string
+}
+
+// Count returns the number of blocking findings and of warnings.
+func (r *ValidationReport) Count() (blocking, warnings int) {
+	for _, f := range r.Findings {
+		if f.Kind.Blocking() {
+			blocking++
+		} else {
+			warnings++
+		}
+	}
+	return blocking, warnings
+}
+
+// Problems returns the blocking findings as located problems, for an error
+// response.
+func (r *ValidationReport) Problems() []Problem {
+	var out []Problem
+	for _, f := range r.Findings {
+		if !f.Kind.Blocking() {
+			continue
+		}
+		where := string(f.Kind)
+		if len(f.Codes) > 0 {
+			where += ": " + strings.Join(f.Codes, " and ")
+		}
+		p := Problem{Where: where, Reason: f.Reason}
+		if f.Location != (orb.Point{}) {
+			p.Location = []float64{f.Location[0], f.Location[1]}
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// RepairKind names a repair a planner may accept.
+type RepairKind string
+
+// Repairs. Each changes the draft and is audited.
+const (
+	// RepairMakeValid replaces invalid geometries by their valid polygonal
+	// part (ST_MakeValid, structure method).
+	RepairMakeValid RepairKind = "make_valid"
+	// RepairSnap snaps a grid's vertices to its neighbours' vertices and
+	// edges within the tolerance (ST_Snap to their union), closing hairline
+	// gaps and overlaps left by hand digitising.
+	RepairSnap RepairKind = "snap"
+	// RepairFillGap gives each gap to the neighbouring grid with which it
+	// shares the longest border.
+	RepairFillGap RepairKind = "fill_gap"
+	// RepairDissolveSliver gives each sliver part of a grid to the
+	// neighbouring grid with which it shares the longest border, by the
+	// same rule as fill_gap.
+	RepairDissolveSliver RepairKind = "dissolve_sliver"
+	// RepairClipToVillage cuts the part of a grid outside its village's
+	// outline off and gives it to the grid of the village it lies in with
+	// which it shares the longest border (a part outside the town is
+	// dropped).
+	RepairClipToVillage RepairKind = "clip_to_village"
+)
+
+// RepairKinds lists the repairs.
+var RepairKinds = []RepairKind{RepairMakeValid, RepairSnap, RepairFillGap, RepairDissolveSliver, RepairClipToVillage}
+
+// Snap tolerance bounds, in metres.
+const (
+	DefaultSnapToleranceM = 1.0
+	MaxSnapToleranceM     = 10.0
+)
+
+// Repair is a repair request. Codes select the grids (make_valid, snap,
+// dissolve_sliver, clip_to_village; empty: every grid the repair applies
+// to, except for snap, which needs them named); At selects
+// the gap or sliver that covers a point (fill_gap, dissolve_sliver; nil:
+// every one found). ToleranceM is the snap distance (default 1 m, at most
+// 10 m: farther is a redraw, not a repair).
+type Repair struct {
+	Kind       RepairKind
+	Codes      []string
+	At         *orb.Point
+	ToleranceM float64
+}
+
+// Validate checks the kind, the codes and the tolerance, and sets the
+// default tolerance.
+func (r *Repair) Validate() error {
+	known := false
+	for _, k := range RepairKinds {
+		known = known || r.Kind == k
+	}
+	if !known {
+		return Errorf(EINVALID, "kind: got %q, want one of %v", r.Kind, RepairKinds)
+	}
+	for _, c := range r.Codes {
+		if err := ValidateGridCode(c, ""); err != nil {
+			return err
+		}
+	}
+	if r.At != nil {
+		if msg := CheckLonLat(r.At[0], r.At[1]); msg != "" {
+			return Errorf(EINVALID, "at: %s", msg)
+		}
+	}
+	if r.ToleranceM == 0 {
+		r.ToleranceM = DefaultSnapToleranceM
+	}
+	if r.ToleranceM < 0 || r.ToleranceM > MaxSnapToleranceM || math.IsNaN(r.ToleranceM) {
+		return Errorf(EINVALID, "tolerance_m: got %v, want more than 0 and at most %v", r.ToleranceM, MaxSnapToleranceM)
+	}
+	return nil
+}
+
+// RepairResult says what a repair changed: the grids whose geometry it
+// rewrote, and one line per change.
+type RepairResult struct {
+	Kind    RepairKind
+	Changed []string
+	Notes   []string
+}
+
+// Impact is what applying a plan would change for the people on the
+// ground.
+type Impact struct {
+	PlanID         int64
+	BaseGeneration int64
+	// Grids are the changed grids, by code.
+	Grids []GridImpact
+	// Moves are the areas that change grid: From (or "" for area no grid of
+	// the base covered) → To (or "" for area no grid of the draft covers).
+	Moves []AreaMove
+	// Attachments are the organization attachments apply ends or starts.
+	Attachments []AttachmentChange
+	// Incidents are the open incidents whose location falls in another
+	// grid in the draft than in the base.
+	Incidents []IncidentMove
+}
+
+// GridImpact is one changed grid: its area, counts and leader before and
+// after, and how much area (with the households and people estimated on
+// it) it gains from and loses to other grids.
+type GridImpact struct {
+	Code         string
+	Change       GridChange
+	AreaBeforeM2 float64
+	AreaAfterM2  float64
+	// GainedM2 came from other grids (or from outside the base's
+	// coverage); LostM2 went to other grids (or out of coverage).
+	GainedM2, LostM2 float64
+	// HouseholdsIn/Out and PopulationIn/Out are the people on the area
+	// gained and lost: they change grid, and so grid leader.
+	HouseholdsIn, HouseholdsOut       float64
+	PopulationIn, PopulationOut       float64
+	HouseholdsBefore, HouseholdsAfter int
+	PopulationBefore, PopulationAfter int
+	LeaderBefore, LeaderAfter         string
+}
+
+// AreaMove is area passing from one grid to another. Households and
+// Population are those of From moved with it, in proportion to area (the
+// registry has no finer data), so they are estimates.
+type AreaMove struct {
+	From, To   string
+	AreaM2     float64
+	Households float64
+	Population float64
+}
+
+// AttachmentChange is one organization attachment that apply ends
+// (Detach, the grid is retired) or starts (the grid took area from a grid
+// the organization serves, in the organization's village).
+type AttachmentChange struct {
+	// AttachmentID is the attachment a Detach ends (0 for a start).
+	AttachmentID   int64
+	OrganizationID int64
+	Kind           OrgKind
+	Name           string
+	GridCode       string
+	Detach         bool
+	// Via names the grids the attachment is carried over from.
+	Via []string
+}
+
+// IncidentMove is an open incident whose location the draft routes to
+// another grid than the base did. Routed is the grid it was routed to when
+// received.
+type IncidentMove struct {
+	Number   string
+	Status   Status
+	Location orb.Point
+	Routed   string
+	Before   string
+	After    string
+}
+
+// StaleBaseError is the error of applying a plan whose base generation is
+// no longer current (another plan or an import was applied), or whose
+// If-Match names another generation than the plan's base.
+type StaleBaseError struct {
+	Plan, Base, Current, IfMatch int64
+}
+
+func (e *StaleBaseError) Error() string {
+	if e.IfMatch != e.Base {
+		return fmt.Sprintf("If-Match names generation %d but plan %d is based on generation %d", e.IfMatch, e.Plan, e.Base)
+	}
+	return fmt.Sprintf("plan %d is based on generation %d, but generation %d is current: open a new plan (rebase) and apply that", e.Plan, e.Base, e.Current)
+}
+
+// BlockingError is the error of applying a plan that has blocking
+// problems; Report is the full validation report.
+type BlockingError struct {
+	Report *ValidationReport
+}
+
+func (e *BlockingError) Error() string {
+	b, _ := e.Report.Count()
+	return fmt.Sprintf("plan %d has %d blocking problems (invalid geometries, overlaps, gaps or spills outside the town): nothing was applied", e.Report.PlanID, b)
+}
+
+// PlanStore keeps plans. Every method returns EUNAVAILABLE when the
+// database cannot be reached, and ENOTFOUND when the plan does not exist.
+// Edits take the actor, recorded in the audit log in the same transaction,
+// and now; they return ECONFLICT when the plan is no longer a draft, and
+// return the grids they touched as they are after the edit.
+type PlanStore interface {
+	// CreatePlan opens a draft on the current generation, copying its
+	// grids and village outlines. With rebase > 0 it then replays that
+	// plan's changes (grids it added, modified or retired, and leaders it
+	// appoints) onto the copy: ECONFLICT if that plan was applied.
+	// ENOTFOUND when the database holds no town.
+	CreatePlan(ctx context.Context, note string, rebase int64, actor string, now time.Time) (*Plan, error)
+	// Plans lists the plans of the status (every plan when empty), newest
+	// first.
+	Plans(ctx context.Context, status PlanStatus) ([]Plan, error)
+	// Plan returns a plan with every grid of its draft and the retired
+	// ones, leaders as they would be at time at.
+	Plan(ctx context.Context, id int64, at time.Time) (*PlanView, error)
+	// EditPlanGrid changes a grid of the draft. ENOTFOUND when the draft
+	// has no such grid.
+	EditPlanGrid(ctx context.Context, id int64, code string, e PlanGridEdit, actor string, now time.Time) (*PlanView, error)
+	// AddPlanGrid adds a grid. EINVALID when the village is not in the town;
+	// ECONFLICT when the code is in the draft or was ever used.
+	AddPlanGrid(ctx context.Context, id int64, g NewPlanGrid, actor string, now time.Time) (*PlanView, error)
+	// RetirePlanGrid removes a grid from the draft. ENOTFOUND when the
+	// draft has no such grid.
+	RetirePlanGrid(ctx context.Context, id int64, code string, actor string, now time.Time) (*PlanView, error)
+	// SplitPlanGrid cuts a grid in two (see SplitRequest). EINVALID, saying
+	// why, when the line does not cut it into exactly two parts or its
+	// geometry is invalid; ECONFLICT when the new code is taken.
+	SplitPlanGrid(ctx context.Context, id int64, r SplitRequest, actor string, now time.Time) (*PlanView, error)
+	// MergePlanGrids merges grids (see MergeRequest). EINVALID when they
+	// are not adjacent (sharing a border, not just a point) or a geometry
+	// is invalid; ENOTFOUND when one is not in the draft.
+	MergePlanGrids(ctx context.Context, id int64, r MergeRequest, actor string, now time.Time) (*PlanView, error)
+	// MovePlanGrid moves a grid to another village (see MoveRequest).
+	// EINVALID for an unknown village; ECONFLICT when the new code is
+	// taken or the old village would have no area left.
+	MovePlanGrid(ctx context.Context, id int64, r MoveRequest, actor string, now time.Time) (*PlanView, error)
+	// SetPlanLeader appoints the leader of a grid of the draft, from the
+	// moment the plan is applied. ENOTFOUND when the draft has no such grid.
+	SetPlanLeader(ctx context.Context, id int64, code string, leader Contact, actor string, now time.Time) (*PlanView, error)
+	// ReplacePlanLayer replaces the draft's grids by grids, all or none:
+	// a grid keeps the households, population and name of the draft's grid
+	// of the same code when the layer has none. EINVALID, listing every
+	// problem, for duplicate codes, unknown villages or codes used before
+	// by other grids.
+	ReplacePlanLayer(ctx context.Context, id int64, grids []NewPlanGrid, actor string, now time.Time) (*Plan, error)
+	// ValidatePlan checks the draft as a coverage: the report lists every
+	// finding, located, leaders as they would be at time at.
+	ValidatePlan(ctx context.Context, id int64, opts ValidationOptions, at time.Time) (*ValidationReport, error)
+	// RepairPlan applies a repair to the draft. EINVALID when it finds
+	// nothing to repair, or a gap or sliver has no neighbour.
+	RepairPlan(ctx context.Context, id int64, r Repair, actor string, now time.Time) (*RepairResult, error)
+	// PlanImpact computes what applying the plan would change, at time at.
+	PlanImpact(ctx context.Context, id int64, at time.Time) (*Impact, error)
+	// ApplyPlan writes the draft as a new generation in one transaction,
+	// under the generation lock: *StaleBaseError when ifMatch is not the
+	// plan's base or the base is no longer current; *BlockingError when
+	// blocking problems remain; ECONFLICT when it was applied already.
+	// It appoints the plan's leaders, carries organizations over, marks
+	// the plan applied, audits and announces the generation (NOTIFY).
+	ApplyPlan(ctx context.Context, id, ifMatch int64, actor string, now time.Time) (*Plan, error)
+	// CoverageReport runs validation's checks on the current generation,
+	// plus villages whose grids do not tile them and grids lacking each
+	// organization kind, at time at. ENOTFOUND when there is no town.
+	CoverageReport(ctx context.Context, opts ValidationOptions, at time.Time) (*ValidationReport, error)
+}
