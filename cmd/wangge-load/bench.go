@@ -17,25 +17,35 @@ type bench struct {
 	pool *pgxpool.Pool // PostGIS benchmark connections
 	pts  []orb.Point   // the random points every lookup figure uses
 	rep  *report
+
+	// meter measures the CPU other processes take during each
+	// measurement; other sums it over the measurements.
+	meter      *cpuMeter
+	other      cpuLap
+	maxOther   float64
+	otherKnown bool
+
+	countyDBs int // databases made for county imports so far
 }
 
-// newBench prepares the points, checks that the API and PostGIS give the
-// snapshot's answers on a sample of them, and opens the benchmark pool.
+// newBench opens the benchmark pool, prepares the points, and checks that
+// the API and PostGIS give the snapshot's answers on a sample of them. The
+// caller closes the bench, also on error.
 func newBench(ctx context.Context, e *env, o options, logf func(string, ...any)) (*bench, error) {
-	b := &bench{e: e, o: o, logf: logf, pts: randomPoints(e.snap.Town.Outline.Bound(), pointCount, 1)}
+	b := &bench{e: e, o: o, logf: logf, pts: randomPoints(e.snap.Town.Outline.Bound(), pointCount, 1),
+		meter: newCPUMeter(e.cluster.PGData)}
 	var err error
 	if b.pool, err = openBenchPool(ctx, e.cluster.ConnString("wangge"), max(o.conns, o.batchConns)); err != nil {
-		return nil, err
+		return b, err
 	}
 	m := thisMachine()
 	if m.PostgreSQL, m.PostGIS, err = pgVersions(ctx, b.pool); err != nil {
-		b.pool.Close()
-		return nil, err
+		return b, err
 	}
 	s := e.snap
 	mix := mixOf(s, b.pts)
 	pct := func(n int) float64 { return 100 * float64(n) / float64(len(b.pts)) }
-	b.rep = &report{Date: time.Now().Format("2006-01-02"), Command: o.command(), Machine: m,
+	b.rep = &report{Date: time.Now().Format("2006-01-02"), Command: o.command(), Machine: m, Runs: o.runs,
 		Town: fmt.Sprintf("demo town %s (%s), %d villages, %d grids, generation %d",
 			s.Town.Name, s.Town.Code, len(s.Villages), len(s.Grids), s.Generation),
 		Points: fmt.Sprintf("%d uniform random points in the town's bounding box: %.1f%% inside a grid, "+
@@ -43,18 +53,23 @@ func newBench(ctx context.Context, e *env, o options, logf func(string, ...any))
 			len(b.pts), pct(mix.Inside), pct(mix.Boundary), pct(mix.Nearest), pct(mix.Outside))}
 
 	if err := checkAnswers(ctx, e.addr, s, b.pts[:200]); err != nil {
-		b.pool.Close()
-		return nil, fmt.Errorf("the API's answers differ from the snapshot's: %w", err)
+		return b, fmt.Errorf("the API's answers differ from the snapshot's: %w", err)
 	}
 	bad, err := pgDisagreements(ctx, b.pool, s, b.pts[:2000])
 	if err != nil {
-		b.pool.Close()
-		return nil, err
+		return b, err
 	}
 	if bad > 0 {
 		b.note("WARNING: PostGIS and the in-memory index disagree on %d of 2000 points", bad)
 	}
 	return b, nil
+}
+
+// close closes the benchmark pool.
+func (b *bench) close() {
+	if b.pool != nil {
+		b.pool.Close()
+	}
 }
 
 // note adds a line under the table and logs it.
@@ -63,9 +78,29 @@ func (b *bench) note(format string, args ...any) {
 	b.logf(format, args...)
 }
 
-// measure runs every measurement in turn and fills the report's rows.
-func (b *bench) measure(ctx context.Context) error {
-	h, err := b.measureHTTP(ctx)
+// measureRuns runs every measurement -runs times and sets the report's
+// rows to the median of the runs.
+func (b *bench) measureRuns(ctx context.Context) error {
+	var runs [][]row
+	for run := range b.o.runs {
+		if b.o.runs > 1 {
+			b.logf("run %d of %d", run+1, b.o.runs)
+		}
+		b.rep.Results = nil
+		if err := b.measure(ctx, run); err != nil {
+			return err
+		}
+		runs = append(runs, b.rep.Results)
+	}
+	b.rep.Results = medianRows(runs)
+	b.reportOtherLoad()
+	return nil
+}
+
+// measure runs every measurement once, in turn, and adds the report's
+// rows.
+func (b *bench) measure(ctx context.Context, run int) error {
+	h, err := b.measureHTTP(ctx, run)
 	if err != nil {
 		return err
 	}
@@ -74,21 +109,119 @@ func (b *bench) measure(ctx context.Context) error {
 		return err
 	}
 	b.addServiceRows(h, p)
+	if err := b.measureTiles(ctx, run); err != nil { // tilebench.go
+		return err
+	}
 	if err := b.measureIndex(ctx); err != nil {
 		return err
 	}
-	if b.o.skipCounty {
+	if !b.o.skip1M {
+		if err := b.measureMillion(ctx); err != nil {
+			return err
+		}
+	}
+	if !b.o.skipCounty {
+		return b.measureCounty(ctx)
+	}
+	return nil
+}
+
+// phase runs one measurement: fn, which logs nothing and returns a
+// summary. With -wait-idle it first waits for the machine to be idle, and
+// measures again, up to maxAttempts times, when other processes took more
+// than disturbedShare of the CPU time meanwhile; the last attempt counts.
+func (b *bench) phase(ctx context.Context, what string, fn func() (summary string, err error)) error {
+	b.logf("%s", what)
+	for attempt := 1; ; attempt++ {
+		if err := b.waitIdle(ctx); err != nil {
+			return err
+		}
+		b.meter.lap() // the phase starts now
+		summary, err := fn()
+		if err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		b.logf("  %s", summary)
+		l, ok := b.meter.lap()
+		if !ok {
+			return ctx.Err()
+		}
+		b.logf("  (other processes: %.0f%% of the CPU time)", 100*l.share())
+		if b.o.waitIdle <= 0 || l.share() <= disturbedShare || attempt == maxAttempts {
+			b.addOther(l)
+			return ctx.Err()
+		}
+		b.logf("  disturbed by other processes: measuring again")
+	}
+}
+
+// Measurements that other processes disturb are repeated (with
+// -wait-idle) up to maxAttempts times in all.
+const (
+	disturbedShare = 0.10
+	maxAttempts    = 3
+)
+
+// addOther adds a measurement's reading of other processes' CPU to the
+// run's total.
+func (b *bench) addOther(l cpuLap) {
+	b.other.add(l)
+	b.otherKnown = true
+	b.maxOther = max(b.maxOther, l.share())
+}
+
+// phaseDone logs how much CPU other processes took since the previous
+// measurement ended, for measurements that do not go through phase.
+func (b *bench) phaseDone() {
+	if l, ok := b.meter.lap(); ok {
+		b.addOther(l)
+		b.logf("  (other processes: %.0f%% of the CPU time)", 100*l.share())
+	}
+}
+
+// quietShare is the share of the machine's CPU time that other processes
+// may take without the figures being flagged as depressed by them.
+const quietShare = 0.05
+
+// waitIdle waits, up to -wait-idle, until other processes take less than
+// quietShare of the CPU time over a second (and returns at once without
+// -wait-idle).
+func (b *bench) waitIdle(ctx context.Context) error {
+	if b.o.waitIdle <= 0 {
 		return nil
 	}
-	b.logf("importing a synthetic county of 5,000 grids into a fresh database")
-	county, err := benchCountyImport(ctx, b.e.cluster)
-	if err != nil {
-		return err
+	deadline := time.Now().Add(b.o.waitIdle)
+	b.meter.lap()
+	for n := 0; time.Now().Before(deadline); n++ {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+		l, ok := b.meter.lap()
+		if !ok || l.share() < quietShare {
+			return nil
+		}
+		if n%30 == 0 {
+			b.logf("  waiting for the machine to be idle: other processes take %.0f%% of the CPU time", 100*l.share())
+		}
 	}
-	b.logf("county: %d grids imported in %v", county.Grids, county.Import.Round(time.Millisecond))
-	b.rep.cost(fmt.Sprintf("`db.ImportTown` of a synthetic county: %d villages, %d grids, with leaders and councils (fresh database)",
-		county.Villages, county.Grids), "s", county.Import.Seconds()).atMost(60)
+	b.logf("  the machine did not become idle within %v: measuring anyway", b.o.waitIdle)
 	return nil
+}
+
+// reportOtherLoad records how much CPU other processes took during the
+// measurements, with a warning when it is enough to depress the figures.
+func (b *bench) reportOtherLoad() {
+	if !b.otherKnown {
+		return
+	}
+	share, most := b.other.share(), b.maxOther
+	b.rep.Machine.OtherLoad, b.rep.Machine.OtherLoadMax = &share, &most
+	if share > quietShare || most > 2*quietShare {
+		b.note("WARNING: other processes took %.0f%% of the CPU time during the measurements (up to %.0f%% during one): "+
+			"the figures are lower than this machine can do; run again when it is idle, or with -wait-idle", 100*share, 100*most)
+	}
 }
 
 // httpFigures are the HTTP measurements.
@@ -100,54 +233,69 @@ type httpFigures struct {
 }
 
 // measureHTTP measures the API over loopback.
-func (b *bench) measureHTTP(ctx context.Context) (*httpFigures, error) {
+func (b *bench) measureHTTP(ctx context.Context, run int) (*httpFigures, error) {
 	o, addr := b.o, b.e.addr
 	h := &httpFigures{}
 	var err error
 	if _, h.collectionBytes, err = gridsETag(addr); err != nil {
 		return nil, err
 	}
-	phases := []struct {
+	steps := []struct {
 		name, what string
-		run        func() error
-		report     func() string
+		run        func() (string, error)
 	}{
-		{"get-locate", fmt.Sprintf("GET /v1/locate, %d connections", o.conns), func() (err error) {
-			h.get, h.getStatus, err = locateGET(ctx, addr, b.pts, o.conns, o.warmup(), o.duration)
-			return err
-		}, func() string {
-			return fmt.Sprintf("%.0f req/s, p50 %v, p99 %v", h.get.opsPerSec(), h.get.Latency.quantile(.5), h.get.Latency.quantile(.99))
+		{"get-locate", fmt.Sprintf("GET /v1/locate, %d connections, %v", o.conns, o.duration), func() (string, error) {
+			var err error
+			if h.get, h.getStatus, err = locateGET(ctx, addr, b.pts, o.conns, o.warmup(), o.duration); err != nil {
+				return "", err
+			}
+			return fmt.Sprintf("%.0f req/s, p50 %v, p99 %v, %d × 200 and %d × 404 (warm-up included)", h.get.opsPerSec(),
+				h.get.Latency.quantile(.5), h.get.Latency.quantile(.99), h.getStatus[200], h.getStatus[404]), nil
 		}},
-		{"post-locate", fmt.Sprintf("POST /v1/locate (%d points), %d connections", batchPoints, o.batchConns), func() (err error) {
-			h.post, err = locatePOST(ctx, addr, b.pts, o.batchConns, o.warmup(), o.duration)
-			return err
-		}, func() string { return fmt.Sprintf("%.0f points/s", h.post.itemsPerSec()) }},
-		{"grids-cold", fmt.Sprintf("GET /v1/grids cold, %d connections", o.batchConns), func() (err error) {
-			h.cold, err = gridsCold(ctx, addr, o.batchConns, o.warmup(), o.duration)
-			return err
-		}, func() string { return fmt.Sprintf("%.0f calls/s", h.cold.opsPerSec()) }},
-		{"grids-warm", fmt.Sprintf("GET /v1/grids warm (304), %d connections", o.conns), func() (err error) {
-			h.warm, err = gridsWarm(ctx, addr, o.conns, o.warmup(), o.duration)
-			return err
-		}, func() string { return fmt.Sprintf("%.0f calls/s", h.warm.opsPerSec()) }},
+		{"post-locate", fmt.Sprintf("POST /v1/locate (%d points), %d connections, %v", batchPoints, o.batchConns, o.duration), func() (string, error) {
+			var err error
+			if h.post, err = locatePOST(ctx, addr, b.pts, o.batchConns, o.warmup(), o.duration); err != nil {
+				return "", err
+			}
+			return fmt.Sprintf("%.0f points/s", h.post.itemsPerSec()), nil
+		}},
+		{"grids-cold", fmt.Sprintf("GET /v1/grids cold, %d connections, %v", o.batchConns, o.duration), func() (string, error) {
+			var err error
+			if h.cold, err = gridsCold(ctx, addr, o.batchConns, o.warmup(), o.duration); err != nil {
+				return "", err
+			}
+			return fmt.Sprintf("%.0f calls/s", h.cold.opsPerSec()), nil
+		}},
+		{"grids-warm", fmt.Sprintf("GET /v1/grids warm (304), %d connections, %v", o.conns, o.duration), func() (string, error) {
+			var err error
+			if h.warm, err = gridsWarm(ctx, addr, o.conns, o.warmup(), o.duration); err != nil {
+				return "", err
+			}
+			return fmt.Sprintf("%.0f calls/s", h.warm.opsPerSec()), nil
+		}},
 	}
-	for _, ph := range phases {
-		b.logf("%s, %v", ph.what, o.duration)
-		if err := b.profiled(ph.name, ph.run); err != nil {
-			return nil, fmt.Errorf("%s: %w", ph.what, err)
+	for _, s := range steps {
+		err := b.phase(ctx, s.what, func() (summary string, err error) {
+			err = b.profiled(fmt.Sprintf("%s.%d", s.name, run+1), func() (err error) {
+				summary, err = s.run()
+				return err
+			})
+			return summary, err
+		})
+		if err != nil {
+			return nil, err
 		}
-		b.logf("  %s", ph.report())
 	}
 	return h, nil
 }
 
 // profiled runs fn under a CPU profile written to -cpuprofile's path
-// suffixed with "."+phase, when -cpuprofile is set.
-func (b *bench) profiled(phase string, fn func() error) error {
+// suffixed with "."+name, when -cpuprofile is set.
+func (b *bench) profiled(name string, fn func() error) error {
 	if b.o.cpuProfile == "" {
 		return fn()
 	}
-	path := b.o.cpuProfile + "." + phase
+	path := b.o.cpuProfile + "." + name
 	stop, err := startProfile(path)
 	if err != nil {
 		return err
@@ -167,22 +315,36 @@ type pgFigures struct {
 func (b *bench) measurePostGIS(ctx context.Context) (*pgFigures, error) {
 	o := b.o
 	p := &pgFigures{}
-	var err error
-	b.logf("PostGIS single-point query, %d connections, %v", o.conns, o.duration)
-	if p.one, err = pgLocateOne(ctx, b.pool, b.pts, o.conns, o.warmup(), o.duration); err != nil {
-		return nil, fmt.Errorf("PostGIS single point: %w", err)
+	err := b.phase(ctx, fmt.Sprintf("PostGIS single-point query, %d connections, %v", o.conns, o.duration), func() (string, error) {
+		var err error
+		if p.one, err = pgLocateOne(ctx, b.pool, b.pts, o.conns, o.warmup(), o.duration); err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("%.0f queries/s, p50 %v, p99 %v", p.one.opsPerSec(), p.one.Latency.quantile(.5), p.one.Latency.quantile(.99)), nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	b.logf("  %.0f queries/s, p50 %v, p99 %v", p.one.opsPerSec(), p.one.Latency.quantile(.5), p.one.Latency.quantile(.99))
-	b.logf("PostGIS %d-point batch query, %d connections, %v", pgBatchPoints, o.batchConns, o.duration)
-	if p.batch, err = pgLocateBatch(ctx, b.pool, b.pts, o.batchConns, o.warmup(), o.duration); err != nil {
-		return nil, fmt.Errorf("PostGIS batch: %w", err)
+	err = b.phase(ctx, fmt.Sprintf("PostGIS %d-point batch query, %d connections, %v", pgBatchPoints, o.batchConns, o.duration), func() (string, error) {
+		var err error
+		if p.batch, err = pgLocateBatch(ctx, b.pool, b.pts, o.batchConns, o.warmup(), o.duration); err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("%.0f points/s", p.batch.itemsPerSec()), nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	b.logf("  %.0f points/s", p.batch.itemsPerSec())
-	b.logf("PostGIS full-town GeoJSON, %d connections, %v", o.batchConns, o.duration)
-	if p.geojson, err = pgTownGeoJSON(ctx, b.pool, o.batchConns, o.warmup(), o.duration); err != nil {
-		return nil, fmt.Errorf("PostGIS GeoJSON: %w", err)
+	err = b.phase(ctx, fmt.Sprintf("PostGIS full-town GeoJSON, %d connections, %v", o.batchConns, o.duration), func() (string, error) {
+		var err error
+		if p.geojson, err = pgTownGeoJSON(ctx, b.pool, o.batchConns, o.warmup(), o.duration); err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("%.1f calls/s", p.geojson.opsPerSec()), nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	b.logf("  %.1f calls/s", p.geojson.opsPerSec())
 	return p, nil
 }
 
@@ -197,39 +359,76 @@ func (b *bench) addServiceRows(h *httpFigures, p *pgFigures) {
 		vs(pgOne, us(p.one.Latency.quantile(.5)))
 	r.cost("`GET /v1/locate` latency p99", "µs", us(h.get.Latency.quantile(.99))).
 		vs(pgOne, us(p.one.Latency.quantile(.99)))
-	r.rate(fmt.Sprintf("`POST /v1/locate`, %d points per request, %d connections", batchPoints, o.batchConns), "points/s",
+	r.rate(fmt.Sprintf("`POST /v1/locate`, %s points per request, %d connections", thousands(batchPoints), o.batchConns), "points/s",
 		h.post.itemsPerSec()).
-		vs(fmt.Sprintf("%d-point `unnest … LEFT JOIN LATERAL (… ST_Covers … LIMIT 1)` query, %d connections", pgBatchPoints, o.batchConns),
+		vs(fmt.Sprintf("%s-point `unnest … LEFT JOIN LATERAL (… ST_Covers … LIMIT 1)` query, %d connections", thousands(pgBatchPoints), o.batchConns),
 			p.batch.itemsPerSec()).atLeast(1_000_000)
 	pgJSON := fmt.Sprintf("`json_build_object(… json_agg(ST_AsGeoJSON(g.*)::json))` of the town, whole text read, %d connections", o.batchConns)
 	r.rate(fmt.Sprintf("`GET /v1/grids` full town (%d KiB), cold, %d connections", h.collectionBytes>>10, o.batchConns), "calls/s",
 		h.cold.opsPerSec()).vs(pgJSON, p.geojson.opsPerSec()).ratioAtLeast(20)
 	r.rate(fmt.Sprintf("`GET /v1/grids` full town, `If-None-Match` → 304, %d connections", o.conns), "calls/s",
 		h.warm.opsPerSec()).vs(pgJSON, p.geojson.opsPerSec())
-	b.note("GET /v1/locate answers: %d × 200, %d × 404 (outside coverage), warm-up included", h.getStatus[200], h.getStatus[404])
 }
 
-// measureIndex measures the in-memory index alone, without HTTP.
+// measureIndex measures the in-memory index of the demo town alone,
+// without HTTP.
 func (b *bench) measureIndex(ctx context.Context) error {
-	b.logf("in-memory index on the demo town, %v", b.o.duration)
-	t := benchTownIndex(ctx, b.e.snap, b.pts, b.o.duration)
-	b.rep.cost("index lookup (`LocateCode`), demo town, the same random points", "ns", t.AllNs).atMost(300)
-	b.rep.cost("index lookup (`LocateCode`), demo town, only the points inside a grid", "ns", t.CoveredNs).atMost(300)
-	b.logf("  %.0f ns per lookup (%.0f ns inside a grid)", t.AllNs, t.CoveredNs)
-	if b.o.skip1M {
-		return ctx.Err()
-	}
-	b.logf("in-memory index over 1,000,000 synthetic grids (JitteredCoverage 1000x1000), %v", b.o.duration)
-	m, err := benchMillion(ctx, b.o.duration)
+	var t townIndexResult
+	err := b.phase(ctx, "in-memory index on the demo town, "+b.o.duration.String(), func() (string, error) {
+		t = benchTownIndex(ctx, b.e.snap, b.pts, b.o.duration)
+		return fmt.Sprintf("%.0f ns per lookup (inside a grid %.0f, nearest %.0f, farther %.0f)",
+			t.AllNs, t.InsideNs, t.NearestNs, t.OutsideNs), nil
+	})
 	if err != nil {
 		return err
 	}
-	b.logf("  built in %v, %.0f ns per lookup, %d MiB", m.Build.Round(time.Millisecond), m.NsPerLookup, m.MemoryBytes>>20)
+	lookup := "index lookup (`Snapshot.LocateCode`), demo town, "
+	b.rep.cost(lookup+"all the random points", "ns", t.AllNs).atMost(300)
+	b.rep.cost(lookup+"points inside a grid", "ns", t.InsideNs).atMost(300)
+	b.rep.cost(lookup+"points within 200 m outside (nearest grid)", "ns", t.NearestNs)
+	b.rep.cost(lookup+"points farther outside (no grid, 404)", "ns", t.OutsideNs)
+	return nil
+}
+
+// measureMillion measures the in-memory index over a million synthetic
+// grids.
+func (b *bench) measureMillion(ctx context.Context) error {
+	var m *millionResult
+	err := b.phase(ctx, "in-memory index over 1,000,000 synthetic grids (JitteredCoverage 1000x1000), "+b.o.duration.String(), func() (string, error) {
+		var err error
+		if m, err = benchMillion(ctx, b.o.duration); err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("built in %v, %.0f ns per lookup, %d MiB", m.Build.Round(time.Millisecond), m.NsPerLookup, m.MemoryBytes>>20), nil
+	})
+	if err != nil {
+		return err
+	}
 	name := fmt.Sprintf("index over %s grids (%.1f vertices each)", thousands(int64(m.Grids)), float64(m.VerticesTotal)/float64(m.Grids))
 	mib := func(n int64) float64 { return float64(n) / (1 << 20) }
 	b.rep.cost(name+": build (`gridindex.New`)", "s", m.Build.Seconds())
 	b.rep.cost(name+": lookup, uniform random points", "ns", m.NsPerLookup).atMost(2000)
 	b.rep.cost(name+": `MemoryBytes()`", "MiB", mib(int64(m.MemoryBytes))).atMost(400)
 	b.rep.cost(name+": live heap growth (`runtime.ReadMemStats` after GC)", "MiB", mib(m.HeapGrowth)).atMost(400)
+	return nil
+}
+
+// measureCounty times the import of the synthetic county into a fresh
+// database.
+func (b *bench) measureCounty(ctx context.Context) error {
+	var c *countyResult
+	err := b.phase(ctx, "import of a synthetic county of 5,000 grids into a fresh database", func() (string, error) {
+		b.countyDBs++
+		var err error
+		if c, err = benchCountyImport(ctx, b.e.cluster, fmt.Sprintf("county%d", b.countyDBs)); err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("%d grids imported in %v", c.Grids, c.Import.Round(time.Millisecond)), nil
+	})
+	if err != nil {
+		return err
+	}
+	b.rep.cost(fmt.Sprintf("`db.ImportTown` of a synthetic county: %d villages, %s grids, with leaders and councils (fresh database)",
+		c.Villages, thousands(int64(c.Grids))), "s", c.Import.Seconds()).atMost(60)
 	return nil
 }

@@ -150,16 +150,16 @@ type countyResult struct {
 	Import          time.Duration
 }
 
-// benchCountyImport imports the synthetic county into a fresh database of
-// cluster c and times db.ImportTown.
-func benchCountyImport(ctx context.Context, c *pgstore.Cluster) (*countyResult, error) {
+// benchCountyImport imports the synthetic county into a fresh database
+// called dbName in cluster c and times db.ImportTown.
+func benchCountyImport(ctx context.Context, c *pgstore.Cluster, dbName string) (*countyResult, error) {
 	start := time.Now()
 	td, err := syntheticCounty()
 	if err != nil {
 		return nil, err
 	}
 	res := &countyResult{Grids: len(td.Grids), Villages: len(td.Villages), Generate: time.Since(start)}
-	db, err := openMigrated(ctx, c, "county")
+	db, err := openMigrated(ctx, c, dbName)
 	if err != nil {
 		return nil, err
 	}

@@ -27,12 +27,11 @@ type httpLoad struct {
 	requests [][]byte
 	// items is the number of items one request handles (points).
 	items int
-	// accept says whether a status is a valid answer; check may also
-	// inspect the connection (its ETag) and the body length.
+	// accept says whether a status is a valid answer.
 	accept func(status int) bool
 }
 
-// statusCounts counts answers by status, per worker (no sharing).
+// statusCounts counts answers by status; each worker has its own.
 type statusCounts map[int]int64
 
 // run dials the connections, runs the load and returns the result with

@@ -21,6 +21,9 @@ var sink int
 // nsPerLookup calls locate on pts in turn, on this goroutine, for about d
 // (bounded by count too), and returns the mean time per call.
 func nsPerLookup(ctx context.Context, pts []orb.Point, d time.Duration, locate func(orb.Point) int) float64 {
+	if len(pts) == 0 {
+		return 0
+	}
 	start := time.Now()
 	n := 0
 	for range 1 << 24 { // rounds of len(pts) lookups
@@ -35,28 +38,39 @@ func nsPerLookup(ctx context.Context, pts []orb.Point, d time.Duration, locate f
 	return float64(time.Since(start).Nanoseconds()) / float64(n)
 }
 
-// townIndexResult is the in-memory lookup on the demo town.
+// townIndexResult is the in-memory lookup on the demo town: over all the
+// benchmark points, and over each kind of them.
 type townIndexResult struct {
 	AllNs     float64 // every point of the bounding box
-	CoveredNs float64 // only points inside a grid (no nearest search)
+	InsideNs  float64 // points strictly inside a grid
+	NearestNs float64 // points outside every grid but within the tolerance
+	OutsideNs float64 // points farther than the tolerance from every grid (404)
 }
 
 // benchTownIndex measures snapshot.LocateCode over the benchmark points,
-// and over those of them that fall strictly inside a grid.
+// then over the points of each kind, for a quarter of d each.
 func benchTownIndex(ctx context.Context, snap *geo.Snapshot, pts []orb.Point, d time.Duration) townIndexResult {
 	locate := func(p orb.Point) int {
 		r, _ := snap.LocateCode(p, geo.DefaultToleranceM)
 		return int(r.ID)
 	}
-	var covered []orb.Point
+	var inside, nearest, outside []orb.Point
 	for _, p := range pts {
-		if r, ok := snap.LocateCode(p, geo.DefaultToleranceM); ok && r.Match == gridindex.Inside {
-			covered = append(covered, p)
+		r, ok := snap.LocateCode(p, geo.DefaultToleranceM)
+		switch {
+		case !ok:
+			outside = append(outside, p)
+		case r.Match == gridindex.Inside:
+			inside = append(inside, p)
+		case r.Match == gridindex.Nearest:
+			nearest = append(nearest, p)
 		}
 	}
 	return townIndexResult{
-		AllNs:     nsPerLookup(ctx, pts, d/2, locate),
-		CoveredNs: nsPerLookup(ctx, covered, d/2, locate),
+		AllNs:     nsPerLookup(ctx, pts, d/4, locate),
+		InsideNs:  nsPerLookup(ctx, inside, d/4, locate),
+		NearestNs: nsPerLookup(ctx, nearest, d/4, locate),
+		OutsideNs: nsPerLookup(ctx, outside, d/4, locate),
 	}
 }
 

@@ -1,7 +1,7 @@
 // Command wangge-load reproduces the HTTP and PostGIS figures of
 // BENCHMARKS.md in one run on the machine it runs on:
 //
-//	go run ./cmd/wangge-load [-duration 5s] [-c 16] [-batch-c 2] [-skip-1m] [-skip-county] [-json] [-cpuprofile FILE]
+//	go run ./cmd/wangge-load [-duration 5s] [-c 16] [-batch-c 2] [-runs 1] [-wait-idle 0] [-skip-1m] [-skip-county] [-json] [-cpuprofile FILE]
 //
 // It starts a private PostgreSQL with PostGIS in a temporary folder,
 // imports the demo town, serves the real API on a loopback port in this
@@ -47,6 +47,8 @@ type options struct {
 	skipCounty bool
 	json       bool
 	cpuProfile string
+	runs       int
+	waitIdle   time.Duration
 	args       []string
 }
 
@@ -76,7 +78,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.skip1M, "skip-1m", false, "skip the in-memory index over a million synthetic grids")
 	fs.BoolVar(&o.skipCounty, "skip-county", false, "skip the import of a synthetic county of 5,000 grids")
 	fs.BoolVar(&o.json, "json", false, "print JSON instead of Markdown")
-	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of each HTTP measurement (server and load generator) to FILE.get-locate, FILE.post-locate, FILE.grids-cold, FILE.grids-warm")
+	fs.IntVar(&o.runs, "runs", 1, "repeat every measurement this many times and report the median and the range (for noisy machines)")
+	fs.DurationVar(&o.waitIdle, "wait-idle", 0, "before each measurement, wait up to this long for other processes to leave the CPUs idle, and measure again (up to 3 times) when they take more than 10% of the CPU time meanwhile (for shared machines)")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of each HTTP measurement (server and load generator together) to `FILE`.get-locate.1, FILE.post-locate.1, FILE.grids-cold.1, FILE.grids-warm.1 (.2 … for further runs)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -85,6 +89,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	case o.duration <= 0 || o.duration > time.Hour:
 		return o, fmt.Errorf("-duration %v: want more than 0 and at most 1h", o.duration)
+	case o.runs < 1 || o.runs > 20:
+		return o, fmt.Errorf("-runs %d: want 1..20", o.runs)
 	case o.conns < 1 || o.conns > 150 || o.batchConns < 1 || o.batchConns > 150:
 		return o, errors.New("-c and -batch-c: want 1..150 (PostgreSQL allows 200 connections)")
 	}
@@ -117,11 +123,11 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		return err
 	}
 	b, err := newBench(ctx, e, o, logf)
+	defer b.close()
 	if err != nil {
 		return err
 	}
-	defer b.pool.Close()
-	if err := b.measure(ctx); err != nil {
+	if err := b.measureRuns(ctx); err != nil {
 		return err
 	}
 	if o.json {
@@ -130,12 +136,9 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	return b.rep.writeMarkdown(stdout)
 }
 
-// startProfile starts the CPU profile if one was asked for and returns the
+// startProfile starts a CPU profile written to path and returns the
 // function that stops it.
 func startProfile(path string) (func(), error) {
-	if path == "" {
-		return func() {}, nil
-	}
 	f, err := os.Create(path)
 	if err != nil {
 		return nil, err
