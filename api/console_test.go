@@ -199,6 +199,57 @@ type consoleProbe struct {
 		Code string     `json:"code"`
 		WGS  [2]float64 `json:"wgs"`
 	} `json:"search"`
+	// Token is a dispatcher's bearer token; Incident is the number of the
+	// incident at the search point.
+	Token    string `json:"token"`
+	Incident string `json:"incident"`
+}
+
+// consoleIncidents is an incident store holding a fixed list, enough for
+// the console's incidents layer (GET /v1/incidents) without a database.
+type consoleIncidents struct{ list []*geo.Incident }
+
+func (s consoleIncidents) CreateIncident(context.Context, *geo.Incident, string, []byte) (*geo.Incident, bool, error) {
+	return nil, false, fmt.Errorf("read-only")
+}
+
+func (s consoleIncidents) Incident(_ context.Context, number string) (*geo.Incident, error) {
+	for _, inc := range s.list {
+		if inc.Number == number {
+			return inc, nil
+		}
+	}
+	return nil, fmt.Errorf("no incident %s", number)
+}
+
+func (s consoleIncidents) AddIncidentEvent(context.Context, string, string, time.Time, func(*geo.Incident) (geo.IncidentChange, error)) (*geo.Incident, error) {
+	return nil, fmt.Errorf("read-only")
+}
+
+func (s consoleIncidents) ListIncidents(context.Context, geo.IncidentFilter) ([]*geo.Incident, int64, error) {
+	return s.list, 0, nil
+}
+
+func (s consoleIncidents) IncidentStats(context.Context, geo.IncidentFilter) (*geo.IncidentStats, error) {
+	return &geo.IncidentStats{}, nil
+}
+
+// newConsoleIncidents puts an incident at the probe's search point and an
+// overdue one at its click point.
+func newConsoleIncidents(p *consoleProbe) consoleIncidents {
+	now := time.Now()
+	at := func(lon, lat float64) *[2]float64 { return &[2]float64{lon, lat} }
+	p.Incident = "SJ-CONSOLE-1"
+	return consoleIncidents{list: []*geo.Incident{
+		{ID: 1, Number: p.Incident, Category: geo.CatDispute, Severity: geo.SevMajor, Status: geo.StDispatched,
+			Location: at(p.Search.WGS[0], p.Search.WGS[1]), GridCode: p.Search.Code, Match: "inside",
+			Assignee: geo.Assignee{Role: geo.RoleLeader, Level: geo.LevelGrid, Name: "测试网格长"},
+			ReportedAt: now, ReceivedAt: now, DueAt: now.Add(24 * time.Hour)},
+		{ID: 2, Number: "SJ-CONSOLE-2", Category: geo.CatSafety, Severity: geo.SevUrgent, Status: geo.StAccepted,
+			Location: at(p.Click.Lon, p.Click.Lat), GridCode: p.Click.Code, Match: "inside",
+			Assignee: geo.Assignee{Role: geo.RoleLeader, Level: geo.LevelGrid, Name: p.Click.Leader},
+			ReportedAt: now.Add(-5 * time.Hour), ReceivedAt: now.Add(-5 * time.Hour), DueAt: now.Add(-3 * time.Hour)},
+	}}
 }
 
 // roomiest returns, for each grid, the sampled point inside it farthest
@@ -284,7 +335,9 @@ func consoleArtifacts(t *testing.T) string {
 }
 
 // TestConsole_browser loads the console in headless Chromium against the
-// real API over the demo town: see console/test/browser.mjs for the checks.
+// real API over the demo town, with a dispatcher token and two incidents
+// (a fixed in-memory store, no database): see console/test/browser.mjs for
+// the checks.
 // It fails, rather than skips, when Node.js, Chromium or the npm packages
 // are missing.
 func TestConsole_browser(t *testing.T) {
@@ -303,12 +356,19 @@ func TestConsole_browser(t *testing.T) {
 		t.Fatalf("api/console/node_modules lacks playwright-core: run `npm ci --prefix api/console` from the repository root")
 	}
 
+	p := newConsoleProbe(t)
+	incidents := newConsoleIncidents(&p)
+	secret, hash := geo.NewTokenSecret()
+	var tokens geo.TokenSet
+	tokens.Store(map[[32]byte]geo.Token{hash: {Name: "console-test", Role: geo.AccessDispatcher, Hash: hash}})
+	p.Token = secret
+
 	var reg geo.Registry
 	reg.Store(demo)
-	srv := httptest.NewServer(api.New(&reg, nil, api.Config{}, nil))
+	srv := httptest.NewServer(api.New(&reg, nil, api.Config{Tokens: &tokens, Incidents: incidents}, nil))
 	defer srv.Close()
 
-	probe, err := json.Marshal(newConsoleProbe(t))
+	probe, err := json.Marshal(p)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,10 +10,10 @@
 // The map is a list of overlays (OVERLAYS below). An overlay is one
 // function returning {id, title, layers, load}: load fetches its data and
 // adds its sources and style layers, layers names them for the layer list.
-// Adding a layer to the console, such as coverage problems or incidents, is
-// writing one such function and listing it in OVERLAYS.
+// Overlays with token: true (coverage problems, incidents) are off at first
+// and load, with the token of the page's token field, when switched on.
 
-import { AttributionControl, Map as MapLibreMap, NavigationControl, ScaleControl } from './maplibre-gl.mjs';
+import { AttributionControl, Map as MapLibreMap, NavigationControl, Popup, ScaleControl } from './maplibre-gl.mjs';
 import { toWGS84 } from './crs.js';
 import { area, bbox, labelPoint } from './geometry.js';
 
@@ -55,10 +55,14 @@ class ProblemError extends Error {
   }
 }
 
-async function getJSON(path) {
+// getJSON fetches path from this server; with a token it is sent as
+// Authorization: Bearer (never in the URL).
+async function getJSON(path, { token, accept } = {}) {
   let res;
+  const headers = { Accept: accept || 'application/json, application/geo+json, application/problem+json' };
+  if (token) headers.Authorization = `Bearer ${token}`;
   try {
-    res = await fetch(path, { headers: { Accept: 'application/json, application/geo+json, application/problem+json' } });
+    res = await fetch(path, { headers });
   } catch (err) {
     throw new ProblemError(0, { title: '无法连接服务器 Network error', detail: `${path}: ${err.message}` });
   }
@@ -112,6 +116,10 @@ const state = {
   selected: null,
   located: null, // [lon, lat] of the searched point, WGS-84
   request: 0, // the panel shows the answer of the latest request only
+  token: '', // the bearer token, from sessionStorage
+  overlays: {}, // id → {state, loaded, count}
+  reloads: [], // reload the token overlays after the token changes
+  popup: null,
 };
 
 // ---- Overlays -------------------------------------------------------------
@@ -167,6 +175,8 @@ function gridsOverlay() {
         paint: { 'text-color': '#1c2620', 'text-halo-color': 'rgba(255,255,255,0.92)', 'text-halo-width': 1.4 } });
 
       map.on('click', 'grid-fill', (e) => {
+        const over = POPUP_LAYERS.filter((id) => map.getLayer(id));
+        if (over.length && map.queryRenderedFeatures(e.point, { layers: over }).length) return;
         const f = e.features && e.features[0];
         if (f) showGrid(f.properties.code);
       });
@@ -191,19 +201,242 @@ function townOverlay() {
   };
 }
 
-// OVERLAYS are drawn in this order. Coverage problems and incidents are to
-// be added here, one function each, when their endpoints exist.
-const OVERLAYS = [gridsOverlay, townOverlay];
+// ---- Overlays that need a token ------------------------------------------
+//
+// Incidents and coverage problems are not public: they are off at first,
+// and load when switched on with a token (the field under the layer list,
+// kept in sessionStorage, sent as Authorization: Bearer). Without a token,
+// or on 401/403, the panel says what is needed instead.
+
+const TOKEN_KEY = 'wangge.token';
+
+function getToken() {
+  try {
+    return sessionStorage.getItem(TOKEN_KEY) || '';
+  } catch {
+    return '';
+  }
+}
+
+function setToken(token) {
+  try {
+    if (token) sessionStorage.setItem(TOKEN_KEY, token);
+    else sessionStorage.removeItem(TOKEN_KEY);
+  } catch {
+    // storage refused (private mode): the token lives for this page only
+  }
+  state.token = token;
+}
+
+const STATUSES = {
+  received: ['已受理 received', '#64748b'],
+  dispatched: ['已派单 dispatched', '#2563eb'],
+  accepted: ['已接单 accepted', '#0891b2'],
+  in_progress: ['处理中 in progress', '#7c3aed'],
+  resolved: ['已办结 resolved', '#16a34a'],
+  verified: ['已核实 verified', '#15803d'],
+  closed: ['已关闭 closed', '#6b7280'],
+  rejected: ['已驳回 rejected', '#a8a29e'],
+  reopened: ['已重开 reopened', '#ea580c'],
+};
+
+const CATEGORIES = {
+  dispute: '矛盾纠纷', environment: '环境卫生', safety: '安全隐患', livelihood: '民生诉求', customs: '移风易俗', other: '其他',
+};
+
+const SEVERITY_COLORS = { blocking: '#dc2626', warning: '#f59e0b' };
+
+const isPoint = ['match', ['geometry-type'], ['Point', 'MultiPoint'], true, false];
+const isArea = ['match', ['geometry-type'], ['Polygon', 'MultiPolygon'], true, false];
+
+// showPopup opens a popup at e's point with content built by h.
+function showPopup(map, e, content) {
+  if (state.popup) state.popup.remove();
+  state.popup = new Popup({ maxWidth: '280px', focusAfterOpen: false }).setLngLat(e.lngLat).setDOMContent(content).addTo(map);
+}
+
+function popupRows(...rows) {
+  return h('dl', {}, rows.filter(Boolean).flatMap(([term, value]) => [h('dt', {}, term), h('dd', {}, value)]));
+}
+
+function formatTime(s) {
+  if (!s) return '—';
+  const d = new Date(s);
+  return Number.isNaN(d.getTime()) ? s : d.toLocaleString('zh-CN', { hour12: false });
+}
+
+// incidentsOverlay: GET /v1/incidents as GeoJSON (dispatcher or admin),
+// circles coloured by status, overdue ones red.
+function incidentsOverlay() {
+  return {
+    id: 'incidents',
+    title: '事件 Incidents',
+    needs: ['调度员或管理员', 'dispatcher or admin'],
+    token: true,
+    layers: ['incident-point'],
+    async load({ map }, token) {
+      const fc = await getJSON('/v1/incidents?limit=1000', { token, accept: 'application/geo+json, application/problem+json' });
+      fc.features = (fc.features || []).filter((f) => f.geometry);
+      if (map.getSource('incidents')) {
+        map.getSource('incidents').setData(fc);
+        return fc.features.length;
+      }
+      map.addSource('incidents', { type: 'geojson', data: fc });
+      const byStatus = ['match', ['get', 'status'], ...Object.entries(STATUSES).flatMap(([k, [, c]]) => [k, c]), '#64748b'];
+      map.addLayer({ id: 'incident-point', type: 'circle', source: 'incidents',
+        paint: {
+          'circle-color': ['case', ['==', ['get', 'overdue'], true], '#dc2626', byStatus],
+          'circle-radius': ['interpolate', ['linear'], ['zoom'], 10, 4, 16, 8],
+          'circle-stroke-color': '#ffffff',
+          'circle-stroke-width': 1.5,
+        } });
+      map.on('click', 'incident-point', (e) => {
+        const f = e.features && e.features[0];
+        if (!f) return;
+        const p = f.properties;
+        const assignee = typeof p.assignee === 'string' ? JSON.parse(p.assignee) : p.assignee;
+        showPopup(map, e, h('div', { class: 'popup incident', 'data-number': p.number },
+          h('h3', {}, `事件 ${p.number}`),
+          popupRows(
+            ['类别 Category', `${CATEGORIES[p.category] || ''} ${p.category}`.trim()],
+            ['状态 Status', (STATUSES[p.status] || [p.status])[0] + (p.overdue ? ' · 超期 overdue' : '')],
+            ['承办 Assignee', assignee && assignee.name ? assignee.name : '—'],
+            ['时限 Due', formatTime(p.due_at)])));
+      });
+      map.on('mouseenter', 'incident-point', () => { map.getCanvas().style.cursor = 'pointer'; });
+      map.on('mouseleave', 'incident-point', () => { map.getCanvas().style.cursor = ''; });
+      return fc.features.length;
+    },
+  };
+}
+
+// coverageOverlay: GET /v1/coverage/report?f=geojson (planner, dispatcher
+// or admin), the current generation's problems (gaps, overlaps, slivers,
+// …), translucent areas and points coloured by severity.
+function coverageOverlay() {
+  return {
+    id: 'coverage',
+    title: '覆盖问题 Coverage problems',
+    needs: ['规划员、调度员或管理员', 'planner, dispatcher or admin'],
+    token: true,
+    layers: ['coverage-fill', 'coverage-line', 'coverage-point'],
+    async load({ map }, token) {
+      const fc = await getJSON('/v1/coverage/report?f=geojson', { token, accept: 'application/geo+json, application/problem+json' });
+      fc.features = (fc.features || []).filter((f) => f.geometry);
+      if (map.getSource('coverage')) {
+        map.getSource('coverage').setData(fc);
+        return fc.features.length;
+      }
+      map.addSource('coverage', { type: 'geojson', data: fc });
+      const color = ['match', ['get', 'severity'], ...Object.entries(SEVERITY_COLORS).flat(), '#6b7280'];
+      map.addLayer({ id: 'coverage-fill', type: 'fill', source: 'coverage', filter: isArea,
+        paint: { 'fill-color': color, 'fill-opacity': 0.45 } });
+      map.addLayer({ id: 'coverage-line', type: 'line', source: 'coverage', filter: isArea,
+        paint: { 'line-color': color, 'line-width': 1.5 } });
+      map.addLayer({ id: 'coverage-point', type: 'circle', source: 'coverage', filter: isPoint,
+        paint: { 'circle-color': color, 'circle-opacity': 0.75, 'circle-radius': 6,
+          'circle-stroke-color': '#ffffff', 'circle-stroke-width': 1 } });
+      for (const layer of ['coverage-fill', 'coverage-point']) {
+        map.on('click', layer, (e) => {
+          const f = e.features && e.features[0];
+          if (!f) return;
+          const p = f.properties;
+          const codes = typeof p.codes === 'string' ? JSON.parse(p.codes) : p.codes;
+          showPopup(map, e, h('div', { class: 'popup coverage', 'data-kind': p.kind },
+            h('h3', {}, `${p.kind} · ${p.severity}`),
+            h('p', { class: 'reason' }, p.reason),
+            codes && codes.length ? h('p', { class: 'muted' }, codes.join(', ')) : null));
+        });
+        map.on('mouseenter', layer, () => { map.getCanvas().style.cursor = 'pointer'; });
+        map.on('mouseleave', layer, () => { map.getCanvas().style.cursor = ''; });
+      }
+      return fc.features.length;
+    },
+  };
+}
+
+// OVERLAYS are drawn in this order.
+const OVERLAYS = [gridsOverlay, townOverlay, coverageOverlay, incidentsOverlay];
+
+// POPUP_LAYERS take a click before the grid under them.
+const POPUP_LAYERS = ['incident-point', 'coverage-fill', 'coverage-point'];
+
+function setVisible(map, overlay, on) {
+  for (const id of overlay.layers) {
+    if (map.getLayer(id)) map.setLayoutProperty(id, 'visibility', on ? 'visible' : 'none');
+  }
+}
+
+function overlayMessage(overlay, ...content) {
+  return h('section', { class: 'problem overlay-problem', role: 'alert', 'data-overlay': overlay.id },
+    h('h2', {}, overlay.title), ...content);
+}
+
+// loadTokenOverlay loads (or reloads) an overlay that needs a token; on
+// failure the panel says why and the box is unticked.
+async function loadTokenOverlay(ctx, overlay, box) {
+  const token = state.token;
+  const status = state.overlays[overlay.id];
+  if (!token) {
+    box.checked = false;
+    setVisible(ctx.map, overlay, false);
+    status.state = 'no-token';
+    openPanel(overlayMessage(overlay,
+      h('p', { class: 'detail' }, `需要令牌：请在图层列表下输入${overlay.needs[0]}的令牌。`),
+      h('p', { class: 'detail' }, `A token is needed: enter a ${overlay.needs[1]} token under the layer list.`)));
+    return;
+  }
+  status.state = 'loading';
+  try {
+    status.count = await overlay.load(ctx, token);
+    if (state.token !== token) return;
+    status.state = 'loaded';
+    status.loaded = true;
+    setVisible(ctx.map, overlay, box.checked);
+  } catch (err) {
+    box.checked = false;
+    setVisible(ctx.map, overlay, false);
+    status.state = err.status ? `error-${err.status}` : 'error';
+    const why = err.status === 401 ? '令牌无效或已过期 The token is missing, unknown or expired (401)'
+      : err.status === 403 ? `此令牌的角色无权查看，需要${overlay.needs[0]}。This token's role may not see this layer: it needs ${overlay.needs[1]} (403)`
+        : null;
+    openPanel(why ? overlayMessage(overlay, h('p', { class: 'detail' }, why),
+      h('p', { class: 'muted' }, err.problem && err.problem.detail ? err.problem.detail : '')) : problemSection(err));
+  }
+}
 
 async function addOverlay(ctx, overlay) {
-  await overlay.load(ctx);
-  const box = h('input', { type: 'checkbox', checked: true, 'data-overlay': overlay.id,
+  state.overlays[overlay.id] = { state: overlay.token ? 'off' : 'loaded', loaded: !overlay.token, wanted: !overlay.token, count: 0 };
+  if (!overlay.token) await overlay.load(ctx);
+  const box = h('input', { type: 'checkbox', checked: !overlay.token, 'data-overlay': overlay.id,
     onchange: (e) => {
-      for (const id of overlay.layers) {
-        if (ctx.map.getLayer(id)) ctx.map.setLayoutProperty(id, 'visibility', e.target.checked ? 'visible' : 'none');
+      state.overlays[overlay.id].wanted = e.target.checked;
+      if (overlay.token && e.target.checked) {
+        loadTokenOverlay(ctx, overlay, e.target);
+        return;
       }
+      setVisible(ctx.map, overlay, e.target.checked);
     } });
+  if (overlay.token) {
+    state.reloads.push(() => {
+      if (!state.overlays[overlay.id].wanted) return;
+      box.checked = true;
+      loadTokenOverlay(ctx, overlay, box);
+    });
+  }
   document.getElementById('layer-list').append(h('li', {}, h('label', {}, box, ' ', overlay.title)));
+}
+
+function wireToken() {
+  const form = document.getElementById('token-form');
+  const input = document.getElementById('token-input');
+  state.token = getToken();
+  input.value = state.token;
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    setToken(input.value.trim());
+    for (const reload of state.reloads) reload();
+  });
 }
 
 // ---- Selection and the panel ----------------------------------------------
@@ -397,6 +630,7 @@ async function start() {
 }
 
 function wire() {
+  wireToken();
   document.getElementById('search').addEventListener('submit', (e) => {
     e.preventDefault();
     locate(document.getElementById('search-input').value, document.getElementById('search-crs').value);
@@ -436,6 +670,13 @@ window.wangge = {
   // renderedLabelCount is the number of grid labels placed in the view.
   renderedLabelCount: () => uniqueCodes(state.map.queryRenderedFeatures({ layers: ['grid-label'] })),
   selected: () => state.selected,
+  // overlay is the state of an overlay: {state: off|no-token|loading|loaded|error-401…, loaded, wanted, count}.
+  overlay: (id) => state.overlays[id],
+  // renderedCount is the number of features drawn in the view on these layers.
+  renderedCount: (layers) => {
+    const present = layers.filter((id) => state.map.getLayer(id));
+    return present.length ? state.map.queryRenderedFeatures({ layers: present }).length : 0;
+  },
   // located is the searched point as marked on the map, WGS-84.
   located: () => state.located,
 };

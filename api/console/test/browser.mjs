@@ -7,14 +7,19 @@
 //   {"grids": 230,
 //    "click":  {"lon":…, "lat":…, "room_m":…, "code":"…", "leader":"…"},  a WGS-84 point room_m
 //                                                    metres or more from the edges of grid code
-//    "search": {"text":"lon,lat", "crs":"gcj02", "code":"…", "wgs":[lon,lat]}}
+//    "search": {"text":"lon,lat", "crs":"gcj02", "code":"…", "wgs":[lon,lat]},
+//    "token": "wg_…",   a dispatcher's token
+//    "incident": "…"}   the number of the incident at the search point
 //
 // It loads the console, waits for the map to be idle, and checks: no console
 // error, page error, failed request or request to another origin; all grids
 // loaded and 200+ drawn, with labels; a click inside a grid shows its leader;
 // the search box finds the right grid in GCJ-02 and marks the point; bad
-// input and a point outside coverage are shown as readable problems. It
-// saves console-town.png and console.png in ARTIFACT_DIR.
+// input and a point outside coverage are shown as readable problems; the
+// incidents and coverage layers, off at first, ask for a token, show a
+// bogus one's 401, and with a dispatcher's token the incidents are drawn
+// and a click shows one. It saves console-town.png, console.png and
+// console-incidents.png in ARTIFACT_DIR.
 //
 // Chromium is /usr/bin/chromium (WANGGE_CHROMIUM overrides it); playwright
 // never downloads a browser here. Exit status 0 means every check passed.
@@ -208,6 +213,68 @@ try {
   check(/lon,lat/.test(text), `a single number asks for lon,lat: ${text}`);
   check(await page.evaluate(() => window.wangge.selected()) === null, 'a failed search clears the highlight');
   check(seen.length === 0, `no unexpected errors while showing problems${seen.length ? `:\n${seen.map((e) => `       ${e.kind}: ${e.text}`).join('\n')}` : ''}`);
+  seen.length = 0;
+
+  // 5. The layers that need a token. They are off at first; switched on
+  // without a token they say so, and ask for nothing.
+  allowed = () => false;
+  const overlay = (id) => page.evaluate((i) => window.wangge.overlay(i), id);
+  const offAtFirst = await page.$$eval('#layer-list input', (els) => els.filter((e) => ['incidents', 'coverage'].includes(e.dataset.overlay)).map((e) => e.checked));
+  check(offAtFirst.length === 2 && offAtFirst.every((c) => !c), `the incidents and coverage layers are listed, off (${offAtFirst})`);
+  const requests = [];
+  const onRequest = (r) => requests.push(r.url());
+  page.on('request', onRequest);
+  const message = async (selector) => {
+    await page.evaluate(() => document.getElementById('panel-body').replaceChildren());
+    if (selector) await page.click(selector);
+    await page.waitForSelector('#panel .overlay-problem, #panel .problem', { timeout: 5_000 }).catch(() => {});
+    return (await page.textContent('#panel .problem').catch(() => '')) || '';
+  };
+  for (const id of ['coverage', 'incidents']) {
+    text = await message(`#layer-list input[data-overlay="${id}"]`);
+    check(/需要令牌|token is needed/i.test(text) && (await overlay(id)).state === 'no-token', `switching ${id} on without a token asks for one: ${text}`);
+  }
+  check(!requests.some((u) => /\/v1\/(incidents|coverage)/.test(u)), 'without a token nothing is requested');
+  page.off('request', onRequest);
+
+  // A bogus token: the layers (still wanted) reload and say 401. Chromium
+  // logs each 401 as "Failed to load resource".
+  allowed = (e) => (/^HTTP 40[13]|^HTTP 503/.test(e.kind) && /\/v1\/(incidents|coverage)/.test(e.text))
+    || (e.kind === 'console error' && /Failed to load resource: the server responded with a status of (401|403|503)/.test(e.text));
+  await page.fill('#token-input', 'wg_bogus');
+  await page.evaluate(() => document.getElementById('panel-body').replaceChildren());
+  await page.click('#token-form button[type=submit]');
+  await page.waitForFunction(() => ['incidents', 'coverage'].every((i) => window.wangge.overlay(i).state.startsWith('error')), null, { timeout: 10_000 }).catch(() => {});
+  text = (await page.textContent('#panel .problem').catch(() => '')) || '';
+  check(/401/.test(text) && (await overlay('incidents')).state === 'error-401' && (await overlay('coverage')).state === 'error-401',
+    `a bogus token shows the 401 message: ${text}`);
+  check(await page.evaluate(() => sessionStorage.getItem('wangge.token')) === 'wg_bogus' && !page.url().includes('wg_bogus'),
+    'the token is kept in sessionStorage, not in the URL');
+
+  // A dispatcher's token: the incidents are drawn (the coverage report
+  // needs a plan store, which this server lacks: 503, shown).
+  await page.fill('#token-input', probe.token);
+  await page.click('#token-form button[type=submit]');
+  await page.waitForFunction(() => window.wangge.overlay('incidents').state === 'loaded', null, { timeout: 10_000 }).catch(() => {});
+  await page.evaluate(() => new Promise((resolve) => {
+    const m = window.wangge.map;
+    m.triggerRepaint();
+    m.once('idle', resolve);
+  }));
+  const inc = await page.evaluate(() => ({ ...window.wangge.overlay('incidents'), drawn: window.wangge.renderedCount(['incident-point']) }));
+  check(inc.state === 'loaded' && inc.count === 2 && inc.drawn >= 1, `with a dispatcher token the incidents are loaded and drawn (${JSON.stringify(inc)})`);
+  const pt = await page.evaluate((wgs) => {
+    const p = window.wangge.map.project(wgs);
+    const r = window.wangge.map.getCanvas().getBoundingClientRect();
+    return { x: r.left + p.x, y: r.top + p.y };
+  }, probe.search.wgs);
+  await page.mouse.click(pt.x, pt.y);
+  await page.waitForSelector('.maplibregl-popup .popup.incident', { timeout: 5_000 }).catch(() => {});
+  const popup = (await page.textContent('.maplibregl-popup .popup.incident').catch(() => '')) || '';
+  check(popup.includes(probe.incident) && /dispatched/.test(popup) && popup.includes('测试网格长'),
+    `a click on an incident shows its popup: ${popup}`);
+  await page.screenshot({ path: join(artifacts, 'console-incidents.png') });
+  check(seen.length === 0, `no unexpected errors with the token layers${seen.length ? `:\n${seen.map((e) => `       ${e.kind}: ${e.text}`).join('\n')}` : ''}`);
   await context.close();
 } catch (err) {
   check(false, `the test itself failed: ${err.stack || err}`);
