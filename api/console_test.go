@@ -243,11 +243,11 @@ func newConsoleIncidents(p *consoleProbe) consoleIncidents {
 	return consoleIncidents{list: []*geo.Incident{
 		{ID: 1, Number: p.Incident, Category: geo.CatDispute, Severity: geo.SevMajor, Status: geo.StDispatched,
 			Location: at(p.Search.WGS[0], p.Search.WGS[1]), GridCode: p.Search.Code, Match: "inside",
-			Assignee: geo.Assignee{Role: geo.RoleLeader, Level: geo.LevelGrid, Name: "测试网格长"},
+			Assignee:   geo.Assignee{Role: geo.RoleLeader, Level: geo.LevelGrid, Name: "测试网格长"},
 			ReportedAt: now, ReceivedAt: now, DueAt: now.Add(24 * time.Hour)},
 		{ID: 2, Number: "SJ-CONSOLE-2", Category: geo.CatSafety, Severity: geo.SevUrgent, Status: geo.StAccepted,
 			Location: at(p.Click.Lon, p.Click.Lat), GridCode: p.Click.Code, Match: "inside",
-			Assignee: geo.Assignee{Role: geo.RoleLeader, Level: geo.LevelGrid, Name: p.Click.Leader},
+			Assignee:   geo.Assignee{Role: geo.RoleLeader, Level: geo.LevelGrid, Name: p.Click.Leader},
 			ReportedAt: now.Add(-5 * time.Hour), ReceivedAt: now.Add(-5 * time.Hour), DueAt: now.Add(-3 * time.Hour)},
 	}}
 }

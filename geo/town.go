@@ -1,6 +1,9 @@
 package geo
 
 import (
+	"cmp"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/paulmach/orb"
@@ -41,6 +44,44 @@ type Village struct {
 	// LiaisonLeader leads the village's liaison work group (联村工作组组长):
 	// it takes a grid's matters when the grid has nobody, and escalations.
 	LiaisonLeader *Contact
+	// Organizations are the village's organizations with their members, as
+	// exchanged in town files (which grids each serves is on the grids).
+	Organizations []OrganizationRoster
+}
+
+// OrganizationRoster is an organization with its members.
+type OrganizationRoster struct {
+	Kind    OrgKind
+	Name    string
+	Members []RosterMember
+}
+
+// RosterMember is a member of an organization: chair or member.
+type RosterMember struct {
+	Contact
+	Role MemberRole
+}
+
+// SortRosters orders organizations by kind (in OrgKinds order) then name,
+// and their members chairs first, then by name: the order of town files.
+func SortRosters(rs []OrganizationRoster) {
+	slices.SortFunc(rs, func(a, b OrganizationRoster) int {
+		if c := cmp.Compare(a.Kind.Rank(), b.Kind.Rank()); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
+	for _, r := range rs {
+		slices.SortFunc(r.Members, func(a, b RosterMember) int {
+			if (a.Role == MemberChair) != (b.Role == MemberChair) {
+				if a.Role == MemberChair {
+					return -1
+				}
+				return 1
+			}
+			return strings.Compare(a.Name, b.Name)
+		})
+	}
 }
 
 // TownData is a whole town: what `wangge import` reads and `wangge export`

@@ -236,3 +236,30 @@ func TestIndex_nearestAgreesWithPostGIS(t *testing.T) {
 		t.Errorf("only %d points within the tolerance: the test says little", routed)
 	}
 }
+
+// TestDemoTown_roster: the demo town carries what a township office works
+// with: organizations with a chair and members, and a few grids without a
+// deputy (the staffing gaps).
+func TestDemoTown_roster(t *testing.T) {
+	db, snap := loadDemo(t)
+	var members, chairs, vacant int
+	err := db.Pool.QueryRow(context.Background(), `
+		SELECT (SELECT count(*) FROM organization_members WHERE ends_at IS NULL),
+		       (SELECT count(*) FROM organization_members WHERE ends_at IS NULL AND role = 'chair'),
+		       (SELECT count(*) FROM grids g WHERE retired_generation IS NULL AND NOT EXISTS (
+		            SELECT 1 FROM assignments a WHERE a.grid_code = g.code AND a.role = 'deputy' AND a.ends_at IS NULL))`).
+		Scan(&members, &chairs, &vacant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	orgs := 0
+	for _, v := range snap.Villages {
+		orgs += len(v.Organizations)
+	}
+	if chairs != orgs || members != 3*orgs || orgs != 4*len(snap.Villages) {
+		t.Errorf("%d organizations with members, %d chairs, %d members", orgs, chairs, members)
+	}
+	if vacant < 3 || vacant > 6 {
+		t.Errorf("%d grids without a deputy, want a few", vacant)
+	}
+}

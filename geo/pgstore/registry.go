@@ -127,7 +127,39 @@ func loadTown(ctx context.Context, tx pgx.Tx, td *geo.TownData, gen int64, at ti
 	for i := range td.Grids {
 		geo.SortOrganizationRefs(td.Grids[i].Organizations)
 	}
+	if err := loadRosters(ctx, tx, td, at); err != nil {
+		return err
+	}
 	return people.loadLeaves(ctx, tx)
+}
+
+// loadRosters fills each village's organizations with their members at at.
+func loadRosters(ctx context.Context, tx pgx.Tx, td *geo.TownData, at time.Time) error {
+	byVillage := map[string]int{}
+	for i, v := range td.Villages {
+		byVillage[v.Code] = i
+	}
+	var village, kind, name, mname, mphone, role string
+	rows, _ := tx.Query(ctx, q("rosters_at"), at)
+	_, err := pgx.ForEachRow(rows, []any{&village, &kind, &name, &mname, &mphone, &role}, func() error {
+		i, ok := byVillage[village]
+		if !ok {
+			return nil
+		}
+		v := &td.Villages[i]
+		n := len(v.Organizations)
+		if n == 0 || v.Organizations[n-1].Kind != geo.OrgKind(kind) || v.Organizations[n-1].Name != name {
+			v.Organizations = append(v.Organizations, geo.OrganizationRoster{Kind: geo.OrgKind(kind), Name: name})
+			n++
+		}
+		v.Organizations[n-1].Members = append(v.Organizations[n-1].Members,
+			geo.RosterMember{Contact: geo.Contact{Name: mname, Phone: mphone}, Role: geo.MemberRole(role)})
+		return nil
+	})
+	for i := range td.Villages {
+		geo.SortRosters(td.Villages[i].Organizations)
+	}
+	return err
 }
 
 // personContacts collects the contacts made while loading, by person, so

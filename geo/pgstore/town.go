@@ -85,6 +85,10 @@ func (db *DB) ImportTown(ctx context.Context, td *geo.TownData, actor, note stri
 			step{"import_orgs_write", []any{now}},
 			step{"import_attachments_end", []any{now}},
 			step{"import_attachments_write", []any{now}},
+			step{"import_roster_orgs_write", []any{now}},
+			step{"import_members_people_write", []any{now}},
+			step{"import_members_end", []any{now}},
+			step{"import_members_write", []any{now}},
 			step{"notify", []any{fmt.Sprint(gen)}})
 		if err != nil {
 			return err
@@ -170,6 +174,19 @@ func stageTown(ctx context.Context, tx pgx.Tx, td *geo.TownData) error {
 		return err
 	}
 	_, err = tx.CopyFrom(ctx, pgx.Identifier{"import_leaves"}, []string{"name", "phone", "starts_at", "ends_at"}, pgx.CopyFromRows(leaves))
+	if err != nil {
+		return err
+	}
+	var members [][]any
+	for _, v := range td.Villages {
+		for _, o := range v.Organizations {
+			for _, m := range o.Members {
+				members = append(members, []any{v.Code, string(o.Kind), o.Name, m.Name, m.Phone, string(m.Role)})
+			}
+		}
+	}
+	_, err = tx.CopyFrom(ctx, pgx.Identifier{"import_org_members"},
+		[]string{"village_code", "kind", "name", "member_name", "member_phone", "role"}, pgx.CopyFromRows(members))
 	return err
 }
 

@@ -214,7 +214,7 @@ func (d *decoder) villages(data []byte, td *geo.TownData) {
 			d.add(where, "geometry: %s", r)
 		}
 		td.Villages = append(td.Villages, geo.Village{Code: p.Code, Name: p.Name, DistrictCode: p.DistrictCode, Outline: outline,
-			LiaisonLeader: d.contact(where+": liaison_leader", p.LiaisonLeader)})
+			LiaisonLeader: d.contact(where+": liaison_leader", p.LiaisonLeader), Organizations: d.rosters(where, p.Organizations)})
 	}
 }
 
@@ -266,6 +266,36 @@ func (d *decoder) grids(data []byte, td *geo.TownData) {
 		}
 		td.Grids = append(td.Grids, rec)
 	}
+}
+
+// rosters checks a village's organizations and their members.
+func (d *decoder) rosters(where string, in []rosterJSON) []geo.OrganizationRoster {
+	var out []geo.OrganizationRoster
+	for i, r := range in {
+		w := fmt.Sprintf("%s: organizations[%d]", where, i)
+		if !geo.OrgKind(r.Kind).Valid() {
+			d.add(w, "kind %q: want one of %v", r.Kind, geo.OrgKinds)
+		}
+		if strings.TrimSpace(r.Name) == "" {
+			d.add(w, "name is empty")
+		}
+		or := geo.OrganizationRoster{Kind: geo.OrgKind(r.Kind), Name: r.Name}
+		for k, m := range r.Members {
+			role := geo.MemberRole(m.Role)
+			if m.Role == "" {
+				role = geo.MemberMember
+			}
+			if !role.Valid() {
+				d.add(fmt.Sprintf("%s: members[%d]", w, k), "role %q: want chair or member", m.Role)
+			}
+			if strings.TrimSpace(m.Name) == "" {
+				d.add(fmt.Sprintf("%s: members[%d]", w, k), "name is empty")
+			}
+			or.Members = append(or.Members, geo.RosterMember{Contact: geo.Contact{Name: m.Name, Phone: m.Phone}, Role: role})
+		}
+		out = append(out, or)
+	}
+	return out
 }
 
 func (d *decoder) contact(where string, c *contactJSON) *geo.Contact {

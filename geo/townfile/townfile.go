@@ -1,7 +1,9 @@
 // Package townfile reads and writes a whole town as three GeoJSON files
 // (RFC 7946) in one folder: town.geojson (the outline, one feature, with the
-// liaison districts), villages.geojson and grids.geojson (with each grid's
-// leader, deputy and organizations as properties). It is the format of
+// liaison districts and the duty desk), villages.geojson (with each
+// village's liaison leader and its organizations' members) and
+// grids.geojson (with each grid's leader, deputy and organizations as
+// properties). It is the format of
 // `wangge export` and `wangge import`, and of the demo town in fixtures/.
 //
 // Writing is deterministic (same data, same bytes) and lossless: coordinates
@@ -46,6 +48,20 @@ type villageProps struct {
 	Name          string       `json:"name"`
 	DistrictCode  string       `json:"district_code"`
 	LiaisonLeader *contactJSON `json:"liaison_leader,omitempty"`
+	Organizations []rosterJSON `json:"organizations,omitempty"`
+}
+
+// rosterJSON is an organization of a village with its members.
+type rosterJSON struct {
+	Kind    string       `json:"kind"`
+	Name    string       `json:"name"`
+	Members []memberJSON `json:"members"`
+}
+
+type memberJSON struct {
+	Name  string `json:"name"`
+	Phone string `json:"phone,omitempty"`
+	Role  string `json:"role"`
 }
 
 type gridProps struct {

@@ -56,7 +56,7 @@ func Encode(td *geo.TownData) (town, villages, grids []byte, err error) {
 	villages, err = collection(len(td.Villages), func(b []byte, i int) ([]byte, error) {
 		v := td.Villages[i]
 		return feature(b, v.Code, v.Outline, villageProps{Code: v.Code, Name: v.Name, DistrictCode: v.DistrictCode,
-			LiaisonLeader: contactOut(v.LiaisonLeader)})
+			LiaisonLeader: contactOut(v.LiaisonLeader), Organizations: rostersOut(v.Organizations)})
 	})
 	if err != nil {
 		return nil, nil, nil, err
@@ -76,6 +76,19 @@ func gridPropsOf(g geo.GridRecord) gridProps {
 		p.Organizations = append(p.Organizations, orgRefJSON{Kind: string(o.Kind), Name: o.Name})
 	}
 	return p
+}
+
+// rostersOut renders a village's organizations with their members.
+func rostersOut(rs []geo.OrganizationRoster) []rosterJSON {
+	var out []rosterJSON
+	for _, r := range rs {
+		rj := rosterJSON{Kind: string(r.Kind), Name: r.Name, Members: []memberJSON{}}
+		for _, m := range r.Members {
+			rj.Members = append(rj.Members, memberJSON{Name: m.Name, Phone: m.Phone, Role: string(m.Role)})
+		}
+		out = append(out, rj)
+	}
+	return out
 }
 
 // contactOut renders a contact; times in UTC so the bytes do not depend on

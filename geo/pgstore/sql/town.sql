@@ -15,6 +15,8 @@ CREATE TEMP TABLE import_villages (
 ) ON COMMIT DROP;
 -- Leave periods of every person named in the import.
 CREATE TEMP TABLE import_leaves (name text, phone text, starts_at timestamptz, ends_at timestamptz) ON COMMIT DROP;
+-- Members of the villages' organizations.
+CREATE TEMP TABLE import_org_members (village_code text, kind text, name text, member_name text, member_phone text, role text) ON COMMIT DROP;
 CREATE TEMP TABLE import_grids (
     code text, name text, village_code text, households integer, population integer,
     leader_name text, leader_phone text, deputy_name text, deputy_phone text, orgs jsonb,
@@ -376,3 +378,45 @@ SELECT og.grid_code, o.kind, o.name
 FROM organization_grids og JOIN organizations o ON o.id = og.organization_id
 WHERE og.starts_at <= $1 AND (og.ends_at IS NULL OR og.ends_at > $1)
 ORDER BY og.grid_code, o.kind, o.name;
+
+-- name: import_roster_orgs_write
+-- Organizations listed with their members in villages.geojson.
+INSERT INTO organizations (kind, name, village_code, created_at)
+SELECT DISTINCT kind, name, village_code, $1::timestamptz FROM import_org_members
+ON CONFLICT (village_code, kind, name) DO UPDATE SET ended_at = NULL;
+
+-- name: import_members_people_write
+INSERT INTO people (name, phone, created_at)
+SELECT DISTINCT i.member_name, i.member_phone, $1::timestamptz
+FROM import_org_members i
+WHERE NOT EXISTS (SELECT 1 FROM people p WHERE p.name = i.member_name AND p.phone = i.member_phone AND p.ended_at IS NULL);
+
+-- name: import_members_end
+-- For the organizations the import lists with members, end the
+-- memberships it does not repeat (same person, same role).
+UPDATE organization_members m SET ends_at = $1
+FROM organizations o
+WHERE o.id = m.organization_id AND m.ends_at IS NULL AND m.starts_at < $1
+  AND EXISTS (SELECT 1 FROM import_org_members i WHERE i.village_code = o.village_code AND i.kind = o.kind AND i.name = o.name)
+  AND NOT EXISTS (
+    SELECT 1 FROM import_org_members i
+    JOIN people p ON p.name = i.member_name AND p.phone = i.member_phone AND p.ended_at IS NULL
+    WHERE i.village_code = o.village_code AND i.kind = o.kind AND i.name = o.name AND p.id = m.person_id AND i.role = m.role);
+
+-- name: import_members_write
+INSERT INTO organization_members (organization_id, person_id, role, starts_at)
+SELECT DISTINCT o.id, p.id, i.role, $1::timestamptz
+FROM import_org_members i
+JOIN organizations o ON o.village_code = i.village_code AND o.kind = i.kind AND o.name = i.name
+JOIN people p ON p.name = i.member_name AND p.phone = i.member_phone AND p.ended_at IS NULL
+WHERE NOT EXISTS (SELECT 1 FROM organization_members m
+                  WHERE m.organization_id = o.id AND m.person_id = p.id AND m.role = i.role AND m.ends_at IS NULL);
+
+-- name: rosters_at
+-- Members of the villages' organizations at time $1.
+SELECT o.village_code, o.kind, o.name, p.name, p.phone, m.role
+FROM organization_members m
+JOIN organizations o ON o.id = m.organization_id
+JOIN people p ON p.id = m.person_id
+WHERE m.starts_at <= $1 AND (m.ends_at IS NULL OR m.ends_at > $1) AND o.village_code IS NOT NULL
+ORDER BY o.village_code, o.kind, o.name, p.name;
