@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -26,6 +27,9 @@ type bench struct {
 	otherKnown bool
 
 	countyDBs int // databases made for county imports so far
+
+	run       int      // the current run, from 0
+	disturbed []string // measurements other processes disturbed
 }
 
 // newBench opens the benchmark pool, prepares the points, and checks that
@@ -86,7 +90,7 @@ func (b *bench) measureRuns(ctx context.Context) error {
 		if b.o.runs > 1 {
 			b.logf("run %d of %d", run+1, b.o.runs)
 		}
-		b.rep.Results = nil
+		b.rep.Results, b.run = nil, run
 		if err := b.measure(ctx, run); err != nil {
 			return err
 		}
@@ -149,6 +153,9 @@ func (b *bench) phase(ctx context.Context, what string, fn func() (summary strin
 		b.logf("  (other processes: %.0f%% of the CPU time)", 100*l.share())
 		if b.o.waitIdle <= 0 || l.share() <= disturbedShare || attempt == maxAttempts {
 			b.addOther(l)
+			if l.share() > disturbedShare {
+				b.disturbed = append(b.disturbed, fmt.Sprintf("%s (run %d: %.0f%%)", what, b.run+1, 100*l.share()))
+			}
 			return ctx.Err()
 		}
 		b.logf("  disturbed by other processes: measuring again")
@@ -218,9 +225,13 @@ func (b *bench) reportOtherLoad() {
 	}
 	share, most := b.other.share(), b.maxOther
 	b.rep.Machine.OtherLoad, b.rep.Machine.OtherLoadMax = &share, &most
-	if share > quietShare || most > 2*quietShare {
+	switch {
+	case b.o.waitIdle <= 0 && (share > quietShare || most > disturbedShare):
 		b.note("WARNING: other processes took %.0f%% of the CPU time during the measurements (up to %.0f%% during one): "+
 			"the figures are lower than this machine can do; run again when it is idle, or with -wait-idle", 100*share, 100*most)
+	case len(b.disturbed) > 0:
+		b.note("other processes took more than %.0f%% of the CPU time, even after %d attempts, during these measurements, "+
+			"which may have lowered them: %s", 100*disturbedShare, maxAttempts, strings.Join(b.disturbed, "; "))
 	}
 }
 

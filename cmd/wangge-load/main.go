@@ -13,6 +13,8 @@
 //     PostGIS batch query of 1,000 points, with -batch-c connections;
 //   - the full-town GET /v1/grids, cold and revalidated (304), and PostGIS's
 //     json_agg(ST_AsGeoJSON(...)) of the town;
+//   - one vector tile, cold, warm and revalidated, and PostGIS's ST_AsMVT
+//     of it (tilebench.go);
 //   - the in-memory index alone, on the demo town and on a synthetic
 //     million grids (unless -skip-1m);
 //   - the import of a synthetic county of 5,000 grids (unless -skip-county).
@@ -20,8 +22,12 @@
 // The load generator writes prebuilt requests on raw connections and parses
 // only the response framing, so that it costs the two cores it shares with
 // the server far less than net/http's client would. Traffic goes only to
-// 127.0.0.1. It prints a Markdown table (or JSON with -json), then stops
-// PostgreSQL and removes its folder, also on error and on Ctrl-C.
+// 127.0.0.1. On a shared machine other processes lower the figures: the
+// tool reports the CPU time they took during each measurement, and with
+// -wait-idle waits for an idle machine and repeats disturbed measurements;
+// -runs reports medians and ranges of several runs. It prints a Markdown
+// table (or JSON with -json), then stops PostgreSQL and removes its folder,
+// also on error and on Ctrl-C.
 package main
 
 import (
