@@ -43,9 +43,6 @@ import (
 // the restarted server's snapshot) agrees with ST_Covers on the current
 // grids.
 func TestPlanApply_crash(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the wangge binary")
-	}
 	start := time.Now()
 	dir, err := os.MkdirTemp("", "wangge-crash-test-")
 	if err != nil {
