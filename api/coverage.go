@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,7 +17,6 @@ import (
 	"wangge/geo/chinacrs"
 	"wangge/geo/coverage"
 	"wangge/geo/featurejson"
-	"wangge/geo/jsonerr"
 )
 
 // coverageRequest is the body of POST /v1/coverage.
@@ -120,13 +118,8 @@ func (s *Server) coverage(c *gin.Context) error {
 // its geometry into WGS-84.
 func decodeCoverage(body []byte) (coverage.Request, chinacrs.CRS, error) {
 	var req coverageRequest
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		return coverage.Request{}, "", problemf(TypeInvalidBody, http.StatusBadRequest, "%s", jsonerr.Describe(body, err))
-	}
-	if dec.More() {
-		return coverage.Request{}, "", problemf(TypeInvalidBody, http.StatusBadRequest, "the body holds more than one JSON value")
+	if err := decodeJSON(body, &req); err != nil {
+		return coverage.Request{}, "", err
 	}
 	crs, err := chinacrs.Parse(req.CRS)
 	if err != nil {

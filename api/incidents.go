@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
@@ -58,10 +59,8 @@ func (s *Server) createIncident(c *gin.Context) error {
 		return err
 	}
 	var req incidentRequest
-	dec := json.NewDecoder(strings.NewReader(string(body)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		return problemf(TypeInvalidBody, http.StatusBadRequest, "%s", jsonerr.Describe(body, err))
+	if err := decodeJSON(body, &req); err != nil {
+		return err
 	}
 	now := s.cfg.Now().UTC()
 	inc, err := s.routeIncident(&req, now)
@@ -164,6 +163,29 @@ func (s *Server) routeIncident(req *incidentRequest, now time.Time) (*geo.Incide
 	return inc, nil
 }
 
+// decodeJSON decodes one JSON value from body into v, refusing unknown
+// members and trailing values, with a problem that says where it is wrong.
+func decodeJSON(body []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return problemf(TypeInvalidBody, http.StatusBadRequest, "%s", jsonerr.Describe(body, err))
+	}
+	if dec.More() {
+		return problemf(TypeInvalidBody, http.StatusBadRequest, "the body holds more than one JSON value")
+	}
+	return nil
+}
+
+// decodeJSONBody reads the request body and decodes it with decodeJSON.
+func decodeJSONBody(c *gin.Context, v any) error {
+	body, err := readJSONBody(c)
+	if err != nil {
+		return err
+	}
+	return decodeJSON(body, v)
+}
+
 // readJSONBody reads a JSON request body within the size limit.
 func readJSONBody(c *gin.Context) ([]byte, error) {
 	if ct := c.GetHeader("Content-Type"); ct != "" && !strings.HasPrefix(strings.ToLower(ct), "application/json") {
@@ -192,15 +214,9 @@ func (s *Server) addIncidentEvent(c *gin.Context) error {
 	if s.cfg.Incidents == nil {
 		return problemf(TypeUnavailable, http.StatusServiceUnavailable, "incidents are not available on this server")
 	}
-	body, err := readJSONBody(c)
-	if err != nil {
-		return err
-	}
 	var req eventRequest
-	dec := json.NewDecoder(strings.NewReader(string(body)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		return problemf(TypeInvalidBody, http.StatusBadRequest, "%s", jsonerr.Describe(body, err))
+	if err := decodeJSONBody(c, &req); err != nil {
+		return err
 	}
 	action := geo.Action(req.Action)
 	if !slices.Contains(geo.UserActions, action) {

@@ -14,7 +14,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"wangge/geo"
-	"wangge/geo/jsonerr"
 )
 
 // This file serves organizations (红白喜事理事会, 爱卫会, …), their members
@@ -642,15 +641,7 @@ func orgDecode(c *gin.Context, v any, allowEmpty bool) error {
 	if allowEmpty && len(bytes.TrimSpace(body)) == 0 {
 		return nil
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return problemf(TypeInvalidBody, http.StatusBadRequest, "%s", jsonerr.Describe(body, err))
-	}
-	if dec.More() {
-		return problemf(TypeInvalidBody, http.StatusBadRequest, "the body holds more than one JSON value")
-	}
-	return nil
+	return decodeJSON(body, v)
 }
 
 // orgParamID reads a positive integer path parameter.

@@ -1,11 +1,9 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/binary"
-	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -14,7 +12,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"wangge/geo"
-	"wangge/geo/jsonerr"
 )
 
 // peopleRoutes registers the people, appointment, leave, roster and
@@ -70,23 +67,6 @@ func (s *Server) peopleReload(c *gin.Context) {
 	if err := s.cfg.Reload(context.WithoutCancel(c.Request.Context())); err != nil {
 		s.log.Warn("reloading the snapshot after a change of people", "request_id", c.GetString(requestIDKey), "err", err)
 	}
-}
-
-// peopleDecode reads a JSON body into v, refusing unknown members.
-func peopleDecode(c *gin.Context, v any) error {
-	body, err := readJSONBody(c)
-	if err != nil {
-		return err
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return problemf(TypeInvalidBody, http.StatusBadRequest, "%s", jsonerr.Describe(body, err))
-	}
-	if dec.More() {
-		return problemf(TypeInvalidBody, http.StatusBadRequest, "the body holds more than one JSON value")
-	}
-	return nil
 }
 
 // peopleZone is China Standard Time, in which a bare date is read.
@@ -259,7 +239,7 @@ func (s *Server) createPerson(c *gin.Context) error {
 		return err
 	}
 	var req personRequest
-	if err := peopleDecode(c, &req); err != nil {
+	if err := decodeJSONBody(c, &req); err != nil {
 		return err
 	}
 	np := geo.NewPerson{Name: req.Name, Phone: req.Phone}
@@ -395,7 +375,7 @@ func (s *Server) updatePerson(c *gin.Context) error {
 		return err
 	}
 	var req personPatch
-	if err := peopleDecode(c, &req); err != nil {
+	if err := decodeJSONBody(c, &req); err != nil {
 		return err
 	}
 	now := s.cfg.Now().UTC()
@@ -466,7 +446,7 @@ func (s *Server) addLeave(c *gin.Context) error {
 		return err
 	}
 	var req leaveRequest
-	if err := peopleDecode(c, &req); err != nil {
+	if err := decodeJSONBody(c, &req); err != nil {
 		return err
 	}
 	var l geo.Leave

@@ -64,7 +64,7 @@ func (s *Server) appoint(role geo.Role) handlerFunc {
 			return err
 		}
 		var req appointmentRequest
-		if err := peopleDecode(c, &req); err != nil {
+		if err := decodeJSONBody(c, &req); err != nil {
 			return err
 		}
 		now := s.cfg.Now().UTC()

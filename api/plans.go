@@ -98,20 +98,6 @@ func gridCodeParam(c *gin.Context) (string, error) {
 	return code, nil
 }
 
-// decodeStrict decodes a JSON body into v, refusing unknown members.
-func decodeStrict(c *gin.Context, v any) error {
-	body, err := readJSONBody(c)
-	if err != nil {
-		return err
-	}
-	dec := json.NewDecoder(strings.NewReader(string(body)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return problemf(TypeInvalidBody, http.StatusBadRequest, "%s", jsonerr.Describe(body, err))
-	}
-	return nil
-}
-
 // planJSON is a plan's header as sent.
 type planJSON struct {
 	ID                int64           `json:"id"`
@@ -242,7 +228,7 @@ func (s *Server) createPlan(c *gin.Context) error {
 	}
 	var req createPlanRequest
 	if c.Request.ContentLength != 0 {
-		if err := decodeStrict(c, &req); err != nil {
+		if err := decodeJSONBody(c, &req); err != nil {
 			return err
 		}
 	}
@@ -346,7 +332,7 @@ type gridProps struct {
 func readFeature(c *gin.Context, geometryRequired bool) (orb.MultiPolygon, gridProps, error) {
 	var req featureRequest
 	var props gridProps
-	if err := decodeStrict(c, &req); err != nil {
+	if err := decodeJSONBody(c, &req); err != nil {
 		return nil, props, err
 	}
 	if req.Type != "" && req.Type != "Feature" {
@@ -527,7 +513,7 @@ func (s *Server) setPlanLeader(c *gin.Context) error {
 		return err
 	}
 	var req leaderRequest
-	if err := decodeStrict(c, &req); err != nil {
+	if err := decodeJSONBody(c, &req); err != nil {
 		return err
 	}
 	leader, err := geo.CheckLeader(geo.Contact{Name: req.Name, Phone: req.Phone})
@@ -562,7 +548,7 @@ func (s *Server) splitPlanGrid(c *gin.Context) error {
 		return err
 	}
 	var req splitRequest
-	if err := decodeStrict(c, &req); err != nil {
+	if err := decodeJSONBody(c, &req); err != nil {
 		return err
 	}
 	g, reasons := featurejson.DecodeGeometry(req.Line)
@@ -609,7 +595,7 @@ func (s *Server) mergePlanGrids(c *gin.Context) error {
 		return err
 	}
 	var req mergeRequest
-	if err := decodeStrict(c, &req); err != nil {
+	if err := decodeJSONBody(c, &req); err != nil {
 		return err
 	}
 	if len(req.Codes) > 100 {
@@ -645,7 +631,7 @@ func (s *Server) movePlanGrid(c *gin.Context) error {
 		return err
 	}
 	var req moveRequest
-	if err := decodeStrict(c, &req); err != nil {
+	if err := decodeJSONBody(c, &req); err != nil {
 		return err
 	}
 	r := geo.MoveRequest{Code: req.Code, Village: req.Village, NewCode: req.NewCode}

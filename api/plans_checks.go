@@ -289,7 +289,7 @@ func (s *Server) repairPlan(c *gin.Context) error {
 		return err
 	}
 	var req repairRequest
-	if err := decodeStrict(c, &req); err != nil {
+	if err := decodeJSONBody(c, &req); err != nil {
 		return err
 	}
 	r := geo.Repair{Kind: geo.RepairKind(req.Kind), Codes: req.Codes, ToleranceM: req.ToleranceM}
