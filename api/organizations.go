@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -200,7 +199,7 @@ func (s *Server) getOrganization(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	id, err := orgParamID(c, "id")
+	id, err := pathID(c, "id")
 	if err != nil {
 		return err
 	}
@@ -277,7 +276,7 @@ func (s *Server) updateOrganization(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	id, err := orgParamID(c, "id")
+	id, err := pathID(c, "id")
 	if err != nil {
 		return err
 	}
@@ -367,7 +366,7 @@ func (s *Server) listOrganizationMembers(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	id, err := orgParamID(c, "id")
+	id, err := pathID(c, "id")
 	if err != nil {
 		return err
 	}
@@ -405,7 +404,7 @@ func (s *Server) addOrganizationMember(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	id, err := orgParamID(c, "id")
+	id, err := pathID(c, "id")
 	if err != nil {
 		return err
 	}
@@ -470,11 +469,11 @@ func (s *Server) endOrganizationMember(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	id, err := orgParamID(c, "id")
+	id, err := pathID(c, "id")
 	if err != nil {
 		return err
 	}
-	member, err := orgParamID(c, "member")
+	member, err := pathID(c, "member")
 	if err != nil {
 		return err
 	}
@@ -498,7 +497,7 @@ func (s *Server) listOrganizationGrids(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	id, err := orgParamID(c, "id")
+	id, err := pathID(c, "id")
 	if err != nil {
 		return err
 	}
@@ -531,7 +530,7 @@ func (s *Server) attachOrganizationGrids(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	id, err := orgParamID(c, "id")
+	id, err := pathID(c, "id")
 	if err != nil {
 		return err
 	}
@@ -597,7 +596,7 @@ func (s *Server) detachOrganizationGrid(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	id, err := orgParamID(c, "id")
+	id, err := pathID(c, "id")
 	if err != nil {
 		return err
 	}
@@ -642,16 +641,6 @@ func orgDecode(c *gin.Context, v any, allowEmpty bool) error {
 		return nil
 	}
 	return decodeJSON(body, v)
-}
-
-// orgParamID reads a positive integer path parameter.
-func orgParamID(c *gin.Context, name string) (int64, error) {
-	raw := c.Param(name)
-	id, err := strconv.ParseInt(raw, 10, 64)
-	if err != nil || id <= 0 {
-		return 0, badParam(name, "got %q, want a positive integer", truncate(raw))
-	}
-	return id, nil
 }
 
 // orgTime reads a time of a request: RFC 3339, or a bare date (YYYY-MM-DD)

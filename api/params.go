@@ -110,3 +110,14 @@ func truncate(s string) string {
 	}
 	return fmt.Sprintf("%s… (%d bytes)", s[:max], len(s))
 }
+
+// pathID reads a positive integer path parameter (a plan, person,
+// organization or membership id).
+func pathID(c *gin.Context, name string) (int64, error) {
+	raw := c.Param(name)
+	id, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, badParam(name, "got %q, want a positive integer", truncate(raw))
+	}
+	return id, nil
+}

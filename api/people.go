@@ -108,16 +108,6 @@ func notLater(field string, t, now time.Time) error {
 	return nil
 }
 
-// peopleID reads a positive integer path parameter.
-func peopleID(c *gin.Context, name string) (int64, error) {
-	raw := c.Param(name)
-	id, err := strconv.ParseInt(raw, 10, 64)
-	if err != nil || id <= 0 {
-		return 0, badParam(name, "got %q, want a positive integer", truncate(raw))
-	}
-	return id, nil
-}
-
 // personOut is a person as sent: the phone only to roles that see personal
 // data.
 type personOut struct {
@@ -275,7 +265,7 @@ func (s *Server) getPerson(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	id, err := peopleID(c, "id")
+	id, err := pathID(c, "id")
 	if err != nil {
 		return err
 	}
@@ -370,7 +360,7 @@ func (s *Server) updatePerson(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	id, err := peopleID(c, "id")
+	id, err := pathID(c, "id")
 	if err != nil {
 		return err
 	}
@@ -441,7 +431,7 @@ func (s *Server) addLeave(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	id, err := peopleID(c, "id")
+	id, err := pathID(c, "id")
 	if err != nil {
 		return err
 	}
@@ -488,11 +478,11 @@ func (s *Server) deleteLeave(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	id, err := peopleID(c, "id")
+	id, err := pathID(c, "id")
 	if err != nil {
 		return err
 	}
-	leaveID, err := peopleID(c, "leave")
+	leaveID, err := pathID(c, "leave")
 	if err != nil {
 		return err
 	}

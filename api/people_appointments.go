@@ -124,7 +124,7 @@ func (s *Server) vacate(role geo.Role) handlerFunc {
 			return err
 		}
 		if role == geo.RoleMember {
-			if a.PersonID, err = peopleID(c, "person"); err != nil {
+			if a.PersonID, err = pathID(c, "person"); err != nil {
 				return err
 			}
 		}

@@ -79,16 +79,6 @@ func (s *Server) planStore() (geo.PlanStore, error) {
 	return s.cfg.Plans, nil
 }
 
-// planID reads the plan id from the path.
-func planID(c *gin.Context) (int64, error) {
-	raw := c.Param("id")
-	id, err := strconv.ParseInt(raw, 10, 64)
-	if err != nil || id <= 0 {
-		return 0, badParam("id", "got %q, want a plan number", truncate(raw))
-	}
-	return id, nil
-}
-
 // gridCodeParam reads a grid code from the path.
 func gridCodeParam(c *gin.Context) (string, error) {
 	code := c.Param("code")
@@ -283,7 +273,7 @@ func (s *Server) getPlan(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	id, err := planID(c)
+	id, err := pathID(c, "id")
 	if err != nil {
 		return err
 	}
@@ -398,7 +388,7 @@ func (s *Server) editPlanGrid(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	id, err := planID(c)
+	id, err := pathID(c, "id")
 	if err != nil {
 		return err
 	}
@@ -434,7 +424,7 @@ func (s *Server) addPlanGrid(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	id, err := planID(c)
+	id, err := pathID(c, "id")
 	if err != nil {
 		return err
 	}
@@ -476,7 +466,7 @@ func (s *Server) retirePlanGrid(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	id, err := planID(c)
+	id, err := pathID(c, "id")
 	if err != nil {
 		return err
 	}
@@ -504,7 +494,7 @@ func (s *Server) setPlanLeader(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	id, err := planID(c)
+	id, err := pathID(c, "id")
 	if err != nil {
 		return err
 	}
@@ -543,7 +533,7 @@ func (s *Server) splitPlanGrid(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	id, err := planID(c)
+	id, err := pathID(c, "id")
 	if err != nil {
 		return err
 	}
@@ -590,7 +580,7 @@ func (s *Server) mergePlanGrids(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	id, err := planID(c)
+	id, err := pathID(c, "id")
 	if err != nil {
 		return err
 	}
@@ -626,7 +616,7 @@ func (s *Server) movePlanGrid(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	id, err := planID(c)
+	id, err := pathID(c, "id")
 	if err != nil {
 		return err
 	}

@@ -74,7 +74,7 @@ func (s *Server) applyPlan(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	id, err := planID(c)
+	id, err := pathID(c, "id")
 	if err != nil {
 		return err
 	}

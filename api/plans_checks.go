@@ -235,7 +235,7 @@ func (s *Server) validatePlan(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	id, err := planID(c)
+	id, err := pathID(c, "id")
 	if err != nil {
 		return err
 	}
@@ -284,7 +284,7 @@ func (s *Server) repairPlan(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	id, err := planID(c)
+	id, err := pathID(c, "id")
 	if err != nil {
 		return err
 	}
@@ -389,7 +389,7 @@ func (s *Server) planImpact(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	id, err := planID(c)
+	id, err := pathID(c, "id")
 	if err != nil {
 		return err
 	}

@@ -36,7 +36,7 @@ func (s *Server) importPlanLayer(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	id, err := planID(c)
+	id, err := pathID(c, "id")
 	if err != nil {
 		return err
 	}
