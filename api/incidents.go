@@ -3,8 +3,6 @@ package api
 import (
 	"bytes"
 	"crypto/sha256"
-	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -413,23 +411,14 @@ func (s *Server) listIncidents(c *gin.Context) error {
 		}
 		f.Limit = n
 	}
-	if raw := c.Query("cursor"); raw != "" {
-		b, err := base64.RawURLEncoding.DecodeString(raw)
-		if err != nil || len(b) != 8 {
-			return badParam("cursor", "not a cursor this server gave out")
-		}
-		f.After = int64(binary.BigEndian.Uint64(b))
+	if f.After, err = queryCursor(c); err != nil {
+		return err
 	}
 	list, next, err := s.cfg.Incidents.ListIncidents(c.Request.Context(), f)
 	if err != nil {
 		return err
 	}
-	cursor := ""
-	if next > 0 {
-		var b [8]byte
-		binary.BigEndian.PutUint64(b[:], uint64(next))
-		cursor = base64.RawURLEncoding.EncodeToString(b[:])
-	}
+	cursor := encodeCursor(next)
 	if strings.Contains(c.GetHeader("Accept"), GeoJSONContentType) {
 		b := []byte(`{"type":"FeatureCollection","features":[`)
 		for i, inc := range list {

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"encoding/base64"
+	"encoding/binary"
 	"fmt"
 	"math"
 	"strconv"
@@ -120,4 +122,28 @@ func pathID(c *gin.Context, name string) (int64, error) {
 		return 0, badParam(name, "got %q, want a positive integer", truncate(raw))
 	}
 	return id, nil
+}
+
+// queryCursor reads the cursor= of a paged list: the id after which the
+// next page starts (0 for the first page).
+func queryCursor(c *gin.Context) (int64, error) {
+	raw := c.Query("cursor")
+	if raw == "" {
+		return 0, nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(raw)
+	if err != nil || len(b) != 8 {
+		return 0, badParam("cursor", "not a cursor this server gave out")
+	}
+	return int64(binary.BigEndian.Uint64(b)), nil
+}
+
+// encodeCursor is the cursor of the page after id, "" when there is none.
+func encodeCursor(next int64) string {
+	if next <= 0 {
+		return ""
+	}
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], uint64(next))
+	return base64.RawURLEncoding.EncodeToString(b[:])
 }

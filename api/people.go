@@ -2,8 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/binary"
 	"net/http"
 	"strconv"
 	"strings"
@@ -318,12 +316,8 @@ func (s *Server) listPeople(c *gin.Context) error {
 		}
 		f.Limit = n
 	}
-	if raw := c.Query("cursor"); raw != "" {
-		b, err := base64.RawURLEncoding.DecodeString(raw)
-		if err != nil || len(b) != 8 {
-			return badParam("cursor", "not a cursor this server gave out")
-		}
-		f.After = int64(binary.BigEndian.Uint64(b))
+	if f.After, err = queryCursor(c); err != nil {
+		return err
 	}
 	list, next, err := store.People(c.Request.Context(), f)
 	if err != nil {
@@ -333,12 +327,7 @@ func (s *Server) listPeople(c *gin.Context) error {
 	for i, p := range list {
 		out[i] = s.personJSONOut(c, p, f.At)
 	}
-	cursor := ""
-	if next > 0 {
-		var b [8]byte
-		binary.BigEndian.PutUint64(b[:], uint64(next))
-		cursor = base64.RawURLEncoding.EncodeToString(b[:])
-	}
+	cursor := encodeCursor(next)
 	c.JSON(http.StatusOK, gin.H{"people": out, "next_cursor": cursor})
 	return nil
 }

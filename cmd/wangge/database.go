@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 
+	"wangge/geo"
 	"wangge/geo/pgstore"
 )
 
@@ -75,4 +76,15 @@ func (d *database) stop(log *slog.Logger, owner bool) {
 // cliLogger logs progress of command-line tools to stderr as text.
 func cliLogger(stderr io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+// snapshot builds the lookup snapshot of the current generation, with the
+// people and organizations in office now.
+func (d *database) snapshot(ctx context.Context) (*geo.Snapshot, error) {
+	now := d.Now()
+	td, gen, err := d.LoadTown(ctx, 0, now)
+	if err != nil {
+		return nil, err
+	}
+	return geo.NewSnapshot(gen, td, now)
 }

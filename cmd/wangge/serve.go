@@ -150,12 +150,7 @@ func (m *Main) loadDemo(ctx context.Context, db *database) error {
 
 // reload builds a snapshot of the current generation and swaps it in.
 func (m *Main) reload(ctx context.Context, db *database) error {
-	now := db.Now()
-	td, gen, err := db.LoadTown(ctx, 0, now)
-	if err != nil {
-		return err
-	}
-	snap, err := geo.NewSnapshot(gen, td, now)
+	snap, err := db.snapshot(ctx)
 	if err != nil {
 		return err
 	}

@@ -169,12 +169,7 @@ func runLocate(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer db.close(log, false)
-	now := db.Now()
-	td, gen, err := db.LoadTown(ctx, 0, now)
-	if err != nil {
-		return err
-	}
-	snap, err := geo.NewSnapshot(gen, td, now)
+	snap, err := db.snapshot(ctx)
 	if err != nil {
 		return err
 	}
