@@ -27,6 +27,16 @@ func ToGeomMultiPolygon(mp orb.MultiPolygon) *geom.MultiPolygon {
 	return g.SetSRID(4326)
 }
 
+// ToGeomLineString converts ls to a go-geom LineString with SRID 4326.
+func ToGeomLineString(ls orb.LineString) *geom.LineString {
+	coords := make([]geom.Coord, len(ls))
+	for i, p := range ls {
+		coords[i] = geom.Coord{p[0], p[1]}
+	}
+	g := geom.NewLineString(geom.XY).MustSetCoords(coords)
+	return g.SetSRID(4326)
+}
+
 // FromGeom converts a go-geom Polygon or MultiPolygon to an orb
 // MultiPolygon, dropping any Z or M ordinates. Other types are an error.
 func FromGeom(g geom.T) (orb.MultiPolygon, error) {

@@ -134,9 +134,11 @@ func (c *Cluster) EnsureDatabase(ctx context.Context, name string) error {
 	}
 	defer conn.Close(ctx)
 	var exists bool
-	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name).Scan(&exists); err != nil || exists {
+	if err := conn.QueryRow(ctx, q("database_exists"), name).Scan(&exists); err != nil || exists {
 		return err
 	}
+	// CREATE DATABASE takes no bind parameters: the name goes in quoted as
+	// an identifier.
 	_, err = conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
 	return err
 }

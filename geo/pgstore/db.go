@@ -28,7 +28,7 @@ import (
 // NotifyChannel is the LISTEN/NOTIFY channel on which a write that changes
 // what the lookup snapshot holds announces itself; the payload is the
 // current generation. Every replica listens and reloads.
-const NotifyChannel = "wangge_registry" // also named in sql/town.sql (notify)
+const NotifyChannel = "wangge_registry" // also named in sql/town.sql (listen, notify)
 
 // DB is a connection pool to a wangge database.
 type DB struct {
@@ -78,8 +78,7 @@ func (db *DB) Migrate(ctx context.Context) (applied []string, err error) {
 	defer conn.Release()
 	var hasPostGIS bool
 	var version string
-	err = conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'),
-		current_setting('server_version_num')`).Scan(&hasPostGIS, &version)
+	err = conn.QueryRow(ctx, q("migrate_server")).Scan(&hasPostGIS, &version)
 	if err != nil {
 		return nil, err
 	}
@@ -87,12 +86,11 @@ func (db *DB) Migrate(ctx context.Context) (applied []string, err error) {
 		major, _ := strconv.Atoi(version)
 		return nil, PostGISMissing(strconv.Itoa(major / 10000))
 	}
-	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, migrationLock); err != nil {
+	if _, err := conn.Exec(ctx, q("migrate_lock"), migrationLock); err != nil {
 		return nil, err
 	}
-	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, migrationLock)
-	_, err = conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`)
+	defer conn.Exec(context.WithoutCancel(ctx), q("migrate_unlock"), migrationLock)
+	_, err = conn.Exec(ctx, q("migrate_table"))
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +105,7 @@ func (db *DB) Migrate(ctx context.Context) (applied []string, err error) {
 			return applied, fmt.Errorf("migration %s: name must start with a number", name)
 		}
 		var done bool
-		if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)`, version).Scan(&done); err != nil {
+		if err := conn.QueryRow(ctx, q("migrate_done"), version).Scan(&done); err != nil {
 			return applied, err
 		}
 		if done {
@@ -121,7 +119,7 @@ func (db *DB) Migrate(ctx context.Context) (applied []string, err error) {
 			if _, err := tx.Exec(ctx, string(sql)); err != nil {
 				return err
 			}
-			_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, version, name)
+			_, err := tx.Exec(ctx, q("migrate_record"), version, name)
 			return err
 		})
 		if err != nil {

@@ -3,8 +3,6 @@ package pgstore
 import (
 	"context"
 	"fmt"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // Listen holds one connection in LISTEN on NotifyChannel and calls onNotify
@@ -21,7 +19,7 @@ func (db *DB) Listen(ctx context.Context, onNotify func(payload string)) error {
 	// handed to another caller.
 	pc := conn.Hijack()
 	defer pc.Close(context.WithoutCancel(ctx))
-	if _, err := pc.Exec(ctx, "LISTEN "+pgx.Identifier{NotifyChannel}.Sanitize()); err != nil {
+	if _, err := pc.Exec(ctx, q("listen")); err != nil {
 		return unavailable(err)
 	}
 	onNotify("")

@@ -75,15 +75,7 @@ func (db *DB) Organizations(ctx context.Context, f geo.OrganizationFilter) ([]*g
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			o, err := scanOrg(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, o)
-		}
-		if err := rows.Err(); err != nil {
+		if out, err = appendRows(out, rows, scanOrg); err != nil {
 			return err
 		}
 		return orgLoadGrids(ctx, tx, out, f.At)
@@ -323,15 +315,8 @@ func (db *DB) Members(ctx context.Context, orgID int64, at time.Time) ([]geo.Org
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			m, err := scanMember(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, *m)
-		}
-		return rows.Err()
+		out, err = appendRows(out, rows, byValue(scanMember))
+		return err
 	})
 	if err != nil {
 		return nil, unavailable(err)
@@ -432,15 +417,8 @@ func (db *DB) Attachments(ctx context.Context, orgID int64) ([]geo.OrganizationG
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			a, err := scanAttachment(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, a)
-		}
-		return rows.Err()
+		out, err = appendRows(out, rows, scanAttachment)
+		return err
 	})
 	if err != nil {
 		return nil, unavailable(err)
@@ -483,16 +461,15 @@ func orgLoadGrids(ctx context.Context, tx pgx.Tx, orgs []*geo.Organization, at t
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		a, err := scanAttachment(rows)
-		if err != nil {
-			return err
-		}
+	grids, err := appendRows(nil, rows, scanAttachment)
+	if err != nil {
+		return err
+	}
+	for _, a := range grids {
 		o := byID[a.OrganizationID]
 		o.Grids = append(o.Grids, a)
 	}
-	return rows.Err()
+	return nil
 }
 
 // orgMember reads membership id of organization orgID with its person,

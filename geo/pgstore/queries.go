@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io/fs"
 	"strings"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // The SQL lives in sql/*.sql, one file per aggregate, as SQL: each query
@@ -46,12 +48,35 @@ func loadQueries() map[string]string {
 	return m
 }
 
-// q returns the query called name. A missing name is a programming error,
-// caught by the package's tests, which run every query.
+// q returns the query called name. A missing name is a programming error:
+// queries_test.go checks that every name the package's Go code gives q (or
+// a step) is defined, that every query is used, and that every query
+// prepares (parses, and names real tables, columns and functions) against
+// a migrated database.
 func q(name string) string {
 	s, ok := queries[name]
 	if !ok {
 		panic("pgstore: no query named " + name)
 	}
 	return s
+}
+
+// appendRows appends to out every row of rows read by scan, one of the
+// scan* functions that also read a QueryRow (scanOrg, scanPlan, ...), and
+// closes rows. On an error it returns nil and the error.
+func appendRows[T any](out []T, rows pgx.Rows, scan func(pgx.Row) (T, error)) ([]T, error) {
+	return pgx.AppendRows(out, rows, func(r pgx.CollectableRow) (T, error) { return scan(r) })
+}
+
+// byValue turns a scan function that returns a pointer into one that
+// returns the value, for a list of values.
+func byValue[T any](scan func(pgx.Row) (*T, error)) func(pgx.Row) (T, error) {
+	return func(r pgx.Row) (T, error) {
+		p, err := scan(r)
+		if err != nil {
+			var zero T
+			return zero, err
+		}
+		return *p, nil
+	}
 }

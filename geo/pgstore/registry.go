@@ -5,8 +5,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/paulmach/orb"
-	"github.com/twpayne/go-geom/encoding/wkb"
 
 	"wangge/geo"
 )
@@ -195,13 +193,4 @@ func (pc personContacts) loadLeaves(ctx context.Context, tx pgx.Tx) error {
 		return nil
 	})
 	return err
-}
-
-// decodeWKB reads a Polygon or MultiPolygon from WKB.
-func decodeWKB(b []byte) (orb.MultiPolygon, error) {
-	g, err := wkb.Unmarshal(b)
-	if err != nil {
-		return nil, err
-	}
-	return geo.FromGeom(g)
 }

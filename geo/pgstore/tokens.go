@@ -2,7 +2,6 @@ package pgstore
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"time"
 
@@ -102,17 +101,4 @@ func (db *DB) RevokeToken(ctx context.Context, name, actor string) error {
 		return err
 	})
 	return unavailable(err)
-}
-
-// audit appends one entry to the audit log inside tx.
-func audit(ctx context.Context, tx pgx.Tx, at time.Time, actor, action, target string, before, after any, requestID string) error {
-	enc := func(v any) []byte {
-		if v == nil {
-			return nil
-		}
-		b, _ := json.Marshal(v)
-		return b
-	}
-	_, err := tx.Exec(ctx, q("audit_write"), at, actor, action, target, enc(before), enc(after), requestID)
-	return err
 }

@@ -9,7 +9,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/paulmach/orb"
-	"github.com/twpayne/go-geom/encoding/wkb"
 
 	"wangge/geo"
 )
@@ -195,11 +194,6 @@ func contactCols(c *geo.Contact) (name, phone *string) {
 		return nil, nil
 	}
 	return &c.Name, &c.Phone
-}
-
-// encodeWKB renders mp as little-endian WKB for ST_GeomFromWKB.
-func encodeWKB(mp orb.MultiPolygon) ([]byte, error) {
-	return wkb.Marshal(geo.ToGeomMultiPolygon(mp), wkb.NDR)
 }
 
 // step is one named query of a write and its arguments.

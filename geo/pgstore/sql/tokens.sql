@@ -11,7 +11,3 @@ SELECT id, name, role, hash, created_at FROM api_tokens WHERE revoked_at IS NULL
 -- name: token_revoke
 UPDATE api_tokens SET revoked_at = $2 WHERE name = $1 AND revoked_at IS NULL
 RETURNING id;
-
--- name: audit_write
-INSERT INTO audit_log (at, actor, action, target, before, after, request_id)
-VALUES ($1, $2, $3, $4, $5, $6, $7);

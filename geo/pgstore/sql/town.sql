@@ -324,8 +324,16 @@ WHERE NOT EXISTS (SELECT 1 FROM organization_grids og
 -- name: notify
 SELECT pg_notify('wangge_registry', $1::text);
 
+-- name: listen
+-- The channel of notify, named by NotifyChannel in db.go.
+LISTEN wangge_registry;
+
 -- name: generation_current
 SELECT coalesce(max(id), 0) FROM generations;
+
+-- name: generation_latest
+-- The newest generation and when it was written; no row before the first.
+SELECT id, created_at FROM generations ORDER BY id DESC LIMIT 1;
 
 -- name: town_get
 SELECT code, name, county, province, note, ST_AsBinary(outline) FROM town;
