@@ -47,6 +47,11 @@ const (
 	TypeUnavailable      = "/problems/unavailable"
 	TypeNotReady         = "/problems/not-ready"
 	TypeInternal         = "/problems/internal"
+
+	// Applying a plan (plans_apply.go).
+	TypePreconditionRequired = "/problems/precondition-required"
+	TypePreconditionFailed   = "/problems/precondition-failed"
+	TypePlanBlocked          = "/problems/plan-has-blocking-problems"
 )
 
 var problemTitles = map[string]string{
@@ -65,17 +70,21 @@ var problemTitles = map[string]string{
 	TypeUnavailable:      "Service unavailable",
 	TypeNotReady:         "Not ready",
 	TypeInternal:         "Internal error",
+
+	TypePreconditionRequired: "Precondition required",
+	TypePreconditionFailed:   "Precondition failed",
+	TypePlanBlocked:          "Plan has blocking problems",
 }
 
 var problemDocs = map[string]string{
 	TypeInvalidParameter: "A query or path parameter is missing or malformed. The detail names the parameter, what was given and what is expected.",
 	TypeInvalidBody:      "The request body is not what the endpoint accepts: malformed JSON, a wrong type, or values out of range. errors[] locates each problem.",
-	TypeNotFound:         "The grid, village or other resource named in the path does not exist in the current generation.",
+	TypeNotFound:         "The grid, village, incident, plan, person or other resource named in the path does not exist; grids and villages are looked up in the current generation, or in the one asked for.",
 	TypeOutsideCoverage:  "The point is outside every grid and farther than the tolerance (default 200 m) from the nearest one.",
 	TypeNoRoute:          "There is no endpoint at this path. See /openapi.json.",
 	TypeMethodNotAllowed: "The endpoint exists but does not accept this HTTP method; the Allow header lists those it does.",
 	TypeTooLarge:         "The request body, or the number of items in it, exceeds the endpoint's limit, which the detail states.",
-	TypeUnsupportedMedia: "The request body must be application/json.",
+	TypeUnsupportedMedia: "The request body is in a format the endpoint does not take: JSON endpoints take application/json; POST /v1/rosters takes an .xlsx or .csv roster, not an Excel 97–2003 .xls workbook.",
 	TypeConflict:         "The request is well-formed but clashes with the current state.",
 	TypeIdempotency:      "The Idempotency-Key was already used with a different request body. Retry with the original body, or use a new key for a new request.",
 	TypeUnauthorized:     "The request needs a valid bearer token (Authorization: Bearer <token>), or the one sent is unknown or revoked. Tokens are made with `wangge token create`.",
@@ -83,6 +92,10 @@ var problemDocs = map[string]string{
 	TypeUnavailable:      "The database cannot be reached. Lookups keep working from memory; writes must be retried later.",
 	TypeNotReady:         "The server has not loaded its first snapshot of the grids yet.",
 	TypeInternal:         "An unexpected failure. The request_id identifies it in the server's log.",
+
+	TypePreconditionRequired: `Applying a plan needs If-Match: "<base generation>" (the plan's ETag), so that a plan reviewed on one generation is never applied on top of another.`,
+	TypePreconditionFailed:   "The plan's base generation is no longer current (another plan or an import was applied), or If-Match names another generation. The draft is kept: open a new plan with {\"rebase\": <id>} to replay its changes on the current generation, review it and apply that.",
+	TypePlanBlocked:          "The plan has blocking problems (invalid geometries, overlaps, gaps, grids outside the town): nothing was applied. errors[] locates each; validation holds the full report. Repair them (POST /v1/plans/{id}/repairs) or edit the grids, then apply again.",
 }
 
 // problemf returns a Problem of the given type and status.

@@ -42,6 +42,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/gin-gonic/gin"
 )
 
 // options are the command-line flags.
@@ -59,6 +61,8 @@ type options struct {
 }
 
 func main() {
+	// Gin's mode is process-wide; set it once, before the server is built.
+	gin.SetMode(gin.ReleaseMode)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	opts, err := parseFlags(os.Args[1:], os.Stderr)
 	if err == nil {

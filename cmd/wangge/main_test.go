@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gin-gonic/gin"
+
 	"wangge/fixtures"
 	"wangge/geo"
 	"wangge/geo/pgstore"
@@ -20,7 +22,12 @@ import (
 	"wangge/geo/townfile"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m) }
+// TestMain sets gin's process-wide mode as main does, and runs the tests
+// against a throwaway PostgreSQL cluster.
+func TestMain(m *testing.M) {
+	gin.SetMode(gin.ReleaseMode)
+	pgtest.Main(m)
+}
 
 // server is a running `wangge serve`.
 type server struct {

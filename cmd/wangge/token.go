@@ -25,7 +25,10 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cfg.databaseFlags(fs)
 	role := fs.String("role", "", "create: viewer, dispatcher, planner or admin")
 	name := fs.String("name", "", "create: who or what the token is for, e.g. 调度员-王芳 or map-frontend")
-	if err := fs.Parse(args); err != nil {
+	if err := cfg.parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := cfg.Validate(); err != nil {
 		return err
 	}
 	switch sub {

@@ -7,7 +7,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/text/encoding/charmap"
-	"golang.org/x/text/encoding/simplifiedchinese"
+
+	"wangge/geo/gbtext"
 )
 
 // dbfTable is the attribute table of a Shapefile: a dBase III file.
@@ -97,16 +98,7 @@ func readDBF(p *problems, where string, b, cpg []byte) (dbfTable, bool) {
 // dbfDecoder picks the text encoding of a dBase file.
 func dbfDecoder(b []byte, hdrLen, nrec, recLen int, fields []dbfField, names [][]byte, cpg []byte) func([]byte) string {
 	utf := func(v []byte) string { return strings.ToValidUTF8(string(v), "\uFFFD") }
-	gbk := func(v []byte) string {
-		if isASCII(v) {
-			return string(v)
-		}
-		s, err := simplifiedchinese.GB18030.NewDecoder().Bytes(v)
-		if err != nil {
-			return utf(v)
-		}
-		return string(s)
-	}
+	gbk := gbtext.Decode
 	latin := func(v []byte) string {
 		s, _ := charmap.Windows1252.NewDecoder().Bytes(v)
 		return string(s)
@@ -116,7 +108,7 @@ func dbfDecoder(b []byte, hdrLen, nrec, recLen int, fields []dbfField, names [][
 	case c == "":
 	case strings.Contains(c, "UTF-8") || strings.Contains(c, "UTF8") || c == "65001":
 		return utf
-	case strings.Contains(c, "GBK") || strings.Contains(c, "936") || strings.Contains(c, "GB2312") || strings.Contains(c, "GB18030"):
+	case gbtext.IsGBK(c):
 		return gbk
 	case strings.Contains(c, "1252") || strings.Contains(c, "8859-1") || strings.Contains(c, "88591") || strings.Contains(c, "LATIN1"):
 		return latin
@@ -139,13 +131,4 @@ func dbfDecoder(b []byte, hdrLen, nrec, recLen int, fields []dbfField, names [][
 		}
 	}
 	return utf
-}
-
-func isASCII(v []byte) bool {
-	for _, c := range v {
-		if c >= 0x80 {
-			return false
-		}
-	}
-	return true
 }

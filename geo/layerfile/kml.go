@@ -10,7 +10,8 @@ import (
 	"strings"
 
 	"github.com/paulmach/orb"
-	"golang.org/x/text/encoding/simplifiedchinese"
+
+	"wangge/geo/gbtext"
 )
 
 // maxXMLDepth bounds the nesting of elements in a KML file.
@@ -106,9 +107,10 @@ func describeXMLError(err error) error {
 
 // charsetReader decodes the Chinese encodings some KML writers declare.
 func charsetReader(charset string, input io.Reader) (io.Reader, error) {
+	if gbtext.IsGBK(charset) {
+		return gbtext.NewReader(input), nil
+	}
 	switch strings.ToLower(charset) {
-	case "gbk", "gb2312", "gb18030", "cp936", "x-gbk":
-		return simplifiedchinese.GB18030.NewDecoder().Reader(input), nil
 	case "utf-8", "utf8", "us-ascii", "ascii":
 		return input, nil
 	}
