@@ -209,7 +209,7 @@ type consoleProbe struct {
 // the console's incidents layer (GET /v1/incidents) without a database.
 type consoleIncidents struct{ list []*geo.Incident }
 
-func (s consoleIncidents) CreateIncident(context.Context, *geo.Incident, string, []byte) (*geo.Incident, bool, error) {
+func (s consoleIncidents) CreateIncident(context.Context, *geo.Incident, string, []byte, func(*geo.Incident) []geo.OutboxMessage) (*geo.Incident, bool, error) {
 	return nil, false, fmt.Errorf("read-only")
 }
 

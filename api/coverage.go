@@ -4,9 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
-	"mime"
 	"net/http"
 	"strings"
 
@@ -50,20 +48,8 @@ type coverageTotals struct {
 // the grid, and the leader and deputy to notify, largest overlap first.
 // It is computed from memory (geo/coverage), so it answers while
 // PostgreSQL is down.
-func (s *Server) coverage(c *gin.Context) error {
-	if ct := c.GetHeader("Content-Type"); ct != "" {
-		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
-			return problemf(TypeUnsupportedMedia, http.StatusUnsupportedMediaType, "Content-Type %q: want application/json", truncate(ct))
-		}
-	}
-	body, err := io.ReadAll(c.Request.Body)
-	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
-		return problemf(TypeTooLarge, http.StatusRequestEntityTooLarge, "the body exceeds %d bytes", tooBig.Limit)
-	} else if err != nil {
-		return problemf(TypeInvalidBody, http.StatusBadRequest, "reading the body: %v", err)
-	}
-	req, crs, err := decodeCoverage(body)
+func (s *Server) coverage(c *gin.Context, body *coverageRequest) error {
+	req, crs, err := checkCoverage(body)
 	if err != nil {
 		return err
 	}
@@ -114,13 +100,9 @@ func (s *Server) coverage(c *gin.Context) error {
 	return nil
 }
 
-// decodeCoverage parses and checks the body of POST /v1/coverage and turns
-// its geometry into WGS-84.
-func decodeCoverage(body []byte) (coverage.Request, chinacrs.CRS, error) {
-	var req coverageRequest
-	if err := decodeJSON(body, &req); err != nil {
-		return coverage.Request{}, "", err
-	}
+// checkCoverage checks the body of POST /v1/coverage and turns its
+// geometry into WGS-84.
+func checkCoverage(req *coverageRequest) (coverage.Request, chinacrs.CRS, error) {
 	crs, err := chinacrs.Parse(req.CRS)
 	if err != nil {
 		return coverage.Request{}, "", invalidField("crs", "got %q, want wgs84, gcj02 or bd09", truncate(req.CRS))

@@ -17,25 +17,9 @@ import (
 	"github.com/paulmach/orb"
 
 	"wangge/geo"
-	"wangge/geo/chinacrs"
 	"wangge/geo/featurejson"
 	"wangge/geo/jsonerr"
 )
-
-// incidentRequest is the body of POST /v1/incidents.
-type incidentRequest struct {
-	Lon           *float64 `json:"lon"`
-	Lat           *float64 `json:"lat"`
-	CRS           string   `json:"crs"`
-	Grid          string   `json:"grid"`
-	Category      string   `json:"category"`
-	Severity      string   `json:"severity"`
-	Description   string   `json:"description"`
-	ReporterName  string   `json:"reporter_name"`
-	ReporterPhone string   `json:"reporter_phone"`
-	Source        string   `json:"source"`
-	ReportedAt    string   `json:"reported_at"`
-}
 
 // maxIdempotencyKey bounds the Idempotency-Key header.
 const maxIdempotencyKey = 200
@@ -44,24 +28,18 @@ const maxIdempotencyKey = 200
 // the snapshot in memory (grid, assignee, organizations to co-notify, due
 // time) and stores it. A retry with the same Idempotency-Key and body
 // returns the same incident (200); another body with that key is 422.
-func (s *Server) createIncident(c *gin.Context) error {
-	if s.cfg.Incidents == nil {
-		return problemf(TypeUnavailable, http.StatusServiceUnavailable, "incidents are not available on this server")
-	}
+func (s *Server) createIncident(c *gin.Context, req *geo.IncidentRequest) error {
 	key := strings.TrimSpace(c.GetHeader("Idempotency-Key"))
 	if len(key) > maxIdempotencyKey {
 		return badParam("Idempotency-Key", "longer than %d characters", maxIdempotencyKey)
 	}
-	body, err := readJSONBody(c)
+	now := s.cfg.Now().UTC()
+	snap := s.registry.Load()
+	inc, err := s.dispatcher.Route(snap, *req, now)
 	if err != nil {
 		return err
 	}
-	var req incidentRequest
-	if err := decodeJSON(body, &req); err != nil {
-		return err
-	}
-	now := s.cfg.Now().UTC()
-	inc, err := s.routeIncident(&req, now)
+	channels, err := s.notificationChannels(c.Request.Context())
 	if err != nil {
 		return err
 	}
@@ -70,7 +48,10 @@ func (s *Server) createIncident(c *gin.Context) error {
 	// spacing or member order is the same request.
 	canonical, _ := json.Marshal(req)
 	hash := sha256.Sum256(canonical)
-	out, fresh, err := s.cfg.Incidents.CreateIncident(c.Request.Context(), inc, key, hash[:])
+	out, fresh, err := s.cfg.Incidents.CreateIncident(c.Request.Context(), inc, key, hash[:],
+		func(inc *geo.Incident) []geo.OutboxMessage {
+			return s.dispatcher.Messages(channels, snap, inc, geo.MsgRouted, nil, s.incidentLink(inc.Number), "")
+		})
 	if err != nil {
 		return err
 	}
@@ -79,86 +60,7 @@ func (s *Server) createIncident(c *gin.Context) error {
 		status = http.StatusOK
 	}
 	c.Header("Location", "/v1/incidents/"+out.Number)
-	c.JSON(status, s.incidentJSON(c, out, true))
-	return nil
-}
-
-// routeIncident validates the request and routes it.
-func (s *Server) routeIncident(req *incidentRequest, now time.Time) (*geo.Incident, error) {
-	inc := &geo.Incident{Category: geo.Category(req.Category), Severity: geo.Severity(req.Severity),
-		Source: geo.Source(req.Source), Description: strings.TrimSpace(req.Description),
-		ReporterName: strings.TrimSpace(req.ReporterName), ReceivedAt: now, ReportedAt: now}
-	if !slices.Contains(geo.Categories, inc.Category) {
-		return nil, invalidField("category", "got %q, want one of %v", truncate(req.Category), geo.Categories)
-	}
-	if !slices.Contains(geo.Severities, inc.Severity) {
-		return nil, invalidField("severity", "got %q, want one of %v", truncate(req.Severity), geo.Severities)
-	}
-	if !slices.Contains(geo.Sources, inc.Source) {
-		return nil, invalidField("source", "got %q, want one of %v", truncate(req.Source), geo.Sources)
-	}
-	if inc.Description == "" || len(inc.Description) > 10_000 {
-		return nil, invalidField("description", "required, at most 10000 bytes")
-	}
-	phone, err := geo.NormalizePhone(req.ReporterPhone)
-	if err != nil {
-		return nil, invalidField("reporter_phone", "%s", geo.ErrorMessage(err))
-	}
-	inc.ReporterPhone = phone
-	if req.ReportedAt != "" {
-		t, err := time.Parse(time.RFC3339, req.ReportedAt)
-		if err != nil {
-			return nil, invalidField("reported_at", "got %q, want an RFC 3339 time such as 2026-11-22T09:30:00+08:00", truncate(req.ReportedAt))
-		}
-		if t.After(now.Add(5 * time.Minute)) {
-			return nil, invalidField("reported_at", "%s is in the future", req.ReportedAt)
-		}
-		inc.ReportedAt = t.UTC()
-	}
-	crs, err := chinacrs.Parse(req.CRS)
-	if err != nil {
-		return nil, invalidField("crs", "got %q, want wgs84, gcj02 or bd09", truncate(req.CRS))
-	}
-	inc.InputCRS = string(crs)
-
-	snap := s.registry.Load()
-	inc.Generation = snap.Generation
-	var grid *geo.GridRecord
-	switch {
-	case (req.Lon == nil) != (req.Lat == nil):
-		return nil, invalidField("lon", "lon and lat go together")
-	case req.Lon != nil && req.Grid != "":
-		return nil, invalidField("grid", "give a location (lon, lat) or a grid code, not both")
-	case req.Lon != nil:
-		if msg := geo.CheckLonLat(*req.Lon, *req.Lat); msg != "" {
-			return nil, invalidField(strings.SplitN(msg, ":", 2)[0], "%s", strings.TrimSpace(strings.SplitN(msg, ":", 2)[1]))
-		}
-		in := orb.Point{*req.Lon, *req.Lat}
-		wgs := chinacrs.ToWGS84(crs, in)
-		inc.InputPoint, inc.Location = (*[2]float64)(&in), (*[2]float64)(&wgs)
-		inc.Match = "outside"
-		if loc, ok := snap.Locate(wgs, s.cfg.ToleranceM); ok {
-			grid, inc.Match, inc.DistanceM = loc.Grid, loc.Match.String(), loc.DistanceM
-		}
-	case req.Grid != "":
-		g, ok := snap.Grid(req.Grid)
-		if !ok {
-			return nil, invalidField("grid", "no grid %q in generation %d", truncate(req.Grid), snap.Generation)
-		}
-		grid, inc.Match = g, "code"
-	default:
-		return nil, invalidField("lon", "required: a location (lon, lat) or a grid code")
-	}
-	if grid != nil {
-		inc.GridCode, inc.VillageCode = grid.Code, grid.VillageCode
-	}
-	inc.Status = geo.StReceived
-	if a, ok := snap.Assign(grid, geo.LevelGrid, now); ok {
-		inc.Assignee, inc.Status = a, geo.StDispatched
-	}
-	inc.CoNotified = s.cfg.Dispatch.CoNotified(grid, inc.Category)
-	inc.DueAt = now.Add(s.cfg.Dispatch.DueIn[inc.Severity])
-	return inc, nil
+	return s.sendIncident(c, status, out)
 }
 
 // decodeJSON decodes one JSON value from body into v, refusing unknown
@@ -199,91 +101,56 @@ func readJSONBody(c *gin.Context) ([]byte, error) {
 	return body, nil
 }
 
-// eventRequest is the body of POST /v1/incidents/{number}/events.
-type eventRequest struct {
-	Action   string      `json:"action"`
-	Note     string      `json:"note"`
-	Assignee *personJSON `json:"assignee"`
-}
-
 // addIncidentEvent answers POST /v1/incidents/{number}/events: one step of
-// the closed loop. Illegal transitions are 409 and change nothing.
-func (s *Server) addIncidentEvent(c *gin.Context) error {
-	if s.cfg.Incidents == nil {
-		return problemf(TypeUnavailable, http.StatusServiceUnavailable, "incidents are not available on this server")
-	}
-	var req eventRequest
-	if err := decodeJSONBody(c, &req); err != nil {
+// the closed loop, decided by the dispatcher on the incident as locked in
+// the store's transaction. Illegal transitions are 409 and change nothing.
+func (s *Server) addIncidentEvent(c *gin.Context, req *geo.EventRequest) error {
+	ev, err := geo.CheckEvent(*req, callerName(c))
+	if err != nil {
 		return err
 	}
-	action := geo.Action(req.Action)
-	if !slices.Contains(geo.UserActions, action) {
-		return invalidField("action", "got %q, want one of %v", truncate(req.Action), geo.UserActions)
-	}
-	if len(req.Note) > 10_000 {
-		return invalidField("note", "at most 10000 bytes")
-	}
-	if req.Assignee != nil && action != geo.ActReassign {
-		return invalidField("assignee", "only with action reassign")
-	}
-	var explicit *geo.Assignee
-	if req.Assignee != nil {
-		phone, err := geo.NormalizePhone(req.Assignee.Phone)
-		if err != nil || strings.TrimSpace(req.Assignee.Name) == "" {
-			return invalidField("assignee", "want {\"name\": …, \"phone\": a valid phone}")
-		}
-		explicit = &geo.Assignee{Name: strings.TrimSpace(req.Assignee.Name), Phone: phone, Reason: "reassigned by " + callerName(c)}
+	channels, err := s.notificationChannels(c.Request.Context())
+	if err != nil {
+		return err
 	}
 	now := s.cfg.Now().UTC()
 	snap := s.registry.Load()
 	out, err := s.cfg.Incidents.AddIncidentEvent(c.Request.Context(), c.Param("number"), callerName(c), now,
 		func(inc *geo.Incident) (geo.IncidentChange, error) {
-			to, err := geo.Transition(inc.Status, action)
-			if err != nil {
-				return geo.IncidentChange{}, err
+			ch, err := s.dispatcher.Decide(snap, inc, ev, now)
+			if err == nil {
+				ch.Messages = s.dispatcher.ChangeMessages(channels, snap, inc, ch, s.incidentLink)
 			}
-			ch := geo.IncidentChange{Action: action, Note: req.Note, To: to}
-			switch action {
-			case geo.ActEscalate:
-				esc, ok := s.cfg.Dispatch.Escalate(snap, inc, now, req.Note)
-				if !ok {
-					return ch, geo.Errorf(geo.ECONFLICT, "incident %s is already with the town duty desk: there is no higher level", inc.Number)
-				}
-				return esc, nil
-			case geo.ActReassign:
-				a := explicit
-				if a == nil {
-					g, _ := snap.Grid(inc.GridCode)
-					routed, ok := snap.Assign(g, inc.Assignee.Level, now)
-					if !ok {
-						return ch, geo.Errorf(geo.ECONFLICT, "nobody to reassign incident %s to", inc.Number)
-					}
-					a = &routed
-				} else {
-					a.Role, a.Level = inc.Assignee.Role, inc.Assignee.Level
-				}
-				ch.Assignee, ch.DueAt = a, now.Add(s.cfg.Dispatch.DueIn[inc.Severity])
-			}
-			return ch, nil
+			return ch, err
 		})
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, s.incidentJSON(c, out, true))
+	return s.sendIncident(c, http.StatusOK, out)
+}
+
+// sendIncident answers with an incident, its history and, where this
+// server keeps an outbox, its messages with their delivery status.
+func (s *Server) sendIncident(c *gin.Context, status int, inc *geo.Incident) error {
+	out := s.incidentJSON(c, inc, true)
+	if s.cfg.Outbox != nil {
+		msgs, err := s.cfg.Outbox.IncidentMessages(c.Request.Context(), inc.Number)
+		if err != nil {
+			return err
+		}
+		out.Messages = messagesJSON(msgs, callerRole(c).SeesPersonalData())
+	}
+	c.JSON(status, out)
 	return nil
 }
 
 // getIncident answers GET /v1/incidents/{number} with the history.
 func (s *Server) getIncident(c *gin.Context) error {
-	if s.cfg.Incidents == nil {
-		return problemf(TypeUnavailable, http.StatusServiceUnavailable, "incidents are not available on this server")
-	}
 	inc, err := s.cfg.Incidents.Incident(c.Request.Context(), c.Param("number"))
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, s.incidentJSON(c, inc, true))
-	return nil
+	return s.sendIncident(c, http.StatusOK, inc)
 }
 
 // incidentOut is an incident as sent.
@@ -308,6 +175,36 @@ type incidentOut struct {
 	ClosedAt    *time.Time    `json:"closed_at"`
 	CreatedBy   string        `json:"created_by"`
 	Events      []eventOut    `json:"events,omitempty"`
+	// Messages are the notifications sent about the incident (detail
+	// only, where the server keeps an outbox).
+	Messages []messageOut `json:"messages,omitempty"`
+}
+
+// messageOut is one message of an incident with its delivery status.
+type messageOut struct {
+	ID        string     `json:"id"`
+	Channel   string     `json:"channel"`
+	Kind      string     `json:"channel_kind"`
+	Message   string     `json:"kind"`
+	Recipient personJSON `json:"recipient"`
+	Status    string     `json:"status"`
+	Attempts  int        `json:"attempts"`
+	LastError string     `json:"last_error,omitempty"`
+	CreatedAt time.Time  `json:"created_at"`
+	SentAt    *time.Time `json:"sent_at"`
+}
+
+func messagesJSON(msgs []geo.OutboxMessage, personal bool) []messageOut {
+	out := make([]messageOut, len(msgs))
+	for i, m := range msgs {
+		out[i] = messageOut{ID: m.ID, Channel: m.ChannelName, Kind: string(m.ChannelKind), Message: string(m.Kind),
+			Recipient: personJSON{Name: m.To.Name}, Status: m.Status, Attempts: m.Attempts, LastError: m.LastError,
+			CreatedAt: m.CreatedAt, SentAt: timePtr(m.SentAt)}
+		if personal {
+			out[i].Recipient.Phone = m.To.Phone
+		}
+	}
+	return out
 }
 
 type inputJSON struct {
@@ -396,20 +293,12 @@ func timePtr(t time.Time) *time.Time {
 // listIncidents answers GET /v1/incidents with filters and a cursor;
 // Accept: application/geo+json gives a FeatureCollection for maps.
 func (s *Server) listIncidents(c *gin.Context) error {
-	if s.cfg.Incidents == nil {
-		return problemf(TypeUnavailable, http.StatusServiceUnavailable, "incidents are not available on this server")
-	}
 	f, err := incidentFilter(c, s.cfg.Now())
 	if err != nil {
 		return err
 	}
-	f.Limit = 50
-	if raw := c.Query("limit"); raw != "" {
-		n, err := strconv.Atoi(raw)
-		if err != nil || n < 1 || n > 1000 {
-			return badParam("limit", "got %q, want 1..1000", truncate(raw))
-		}
-		f.Limit = n
+	if f.Limit, err = queryLimit(c, 50, 1000); err != nil {
+		return err
 	}
 	if f.After, err = queryCursor(c); err != nil {
 		return err
@@ -507,9 +396,6 @@ func incidentFilter(c *gin.Context, now time.Time) (geo.IncidentFilter, error) {
 // time range: the figures a township reports ("2,350 accepted, 2,110
 // completed").
 func (s *Server) stats(c *gin.Context) error {
-	if s.cfg.Incidents == nil {
-		return problemf(TypeUnavailable, http.StatusServiceUnavailable, "incidents are not available on this server")
-	}
 	f, err := incidentFilter(c, s.cfg.Now())
 	if err != nil {
 		return err

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/getkin/kin-openapi/routers"
+	"github.com/gin-gonic/gin"
 	"github.com/paulmach/orb"
 
 	"wangge/api"
@@ -22,7 +23,13 @@ import (
 	"wangge/geo/pgstore/pgtest"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m) }
+// TestMain sets gin's process-wide mode once, before any server is built
+// (api.New leaves it to the program), and runs the tests against a
+// throwaway PostgreSQL cluster.
+func TestMain(m *testing.M) {
+	gin.SetMode(gin.ReleaseMode)
+	pgtest.Main(m)
+}
 
 func square(x0, y0, x1, y1 float64) orb.MultiPolygon {
 	return orb.MultiPolygon{{{{x0, y0}, {x1, y0}, {x1, y1}, {x0, y1}, {x0, y0}}}}
@@ -421,7 +428,7 @@ func TestIncidents_transitions(t *testing.T) {
 func TestIncidents_escalation(t *testing.T) {
 	e := newDispatchEnv(t, dispatchTown())
 	ctx := context.Background()
-	cfg := geo.DefaultDispatchConfig()
+	cfg := geo.NewDispatcher(geo.DefaultDispatchConfig(), 0)
 	var inc incidentAnswer
 	e.do(geo.AccessDispatcher, "POST", "/v1/incidents", newIncident(centre(1), "safety", "urgent"), &inc)
 	escalate := func(now time.Time) int {

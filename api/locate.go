@@ -15,7 +15,6 @@ import (
 	"wangge/geo/chinacrs"
 	"wangge/geo/featurejson"
 	"wangge/geo/gridindex"
-	"wangge/geo/jsonerr"
 )
 
 // locate answers GET /v1/locate?lon=&lat=[&crs=]: the grid of one point
@@ -79,12 +78,8 @@ type batchRequest struct {
 // locateBatch answers POST /v1/locate {"points":[[lon,lat],...],"crs":...}
 // with one result per point, in order: the grid code (null outside
 // coverage), the match and the distance. Up to MaxBatchPoints points.
-func (s *Server) locateBatch(c *gin.Context) error {
-	body, err := readJSONBody(c)
-	if err != nil {
-		return err
-	}
-	pts, crs, err := s.decodeBatch(body)
+func (s *Server) locateBatch(c *gin.Context, req *batchRequest) error {
+	pts, crs, err := s.checkBatch(req)
 	if err != nil {
 		return err
 	}
@@ -130,13 +125,9 @@ func (s *Server) locateBatch(c *gin.Context) error {
 	return nil
 }
 
-// decodeBatch parses and checks the batch body, naming the first wrong
-// point by its index.
-func (s *Server) decodeBatch(body []byte) ([]orb.Point, chinacrs.CRS, error) {
-	var req batchRequest
-	if err := json.Unmarshal(body, &req); err != nil {
-		return nil, "", problemf(TypeInvalidBody, http.StatusBadRequest, "%s", jsonerr.Describe(body, err))
-	}
+// checkBatch checks the batch body, naming the first wrong point by its
+// index.
+func (s *Server) checkBatch(req *batchRequest) ([]orb.Point, chinacrs.CRS, error) {
 	crs, err := chinacrs.Parse(req.CRS)
 	if err != nil {
 		return nil, "", invalidField("crs", "got %q, want wgs84, gcj02 or bd09", truncate(req.CRS))
@@ -154,7 +145,7 @@ func (s *Server) decodeBatch(body []byte) ([]orb.Point, chinacrs.CRS, error) {
 		if err := json.Unmarshal(raw, &xy); err != nil || len(xy) != 2 {
 			return nil, "", invalidField(fmt.Sprintf("points[%d]", i), "got %s, want [lon,lat]", truncate(string(raw)))
 		}
-		if msg := geo.CheckLonLat(xy[0], xy[1]); msg != "" {
+		if msg := geo.CheckLonLat(xy[0], xy[1]); msg != nil {
 			return nil, "", invalidField(fmt.Sprintf("points[%d]", i), "%s", msg)
 		}
 		pts[i] = orb.Point{xy[0], xy[1]}

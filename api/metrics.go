@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"time"
@@ -20,9 +21,12 @@ type metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	located  *prometheus.CounterVec
+	// deliveries counts this replica's delivery attempts by channel kind
+	// and outcome (sent, retry, dead, deferred).
+	deliveries *prometheus.CounterVec
 }
 
-func newMetrics(registry *geo.Registry) *metrics {
+func newMetrics(registry *geo.Registry, ob geo.OutboxStore) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -35,6 +39,9 @@ func newMetrics(registry *geo.Registry) *metrics {
 		located: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "wangge_located_points_total", Help: "Points located, by match kind (inside, boundary, nearest, outside).",
 		}, []string{"match"}),
+		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wangge_message_deliveries_total", Help: "Delivery attempts of this replica's outbox worker, by channel kind and outcome (sent, retry, dead, deferred).",
+		}, []string{"channel", "outcome"}),
 	}
 	snapValue := func(f func(*geo.Snapshot) float64) func() float64 {
 		return func() float64 {
@@ -44,7 +51,10 @@ func newMetrics(registry *geo.Registry) *metrics {
 			return 0
 		}
 	}
-	m.reg.MustRegister(m.requests, m.duration, m.located,
+	if ob != nil {
+		m.reg.MustRegister(outboxCollector{ob})
+	}
+	m.reg.MustRegister(m.requests, m.duration, m.located, m.deliveries,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "wangge_generation", Help: "Generation of the grids in memory."},
 			snapValue(func(s *geo.Snapshot) float64 { return float64(s.Generation) })),
@@ -69,4 +79,32 @@ func (m *metrics) middleware(c *gin.Context) {
 	}
 	m.requests.WithLabelValues(route, c.Request.Method, strconv.Itoa(c.Writer.Status())).Inc()
 	m.duration.WithLabelValues(route).Observe(time.Since(start).Seconds())
+}
+
+// CountDelivery counts one outcome of the delivery worker (outbox.Worker's
+// Observe).
+func (s *Server) CountDelivery(kind geo.ChannelKind, outcome string) {
+	s.metrics.deliveries.WithLabelValues(string(kind), outcome).Inc()
+}
+
+// outboxCollector reports the outbox's messages by channel kind and status
+// as the database holds them (shared by all replicas), read when /metrics
+// is scraped; nothing while the database is down.
+type outboxCollector struct{ store geo.OutboxStore }
+
+var outboxDesc = prometheus.NewDesc("wangge_outbox_messages", "Messages in the outbox by channel kind and status (pending, sending, sent, dead).",
+	[]string{"channel", "status"}, nil)
+
+func (o outboxCollector) Describe(ch chan<- *prometheus.Desc) { ch <- outboxDesc }
+
+func (o outboxCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	counts, err := o.store.OutboxCounts(ctx)
+	if err != nil {
+		return
+	}
+	for k, n := range counts {
+		ch <- prometheus.MustNewConstMetric(outboxDesc, prometheus.GaugeValue, float64(n), k[0], k[1])
+	}
 }

@@ -3,7 +3,6 @@ package api
 import (
 	"encoding/base64"
 	"encoding/binary"
-	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -92,10 +91,10 @@ func queryBBox(c *gin.Context) (orb.Bound, bool, error) {
 		}
 		v[i] = f
 	}
-	if msg := geo.CheckLonLat(v[0], v[1]); msg != "" {
+	if msg := geo.CheckLonLat(v[0], v[1]); msg != nil {
 		return orb.Bound{}, false, badParam("bbox", "min corner: %s", msg)
 	}
-	if msg := geo.CheckLonLat(v[2], v[3]); msg != "" {
+	if msg := geo.CheckLonLat(v[2], v[3]); msg != nil {
 		return orb.Bound{}, false, badParam("bbox", "max corner: %s", msg)
 	}
 	if v[0] > v[2] || v[1] > v[3] {
@@ -105,23 +104,16 @@ func queryBBox(c *gin.Context) (orb.Bound, bool, error) {
 }
 
 // truncate keeps echoed input short: a 1 MB parameter is not repeated back.
-func truncate(s string) string {
-	const max = 64
-	if len(s) <= max {
-		return s
-	}
-	return fmt.Sprintf("%s… (%d bytes)", s[:max], len(s))
-}
+func truncate(s string) string { return geo.Clip(s) }
 
-// pathID reads a positive integer path parameter (a plan, person,
+// parseID reads a positive integer path parameter (a plan, person,
 // organization or membership id).
-func pathID(c *gin.Context, name string) (int64, error) {
-	raw := c.Param(name)
-	id, err := strconv.ParseInt(raw, 10, 64)
-	if err != nil || id <= 0 {
+func parseID(name, raw string) (int64, error) {
+	v, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || v <= 0 {
 		return 0, badParam(name, "got %q, want a positive integer", truncate(raw))
 	}
-	return id, nil
+	return v, nil
 }
 
 // queryCursor reads the cursor= of a paged list: the id after which the
@@ -146,4 +138,31 @@ func encodeCursor(next int64) string {
 	var b [8]byte
 	binary.BigEndian.PutUint64(b[:], uint64(next))
 	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// Query parameters of the locate and incident routes.
+var (
+	pLon = param{"lon", func(c *gin.Context) error { _, err := queryFloat(c, "lon"); return err }}
+	pLat = param{"lat", func(c *gin.Context) error { _, err := queryFloat(c, "lat"); return err }}
+	// incidentFilterParams are the scope of the incident list and stats,
+	// read by incidentFilter.
+	incidentFilterParams = append(read("grid", "village", "category", "status", "overdue", "from", "to"), pBBox)
+)
+
+// pLimit is ?limit= of a paged list, 1..max.
+func pLimit(max int) param {
+	return param{"limit", func(c *gin.Context) error { _, err := queryLimit(c, 0, max); return err }}
+}
+
+// queryLimit reads ?limit= (def when absent), 1..max.
+func queryLimit(c *gin.Context, def, max int) (int, error) {
+	raw := c.Query("limit")
+	if raw == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil || n < 1 || n > max {
+		return 0, badParam("limit", "got %q, want 1..%d", truncate(raw), max)
+	}
+	return n, nil
 }

@@ -16,20 +16,22 @@ import (
 // staffing endpoints under /v1. Dispatchers and admins read people; only
 // admins write. Who held a grid's roles is public like the grid itself,
 // without phones.
-func (s *Server) peopleRoutes(v1 *gin.RouterGroup) {
-	v1.GET("/grids/:code/people", s.handle(s.gridPeople))
-	v1.GET("/rosters/template.xlsx", s.handle(s.rosterTemplate))
+func (s *Server) peopleRoutes(v1 router) {
+	people := endpoint{needs: needPeople}
+	v1.GET("/grids/:code/people", endpoint{needs: needPeople, query: read("at")}, s.gridPeople)
+	v1.GET("/rosters/template.xlsx", endpoint{}, s.rosterTemplate)
 
-	read := v1.Group("", s.require(geo.AccessDispatcher))
-	read.GET("/people", s.handle(s.listPeople))
-	read.GET("/people/:id", s.handle(s.getPerson))
-	read.GET("/staffing", s.handle(s.staffing))
+	reader := v1.with(s.require(geo.AccessDispatcher))
+	reader.GET("/people", endpoint{needs: needPeople, query: append(read("name", "role", "grid", "status", "at", "limit"), pCursor)}, s.listPeople)
+	reader.GET("/people/:id", endpoint{needs: needPeople, query: read("at")}, s.getPerson)
+	reader.GET("/staffing", endpoint{query: read("kinds")}, s.staffing)
 
-	admin := v1.Group("", s.require(geo.AccessAdmin))
-	admin.POST("/people", s.handle(s.createPerson))
-	admin.PATCH("/people/:id", s.handle(s.updatePerson))
-	admin.POST("/people/:id/leave", s.handle(s.addLeave))
-	admin.DELETE("/people/:id/leave/:leave", s.handle(s.deleteLeave))
+	admin := v1.with(s.require(geo.AccessAdmin))
+	admin.POST("/people", people, withBody(s.createPerson))
+	admin.PATCH("/people/:id", people, withBody(s.updatePerson))
+	admin.POST("/people/:id/leave", people, withBody(s.addLeave))
+	admin.DELETE("/people/:id/leave/:leave", people, s.deleteLeave)
+	vacating := endpoint{needs: needPeople, query: []param{pVacateAt}}
 	for _, r := range []struct {
 		path string
 		role geo.Role
@@ -39,21 +41,24 @@ func (s *Server) peopleRoutes(v1 *gin.RouterGroup) {
 		{"/villages/:code/liaison-leader", geo.RoleLiaisonLeader},
 		{"/town/duty-desk", geo.RoleDutyDesk},
 	} {
-		admin.PUT(r.path, s.handle(s.appoint(r.role)))
-		admin.DELETE(r.path, s.handle(s.vacate(r.role)))
+		admin.PUT(r.path, people, s.appoint(r.role))
+		admin.DELETE(r.path, vacating, s.vacate(r.role))
 	}
-	admin.POST("/grids/:code/members", s.handle(s.appoint(geo.RoleMember)))
-	admin.DELETE("/grids/:code/members/:person", s.handle(s.vacate(geo.RoleMember)))
-	admin.POST("/rosters", s.handle(s.importRoster))
+	admin.POST("/grids/:code/members", people, s.appoint(geo.RoleMember))
+	admin.DELETE("/grids/:code/members/:person", vacating, s.vacate(geo.RoleMember))
+	admin.POST("/rosters", endpoint{needs: needPeople, query: []param{pDryRun}}, s.importRoster)
 }
 
-// peopleStore returns the store, or 503 when this server has none.
-func (s *Server) peopleStore() (geo.PeopleStore, error) {
-	if s.cfg.People == nil {
-		return nil, problemf(TypeUnavailable, http.StatusServiceUnavailable, "people are not available on this server")
+// pVacateAt is ?at= of a vacancy: when the holder's assignment ends.
+var pVacateAt = param{"at", func(c *gin.Context) error { _, err := queryTime(c, "at", time.Time{}); return err }}
+
+// pDryRun is ?dry_run= of a roster import.
+var pDryRun = param{"dry_run", func(c *gin.Context) error {
+	if _, err := strconv.ParseBool(c.Query("dry_run")); err != nil {
+		return badParam("dry_run", "got %q, want true or false", truncate(c.Query("dry_run")))
 	}
-	return s.cfg.People, nil
-}
+	return nil
+}}
 
 // peopleReload rebuilds this replica's snapshot after a write, so that the
 // next incident routes by it. The write is committed either way: a failed
@@ -67,43 +72,18 @@ func (s *Server) peopleReload(c *gin.Context) {
 	}
 }
 
-// peopleZone is China Standard Time, in which a bare date is read.
-var peopleZone = time.FixedZone("CST", 8*3600)
-
-// peopleTime reads a time given in a body member: RFC 3339, or a bare date
-// (YYYY-MM-DD) meaning midnight China time; empty gives def.
-func peopleTime(field, raw string, def time.Time) (time.Time, error) {
-	raw = strings.TrimSpace(raw)
-	if raw == "" {
+// queryTime reads a time query parameter as geo.ParseTime does: RFC 3339,
+// or a bare date meaning midnight China time; absent or blank gives def.
+func queryTime(c *gin.Context, name string, def time.Time) (time.Time, error) {
+	raw := c.Query(name)
+	if strings.TrimSpace(raw) == "" {
 		return def, nil
 	}
-	if t, err := time.Parse(time.RFC3339, raw); err == nil {
-		return t.UTC(), nil
-	}
-	if t, err := time.ParseInLocation(time.DateOnly, raw, peopleZone); err == nil {
-		return t.UTC(), nil
-	}
-	return time.Time{}, invalidField(field, "got %q, want an RFC 3339 time such as 2026-11-01T08:00:00+08:00, or a date such as 2026-11-01 (midnight, China time)", truncate(raw))
-}
-
-// peopleQueryTime reads a time query parameter (default def).
-func peopleQueryTime(c *gin.Context, name string, def time.Time) (time.Time, error) {
-	t, err := peopleTime(name, c.Query(name), def)
-	if err != nil {
-		return t, badParam(name, "got %q, want an RFC 3339 time or a date (YYYY-MM-DD)", truncate(c.Query(name)))
+	t, ok := geo.ParseTime(raw)
+	if !ok {
+		return t, badParam(name, "got %q, want an RFC 3339 time or a date (YYYY-MM-DD)", truncate(raw))
 	}
 	return t, nil
-}
-
-// notLater refuses a time of a change that lies in the future: the
-// snapshot dispatch routes from holds who is in office when it is built, so
-// a change that takes effect later would not reach routing in time. (Leave
-// is different: the snapshot carries every leave period.)
-func notLater(field string, t, now time.Time) error {
-	if t.After(now.Add(time.Minute)) {
-		return invalidField(field, "%s is in the future: record the change when it takes effect", t.Format(time.RFC3339))
-	}
-	return nil
 }
 
 // personOut is a person as sent: the phone only to roles that see personal
@@ -213,29 +193,14 @@ func (s *Server) personJSONOut(c *gin.Context, p *geo.PersonRecord, at time.Time
 	return out
 }
 
-// personRequest is the body of POST /v1/people.
-type personRequest struct {
-	Name  string `json:"name"`
-	Phone string `json:"phone"`
-}
-
 // createPerson answers POST /v1/people (admin): 201 with the person; 409
 // when a person of that name and phone has not left.
-func (s *Server) createPerson(c *gin.Context) error {
-	store, err := s.peopleStore()
-	if err != nil {
+func (s *Server) createPerson(c *gin.Context, req *geo.NewPerson) error {
+	if err := req.Check(); err != nil {
 		return err
-	}
-	var req personRequest
-	if err := decodeJSONBody(c, &req); err != nil {
-		return err
-	}
-	np := geo.NewPerson{Name: req.Name, Phone: req.Phone}
-	if err := np.Check(); err != nil {
-		return personFieldError(err)
 	}
 	now := s.cfg.Now().UTC()
-	p, err := store.CreatePerson(c.Request.Context(), np, callerName(c), now)
+	p, err := s.cfg.People.CreatePerson(c.Request.Context(), *req, callerName(c), now)
 	if err != nil {
 		return err
 	}
@@ -245,29 +210,12 @@ func (s *Server) createPerson(c *gin.Context) error {
 	return nil
 }
 
-// personFieldError turns NewPerson.Check's error ("name: …", "phone …")
-// into a problem that names the member.
-func personFieldError(err error) error {
-	msg := geo.ErrorMessage(err)
-	field := "phone"
-	if strings.HasPrefix(msg, "name") {
-		field = "name"
-	}
-	return invalidField(field, "%s", strings.TrimSpace(strings.TrimPrefix(strings.TrimPrefix(msg, field), ":")))
-}
-
 // getPerson answers GET /v1/people/{id}[?at=]: the person with the roles
 // held at at (default now), every assignment ever held, and their leave.
 func (s *Server) getPerson(c *gin.Context) error {
-	store, err := s.peopleStore()
-	if err != nil {
-		return err
-	}
-	id, err := pathID(c, "id")
-	if err != nil {
-		return err
-	}
-	at, err := peopleQueryTime(c, "at", s.cfg.Now().UTC())
+	store := s.cfg.People
+	id := pathInt(c, "id")
+	at, err := queryTime(c, "at", s.cfg.Now().UTC())
 	if err != nil {
 		return err
 	}
@@ -283,10 +231,8 @@ func (s *Server) getPerson(c *gin.Context) error {
 // &cursor=]: people by id, with the roles held at at (default now).
 // status is active (the default), left or all.
 func (s *Server) listPeople(c *gin.Context) error {
-	store, err := s.peopleStore()
-	if err != nil {
-		return err
-	}
+	var err error
+	store := s.cfg.People
 	f := geo.PeopleFilter{NameContains: geo.CleanName(c.Query("name")), Role: geo.Role(c.Query("role")),
 		GridCode: c.Query("grid"), Status: geo.PersonActive, Limit: 50}
 	if len(f.NameContains) > geo.MaxNameLen {
@@ -306,15 +252,11 @@ func (s *Server) listPeople(c *gin.Context) error {
 	default:
 		return badParam("status", "got %q, want active, left or all", truncate(st))
 	}
-	if f.At, err = peopleQueryTime(c, "at", s.cfg.Now().UTC()); err != nil {
+	if f.At, err = queryTime(c, "at", s.cfg.Now().UTC()); err != nil {
 		return err
 	}
-	if raw := c.Query("limit"); raw != "" {
-		n, err := strconv.Atoi(raw)
-		if err != nil || n < 1 || n > 500 {
-			return badParam("limit", "got %q, want 1..500", truncate(raw))
-		}
-		f.Limit = n
+	if f.Limit, err = queryLimit(c, 50, 500); err != nil {
+		return err
 	}
 	if f.After, err = queryCursor(c); err != nil {
 		return err
@@ -332,70 +274,15 @@ func (s *Server) listPeople(c *gin.Context) error {
 	return nil
 }
 
-// personPatch is the body of PATCH /v1/people/{id}: members present
-// change. status "left" ends the person at ended_at (default now) with
-// every assignment they hold; a person who left does not come back (a
-// returning cadre is registered again, so the history stays true).
-type personPatch struct {
-	Name    *string `json:"name"`
-	Phone   *string `json:"phone"`
-	Status  *string `json:"status"`
-	EndedAt *string `json:"ended_at"`
-}
-
-// updatePerson answers PATCH /v1/people/{id} (admin).
-func (s *Server) updatePerson(c *gin.Context) error {
-	store, err := s.peopleStore()
-	if err != nil {
-		return err
-	}
-	id, err := pathID(c, "id")
-	if err != nil {
-		return err
-	}
-	var req personPatch
-	if err := decodeJSONBody(c, &req); err != nil {
-		return err
-	}
+// updatePerson answers PATCH /v1/people/{id} (admin): see
+// geo.PersonPatch.
+func (s *Server) updatePerson(c *gin.Context, req *geo.PersonPatch) error {
 	now := s.cfg.Now().UTC()
-	u := geo.PersonUpdate{Name: req.Name, Phone: req.Phone}
-	if req.Name != nil {
-		if n := geo.CleanName(*req.Name); n == "" || len(n) > geo.MaxNameLen {
-			return invalidField("name", "required, at most %d bytes", geo.MaxNameLen)
-		}
+	u, err := req.Check(now)
+	if err != nil {
+		return err
 	}
-	if req.Phone != nil {
-		if strings.TrimSpace(*req.Phone) == "" {
-			return invalidField("phone", "required, a mainland mobile or landline")
-		}
-		if _, err := geo.NormalizePhone(*req.Phone); err != nil {
-			return personFieldError(err)
-		}
-	}
-	switch {
-	case req.Status == nil && req.EndedAt != nil:
-		return invalidField("ended_at", "only with \"status\": \"left\"")
-	case req.Status == nil:
-	case *req.Status == geo.PersonLeft:
-		raw := ""
-		if req.EndedAt != nil {
-			raw = *req.EndedAt
-		}
-		if u.End, err = peopleTime("ended_at", raw, now); err != nil {
-			return err
-		}
-		if err := notLater("ended_at", u.End, now); err != nil {
-			return err
-		}
-	case *req.Status == geo.PersonActive:
-		if req.EndedAt != nil {
-			return invalidField("ended_at", "only with \"status\": \"left\"")
-		}
-		u.StayActive = true
-	default:
-		return invalidField("status", "got %q, want left (or active, which changes nothing)", truncate(*req.Status))
-	}
-	p, err := store.UpdatePerson(c.Request.Context(), id, u, callerName(c), now)
+	p, err := s.cfg.People.UpdatePerson(c.Request.Context(), pathInt(c, "id"), u, callerName(c), now)
 	if err != nil {
 		return err
 	}
@@ -404,53 +291,17 @@ func (s *Server) updatePerson(c *gin.Context) error {
 	return nil
 }
 
-// leaveRequest is the body of POST /v1/people/{id}/leave.
-type leaveRequest struct {
-	From string `json:"from"`
-	To   string `json:"to"`
-	Note string `json:"note"`
-}
-
 // addLeave answers POST /v1/people/{id}/leave (admin): 201 with the leave.
 // Dispatch routes past the person for exactly [from, to). Overlapping
 // leave of the same person is 409 naming the other period, not merged:
 // merging would silently change what the office entered.
-func (s *Server) addLeave(c *gin.Context) error {
-	store, err := s.peopleStore()
+func (s *Server) addLeave(c *gin.Context, req *geo.LeaveRequest) error {
+	id := pathInt(c, "id")
+	l, err := req.Check()
 	if err != nil {
 		return err
 	}
-	id, err := pathID(c, "id")
-	if err != nil {
-		return err
-	}
-	var req leaveRequest
-	if err := decodeJSONBody(c, &req); err != nil {
-		return err
-	}
-	var l geo.Leave
-	if strings.TrimSpace(req.From) == "" {
-		return invalidField("from", "required")
-	}
-	if strings.TrimSpace(req.To) == "" {
-		return invalidField("to", "required")
-	}
-	if l.From, err = peopleTime("from", req.From, time.Time{}); err != nil {
-		return err
-	}
-	if l.To, err = peopleTime("to", req.To, time.Time{}); err != nil {
-		return err
-	}
-	if !l.To.After(l.From) {
-		return invalidField("to", "%s is not after from (%s)", l.To.Format(time.RFC3339), l.From.Format(time.RFC3339))
-	}
-	if l.To.Sub(l.From) > geo.MaxLeave {
-		return invalidField("to", "a leave lasts at most two years: a longer absence is a vacancy (appoint someone else)")
-	}
-	if l.Note = strings.TrimSpace(req.Note); len(l.Note) > 1000 {
-		return invalidField("note", "at most 1000 bytes")
-	}
-	out, err := store.AddLeave(c.Request.Context(), id, l, callerName(c), s.cfg.Now().UTC())
+	out, err := s.cfg.People.AddLeave(c.Request.Context(), id, l, callerName(c), s.cfg.Now().UTC())
 	if err != nil {
 		return err
 	}
@@ -463,18 +314,9 @@ func (s *Server) addLeave(c *gin.Context) error {
 // deleteLeave answers DELETE /v1/people/{id}/leave/{leave} (admin): a leave
 // entered by mistake goes; the audit log keeps what it was.
 func (s *Server) deleteLeave(c *gin.Context) error {
-	store, err := s.peopleStore()
-	if err != nil {
-		return err
-	}
-	id, err := pathID(c, "id")
-	if err != nil {
-		return err
-	}
-	leaveID, err := pathID(c, "leave")
-	if err != nil {
-		return err
-	}
+	store := s.cfg.People
+	id := pathInt(c, "id")
+	leaveID := pathInt(c, "leave")
 	if err := store.DeleteLeave(c.Request.Context(), id, leaveID, callerName(c), s.cfg.Now().UTC()); err != nil {
 		return err
 	}

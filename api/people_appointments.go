@@ -9,18 +9,6 @@ import (
 	"wangge/geo"
 )
 
-// appointmentRequest is the body of PUT /v1/grids/{code}/leader (deputy,
-// liaison-leader, duty-desk) and POST /v1/grids/{code}/members: an existing
-// person by person_id, or a person by name and phone (the one of that name
-// and phone who has not left, registered if there is none); from defaults
-// to now.
-type appointmentRequest struct {
-	PersonID int64  `json:"person_id"`
-	Name     string `json:"name"`
-	Phone    string `json:"phone"`
-	From     string `json:"from"`
-}
-
 // appointmentOut is the answer to an appointment.
 type appointmentOut struct {
 	Appointment   assignmentOut   `json:"appointment"`
@@ -54,41 +42,17 @@ func appointmentScope(c *gin.Context, role geo.Role) (geo.Appointment, error) {
 // appointments one is 409 (the database decides). Appointing the holder
 // again is 200 with "unchanged": true.
 func (s *Server) appoint(role geo.Role) handlerFunc {
-	return func(c *gin.Context) error {
-		store, err := s.peopleStore()
+	return withBody(func(c *gin.Context, req *geo.AppointmentRequest) error {
+		scope, err := appointmentScope(c, role)
 		if err != nil {
-			return err
-		}
-		a, err := appointmentScope(c, role)
-		if err != nil {
-			return err
-		}
-		var req appointmentRequest
-		if err := decodeJSONBody(c, &req); err != nil {
 			return err
 		}
 		now := s.cfg.Now().UTC()
-		switch {
-		case req.PersonID < 0:
-			return invalidField("person_id", "got %d, want a positive integer", req.PersonID)
-		case req.PersonID > 0 && (req.Name != "" || req.Phone != ""):
-			return invalidField("person_id", "give person_id or name and phone, not both")
-		case req.PersonID > 0:
-			a.PersonID = req.PersonID
-		default:
-			np := geo.NewPerson{Name: req.Name, Phone: req.Phone}
-			if err := np.Check(); err != nil {
-				return personFieldError(err)
-			}
-			a.Name, a.Phone = np.Name, np.Phone
-		}
-		if a.From, err = peopleTime("from", req.From, now); err != nil {
+		a, err := req.Check(scope, now)
+		if err != nil {
 			return err
 		}
-		if err := notLater("from", a.From, now); err != nil {
-			return err
-		}
-		res, err := store.Appoint(c.Request.Context(), a, callerName(c), now)
+		res, err := s.cfg.People.Appoint(c.Request.Context(), a, callerName(c), now)
 		if err != nil {
 			return err
 		}
@@ -107,7 +71,7 @@ func (s *Server) appoint(role geo.Role) handlerFunc {
 		}
 		c.JSON(status, out)
 		return nil
-	}
+	})
 }
 
 // vacate answers DELETE on the appointment endpoints (admin): the holder's
@@ -115,25 +79,20 @@ func (s *Server) appoint(role geo.Role) handlerFunc {
 // (default now), leaving the role vacant.
 func (s *Server) vacate(role geo.Role) handlerFunc {
 	return func(c *gin.Context) error {
-		store, err := s.peopleStore()
-		if err != nil {
-			return err
-		}
+		store := s.cfg.People
 		a, err := appointmentScope(c, role)
 		if err != nil {
 			return err
 		}
 		if role == geo.RoleMember {
-			if a.PersonID, err = pathID(c, "person"); err != nil {
-				return err
-			}
+			a.PersonID = pathInt(c, "person")
 		}
 		now := s.cfg.Now().UTC()
-		if a.From, err = peopleQueryTime(c, "at", now); err != nil {
+		if a.From, err = queryTime(c, "at", now); err != nil {
 			return err
 		}
-		if a.From.After(now.Add(time.Minute)) {
-			return badParam("at", "%s is in the future: record the change when it takes effect", a.From.Format(time.RFC3339))
+		if why := geo.FutureChange(a.From, now); why != "" {
+			return badParam("at", "%s", why)
 		}
 		ended, err := store.Vacate(c.Request.Context(), a, callerName(c), now)
 		if err != nil {
@@ -166,15 +125,12 @@ type gridStaffRef struct {
 // leave in force then. Open to viewers like the grid itself, but phones
 // and leave notes only for roles that see personal data.
 func (s *Server) gridPeople(c *gin.Context) error {
-	store, err := s.peopleStore()
-	if err != nil {
-		return err
-	}
+	store := s.cfg.People
 	code := c.Param("code")
 	if geo.ValidateGridCode(code, "") != nil {
 		return badParam("code", "got %q, want a 15-digit grid code", truncate(code))
 	}
-	at, err := peopleQueryTime(c, "at", s.cfg.Now().UTC())
+	at, err := queryTime(c, "at", s.cfg.Now().UTC())
 	if err != nil {
 		return err
 	}

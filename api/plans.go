@@ -17,6 +17,7 @@ import (
 	"wangge/geo/chinacrs"
 	"wangge/geo/featurejson"
 	"wangge/geo/jsonerr"
+	"wangge/geo/layerfile"
 )
 
 // This file serves plans (规划方案): a planner opens a draft on the current
@@ -29,24 +30,51 @@ import (
 
 // planRoutes registers the plan endpoints and the coverage report under
 // /v1.
-func (s *Server) planRoutes(v1 *gin.RouterGroup) {
-	p := v1.Group("/plans", s.require(geo.AccessPlanner))
-	p.POST("", s.handle(s.createPlan))
-	p.GET("", s.handle(s.listPlans))
-	p.GET("/:id", s.handle(s.getPlan))
-	p.POST("/:id/grids", s.handle(s.addPlanGrid))
-	p.PUT("/:id/grids/:code", s.handle(s.editPlanGrid))
-	p.DELETE("/:id/grids/:code", s.handle(s.retirePlanGrid))
-	p.PUT("/:id/grids/:code/leader", s.handle(s.setPlanLeader))
-	p.POST("/:id/split", s.handle(s.splitPlanGrid))
-	p.POST("/:id/merge", s.handle(s.mergePlanGrids))
-	p.POST("/:id/move", s.handle(s.movePlanGrid))
-	p.POST("/:id/import", s.handle(s.importPlanLayer))
-	p.GET("/:id/validation", s.handle(s.validatePlan))
-	p.POST("/:id/repairs", s.handle(s.repairPlan))
-	p.GET("/:id/impact", s.handle(s.planImpact))
-	p.POST("/:id/apply", s.handle(s.applyPlan))
-	v1.GET("/coverage/report", s.requireOneOf(geo.AccessDispatcher, geo.AccessPlanner), s.handle(s.coverageReport))
+func (s *Server) planRoutes(v1 router) {
+	p := router{s, v1.g.Group("/plans", s.require(geo.AccessPlanner))}
+	plans := endpoint{needs: needPlans}
+	// Routes that answer with the draft as GeoJSON take its crs and
+	// precision; those that read coordinates take crs.
+	view := endpoint{needs: needPlans, query: []param{pCRS, pPrecision}}
+	p.POST("", plans, withOptionalBody(s.createPlan))
+	p.GET("", endpoint{needs: needPlans, query: read("status")}, s.listPlans)
+	p.GET("/:id", endpoint{needs: needPlans, query: append(read("change"), pCRS, pPrecision)}, s.getPlan)
+	p.POST("/:id/grids", view, withBody(s.addPlanGrid))
+	p.PUT("/:id/grids/:code", view, withBody(s.editPlanGrid))
+	p.DELETE("/:id/grids/:code", view, s.retirePlanGrid)
+	p.PUT("/:id/grids/:code/leader", view, withBody(s.setPlanLeader))
+	p.POST("/:id/split", view, withBody(s.splitPlanGrid))
+	p.POST("/:id/merge", view, withBody(s.mergePlanGrids))
+	p.POST("/:id/move", view, withBody(s.movePlanGrid))
+	p.POST("/:id/import", endpoint{needs: needPlans, query: []param{pCRS, pLayerFormat, pField("code_field"), pField("name_field"), pField("village_field")}}, s.importPlanLayer)
+	p.GET("/:id/validation", endpoint{needs: needPlans, query: reportParams}, s.validatePlan)
+	p.POST("/:id/repairs", endpoint{needs: needPlans, query: []param{pCRS}}, withBody(s.repairPlan))
+	p.GET("/:id/impact", endpoint{needs: needPlans, query: []param{pCRS}}, s.planImpact)
+	p.POST("/:id/apply", plans, s.applyPlan)
+	v1.with(s.requireOneOf(geo.AccessDispatcher, geo.AccessPlanner)).GET("/coverage/report", endpoint{needs: needPlans, query: reportParams}, s.coverageReport)
+}
+
+// Query parameters of the plan routes.
+var (
+	// reportParams are those of a validation or coverage report: its
+	// thresholds and how it is rendered.
+	reportParams = append(read("sliver_m2", "sliver_width_m", "households_min", "households_max"), pCRS, pPrecision, pF)
+	pLayerFormat = param{"format", func(c *gin.Context) error {
+		if _, err := layerfile.ParseFormat(c.Query("format")); err != nil {
+			return badParam("format", "%s", geo.ErrorMessage(err))
+		}
+		return nil
+	}}
+)
+
+// pField is a query parameter naming an attribute of an uploaded layer.
+func pField(name string) param {
+	return param{name, func(c *gin.Context) error {
+		if v := c.Query(name); len(v) > 64 || strings.TrimSpace(v) == "" {
+			return badParam(name, "got %q, want the name of an attribute of the layer", truncate(v))
+		}
+		return nil
+	}}
 }
 
 // requireOneOf lets callers through whose role allows any of needs;
@@ -70,13 +98,6 @@ func (s *Server) requireOneOf(needs ...geo.AccessRole) gin.HandlerFunc {
 		}
 		s.writeProblem(c, problemf(TypeForbidden, http.StatusForbidden, "role %s may not do this: it needs %s", role, strings.Join(names, " or ")))
 	}
-}
-
-func (s *Server) planStore() (geo.PlanStore, error) {
-	if s.cfg.Plans == nil {
-		return nil, problemf(TypeUnavailable, http.StatusServiceUnavailable, "plans are not available on this server")
-	}
-	return s.cfg.Plans, nil
 }
 
 // gridCodeParam reads a grid code from the path.
@@ -202,34 +223,12 @@ func (s *Server) sendPlanView(c *gin.Context, status int, v *geo.PlanView) error
 	return nil
 }
 
-// createPlanRequest is the body of POST /v1/plans.
-type createPlanRequest struct {
-	Note string `json:"note"`
-	// Rebase names a plan whose changes the new draft replays onto the
-	// current generation (a draft left behind by another apply).
-	Rebase int64 `json:"rebase"`
-}
-
 // createPlan answers POST /v1/plans: a draft on the current generation.
-func (s *Server) createPlan(c *gin.Context) error {
-	store, err := s.planStore()
-	if err != nil {
+func (s *Server) createPlan(c *gin.Context, req *geo.NewPlan) error {
+	if err := req.Check(); err != nil {
 		return err
 	}
-	var req createPlanRequest
-	if c.Request.ContentLength != 0 {
-		if err := decodeJSONBody(c, &req); err != nil {
-			return err
-		}
-	}
-	req.Note = strings.TrimSpace(req.Note)
-	if n := len([]rune(req.Note)); n > geo.MaxPlanNote {
-		return invalidField("note", "%d characters, want at most %d", n, geo.MaxPlanNote)
-	}
-	if req.Rebase < 0 {
-		return invalidField("rebase", "got %d, want a plan number", req.Rebase)
-	}
-	p, err := store.CreatePlan(c.Request.Context(), req.Note, req.Rebase, callerName(c), s.cfg.Now().UTC())
+	p, err := s.cfg.Plans.CreatePlan(c.Request.Context(), req.Note, req.Rebase, callerName(c), s.cfg.Now().UTC())
 	if err != nil {
 		return err
 	}
@@ -242,10 +241,7 @@ func (s *Server) createPlan(c *gin.Context) error {
 // listPlans answers GET /v1/plans[?status=draft|applied|all]: drafts by
 // default, newest first.
 func (s *Server) listPlans(c *gin.Context) error {
-	store, err := s.planStore()
-	if err != nil {
-		return err
-	}
+	store := s.cfg.Plans
 	status := geo.PlanStatus(c.DefaultQuery("status", string(geo.PlanDraft)))
 	switch status {
 	case geo.PlanDraft, geo.PlanApplied:
@@ -269,14 +265,8 @@ func (s *Server) listPlans(c *gin.Context) error {
 // getPlan answers GET /v1/plans/{id}: the draft as GeoJSON, every feature
 // with its change; ?change=modified,added,retired keeps those.
 func (s *Server) getPlan(c *gin.Context) error {
-	store, err := s.planStore()
-	if err != nil {
-		return err
-	}
-	id, err := pathID(c, "id")
-	if err != nil {
-		return err
-	}
+	store := s.cfg.Plans
+	id := pathInt(c, "id")
 	var keep []geo.GridChange
 	if raw := c.Query("change"); raw != "" {
 		for _, v := range strings.Split(raw, ",") {
@@ -319,12 +309,8 @@ type gridProps struct {
 
 // readFeature decodes a grid feature; the geometry (if any) is converted
 // from the query's crs to WGS-84.
-func readFeature(c *gin.Context, geometryRequired bool) (orb.MultiPolygon, gridProps, error) {
-	var req featureRequest
+func readFeature(c *gin.Context, req *featureRequest, geometryRequired bool) (orb.MultiPolygon, gridProps, error) {
 	var props gridProps
-	if err := decodeJSONBody(c, &req); err != nil {
-		return nil, props, err
-	}
 	if req.Type != "" && req.Type != "Feature" {
 		return nil, props, invalidField("type", "got %q, want Feature (or leave it out)", truncate(req.Type))
 	}
@@ -367,36 +353,16 @@ func toWGS84(mp orb.MultiPolygon, crs chinacrs.CRS) orb.MultiPolygon {
 	return project.MultiPolygon(mp.Clone(), func(p orb.Point) orb.Point { return chinacrs.ToWGS84(crs, p) })
 }
 
-// domainInvalid turns an EINVALID domain error about a request's field
-// into a 400 that names it; other errors pass through.
-func domainInvalid(err error) error {
-	if geo.ErrorCode(err) != geo.EINVALID {
-		return err
-	}
-	msg := geo.ErrorMessage(err)
-	where, reason, ok := strings.Cut(msg, ": ")
-	if !ok || strings.ContainsAny(where, " ") {
-		return err
-	}
-	return invalidField(where, "%s", reason)
-}
-
 // editPlanGrid answers PUT /v1/plans/{id}/grids/{code}: a new geometry
 // and/or properties (name, households, population).
-func (s *Server) editPlanGrid(c *gin.Context) error {
-	store, err := s.planStore()
-	if err != nil {
-		return err
-	}
-	id, err := pathID(c, "id")
-	if err != nil {
-		return err
-	}
+func (s *Server) editPlanGrid(c *gin.Context, req *featureRequest) error {
+	store := s.cfg.Plans
+	id := pathInt(c, "id")
 	code, err := gridCodeParam(c)
 	if err != nil {
 		return err
 	}
-	mp, props, err := readFeature(c, false)
+	mp, props, err := readFeature(c, req, false)
 	if err != nil {
 		return err
 	}
@@ -408,7 +374,7 @@ func (s *Server) editPlanGrid(c *gin.Context) error {
 	}
 	e := geo.PlanGridEdit{Geometry: mp, Name: props.Name, Households: props.Households, Population: props.Population}
 	if err := e.Validate(); err != nil {
-		return domainInvalid(err)
+		return err
 	}
 	v, err := store.EditPlanGrid(c.Request.Context(), id, code, e, callerName(c), s.cfg.Now().UTC())
 	if err != nil {
@@ -419,16 +385,10 @@ func (s *Server) editPlanGrid(c *gin.Context) error {
 
 // addPlanGrid answers POST /v1/plans/{id}/grids: a new grid, its code a
 // new 15-digit code of its village (properties.code).
-func (s *Server) addPlanGrid(c *gin.Context) error {
-	store, err := s.planStore()
-	if err != nil {
-		return err
-	}
-	id, err := pathID(c, "id")
-	if err != nil {
-		return err
-	}
-	mp, props, err := readFeature(c, true)
+func (s *Server) addPlanGrid(c *gin.Context, req *featureRequest) error {
+	store := s.cfg.Plans
+	id := pathInt(c, "id")
+	mp, props, err := readFeature(c, req, true)
 	if err != nil {
 		return err
 	}
@@ -462,14 +422,8 @@ func (s *Server) addPlanGrid(c *gin.Context) error {
 
 // retirePlanGrid answers DELETE /v1/plans/{id}/grids/{code}.
 func (s *Server) retirePlanGrid(c *gin.Context) error {
-	store, err := s.planStore()
-	if err != nil {
-		return err
-	}
-	id, err := pathID(c, "id")
-	if err != nil {
-		return err
-	}
+	store := s.cfg.Plans
+	id := pathInt(c, "id")
 	code, err := gridCodeParam(c)
 	if err != nil {
 		return err
@@ -481,66 +435,35 @@ func (s *Server) retirePlanGrid(c *gin.Context) error {
 	return s.sendPlanView(c, http.StatusOK, v)
 }
 
-// leaderRequest is the body of PUT …/grids/{code}/leader.
-type leaderRequest struct {
-	Name  string `json:"name"`
-	Phone string `json:"phone"`
-}
-
 // setPlanLeader answers PUT /v1/plans/{id}/grids/{code}/leader: the
 // grid's leader from the moment the plan is applied.
-func (s *Server) setPlanLeader(c *gin.Context) error {
-	store, err := s.planStore()
-	if err != nil {
-		return err
-	}
-	id, err := pathID(c, "id")
-	if err != nil {
-		return err
-	}
+func (s *Server) setPlanLeader(c *gin.Context, req *geo.ContactJSON) error {
 	code, err := gridCodeParam(c)
 	if err != nil {
 		return err
 	}
-	var req leaderRequest
-	if err := decodeJSONBody(c, &req); err != nil {
-		return err
-	}
 	leader, err := geo.CheckLeader(geo.Contact{Name: req.Name, Phone: req.Phone})
 	if err != nil {
-		return domainInvalid(err)
+		return err
 	}
-	v, err := store.SetPlanLeader(c.Request.Context(), id, code, leader, callerName(c), s.cfg.Now().UTC())
+	v, err := s.cfg.Plans.SetPlanLeader(c.Request.Context(), pathInt(c, "id"), code, leader, callerName(c), s.cfg.Now().UTC())
 	if err != nil {
 		return err
 	}
 	return s.sendPlanView(c, http.StatusOK, v)
 }
 
-// splitRequest is the body of POST …/split.
+// splitRequest is the body of POST …/split: geo.SplitRequest with the line
+// as a GeoJSON geometry.
 type splitRequest struct {
-	Code    string          `json:"code"`
-	Line    json.RawMessage `json:"line"`
-	NewCode string          `json:"new_code"`
-	NewName string          `json:"new_name"`
+	geo.SplitRequest
+	Line json.RawMessage `json:"line"`
 }
 
 // splitPlanGrid answers POST /v1/plans/{id}/split: the grid cut in two by
 // a GeoJSON LineString (in the query's crs). The larger part keeps the
 // code; households and population are shared in proportion to area.
-func (s *Server) splitPlanGrid(c *gin.Context) error {
-	store, err := s.planStore()
-	if err != nil {
-		return err
-	}
-	id, err := pathID(c, "id")
-	if err != nil {
-		return err
-	}
-	var req splitRequest
-	if err := decodeJSONBody(c, &req); err != nil {
-		return err
-	}
+func (s *Server) splitPlanGrid(c *gin.Context, req *splitRequest) error {
 	g, reasons := featurejson.DecodeGeometry(req.Line)
 	if len(reasons) > 0 {
 		return geometryProblem("line", reasons)
@@ -556,79 +479,38 @@ func (s *Server) splitPlanGrid(c *gin.Context) error {
 	if crs != chinacrs.WGS84 {
 		line = project.LineString(line.Clone(), func(p orb.Point) orb.Point { return chinacrs.ToWGS84(crs, p) })
 	}
-	r := geo.SplitRequest{Code: req.Code, Line: line, NewCode: req.NewCode, NewName: strings.TrimSpace(req.NewName)}
+	r := req.SplitRequest
+	r.Line = line
 	if err := r.Validate(); err != nil {
-		return domainInvalid(err)
+		return err
 	}
-	v, err := store.SplitPlanGrid(c.Request.Context(), id, r, callerName(c), s.cfg.Now().UTC())
+	v, err := s.cfg.Plans.SplitPlanGrid(c.Request.Context(), pathInt(c, "id"), r, callerName(c), s.cfg.Now().UTC())
 	if err != nil {
 		return err
 	}
 	return s.sendPlanView(c, http.StatusOK, v)
-}
-
-// mergeRequest is the body of POST …/merge.
-type mergeRequest struct {
-	Codes []string `json:"codes"`
-	Into  string   `json:"into"`
 }
 
 // mergePlanGrids answers POST /v1/plans/{id}/merge: adjacent grids of one
 // village become grid "into".
-func (s *Server) mergePlanGrids(c *gin.Context) error {
-	store, err := s.planStore()
-	if err != nil {
+func (s *Server) mergePlanGrids(c *gin.Context, req *geo.MergeRequest) error {
+	if err := req.Validate(); err != nil {
 		return err
 	}
-	id, err := pathID(c, "id")
-	if err != nil {
-		return err
-	}
-	var req mergeRequest
-	if err := decodeJSONBody(c, &req); err != nil {
-		return err
-	}
-	if len(req.Codes) > 100 {
-		return invalidField("codes", "got %d grids, want at most 100", len(req.Codes))
-	}
-	r := geo.MergeRequest{Codes: req.Codes, Into: req.Into}
-	if err := r.Validate(); err != nil {
-		return domainInvalid(err)
-	}
-	v, err := store.MergePlanGrids(c.Request.Context(), id, r, callerName(c), s.cfg.Now().UTC())
+	v, err := s.cfg.Plans.MergePlanGrids(c.Request.Context(), pathInt(c, "id"), *req, callerName(c), s.cfg.Now().UTC())
 	if err != nil {
 		return err
 	}
 	return s.sendPlanView(c, http.StatusOK, v)
 }
 
-// moveRequest is the body of POST …/move.
-type moveRequest struct {
-	Code    string `json:"code"`
-	Village string `json:"village"`
-	NewCode string `json:"new_code"`
-}
-
 // movePlanGrid answers POST /v1/plans/{id}/move: the grid goes to another
 // village under a new code of that village.
-func (s *Server) movePlanGrid(c *gin.Context) error {
-	store, err := s.planStore()
-	if err != nil {
+func (s *Server) movePlanGrid(c *gin.Context, req *geo.MoveRequest) error {
+	if err := req.Validate(); err != nil {
 		return err
 	}
-	id, err := pathID(c, "id")
-	if err != nil {
-		return err
-	}
-	var req moveRequest
-	if err := decodeJSONBody(c, &req); err != nil {
-		return err
-	}
-	r := geo.MoveRequest{Code: req.Code, Village: req.Village, NewCode: req.NewCode}
-	if err := r.Validate(); err != nil {
-		return domainInvalid(err)
-	}
-	v, err := store.MovePlanGrid(c.Request.Context(), id, r, callerName(c), s.cfg.Now().UTC())
+	v, err := s.cfg.Plans.MovePlanGrid(c.Request.Context(), pathInt(c, "id"), *req, callerName(c), s.cfg.Now().UTC())
 	if err != nil {
 		return err
 	}

@@ -13,22 +13,6 @@ import (
 	"wangge/geo/chinacrs"
 )
 
-// Problem types of apply.
-const (
-	TypePreconditionRequired = "/problems/precondition-required"
-	TypePreconditionFailed   = "/problems/precondition-failed"
-	TypePlanBlocked          = "/problems/plan-has-blocking-problems"
-)
-
-func init() {
-	problemTitles[TypePreconditionRequired] = "Precondition required"
-	problemTitles[TypePreconditionFailed] = "Precondition failed"
-	problemTitles[TypePlanBlocked] = "Plan has blocking problems"
-	problemDocs[TypePreconditionRequired] = `Applying a plan needs If-Match: "<base generation>" (the plan's ETag), so that a plan reviewed on one generation is never applied on top of another.`
-	problemDocs[TypePreconditionFailed] = "The plan's base generation is no longer current (another plan or an import was applied), or If-Match names another generation. The draft is kept: open a new plan with {\"rebase\": <id>} to replay its changes on the current generation, review it and apply that."
-	problemDocs[TypePlanBlocked] = "The plan has blocking problems (invalid geometries, overlaps, gaps, grids outside the town): nothing was applied. errors[] locates each; validation holds the full report. Repair them (POST /v1/plans/{id}/repairs) or edit the grids, then apply again."
-}
-
 // ifMatchGeneration reads If-Match: "<generation>" (a weak W/ prefix is
 // tolerated; several tags may be listed). It returns the generations named.
 func ifMatchGeneration(c *gin.Context) ([]int64, error) {
@@ -70,14 +54,8 @@ type blockedProblem struct {
 // generation, written in one transaction; this replica's snapshot is then
 // rebuilt, and NOTIFY tells the others.
 func (s *Server) applyPlan(c *gin.Context) error {
-	store, err := s.planStore()
-	if err != nil {
-		return err
-	}
-	id, err := pathID(c, "id")
-	if err != nil {
-		return err
-	}
+	store := s.cfg.Plans
+	id := pathInt(c, "id")
 	gens, err := ifMatchGeneration(c)
 	if err != nil {
 		return err

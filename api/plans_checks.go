@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"math"
 	"net/http"
 	"strconv"
@@ -180,10 +181,21 @@ func validationOptions(c *gin.Context) (geo.ValidationOptions, error) {
 		}
 	}
 	if err := o.Validate(); err != nil {
-		name, reason, _ := strings.Cut(geo.ErrorMessage(err), ": ")
-		return o, badParam(name, "%s", reason)
+		return o, paramProblems(err)
 	}
 	return o, nil
+}
+
+// paramProblems is the 400 of an EINVALID error whose problems name query
+// parameters; other errors pass through.
+func paramProblems(err error) error {
+	var ge *geo.Error
+	if !errors.As(err, &ge) || ge.Code != geo.EINVALID || len(ge.Problems) == 0 {
+		return err
+	}
+	p := badParam(ge.Problems[0].Where, "%s", ge.Problems[0].Reason)
+	p.Errors = ge.Problems
+	return p
 }
 
 // wantsGeoJSON reports whether the caller asks for the GeoJSON layer: by
@@ -231,14 +243,8 @@ func (s *Server) sendReport(c *gin.Context, r *geo.ValidationReport) error {
 
 // validatePlan answers GET /v1/plans/{id}/validation.
 func (s *Server) validatePlan(c *gin.Context) error {
-	store, err := s.planStore()
-	if err != nil {
-		return err
-	}
-	id, err := pathID(c, "id")
-	if err != nil {
-		return err
-	}
+	store := s.cfg.Plans
+	id := pathInt(c, "id")
 	opts, err := validationOptions(c)
 	if err != nil {
 		return err
@@ -254,10 +260,7 @@ func (s *Server) validatePlan(c *gin.Context) error {
 // the current generation, villages whose grids do not tile them, and the
 // grids each organization kind does not serve.
 func (s *Server) coverageReport(c *gin.Context) error {
-	store, err := s.planStore()
-	if err != nil {
-		return err
-	}
+	store := s.cfg.Plans
 	opts, err := validationOptions(c)
 	if err != nil {
 		return err
@@ -269,51 +272,18 @@ func (s *Server) coverageReport(c *gin.Context) error {
 	return s.sendReport(c, r)
 }
 
-// repairRequest is the body of POST …/repairs.
-type repairRequest struct {
-	Kind       string    `json:"kind"`
-	Codes      []string  `json:"codes"`
-	At         []float64 `json:"at"`
-	ToleranceM float64   `json:"tolerance_m"`
-}
-
 // repairPlan answers POST /v1/plans/{id}/repairs: one repair the
 // validation offers, applied to the draft and audited.
-func (s *Server) repairPlan(c *gin.Context) error {
-	store, err := s.planStore()
+func (s *Server) repairPlan(c *gin.Context, req *geo.RepairRequest) error {
+	crs, err := queryCRS(c)
 	if err != nil {
 		return err
 	}
-	id, err := pathID(c, "id")
+	r, err := req.Check(crs)
 	if err != nil {
 		return err
 	}
-	var req repairRequest
-	if err := decodeJSONBody(c, &req); err != nil {
-		return err
-	}
-	r := geo.Repair{Kind: geo.RepairKind(req.Kind), Codes: req.Codes, ToleranceM: req.ToleranceM}
-	if req.At != nil {
-		if len(req.At) != 2 {
-			return invalidField("at", "got %d numbers, want [lon, lat]", len(req.At))
-		}
-		crs, err := queryCRS(c)
-		if err != nil {
-			return err
-		}
-		if msg := geo.CheckLonLat(req.At[0], req.At[1]); msg != "" {
-			return invalidField("at", "%s", msg)
-		}
-		p := chinacrs.ToWGS84(crs, orb.Point{req.At[0], req.At[1]})
-		r.At = &p
-	}
-	if len(r.Codes) > 1000 {
-		return invalidField("codes", "got %d grids, want at most 1000", len(r.Codes))
-	}
-	if err := r.Validate(); err != nil {
-		return domainInvalid(err)
-	}
-	res, err := store.RepairPlan(c.Request.Context(), id, r, callerName(c), s.cfg.Now().UTC())
+	res, err := s.cfg.Plans.RepairPlan(c.Request.Context(), pathInt(c, "id"), r, callerName(c), s.cfg.Now().UTC())
 	if err != nil {
 		return err
 	}
@@ -385,14 +355,8 @@ func round1(v float64) float64 { return math.Round(v*10) / 10 }
 
 // planImpact answers GET /v1/plans/{id}/impact.
 func (s *Server) planImpact(c *gin.Context) error {
-	store, err := s.planStore()
-	if err != nil {
-		return err
-	}
-	id, err := pathID(c, "id")
-	if err != nil {
-		return err
-	}
+	store := s.cfg.Plans
+	id := pathInt(c, "id")
 	crs, err := queryCRS(c)
 	if err != nil {
 		return err

@@ -32,14 +32,8 @@ var (
 // a 400 naming each feature and what is wrong, and changes nothing. Grids
 // keep the draft's households and population unless the file has both.
 func (s *Server) importPlanLayer(c *gin.Context) error {
-	store, err := s.planStore()
-	if err != nil {
-		return err
-	}
-	id, err := pathID(c, "id")
-	if err != nil {
-		return err
-	}
+	store := s.cfg.Plans
+	id := pathInt(c, "id")
 	crs, err := chinacrs.Parse(c.Query("crs"))
 	if err != nil {
 		return badParam("crs", "got %q, want wgs84, gcj02 or bd09", truncate(c.Query("crs")))

@@ -54,6 +54,16 @@ type Config struct {
 	History geo.HistoryStore
 	// Dispatch holds time limits and co-notification (zero: the defaults).
 	Dispatch geo.DispatchConfig
+	// Outbox and Channels keep the messages to people and the channels
+	// they go through; nil: no messages are written (and the channel
+	// endpoints answer 503).
+	Outbox   geo.OutboxStore
+	Channels geo.ChannelStore
+	// SecretKey seals the channels' secrets (32 bytes).
+	SecretKey []byte
+	// PublicURL is the address people reach this service at, for the
+	// links in messages (e.g. https://wangge.example.cn); empty: no links.
+	PublicURL string
 	// Now is the clock (nil: time.Now); tests control it.
 	Now func() time.Time
 }
@@ -78,15 +88,22 @@ type Server struct {
 	log      *slog.Logger
 	engine   *gin.Engine
 	metrics  *metrics
+	// dispatcher decides routing and every step of the closed loop.
+	dispatcher geo.Dispatcher
 
 	// rendered caches the bytes of the current generation's responses;
 	// past, those of a few past generations asked for with at=.
 	rendered atomic.Pointer[rendering]
 	past     pastSnapshots
+
+	// channels caches the notification channels for routing messages.
+	channels channelCache
 }
 
 // New returns a server answering from registry. db may be nil (no database:
-// readiness then reports it as absent).
+// readiness then reports it as absent). Gin's mode is process-wide, so New
+// leaves it alone: a program sets gin.SetMode(gin.ReleaseMode) once, before
+// calling New, or gin logs every route in debug mode.
 func New(registry *geo.Registry, db Pinger, cfg Config, log *slog.Logger) *Server {
 	def := DefaultConfig()
 	if cfg.ToleranceM <= 0 {
@@ -107,7 +124,8 @@ func New(registry *geo.Registry, db Pinger, cfg Config, log *slog.Logger) *Serve
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Server{registry: registry, db: db, tokens: cfg.Tokens, cfg: cfg, log: log, metrics: newMetrics(registry)}
+	s := &Server{registry: registry, db: db, tokens: cfg.Tokens, cfg: cfg, log: log, metrics: newMetrics(registry, cfg.Outbox),
+		dispatcher: geo.NewDispatcher(cfg.Dispatch, cfg.ToleranceM)}
 	s.engine = s.routes()
 	return s
 }
@@ -116,7 +134,6 @@ func New(registry *geo.Registry, db Pinger, cfg Config, log *slog.Logger) *Serve
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.engine.ServeHTTP(w, r) }
 
 func (s *Server) routes() *gin.Engine {
-	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.RedirectTrailingSlash = false
@@ -129,25 +146,26 @@ func (s *Server) routes() *gin.Engine {
 	r.GET("/openapi.json", s.handle(s.openapi))
 	r.GET("/problems/:slug", s.handle(s.problemDoc))
 
-	v1 := r.Group("/v1", s.requireSnapshot)
-	v1.GET("/locate", s.handle(s.locate))
-	v1.POST("/locate", s.handle(s.locateBatch))
-	v1.GET("/grids", s.handle(s.listGrids))
-	v1.GET("/grids/:code", s.handle(s.getGrid))
-	v1.GET("/villages", s.handle(s.listVillages))
-	v1.GET("/export", s.handle(s.exportGeneration))
-	v1.GET("/generations/:gen/export", s.handle(s.exportGeneration))
-	v1.GET("/generations", s.handle(s.listGenerations))
-	v1.GET("/grids/:code/history", s.handle(s.gridHistory))
-	v1.POST("/coverage", s.require(geo.AccessDispatcher), s.handle(s.coverage))
+	v1 := router{s, r.Group("/v1", s.requireSnapshot)}
+	v1.GET("/locate", endpoint{query: []param{pLon, pLat, pCRS, pAt}}, s.locate)
+	v1.POST("/locate", endpoint{}, withBody(s.locateBatch))
+	v1.GET("/grids", endpoint{query: append(read("village"), pCRS, pPrecision, pBBox, pAt)}, s.listGrids)
+	v1.GET("/grids/:code", endpoint{query: []param{pCRS, pPrecision, pAt}}, s.getGrid)
+	v1.GET("/villages", endpoint{query: []param{pAt}}, s.listVillages)
+	v1.GET("/export", endpoint{query: append(read("format"), pCRS)}, s.exportGeneration)
+	v1.GET("/generations/:gen/export", endpoint{query: append(read("format"), pCRS)}, s.exportGeneration)
+	v1.GET("/generations", endpoint{needs: needHistory}, s.listGenerations)
+	v1.GET("/grids/:code/history", endpoint{needs: needHistory, query: []param{pCRS, pPrecision}}, s.gridHistory)
+	v1.with(s.require(geo.AccessDispatcher)).POST("/coverage", endpoint{}, withBody(s.coverage))
 
-	dispatch := v1.Group("", s.require(geo.AccessDispatcher))
-	dispatch.POST("/incidents", s.handle(s.createIncident))
-	dispatch.GET("/incidents", s.handle(s.listIncidents))
-	dispatch.GET("/incidents/:number", s.handle(s.getIncident))
-	dispatch.POST("/incidents/:number/events", s.handle(s.addIncidentEvent))
-	dispatch.GET("/stats", s.handle(s.stats))
+	dispatch := v1.with(s.require(geo.AccessDispatcher))
+	dispatch.POST("/incidents", endpoint{needs: needIncidents}, withBody(s.createIncident))
+	dispatch.GET("/incidents", endpoint{needs: needIncidents, query: append(incidentFilterParams, pCursor, pLimit(1000))}, s.listIncidents)
+	dispatch.GET("/incidents/:number", endpoint{needs: needIncidents}, s.getIncident)
+	dispatch.POST("/incidents/:number/events", endpoint{needs: needIncidents}, withBody(s.addIncidentEvent))
+	dispatch.GET("/stats", endpoint{needs: needIncidents, query: incidentFilterParams}, s.stats)
 
+	s.channelRoutes(v1)      // channels.go: notification channels
 	s.peopleRoutes(v1)       // people.go: people, appointments, leave, rosters, staffing
 	s.organizationRoutes(v1) // organizations.go: organizations, members, attachments
 	s.planRoutes(v1)         // plans.go: plans (drafts, validation, impact, apply), coverage report

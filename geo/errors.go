@@ -36,6 +36,24 @@ type Problem struct {
 	Location []float64 `json:"location,omitempty"`
 }
 
+// String is "where: reason", the form messages quote.
+func (p Problem) String() string { return p.Where + ": " + p.Reason }
+
+// Invalid returns an EINVALID error made of problems, its message that of
+// the first: handlers send it as a 400 that names every field at fault.
+func Invalid(problems ...Problem) *Error {
+	msg := "invalid input"
+	if len(problems) > 0 {
+		msg = problems[0].String()
+	}
+	return &Error{Code: EINVALID, Message: msg, Problems: problems}
+}
+
+// Invalidf is Invalid with one problem.
+func Invalidf(where, format string, args ...any) *Error {
+	return Invalid(Problem{Where: where, Reason: fmt.Sprintf(format, args...)})
+}
+
 func (e *Error) Error() string {
 	if len(e.Problems) == 0 {
 		return e.Message

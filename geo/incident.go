@@ -304,6 +304,9 @@ type IncidentChange struct {
 	To       Status
 	Assignee *Assignee // new assignee (reassign, escalate)
 	DueAt    time.Time // new due time; zero keeps it
+	// Messages are written to the outbox with the change, in its
+	// transaction (see Dispatcher.Messages).
+	Messages []OutboxMessage
 }
 
 // IncidentFilter selects incidents for lists and statistics. Zero fields do

@@ -76,10 +76,11 @@ const (
 	PersonLeft   = "left"
 )
 
-// NewPerson is a person to register.
+// NewPerson is a person to register, and the body of a request that
+// registers one.
 type NewPerson struct {
-	Name  string
-	Phone string
+	Name  string `json:"name"`
+	Phone string `json:"phone"`
 }
 
 // CleanName trims a person's name and drops the spaces (ASCII or
@@ -97,25 +98,6 @@ func CleanName(s string) string {
 
 // MaxNameLen bounds a person's name, in bytes.
 const MaxNameLen = 100
-
-// Check validates and normalises p: the name cleaned and non-empty, the
-// phone a mainland mobile or landline (required: a person on duty must be
-// reachable). It returns EINVALID naming the field.
-func (p *NewPerson) Check() error {
-	p.Name = CleanName(p.Name)
-	if p.Name == "" || len(p.Name) > MaxNameLen {
-		return Errorf(EINVALID, "name: required, at most %d bytes", MaxNameLen)
-	}
-	if strings.TrimSpace(p.Phone) == "" {
-		return Errorf(EINVALID, "phone: required, a mainland mobile or landline")
-	}
-	phone, err := NormalizePhone(p.Phone)
-	if err != nil {
-		return err
-	}
-	p.Phone = phone
-	return nil
-}
 
 // PersonUpdate is a change to a person; nil fields and a zero End stay.
 type PersonUpdate struct {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -150,20 +151,19 @@ const (
 )
 
 // Validate checks what can be checked of e without the draft: a name
-// within bounds, counts not negative.
+// within bounds, counts not negative. A wrong property is located by its
+// name; an edit that changes nothing is a problem of "body".
 func (e PlanGridEdit) Validate() error {
+	var ps problemList
 	if e.Geometry == nil && e.Name == nil && e.Households == nil && e.Population == nil {
-		return Errorf(EINVALID, "nothing to change: give a geometry and/or properties (name, households, population)")
+		ps.add("body", "nothing to change: give a geometry and/or properties (name, households, population)")
 	}
 	if e.Name != nil {
-		if err := checkGridName(*e.Name); err != nil {
-			return err
-		}
+		ps.text("name", *e.Name, MaxGridName)
 	}
-	if err := checkCount("households", e.Households); err != nil {
-		return err
-	}
-	return checkCount("population", e.Population)
+	ps.count("households", e.Households)
+	ps.count("population", e.Population)
+	return ps.err()
 }
 
 // Validate checks g's code (15 digits, of its village), name and counts.
@@ -182,40 +182,45 @@ func (g *NewPlanGrid) validate(layer bool) error {
 	if err := ValidateGridCode(g.Code, g.VillageCode); err != nil {
 		return err
 	}
+	var ps problemList
 	if !layer || g.Name != "" {
-		if err := checkGridName(g.Name); err != nil {
-			return err
-		}
+		ps.text("name", g.Name, MaxGridName)
 	}
 	if !layer || g.CountsGiven {
-		if err := checkCount("households", &g.Households); err != nil {
-			return err
-		}
-		if err := checkCount("population", &g.Population); err != nil {
-			return err
-		}
+		ps.count("households", &g.Households)
+		ps.count("population", &g.Population)
 	}
 	if len(g.Geometry) == 0 {
-		return Errorf(EINVALID, "grid %s: geometry is required", g.Code)
+		ps.add("geometry", "required for grid %s", g.Code)
 	}
-	return nil
+	return ps.err()
 }
 
-func checkGridName(name string) error {
-	if strings.TrimSpace(name) == "" {
-		return Errorf(EINVALID, "name: must not be empty")
+// text records at where a name that is blank or longer than max
+// characters.
+func (ps *problemList) text(where, s string, max int) {
+	if strings.TrimSpace(s) == "" {
+		ps.add(where, "must not be empty")
+	} else if n := utf8.RuneCountInString(s); n > max {
+		ps.add(where, "%d characters, want at most %d", n, max)
 	}
-	if n := utf8.RuneCountInString(name); n > MaxGridName {
-		return Errorf(EINVALID, "name: %d characters, want at most %d", n, MaxGridName)
-	}
-	return nil
 }
 
-func checkCount(what string, v *int) error {
+// count records at where a count of households or people out of range.
+func (ps *problemList) count(where string, v *int) {
 	if v != nil && (*v < 0 || *v > MaxCount) {
-		return Errorf(EINVALID, "%s: got %d, want 0..%d", what, *v, MaxCount)
+		ps.add(where, "got %d, want 0..%d", *v, MaxCount)
 	}
-	return nil
+}
+
+// gridCode records at where a code that is not a grid code (of village,
+// when not empty), and reports whether it is one.
+func (ps *problemList) gridCode(where, code, village string) bool {
+	if err := ValidateGridCode(code, village); err != nil {
+		ps.add(where, "%s", ErrorMessage(err))
+		return false
+	}
+	return true
 }
 
 // SplitRequest cuts a grid of a draft in two along a line. The larger part
@@ -226,39 +231,37 @@ func checkCount(what string, v *int) error {
 // counted the people on each side, and area is the least arbitrary proxy
 // (impact says so).
 type SplitRequest struct {
-	Code    string
-	Line    orb.LineString
-	NewCode string
-	NewName string
+	Code string `json:"code"`
+	// Line is in WGS-84; requests give it as a GeoJSON geometry, which
+	// the HTTP layer decodes.
+	Line    orb.LineString `json:"-"`
+	NewCode string         `json:"new_code"`
+	NewName string         `json:"new_name"`
 }
 
-// Validate checks the codes and that the line has two distinct positions.
-func (r SplitRequest) Validate() error {
-	if err := ValidateGridCode(r.Code, ""); err != nil {
-		return err
-	}
-	if err := ValidateGridCode(r.NewCode, r.Code[:12]); err != nil {
-		return Errorf(EINVALID, "new_code: %s (the new grid stays in the village of %s)", ErrorMessage(err), r.Code)
-	}
-	if r.NewCode == r.Code {
-		return Errorf(EINVALID, "new_code: must differ from code %s", r.Code)
+// Validate checks the codes, that the line has two distinct positions
+// and the new name, which it trims.
+func (r *SplitRequest) Validate() error {
+	var ps problemList
+	r.NewName = strings.TrimSpace(r.NewName)
+	if ps.gridCode("code", r.Code, "") {
+		if err := ValidateGridCode(r.NewCode, r.Code[:12]); err != nil {
+			ps.add("new_code", "%s (the new grid stays in the village of %s)", ErrorMessage(err), r.Code)
+		} else if r.NewCode == r.Code {
+			ps.add("new_code", "must differ from code %s", r.Code)
+		}
+	} else {
+		ps.gridCode("new_code", r.NewCode, "")
 	}
 	if len(r.Line) < 2 {
-		return Errorf(EINVALID, "line: want a LineString of at least 2 positions")
-	}
-	distinct := false
-	for _, p := range r.Line[1:] {
-		if p != r.Line[0] {
-			distinct = true
-		}
-	}
-	if !distinct {
-		return Errorf(EINVALID, "line: all positions are the same point; want a line across the grid")
+		ps.add("line", "want a LineString of at least 2 positions")
+	} else if !slices.ContainsFunc(r.Line[1:], func(p orb.Point) bool { return p != r.Line[0] }) {
+		ps.add("line", "all positions are the same point; want a line across the grid")
 	}
 	if r.NewName != "" {
-		return checkGridName(r.NewName)
+		ps.text("new_name", r.NewName, MaxGridName)
 	}
-	return nil
+	return ps.err()
 }
 
 // SplitCounts shares a grid's count (households or population) between
@@ -277,35 +280,44 @@ func SplitCounts(total int, keptM2, newM2 float64) (kept, added int) {
 // keeps its code, name and leader; the others are retired. Households and
 // population add up.
 type MergeRequest struct {
-	Codes []string
-	Into  string
+	Codes []string `json:"codes"`
+	Into  string   `json:"into"`
 }
 
-// Validate checks that there are at least two distinct, well-formed codes
-// of one village and that Into is one of them.
+// MaxMergeCodes bounds the grids one merge takes.
+const MaxMergeCodes = 100
+
+// Validate checks that there are 2..MaxMergeCodes distinct, well-formed
+// codes of one village and that Into is one of them. A wrong code is
+// located as "codes[i]".
 func (r MergeRequest) Validate() error {
-	if len(r.Codes) < 2 {
-		return Errorf(EINVALID, "codes: got %d, want at least 2 grids to merge", len(r.Codes))
+	var ps problemList
+	switch n := len(r.Codes); {
+	case n > MaxMergeCodes:
+		ps.add("codes", "got %d grids, want at most %d", n, MaxMergeCodes)
+		return ps.err()
+	case n < 2:
+		ps.add("codes", "got %d, want at least 2 grids to merge", n)
 	}
 	seen := map[string]bool{}
-	for _, c := range r.Codes {
-		if err := ValidateGridCode(c, ""); err != nil {
-			return err
-		}
-		if seen[c] {
-			return Errorf(EINVALID, "codes: %s is listed twice", c)
+	first := ""
+	for i, c := range r.Codes {
+		where := fmt.Sprintf("codes[%d]", i)
+		switch {
+		case !ps.gridCode(where, c, ""):
+		case seen[c]:
+			ps.add(where, "%s is listed twice", c)
+		case first == "":
+			first = c
+		case c[:12] != first[:12]:
+			ps.add(where, "%s and %s are in different villages; move one first, then merge", first, c)
 		}
 		seen[c] = true
 	}
 	if !seen[r.Into] {
-		return Errorf(EINVALID, "into: %q must be one of codes (the grid that keeps its code)", r.Into)
+		ps.add("into", "%q must be one of codes (the grid that keeps its code)", Clip(r.Into))
 	}
-	for _, c := range r.Codes {
-		if c[:12] != r.Codes[0][:12] {
-			return Errorf(EINVALID, "codes: %s and %s are in different villages; move one first, then merge", r.Codes[0], c)
-		}
-	}
-	return nil
+	return ps.err()
 }
 
 // MoveRequest moves a grid to another village. Its code changes to
@@ -314,44 +326,35 @@ func (r MergeRequest) Validate() error {
 // and joins the new one's. The leader in office (or the one the plan
 // appointed) goes with it.
 type MoveRequest struct {
-	Code    string
-	Village string
-	NewCode string
+	Code    string `json:"code"`
+	Village string `json:"village"`
+	NewCode string `json:"new_code"`
 }
 
-// Validate checks the codes.
+// Validate checks the codes: the grid's, another village's, and a new
+// code of that village.
 func (r MoveRequest) Validate() error {
-	if err := ValidateGridCode(r.Code, ""); err != nil {
-		return err
-	}
+	var ps problemList
+	codeOK := ps.gridCode("code", r.Code, "")
+	village := ""
 	if err := ValidateVillageCode(r.Village); err != nil {
-		return err
+		ps.add("village", "%s", ErrorMessage(err))
+	} else if village = r.Village; codeOK && r.Village == r.Code[:12] {
+		ps.add("village", "grid %s is already in village %s", r.Code, r.Village)
 	}
-	if r.Village == r.Code[:12] {
-		return Errorf(EINVALID, "village: grid %s is already in village %s", r.Code, r.Village)
-	}
-	if err := ValidateGridCode(r.NewCode, r.Village); err != nil {
-		return Errorf(EINVALID, "new_code: %s", ErrorMessage(err))
-	}
-	return nil
+	ps.gridCode("new_code", r.NewCode, village)
+	return ps.err()
 }
 
 // CheckLeader validates and normalises a leader appointed by a plan: a
 // name of 1..MaxLeaderName characters and a mainland phone number.
+// The error locates a wrong "name" and "phone".
 func CheckLeader(c Contact) (Contact, error) {
+	var ps problemList
 	c.Name = strings.TrimSpace(c.Name)
-	if c.Name == "" {
-		return c, Errorf(EINVALID, "name: must not be empty")
-	}
-	if n := utf8.RuneCountInString(c.Name); n > MaxLeaderName {
-		return c, Errorf(EINVALID, "name: %d characters, want at most %d", n, MaxLeaderName)
-	}
-	phone, err := NormalizePhone(c.Phone)
-	if err != nil {
-		return c, Errorf(EINVALID, "phone: %s", ErrorMessage(err))
-	}
-	c.Phone = phone
-	return c, nil
+	ps.text("name", c.Name, MaxLeaderName)
+	c.Phone, _ = ps.phone("phone", c.Phone)
+	return c, ps.err()
 }
 
 // FindingKind names a kind of problem that validation finds.
@@ -437,19 +440,23 @@ func DefaultValidationOptions() ValidationOptions {
 	return ValidationOptions{SliverM2: 50, SliverWidthM: 2, HouseholdsMin: 30, HouseholdsMax: 300}
 }
 
-// Validate checks the options' ranges.
+// Validate checks the options' ranges. A wrong option is located by the
+// name of its query parameter.
 func (o ValidationOptions) Validate() error {
-	switch {
-	case o.SliverM2 < 0 || o.SliverM2 > 1e6 || math.IsNaN(o.SliverM2):
-		return Errorf(EINVALID, "sliver_m2: got %v, want 0..1000000", o.SliverM2)
-	case o.SliverWidthM < 0 || o.SliverWidthM > 1000 || math.IsNaN(o.SliverWidthM):
-		return Errorf(EINVALID, "sliver_width_m: got %v, want 0..1000", o.SliverWidthM)
-	case o.HouseholdsMin < 0:
-		return Errorf(EINVALID, "households_min: got %d, want at least 0", o.HouseholdsMin)
-	case o.HouseholdsMax < o.HouseholdsMin:
-		return Errorf(EINVALID, "households_max: got %d, want at least households_min (%d)", o.HouseholdsMax, o.HouseholdsMin)
+	var ps problemList
+	if o.SliverM2 < 0 || o.SliverM2 > 1e6 || math.IsNaN(o.SliverM2) {
+		ps.add("sliver_m2", "got %v, want 0..1000000", o.SliverM2)
 	}
-	return nil
+	if o.SliverWidthM < 0 || o.SliverWidthM > 1000 || math.IsNaN(o.SliverWidthM) {
+		ps.add("sliver_width_m", "got %v, want 0..1000", o.SliverWidthM)
+	}
+	if o.HouseholdsMin < 0 {
+		ps.add("households_min", "got %d, want at least 0", o.HouseholdsMin)
+	}
+	if o.HouseholdsMax < o.HouseholdsMin {
+		ps.add("households_max", "got %d, want at least households_min (%d)", o.HouseholdsMax, o.HouseholdsMin)
+	}
+	return ps.err()
 }
 
 // ValidationReport is the result of validating a grid layer: a draft, or
@@ -556,33 +563,42 @@ type Repair struct {
 	ToleranceM float64
 }
 
-// Validate checks the kind, the codes and the tolerance, and sets the
-// default tolerance.
+// MaxRepairCodes bounds the grids one repair names.
+const MaxRepairCodes = 1000
+
+// Validate checks the kind, the codes (named for snap) and the tolerance,
+// and sets the default tolerance. A wrong code is located as "codes[i]".
 func (r *Repair) Validate() error {
-	known := false
-	for _, k := range RepairKinds {
-		known = known || r.Kind == k
+	var ps problemList
+	r.check(&ps)
+	return ps.err()
+}
+
+func (r *Repair) check(ps *problemList) {
+	if !slices.Contains(RepairKinds, r.Kind) {
+		ps.add("kind", "got %q, want one of %v", Clip(string(r.Kind)), RepairKinds)
 	}
-	if !known {
-		return Errorf(EINVALID, "kind: got %q, want one of %v", r.Kind, RepairKinds)
-	}
-	for _, c := range r.Codes {
-		if err := ValidateGridCode(c, ""); err != nil {
-			return err
+	switch {
+	case len(r.Codes) > MaxRepairCodes:
+		ps.add("codes", "got %d grids, want at most %d", len(r.Codes), MaxRepairCodes)
+	case len(r.Codes) == 0 && r.Kind == RepairSnap:
+		ps.add("codes", "name the grids to snap (those of an overlap or beside a gap in the validation report)")
+	default:
+		for i, c := range r.Codes {
+			ps.gridCode(fmt.Sprintf("codes[%d]", i), c, "")
 		}
 	}
 	if r.At != nil {
-		if msg := CheckLonLat(r.At[0], r.At[1]); msg != "" {
-			return Errorf(EINVALID, "at: %s", msg)
+		if p := CheckLonLat(r.At[0], r.At[1]); p != nil {
+			ps.add("at", "%s", p)
 		}
 	}
 	if r.ToleranceM == 0 {
 		r.ToleranceM = DefaultSnapToleranceM
 	}
 	if r.ToleranceM < 0 || r.ToleranceM > MaxSnapToleranceM || math.IsNaN(r.ToleranceM) {
-		return Errorf(EINVALID, "tolerance_m: got %v, want more than 0 and at most %v", r.ToleranceM, MaxSnapToleranceM)
+		ps.add("tolerance_m", "got %v, want more than 0 and at most %v", r.ToleranceM, MaxSnapToleranceM)
 	}
-	return nil
 }
 
 // RepairResult says what a repair changed: the grids whose geometry it

@@ -52,8 +52,8 @@ func Polygonal(g orb.Geometry) (orb.MultiPolygon, []string) {
 
 func checkRing(ring orb.Ring) string {
 	for k, p := range ring {
-		if err := CheckLonLat(p[0], p[1]); err != "" {
-			return fmt.Sprintf("position %d: %s", k, err)
+		if prob := CheckLonLat(p[0], p[1]); prob != nil {
+			return fmt.Sprintf("position %d: %s", k, prob)
 		}
 	}
 	if len(ring) < 4 {
@@ -65,18 +65,18 @@ func checkRing(ring orb.Ring) string {
 	return ""
 }
 
-// CheckLonLat returns "" when lon, lat are finite and within range, and a
-// message naming the wrong coordinate otherwise.
-func CheckLonLat(lon, lat float64) string {
+// CheckLonLat returns nil when lon, lat are finite and within range, and
+// otherwise the problem, located at the wrong coordinate ("lon" or "lat").
+func CheckLonLat(lon, lat float64) *Problem {
 	switch {
 	case math.IsNaN(lon) || math.IsInf(lon, 0):
-		return fmt.Sprintf("lon: got %v, want a finite number", lon)
+		return &Problem{Where: "lon", Reason: fmt.Sprintf("got %v, want a finite number", lon)}
 	case math.IsNaN(lat) || math.IsInf(lat, 0):
-		return fmt.Sprintf("lat: got %v, want a finite number", lat)
+		return &Problem{Where: "lat", Reason: fmt.Sprintf("got %v, want a finite number", lat)}
 	case lon < -180 || lon > 180:
-		return fmt.Sprintf("lon: got %v, want -180..180", lon)
+		return &Problem{Where: "lon", Reason: fmt.Sprintf("got %v, want -180..180", lon)}
 	case lat < -90 || lat > 90:
-		return fmt.Sprintf("lat: got %v, want -90..90", lat)
+		return &Problem{Where: "lat", Reason: fmt.Sprintf("got %v, want -90..90", lat)}
 	}
-	return ""
+	return nil
 }

@@ -1,8 +1,10 @@
 package geo
 
 import (
+	"context"
 	"fmt"
 	"sort"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -125,18 +127,75 @@ func (s *Snapshot) LocateCode(p orb.Point, toleranceM float64) (gridindex.Result
 	return s.index.Locate(p, toleranceM)
 }
 
-// Registry holds the current snapshot. Load is wait-free; Store swaps a new
-// snapshot in atomically, so a reader sees the old generation or the new
-// one, never a mix.
+// Registry holds the current snapshot. Load is wait-free; Replace swaps a
+// newer snapshot in atomically, so a reader sees the old generation or the
+// new one, never a mix, and never an older one after a newer.
 type Registry struct {
 	cur atomic.Pointer[Snapshot]
 }
 
-// Load returns the current snapshot, or nil before the first Store.
+// Load returns the current snapshot, or nil before the first one.
 func (r *Registry) Load() *Snapshot { return r.cur.Load() }
 
-// Store makes s current.
+// Store makes s current unconditionally. Servers use Replace (through a
+// Reloader); Store is for tools and benchmarks that swap snapshots on
+// purpose.
 func (r *Registry) Store(s *Snapshot) { r.cur.Store(s) }
+
+// Replace makes s current unless the current snapshot is newer: of a later
+// generation, or of the same generation loaded later (with people and
+// organizations read after s's). It reports whether s was taken.
+func (r *Registry) Replace(s *Snapshot) bool {
+	for {
+		cur := r.cur.Load()
+		if cur != nil && (s.Generation < cur.Generation || s.Generation == cur.Generation && s.LoadedAt.Before(cur.LoadedAt)) {
+			return false
+		}
+		if r.cur.CompareAndSwap(cur, s) {
+			return true
+		}
+	}
+}
+
+// Reloader is the one way a server rebuilds its snapshot, whatever asks
+// for it (start-up, a write on this replica, a NOTIFY from another, the
+// periodic reload): loads run one at a time, a request that arrives while
+// a load runs is served by the next load rather than by a second one in
+// parallel, and a snapshot only ever replaces an older one.
+type Reloader struct {
+	reg  *Registry
+	load func(ctx context.Context) (*Snapshot, error)
+
+	asked atomic.Uint64 // tickets handed to callers of Reload
+	mu    sync.Mutex
+	done  uint64 // every ticket up to done is served by a finished load
+}
+
+// NewReloader returns a reloader that builds snapshots with load and keeps
+// them in reg.
+func NewReloader(reg *Registry, load func(ctx context.Context) (*Snapshot, error)) *Reloader {
+	return &Reloader{reg: reg, load: load}
+}
+
+// Reload rebuilds the snapshot from what is committed now, unless a load
+// that started after this call was made has already done so. A failed
+// load leaves the current snapshot in place and returns its error.
+func (r *Reloader) Reload(ctx context.Context) error {
+	ticket := r.asked.Add(1)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.done >= ticket {
+		return nil
+	}
+	covers := r.asked.Load()
+	snap, err := r.load(ctx)
+	if err != nil {
+		return err
+	}
+	r.reg.Replace(snap)
+	r.done = covers
+	return nil
+}
 
 // Version names the snapshot's content for ETags: the generation and the
 // moment it was loaded, since a reload within a generation (a new leader,

@@ -11,8 +11,10 @@ type IncidentStore interface {
 	// CreateIncident stores a routed incident and its first events. With an
 	// idempotency key, a retry with the same body hash returns the incident
 	// first created and fresh=false; the same key with another body returns
-	// EMISMATCH.
-	CreateIncident(ctx context.Context, inc *Incident, key string, bodyHash []byte) (out *Incident, fresh bool, err error)
+	// EMISMATCH. messages (nil: none) gives the messages the new incident
+	// sends; they are written to the outbox in the same transaction.
+	CreateIncident(ctx context.Context, inc *Incident, key string, bodyHash []byte,
+		messages func(*Incident) []OutboxMessage) (out *Incident, fresh bool, err error)
 	// Incident returns an incident with its history; ENOTFOUND if unknown.
 	Incident(ctx context.Context, number string) (*Incident, error)
 	// AddIncidentEvent locks the incident, lets decide compute the change
@@ -24,25 +26,6 @@ type IncidentStore interface {
 	ListIncidents(ctx context.Context, f IncidentFilter) ([]*Incident, int64, error)
 	// IncidentStats computes the figures of f's scope at f.Now.
 	IncidentStats(ctx context.Context, f IncidentFilter) (*IncidentStats, error)
-}
-
-// Escalate decides the escalation of inc at now: one level up (grid →
-// village liaison leader → town duty desk), skipping people on leave, with
-// a fresh time limit. ok is false when there is no higher level or nobody
-// to take it.
-func (cfg DispatchConfig) Escalate(s *Snapshot, inc *Incident, now time.Time, note string) (IncidentChange, bool) {
-	if inc.Assignee.Level >= LevelTown || s == nil {
-		return IncidentChange{}, false
-	}
-	g, _ := s.Grid(inc.GridCode)
-	a, ok := s.Assign(g, inc.Assignee.Level+1, now)
-	if !ok {
-		return IncidentChange{}, false
-	}
-	if note == "" {
-		note = "overdue since " + inc.DueAt.UTC().Format(time.RFC3339) + ": 小事不出村、大事不出镇"
-	}
-	return IncidentChange{Action: ActEscalate, Note: note, To: StDispatched, Assignee: &a, DueAt: now.Add(cfg.DueIn[inc.Severity])}, true
 }
 
 // HistoryStore answers questions about past generations. Every method

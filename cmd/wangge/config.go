@@ -4,22 +4,30 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"wangge/geo"
 )
 
-// Config is every setting of wangge, read from flags with environment
-// equivalents in cmd only and passed down explicitly.
+// Config is every setting of wangge: the defaults, overridden by the
+// environment (DefaultConfig), overridden by flags (parseFlags), and
+// checked as a whole by Validate before anything starts. It is read in cmd
+// only and passed down explicitly.
 type Config struct {
-	Addr        string  // --addr, WANGGE_ADDR
+	Addr        string  // --addr, WANGGE_ADDR: host:port to listen on
 	DataDir     string  // --data-dir, WANGGE_DATA_DIR: the embedded cluster's folder
 	DatabaseURL string  // --database-url, DATABASE_URL: use this server instead
-	ToleranceM  float64 // --tolerance-m, WANGGE_TOLERANCE_M
+	ToleranceM  float64 // --tolerance-m, WANGGE_TOLERANCE_M: metres, 0 < m ≤ 10000
 	Demo        bool    // --demo, WANGGE_DEMO: load the demo town into an empty database
 	CORSOrigins string  // --cors-origins, WANGGE_CORS_ORIGINS: comma-separated, "*" for any
 	// Dispatch: --due (WANGGE_DUE), --co-notify (WANGGE_CO_NOTIFY),
@@ -28,47 +36,121 @@ type Config struct {
 	CoNotify      string
 	EscalateEvery time.Duration
 	dispatch      geo.DispatchConfig
+	// Notifications: --public-url (WANGGE_PUBLIC_URL) for the links in
+	// messages, --remind-before (WANGGE_REMIND_BEFORE) for the due-soon
+	// reminder, --delivery-attempts (WANGGE_DELIVERY_ATTEMPTS) before a
+	// message is dead-lettered, and WANGGE_SECRET_KEY (environment only,
+	// never a flag: flags show in ps) to seal channel secrets.
+	PublicURL        string
+	RemindBefore     time.Duration
+	DeliveryAttempts int
+	SecretKey        string
+
+	// from records, by flag name, where a setting not left at its default
+	// came from ("WANGGE_TOLERANCE_M" or "--tolerance-m") and the text
+	// given, so that Validate names what the user wrote.
+	from map[string]source
+	// envErrs are environment values that did not parse, by the flag that
+	// overrides them; Validate reports those no flag replaced.
+	envErrs map[string]error
 }
 
-// DefaultConfig returns the defaults, overridden by the environment.
+// source is where a setting came from and the text given there.
+type source struct {
+	name, text string
+}
+
+// settings names each setting by its flag, with its environment variable
+// and what a valid value is.
+var settings = map[string]struct{ env, want string }{
+	"addr":              {"WANGGE_ADDR", "host:port with a port 0..65535, e.g. :8080 or 127.0.0.1:8080"},
+	"data-dir":          {"WANGGE_DATA_DIR", "a folder for the embedded PostgreSQL cluster"},
+	"database-url":      {"DATABASE_URL", "a PostgreSQL URL (postgres://user@host/db) or key=value connection string"},
+	"tolerance-m":       {"WANGGE_TOLERANCE_M", "a number of metres > 0 and ≤ 10000"},
+	"demo":              {"WANGGE_DEMO", "true or false"},
+	"cors-origins":      {"WANGGE_CORS_ORIGINS", `"*", or comma-separated origins such as https://map.example.com (scheme://host[:port] in lower case, no path)`},
+	"due":               {"WANGGE_DUE", "severity=duration pairs, e.g. urgent=2h,major=24h,minor=72h"},
+	"co-notify":         {"WANGGE_CO_NOTIFY", "category=organization kind pairs, or none"},
+	"escalate-every":    {"WANGGE_ESCALATE_EVERY", "a duration of at least 1s, e.g. 1m"},
+	"public-url":        {"WANGGE_PUBLIC_URL", "the http(s) address people reach this service at, e.g. https://wangge.example.cn"},
+	"remind-before":     {"WANGGE_REMIND_BEFORE", "a duration of at least 1m, e.g. 2h (0 turns the reminder off)"},
+	"delivery-attempts": {"WANGGE_DELIVERY_ATTEMPTS", "a whole number of attempts, 1..50"},
+	"secret-key":        {"WANGGE_SECRET_KEY", "a passphrase of at least 16 characters (the same on every replica)"},
+}
+
+// DefaultConfig returns the defaults, overridden by the environment. A
+// variable set to the empty string counts as unset, except
+// WANGGE_CORS_ORIGINS, where empty means no origin. A value that does not
+// parse is kept aside for Validate to report, unless a flag replaces it.
+// Without WANGGE_DATA_DIR the data folder is defaultDataDir's.
 func DefaultConfig() Config {
-	c := Config{Addr: ":8080", DataDir: defaultDataDir(), ToleranceM: 200, Demo: true, CORSOrigins: "*",
-		EscalateEvery: time.Minute, Due: os.Getenv("WANGGE_DUE"), CoNotify: os.Getenv("WANGGE_CO_NOTIFY")}
-	if v, err := time.ParseDuration(os.Getenv("WANGGE_ESCALATE_EVERY")); err == nil {
-		c.EscalateEvery = v
-	}
-	if v := os.Getenv("WANGGE_ADDR"); v != "" {
-		c.Addr = v
-	}
-	if v := os.Getenv("WANGGE_DATA_DIR"); v != "" {
-		c.DataDir = v
-	}
-	c.DatabaseURL = os.Getenv("DATABASE_URL")
-	if v, err := strconv.ParseFloat(os.Getenv("WANGGE_TOLERANCE_M"), 64); err == nil {
-		c.ToleranceM = v
-	}
+	c := Config{Addr: ":8080", ToleranceM: geo.DefaultToleranceM, Demo: true, CORSOrigins: "*", EscalateEvery: time.Minute,
+		RemindBefore: 2 * time.Hour, DeliveryAttempts: geo.DefaultDeliveryPolicy().MaxAttempts,
+		from: map[string]source{}, envErrs: map[string]error{}}
+	text := func(v string) (string, error) { return v, nil }
+	envValue(&c, "addr", &c.Addr, text)
+	envValue(&c, "data-dir", &c.DataDir, text)
+	envValue(&c, "database-url", &c.DatabaseURL, text)
+	envValue(&c, "due", &c.Due, text)
+	envValue(&c, "co-notify", &c.CoNotify, text)
+	envValue(&c, "tolerance-m", &c.ToleranceM, func(v string) (float64, error) { return strconv.ParseFloat(v, 64) })
+	envValue(&c, "demo", &c.Demo, strconv.ParseBool)
+	envValue(&c, "escalate-every", &c.EscalateEvery, time.ParseDuration)
+	envValue(&c, "public-url", &c.PublicURL, text)
+	envValue(&c, "remind-before", &c.RemindBefore, time.ParseDuration)
+	envValue(&c, "delivery-attempts", &c.DeliveryAttempts, strconv.Atoi)
+	envValue(&c, "secret-key", &c.SecretKey, text)
 	if v, ok := os.LookupEnv("WANGGE_CORS_ORIGINS"); ok {
 		c.CORSOrigins = v
+		c.from["cors-origins"] = source{"WANGGE_CORS_ORIGINS", v}
 	}
-	if v, err := strconv.ParseBool(os.Getenv("WANGGE_DEMO")); err == nil {
-		c.Demo = v
+	if c.DataDir == "" {
+		dir, err := defaultDataDir(os.Geteuid() == 0)
+		if err != nil {
+			c.envErrs["data-dir"] = err
+		}
+		c.DataDir = dir
 	}
 	return c
 }
 
+// envValue sets *dst from the variable of the setting named by flag, when
+// it is set and not empty. A value parse rejects leaves *dst at its default
+// and is recorded for Validate.
+func envValue[T any](c *Config, flag string, dst *T, parse func(string) (T, error)) {
+	name := settings[flag].env
+	v := os.Getenv(name)
+	if v == "" {
+		return
+	}
+	x, err := parse(v)
+	if err != nil {
+		c.envErrs[flag] = fmt.Errorf("%s: got %q, want %s", name, v, settings[flag].want)
+		return
+	}
+	*dst = x
+	c.from[flag] = source{name, v}
+}
+
 // defaultDataDir is /var/lib/wangge for root (the postgres user can reach
-// it, unlike /root), and the XDG data folder otherwise.
-func defaultDataDir() string {
-	if os.Geteuid() == 0 {
-		return "/var/lib/wangge"
+// it, unlike /root), and the XDG data folder otherwise: $XDG_DATA_HOME/wangge,
+// else ~/.local/share/wangge, else (no home folder) wangge-data in the
+// working folder. XDG_DATA_HOME must be absolute (the XDG Base Directory
+// rule); a relative one is an error that names it.
+func defaultDataDir(root bool) (string, error) {
+	if root {
+		return "/var/lib/wangge", nil
 	}
 	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
-		return filepath.Join(d, "wangge")
+		if !filepath.IsAbs(d) {
+			return "", fmt.Errorf("XDG_DATA_HOME: got %q, want an absolute path (or set WANGGE_DATA_DIR or --data-dir)", d)
+		}
+		return filepath.Join(d, "wangge"), nil
 	}
 	if home, err := os.UserHomeDir(); err == nil {
-		return filepath.Join(home, ".local", "share", "wangge")
+		return filepath.Join(home, ".local", "share", "wangge"), nil
 	}
-	return "wangge-data"
+	return "wangge-data", nil
 }
 
 // databaseFlags registers the flags every command that opens the database
@@ -78,16 +160,97 @@ func (c *Config) databaseFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "PostgreSQL URL; empty: start the embedded cluster (env DATABASE_URL)")
 }
 
-// Validate checks the settings.
-func (c *Config) Validate() error {
-	if c.DatabaseURL == "" && c.DataDir == "" {
-		return errors.New("--data-dir: required when DATABASE_URL is not set")
+// parseFlags parses args with fs, whose flags are bound to c. A flag given
+// replaces its environment variable, even one that did not parse.
+func (c *Config) parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
 	}
-	if c.ToleranceM < 0 || c.ToleranceM > 10_000 {
-		return fmt.Errorf("--tolerance-m: got %v, want 0..10000", c.ToleranceM)
+	if c.from == nil {
+		c.from = map[string]source{}
+	}
+	fs.Visit(func(f *flag.Flag) {
+		if _, ok := settings[f.Name]; ok {
+			delete(c.envErrs, f.Name)
+			c.from[f.Name] = source{"--" + f.Name, f.Value.String()}
+		}
+	})
+	return nil
+}
+
+// Validate checks every setting and returns one error listing each bad
+// one, naming the flag or environment variable it came from, what was
+// given and what is expected.
+func (c *Config) Validate() error {
+	var errs []error
+	for _, flag := range slices.Sorted(maps.Keys(c.envErrs)) {
+		if flag == "data-dir" && c.DatabaseURL != "" {
+			continue // no embedded cluster: the folder is not used
+		}
+		errs = append(errs, c.envErrs[flag])
+	}
+	bad := func(flag string, got any) {
+		if c.envErrs[flag] != nil {
+			return // reported above
+		}
+		name, text := c.name(flag), fmt.Sprint(got)
+		if src, ok := c.from[flag]; ok {
+			text = src.text
+		}
+		errs = append(errs, fmt.Errorf("%s: got %q, want %s", name, text, settings[flag].want))
+	}
+
+	if _, port, err := net.SplitHostPort(c.Addr); err != nil {
+		bad("addr", c.Addr)
+	} else if _, err := net.LookupPort("tcp", port); err != nil {
+		bad("addr", c.Addr)
+	}
+	if c.DatabaseURL == "" && c.DataDir == "" && c.envErrs["data-dir"] == nil {
+		errs = append(errs, errors.New("--data-dir (WANGGE_DATA_DIR): required when DATABASE_URL is not set"))
+	}
+	if c.DatabaseURL != "" {
+		if _, err := pgxpool.ParseConfig(c.DatabaseURL); err != nil {
+			// pgx masks the password in its message; a URL parse error
+			// would quote the URL whole, so only its reason is kept.
+			why := err.Error()
+			if ue := (*url.Error)(nil); errors.As(err, &ue) {
+				why = "cannot parse the connection string: " + ue.Err.Error()
+			}
+			errs = append(errs, fmt.Errorf("%s: %s; want %s", c.name("database-url"), why, settings["database-url"].want))
+		}
+	}
+	if !(c.ToleranceM > 0 && c.ToleranceM <= 10_000) { // NaN too
+		bad("tolerance-m", c.ToleranceM)
+	}
+	for _, o := range c.corsOrigins() {
+		if !validOrigin(o) {
+			bad("cors-origins", c.CORSOrigins)
+			break
+		}
 	}
 	if c.EscalateEvery < time.Second {
-		return fmt.Errorf("--escalate-every: got %v, want at least 1s", c.EscalateEvery)
+		bad("escalate-every", c.EscalateEvery)
+	}
+	if u, err := url.Parse(c.PublicURL); c.PublicURL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
+		bad("public-url", c.PublicURL)
+	}
+	if c.RemindBefore != 0 && c.RemindBefore < time.Minute {
+		bad("remind-before", c.RemindBefore)
+	}
+	if c.DeliveryAttempts < 1 || c.DeliveryAttempts > 50 {
+		bad("delivery-attempts", c.DeliveryAttempts)
+	}
+	if c.SecretKey != "" && len(c.SecretKey) < 16 {
+		errs = append(errs, fmt.Errorf("WANGGE_SECRET_KEY: %d characters, want %s", len(c.SecretKey), settings["secret-key"].want))
+	}
+	if _, err := geo.ParseDispatchConfig(c.Due, ""); err != nil {
+		errs = append(errs, fmt.Errorf("%s: %w", c.name("due"), err))
+	}
+	if _, err := geo.ParseDispatchConfig("", c.CoNotify); err != nil {
+		errs = append(errs, fmt.Errorf("%s: %w", c.name("co-notify"), err))
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
 	}
 	d, err := geo.ParseDispatchConfig(c.Due, c.CoNotify)
 	if err != nil {
@@ -95,6 +258,27 @@ func (c *Config) Validate() error {
 	}
 	c.dispatch = d
 	return nil
+}
+
+// name names the setting of flag by where its value came from, or by both
+// its flag and its variable when it was left at its default.
+func (c *Config) name(flag string) string {
+	if src, ok := c.from[flag]; ok {
+		return src.name
+	}
+	return fmt.Sprintf("--%s (%s)", flag, settings[flag].env)
+}
+
+// validOrigin reports whether o can match a browser's Origin header, which
+// the server compares exactly: "*", or scheme://host[:port] in lower case
+// with nothing after it.
+func validOrigin(o string) bool {
+	if o == "*" {
+		return true
+	}
+	u, err := url.Parse(o)
+	return err == nil && u.Scheme != "" && u.Host != "" && u.User == nil && u.Path == "" &&
+		u.RawQuery == "" && !u.ForceQuery && !strings.Contains(o, "#") && o == strings.ToLower(o)
 }
 
 // corsOrigins splits the --cors-origins list.

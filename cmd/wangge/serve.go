@@ -16,6 +16,7 @@ import (
 	"wangge/api"
 	"wangge/fixtures"
 	"wangge/geo"
+	"wangge/geo/outbox"
 	"wangge/geo/pgstore"
 	"wangge/geo/townfile"
 )
@@ -31,6 +32,11 @@ type Main struct {
 	// (useful with --addr :0 in tests); closed Ready tells it is set.
 	Addr  string
 	Ready chan struct{}
+
+	// reloader rebuilds Registry's snapshot; Run makes it.
+	reloader *geo.Reloader
+	// worker delivers the outbox's messages; Run makes it.
+	worker *outbox.Worker
 
 	log    *slog.Logger
 	stdout io.Writer
@@ -54,8 +60,11 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.StringVar(&m.Config.CoNotify, "co-notify", m.Config.CoNotify, "organization kind co-notified per category, e.g. customs=red_white_council,dispute=mediation; none for no co-notification (env WANGGE_CO_NOTIFY)")
 	fs.DurationVar(&m.Config.EscalateEvery, "escalate-every", m.Config.EscalateEvery, "how often overdue incidents are escalated (env WANGGE_ESCALATE_EVERY)")
 	fs.BoolVar(&m.Config.Demo, "demo", m.Config.Demo, "load the demo town into an empty database (env WANGGE_DEMO)")
+	fs.StringVar(&m.Config.PublicURL, "public-url", m.Config.PublicURL, "address people reach this service at, for links in messages (env WANGGE_PUBLIC_URL)")
+	fs.DurationVar(&m.Config.RemindBefore, "remind-before", m.Config.RemindBefore, "remind the assignee this long before an incident is due; 0: never (env WANGGE_REMIND_BEFORE)")
+	fs.IntVar(&m.Config.DeliveryAttempts, "delivery-attempts", m.Config.DeliveryAttempts, "attempts to deliver a message before it is dead-lettered (env WANGGE_DELIVERY_ATTEMPTS)")
 	m.Config.databaseFlags(fs)
-	if err := fs.Parse(args); err != nil {
+	if err := m.Config.parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -76,6 +85,7 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	defer db.close(m.log, true)
+	m.reloader = geo.NewReloader(&m.Registry, db.snapshot)
 
 	if err := m.loadDemo(ctx, db); err != nil {
 		return err
@@ -86,18 +96,27 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.reloadTokens(ctx, db); err != nil {
 		return err
 	}
+	key, err := m.secretKey()
+	if err != nil {
+		return err
+	}
+	handler := api.New(&m.Registry, db, api.Config{ToleranceM: m.Config.ToleranceM,
+		CORSOrigins: m.Config.corsOrigins(), Tokens: &m.Tokens, Incidents: db, Dispatch: m.Config.dispatch,
+		People: db, Organizations: db, History: db, Plans: db, Reload: func(ctx context.Context) error { return m.reload(ctx, db) },
+		Outbox: db, Channels: db, SecretKey: key, PublicURL: m.Config.PublicURL}, m.log)
+	m.worker = m.newWorker(db, key, handler)
+
 	var wg sync.WaitGroup
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer func() { stopWatch(); wg.Wait() }()
-	wg.Add(3)
+	wg.Add(4)
 	go func() { defer wg.Done(); m.watch(watchCtx, db) }()
 	go func() { defer wg.Done(); m.reloadPeriodically(watchCtx, db) }()
 	go func() { defer wg.Done(); m.escalate(watchCtx, db) }()
+	go func() { defer wg.Done(); m.worker.Run(watchCtx) }()
 
 	srv := &http.Server{
-		Handler: api.New(&m.Registry, db, api.Config{ToleranceM: m.Config.ToleranceM,
-			CORSOrigins: m.Config.corsOrigins(), Tokens: &m.Tokens, Incidents: db, Dispatch: m.Config.dispatch,
-			People: db, Organizations: db, History: db, Plans: db, Reload: func(ctx context.Context) error { return m.reload(ctx, db) }}, m.log),
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,
@@ -148,14 +167,12 @@ func (m *Main) loadDemo(ctx context.Context, db *database) error {
 	return nil
 }
 
-// reload builds a snapshot of the current generation and swaps it in.
+// reload builds a snapshot of the current generation and swaps it in,
+// through the one reloader every trigger shares (start-up, writes, NOTIFY,
+// the periodic reload), so that concurrent triggers cannot put an older
+// snapshot back.
 func (m *Main) reload(ctx context.Context, db *database) error {
-	snap, err := db.snapshot(ctx)
-	if err != nil {
-		return err
-	}
-	m.Registry.Store(snap)
-	return nil
+	return m.reloader.Reload(ctx)
 }
 
 // escalate runs the escalator: every EscalateEvery, overdue incidents go
@@ -164,6 +181,7 @@ func (m *Main) reload(ctx context.Context, db *database) error {
 func (m *Main) escalate(ctx context.Context, db *database) {
 	t := time.NewTicker(m.Config.EscalateEvery)
 	defer t.Stop()
+	dispatcher := geo.NewDispatcher(m.Config.dispatch, m.Config.ToleranceM)
 	for {
 		select {
 		case <-ctx.Done():
@@ -172,13 +190,35 @@ func (m *Main) escalate(ctx context.Context, db *database) {
 		}
 		now := db.Now()
 		snap := m.Registry.Load()
+		channels, err := db.Channels(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				m.log.Warn("escalating overdue incidents", "err", err)
+			}
+			continue
+		}
 		n, err := db.EscalateOverdue(ctx, now, 500, func(inc *geo.Incident) (geo.IncidentChange, bool) {
-			return m.Config.dispatch.Escalate(snap, inc, now, "")
+			ch, ok := dispatcher.Escalate(snap, inc, now, "")
+			if ok {
+				ch.Messages = dispatcher.ChangeMessages(channels, snap, inc, ch, m.incidentLink)
+			}
+			return ch, ok
 		})
 		if err != nil && ctx.Err() == nil {
 			m.log.Warn("escalating overdue incidents", "err", err)
 		} else if n > 0 {
 			m.log.Info("escalated overdue incidents", "count", n)
+		}
+		if m.Config.RemindBefore <= 0 {
+			continue
+		}
+		n, err = db.RemindDueSoon(ctx, now, m.Config.RemindBefore, 500, func(inc *geo.Incident) []geo.OutboxMessage {
+			return dispatcher.Messages(channels, snap, inc, geo.MsgDueSoon, nil, m.incidentLink(inc.Number), "")
+		})
+		if err != nil && ctx.Err() == nil {
+			m.log.Warn("reminding incidents due soon", "err", err)
+		} else if n > 0 {
+			m.log.Info("reminded incidents due soon", "count", n)
 		}
 	}
 }
@@ -222,6 +262,10 @@ func (m *Main) watch(ctx context.Context, db *database) {
 	for ctx.Err() == nil {
 		err := db.Listen(ctx, func(payload string) {
 			backoff = time.Second
+			if payload == pgstore.OutboxChanged {
+				m.worker.Wake()
+				return
+			}
 			if payload == pgstore.TokensChanged || payload == "" {
 				if err := m.reloadTokens(ctx, db); err != nil {
 					m.log.Warn("reloading the tokens", "err", err)

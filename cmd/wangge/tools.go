@@ -24,7 +24,10 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs := flag.NewFlagSet("wangge migrate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfg.databaseFlags(fs)
-	if err := fs.Parse(args); err != nil {
+	if err := cfg.parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := cfg.Validate(); err != nil {
 		return err
 	}
 	log := cliLogger(stderr)
@@ -45,7 +48,10 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.SetOutput(stderr)
 	cfg.databaseFlags(fs)
 	note := fs.String("note", "", "why this import (kept with the generation)")
-	if err := fs.Parse(args); err != nil {
+	if err := cfg.parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := cfg.Validate(); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
@@ -98,7 +104,10 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	out := fs.String("out", "town-export", "town format: the folder to write town.geojson, villages.geojson and grids.geojson to; other formats: the file")
 	gen := fs.Int64("generation", 0, "generation to export (0: the current one)")
 	format := fs.String("format", "town", "town (the import format), or the grids alone as geojson, kml, kmz or shp (a zipped Shapefile)")
-	if err := fs.Parse(args); err != nil {
+	if err := cfg.parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := cfg.Validate(); err != nil {
 		return err
 	}
 	log := cliLogger(stderr)
@@ -142,7 +151,10 @@ func runLocate(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	cfg.databaseFlags(fs)
 	crsName := fs.String("crs", "wgs84", "coordinate system of LON LAT: wgs84, gcj02 (AMap, Tencent) or bd09 (Baidu)")
 	fs.Float64Var(&cfg.ToleranceM, "tolerance-m", cfg.ToleranceM, "route points this close (m) to a grid to the nearest one")
-	if err := fs.Parse(args); err != nil {
+	if err := cfg.parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := cfg.Validate(); err != nil {
 		return err
 	}
 	if fs.NArg() != 2 {
@@ -156,8 +168,8 @@ func runLocate(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		p[i] = v
 	}
-	if msg := geo.CheckLonLat(p[0], p[1]); msg != "" {
-		return errors.New("locate: " + msg)
+	if msg := geo.CheckLonLat(p[0], p[1]); msg != nil {
+		return errors.New("locate: " + msg.String())
 	}
 	crs, err := chinacrs.Parse(*crsName)
 	if err != nil {

@@ -247,8 +247,8 @@ func NewShape(req Request) (*Shape, error) {
 // polygons of closed rings (see geo.Polygonal).
 func checkPositions(point orb.Point, isPoint bool, lines []orb.LineString, polys orb.MultiPolygon) error {
 	if isPoint {
-		if msg := geo.CheckLonLat(point[0], point[1]); msg != "" {
-			return invalid("geometry", msg)
+		if msg := geo.CheckLonLat(point[0], point[1]); msg != nil {
+			return invalid("geometry", msg.String())
 		}
 		return nil
 	}
@@ -261,7 +261,7 @@ func checkPositions(point orb.Point, isPoint bool, lines []orb.LineString, polys
 				return invalid("geometry", fmt.Sprintf("line %d has %d positions: want at least 2", i, len(ls)))
 			}
 			for k, p := range ls {
-				if msg := geo.CheckLonLat(p[0], p[1]); msg != "" {
+				if msg := geo.CheckLonLat(p[0], p[1]); msg != nil {
 					return invalid("geometry", fmt.Sprintf("line %d position %d: %s", i, k, msg))
 				}
 			}

@@ -177,8 +177,8 @@ func positionOf(pos []float64, where string) (orb.Point, string) {
 	if len(pos) < 2 || len(pos) > 3 {
 		return orb.Point{}, fmt.Sprintf("%s: got %d numbers, want [lon,lat] or [lon,lat,alt]", where, len(pos))
 	}
-	if msg := geo.CheckLonLat(pos[0], pos[1]); msg != "" {
-		return orb.Point{}, where + ": " + msg
+	if msg := geo.CheckLonLat(pos[0], pos[1]); msg != nil {
+		return orb.Point{}, where + ": " + msg.String()
 	}
 	return orb.Point{pos[0], pos[1]}, ""
 }

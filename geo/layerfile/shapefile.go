@@ -223,7 +223,7 @@ func shpPolygonOf(c []byte) (orb.MultiPolygon, []string) {
 // numbers, before rings are regrouped into polygons.
 func checkPart(ring orb.Ring) string {
 	for k, pt := range ring {
-		if msg := geo.CheckLonLat(pt[0], pt[1]); msg != "" {
+		if msg := geo.CheckLonLat(pt[0], pt[1]); msg != nil {
 			return fmt.Sprintf("position %d: %s", k, msg)
 		}
 	}

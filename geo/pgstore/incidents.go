@@ -23,7 +23,8 @@ type rowQuerier interface {
 // returns the incident first created and fresh=false; the same key with
 // another body is EMISMATCH. Returns EUNAVAILABLE when the database cannot
 // be reached.
-func (db *DB) CreateIncident(ctx context.Context, inc *geo.Incident, key string, bodyHash []byte) (out *geo.Incident, fresh bool, err error) {
+func (db *DB) CreateIncident(ctx context.Context, inc *geo.Incident, key string, bodyHash []byte,
+	messages func(*geo.Incident) []geo.OutboxMessage) (out *geo.Incident, fresh bool, err error) {
 	err = pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
 		if key != "" {
 			existing, err := incidentByKey(ctx, tx, inc.CreatedBy, key, bodyHash)
@@ -62,14 +63,21 @@ func (db *DB) CreateIncident(ctx context.Context, inc *geo.Incident, key string,
 		} else if err != nil {
 			return err
 		}
-		if err := insertEvent(ctx, tx, id, geo.IncidentEvent{At: inc.ReceivedAt, Actor: inc.CreatedBy, Action: geo.ActReceive,
-			To: geo.StReceived, Note: "via " + string(inc.Source)}); err != nil {
+		inc.ID = id
+		eventID, err := insertEvent(ctx, tx, id, geo.IncidentEvent{At: inc.ReceivedAt, Actor: inc.CreatedBy, Action: geo.ActReceive,
+			To: geo.StReceived, Note: "via " + string(inc.Source)})
+		if err != nil {
 			return err
 		}
 		if inc.Status == geo.StDispatched {
 			a := inc.Assignee
-			if err := insertEvent(ctx, tx, id, geo.IncidentEvent{At: inc.ReceivedAt, Actor: "router", Action: geo.ActDispatch,
+			if eventID, err = insertEvent(ctx, tx, id, geo.IncidentEvent{At: inc.ReceivedAt, Actor: "router", Action: geo.ActDispatch,
 				From: geo.StReceived, To: geo.StDispatched, Note: a.Reason, Assignee: &a}); err != nil {
+				return err
+			}
+		}
+		if messages != nil {
+			if err := insertMessages(ctx, tx, inc, eventID, messages(inc), inc.ReceivedAt); err != nil {
 				return err
 			}
 		}
@@ -166,8 +174,12 @@ func applyChange(ctx context.Context, tx pgx.Tx, inc *geo.Incident, ch geo.Incid
 	if _, err := tx.Exec(ctx, q("incident_update"), inc.ID, ch.To, role, a.Name, a.Phone, a.Reason, int(a.Level), due, resolved, closed); err != nil {
 		return err
 	}
-	if err := insertEvent(ctx, tx, inc.ID, geo.IncidentEvent{At: at, Actor: actor, Action: ch.Action, From: from, To: ch.To,
-		Note: ch.Note, Assignee: ch.Assignee}); err != nil {
+	eventID, err := insertEvent(ctx, tx, inc.ID, geo.IncidentEvent{At: at, Actor: actor, Action: ch.Action, From: from, To: ch.To,
+		Note: ch.Note, Assignee: ch.Assignee})
+	if err != nil {
+		return err
+	}
+	if err := insertMessages(ctx, tx, inc, eventID, ch.Messages, at); err != nil {
 		return err
 	}
 	return audit(ctx, tx, at, actor, "incident."+string(ch.Action), "incident:"+inc.Number,
@@ -209,15 +221,17 @@ func (db *DB) EscalateOverdue(ctx context.Context, now time.Time, limit int,
 	return escalated, unavailable(err)
 }
 
-func insertEvent(ctx context.Context, tx pgx.Tx, incidentID int64, ev geo.IncidentEvent) error {
+// insertEvent appends ev to the incident's history and returns its id.
+func insertEvent(ctx context.Context, tx pgx.Tx, incidentID int64, ev geo.IncidentEvent) (int64, error) {
 	var role, name, phone *string
 	if ev.Assignee != nil {
 		r := string(ev.Assignee.Role)
 		role, name, phone = &r, &ev.Assignee.Name, &ev.Assignee.Phone
 	}
-	_, err := tx.Exec(ctx, q("incident_event_insert"), incidentID, ev.At, ev.Actor, ev.Action,
-		nullIfEmpty(string(ev.From)), ev.To, ev.Note, role, name, phone)
-	return err
+	var id int64
+	err := tx.QueryRow(ctx, q("incident_event_insert"), incidentID, ev.At, ev.Actor, ev.Action,
+		nullIfEmpty(string(ev.From)), ev.To, ev.Note, role, name, phone).Scan(&id)
+	return id, err
 }
 
 // incidentScan holds one row of incident_rows while it is scanned.

@@ -18,7 +18,8 @@ RETURNING id, number;
 
 -- name: incident_event_insert
 INSERT INTO incident_events (incident_id, at, actor, action, from_status, to_status, note, assignee_role, assignee_name, assignee_phone)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10);
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+RETURNING id;
 
 -- name: incident_get
 SELECT * FROM incident_rows WHERE number = $1;

@@ -1,0 +1,254 @@
+package api
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/gin-gonic/gin"
+)
+
+// This file is the one opening every /v1 handler shares. Before a handler
+// runs, the adapter checks every path parameter, every query parameter
+// (unknown ones are refused, as /ogc does) and the text of the headers
+// handlers read, and then that the store the route needs is configured;
+// JSON bodies are decoded strictly by withBody. A handler therefore starts
+// with valid input and only decides, calls the store and renders: a write
+// that fails validation changes nothing, by construction.
+
+// need names the store an endpoint cannot work without; the adapter
+// answers 503 when this server has none.
+type need int
+
+const (
+	needNothing need = iota
+	needIncidents
+	needPeople
+	needOrganizations
+	needPlans
+	needHistory
+	needChannels
+)
+
+// endpoint declares what one route accepts.
+type endpoint struct {
+	needs need
+	// query lists the query parameters the route takes; any other is a
+	// 400 naming it.
+	query []param
+}
+
+// param is one accepted query parameter and its check. Routes that write
+// must give every parameter a check (the adapter refuses to register one
+// without): the check is what runs before anything is written.
+type param struct {
+	name  string
+	check func(c *gin.Context) error
+}
+
+// read declares a parameter that a read-only handler checks itself.
+func read(names ...string) []param {
+	out := make([]param, len(names))
+	for i, n := range names {
+		out[i] = param{name: n}
+	}
+	return out
+}
+
+// Query parameters shared by several routes.
+var (
+	pCRS       = param{"crs", func(c *gin.Context) error { _, err := queryCRS(c); return err }}
+	pPrecision = param{"precision", func(c *gin.Context) error { _, err := queryPrecision(c); return err }}
+	pBBox      = param{"bbox", func(c *gin.Context) error { _, _, err := queryBBox(c); return err }}
+	pAt        = param{"at", func(c *gin.Context) error { _, _, err := queryAt(c); return err }}
+	pCursor    = param{"cursor", func(c *gin.Context) error { _, err := queryCursor(c); return err }}
+	pF         = param{"f", func(c *gin.Context) error { _, err := wantsGeoJSON(c); return err }}
+)
+
+// headersChecked are the request headers handlers read as text; the
+// adapter refuses invalid UTF-8 and control characters in them.
+var headersChecked = []string{"Idempotency-Key", "If-Match"}
+
+// op wraps h with the opening declared by e. Route registration calls it,
+// so a write route with an unchecked parameter fails at start-up, not at
+// the first request.
+func (s *Server) op(method string, e endpoint, h handlerFunc) gin.HandlerFunc {
+	byName := make(map[string]param, len(e.query))
+	names := make([]string, 0, len(e.query))
+	for _, p := range e.query {
+		if p.check == nil && method != http.MethodGet {
+			panic("api: " + method + " route takes query parameter " + p.name + " without a check")
+		}
+		byName[p.name] = p
+		names = append(names, p.name)
+	}
+	slices.Sort(names)
+	accepted := "no query parameters"
+	if len(names) > 0 {
+		accepted = strings.Join(names, ", ")
+	}
+	return s.handle(func(c *gin.Context) error {
+		for _, p := range c.Params {
+			if err := checkPathParam(p.Key, p.Value); err != nil {
+				return err
+			}
+		}
+		if c.Request.URL.RawQuery != "" {
+			for name, values := range c.Request.URL.Query() {
+				p, ok := byName[name]
+				if !ok {
+					return badParam(truncate(name), "unknown parameter: this endpoint takes %s", accepted)
+				}
+				for _, v := range values {
+					if err := checkText(v); err != "" {
+						return badParam(name, "%s", err)
+					}
+				}
+				if p.check != nil {
+					if err := p.check(c); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		for _, h := range headersChecked {
+			if v := c.GetHeader(h); v != "" {
+				if err := checkText(v); err != "" || strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+					return badParam(h, "got %q: want printable UTF-8 text", truncate(v))
+				}
+			}
+		}
+		if err := s.storeReady(e.needs); err != nil {
+			return err
+		}
+		return h(c)
+	})
+}
+
+// checkText returns why s cannot be stored as text, or "".
+func checkText(s string) string {
+	switch {
+	case !utf8.ValidString(s):
+		return "not valid UTF-8 (send text in UTF-8; GBK and GB18030 must be converted)"
+	case strings.IndexByte(s, 0) >= 0:
+		return "holds a NUL byte"
+	}
+	return ""
+}
+
+// checkPathParam checks a path parameter by its name: numeric ids, grid
+// and village codes, incident numbers.
+func checkPathParam(name, v string) error {
+	if msg := checkText(v); msg != "" {
+		return badParam(name, "%s", msg)
+	}
+	switch name {
+	case "id", "member", "leave", "person", "gen":
+		_, err := parseID(name, v)
+		return err
+	case "code":
+		// A grid code (15 digits) or, on village routes, a village code
+		// (12 digits): the handler tells which.
+		if (len(v) != 15 && len(v) != 12) || strings.ContainsFunc(v, func(r rune) bool { return r < '0' || r > '9' }) {
+			return badParam(name, "got %q, want a 15-digit grid code (or a 12-digit village code)", truncate(v))
+		}
+	case "number":
+		if v == "" || len(v) > 40 || strings.ContainsFunc(v, func(r rune) bool {
+			return !(r >= '0' && r <= '9' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r == '-')
+		}) {
+			return badParam(name, "got %q, want an incident number such as HY20261203-0001", truncate(v))
+		}
+	}
+	return nil
+}
+
+// storeReady answers 503 when this server has no store for n.
+func (s *Server) storeReady(n need) error {
+	var ok bool
+	var what string
+	switch n {
+	case needNothing:
+		return nil
+	case needIncidents:
+		ok, what = s.cfg.Incidents != nil, "incidents are"
+	case needPeople:
+		ok, what = s.cfg.People != nil, "people are"
+	case needOrganizations:
+		ok, what = s.cfg.Organizations != nil, "organizations are"
+	case needPlans:
+		ok, what = s.cfg.Plans != nil, "plans are"
+	case needHistory:
+		ok, what = s.cfg.History != nil, "history is"
+	case needChannels:
+		ok, what = s.cfg.Channels != nil, "notification channels are"
+	}
+	if !ok {
+		return problemf(TypeUnavailable, http.StatusServiceUnavailable, "%s not available on this server", what)
+	}
+	return nil
+}
+
+// withBody decodes the JSON body strictly (unknown members, trailing
+// values and a wrong Content-Type refused) before h runs.
+func withBody[T any](h func(c *gin.Context, req *T) error) handlerFunc {
+	return func(c *gin.Context) error {
+		var req T
+		if err := decodeJSONBody(c, &req); err != nil {
+			return err
+		}
+		return h(c, &req)
+	}
+}
+
+// withOptionalBody is withBody where an empty body means the zero value.
+func withOptionalBody[T any](h func(c *gin.Context, req *T) error) handlerFunc {
+	return func(c *gin.Context) error {
+		var req T
+		body, err := readJSONBody(c)
+		if err != nil {
+			return err
+		}
+		if len(strings.TrimSpace(string(body))) > 0 {
+			if err := decodeJSON(body, &req); err != nil {
+				return err
+			}
+		}
+		return h(c, &req)
+	}
+}
+
+// pathInt returns a numeric path parameter the adapter has checked.
+func pathInt(c *gin.Context, name string) int64 {
+	v, _ := parseID(name, c.Param(name))
+	return v
+}
+
+// router registers routes through op, so that no route skips the opening.
+type router struct {
+	s *Server
+	g *gin.RouterGroup
+}
+
+// with returns a router whose routes first pass through mw (a role check).
+func (r router) with(mw ...gin.HandlerFunc) router { return router{r.s, r.g.Group("", mw...)} }
+
+func (r router) GET(path string, e endpoint, h handlerFunc) {
+	r.g.GET(path, r.s.op(http.MethodGet, e, h))
+}
+
+func (r router) POST(path string, e endpoint, h handlerFunc) {
+	r.g.POST(path, r.s.op(http.MethodPost, e, h))
+}
+
+func (r router) PUT(path string, e endpoint, h handlerFunc) {
+	r.g.PUT(path, r.s.op(http.MethodPut, e, h))
+}
+
+func (r router) PATCH(path string, e endpoint, h handlerFunc) {
+	r.g.PATCH(path, r.s.op(http.MethodPatch, e, h))
+}
+
+func (r router) DELETE(path string, e endpoint, h handlerFunc) {
+	r.g.DELETE(path, r.s.op(http.MethodDelete, e, h))
+}

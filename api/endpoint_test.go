@@ -1,0 +1,225 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"wangge/api"
+	"wangge/geo"
+	"wangge/geo/notify"
+)
+
+// dbFingerprint hashes every row of every table of the public schema, so
+// that a test can tell that a refused request wrote nothing at all.
+func dbFingerprint(t *testing.T, e *dispatchEnv) string {
+	t.Helper()
+	ctx := context.Background()
+	rows, err := e.db.Pool.Query(ctx, `SELECT quote_ident(table_name) FROM information_schema.tables
+		WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY table_name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tables []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+		tables = append(tables, name)
+	}
+	rows.Close()
+	var b strings.Builder
+	for _, table := range tables {
+		var sum string
+		q := "SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM " + table + " t"
+		if err := e.db.Pool.QueryRow(ctx, q).Scan(&sum); err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "%s=%s;", table, sum)
+	}
+	return b.String()
+}
+
+// openAPIOperation is what the test needs of a documented operation.
+type openAPIOperation struct {
+	Parameters []struct {
+		Ref  string `json:"$ref"`
+		Name string `json:"name"`
+		In   string `json:"in"`
+	} `json:"parameters"`
+	RequestBody *struct {
+		Content map[string]json.RawMessage `json:"content"`
+	} `json:"requestBody"`
+}
+
+// TestWriteEndpoints_badInputChangesNothing takes every write endpoint
+// that openapi.json documents under /v1 and sends it, with real ids so
+// that the write would happen were the checks late: an unknown query
+// parameter, each documented query and header parameter with bytes that
+// are not UTF-8, an unknown body member (JSON bodies), and each path
+// parameter malformed. Each must answer 400 and leave every table as it
+// was.
+func TestWriteEndpoints_badInputChangesNothing(t *testing.T) {
+	e := newPlanAPI(t)
+	e.serve(api.Config{Plans: e.db, Outbox: e.db, Channels: e.db, SecretKey: notify.DeriveKey("test")})
+	var channel struct{ ID int64 }
+	if code := e.do(geo.AccessAdmin, "POST", "/v1/channels", map[string]any{"name": "群", "kind": "wecom",
+		"url": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=0123456789abcdef"}, &channel); code != 201 {
+		t.Fatalf("channel: %d", code)
+	}
+	var plan struct{ ID int64 }
+	if rec := e.call(geo.AccessPlanner, "POST", "/v1/plans", map[string]any{"note": "t"}, &plan); rec.Code != 201 {
+		t.Fatalf("plan: %d %s", rec.Code, rec.Body)
+	}
+	var person struct{ ID int64 }
+	if code := e.do(geo.AccessAdmin, "POST", "/v1/people", map[string]string{"name": "王五", "phone": "13912345678"}, &person); code != 201 {
+		t.Fatalf("person: %d", code)
+	}
+	var leave struct{ ID int64 }
+	if code := e.do(geo.AccessAdmin, "POST", fmt.Sprintf("/v1/people/%d/leave", person.ID),
+		map[string]string{"from": "2026-12-01", "to": "2026-12-05"}, &leave); code != 201 {
+		t.Fatalf("leave: %d", code)
+	}
+	var org struct{ ID int64 }
+	if code := e.do(geo.AccessAdmin, "POST", "/v1/organizations", map[string]any{"kind": "mediation", "name": "调解会", "village": "431321101201"}, &org); code != 201 {
+		t.Fatalf("organization: %d", code)
+	}
+	var member struct{ ID int64 }
+	if code := e.do(geo.AccessAdmin, "POST", fmt.Sprintf("/v1/organizations/%d/members", org.ID), map[string]any{"person_id": person.ID}, &member); code != 201 {
+		t.Fatalf("member: %d", code)
+	}
+	if code := e.do(geo.AccessAdmin, "POST", fmt.Sprintf("/v1/organizations/%d/grids", org.ID), map[string]any{"grid": "431321101201001"}, nil); code != 201 {
+		t.Fatalf("attach: %d", code)
+	}
+	var inc incidentAnswer
+	if code := e.do(geo.AccessDispatcher, "POST", "/v1/incidents", newIncident(centre(1), "safety", "urgent"), &inc); code != 201 {
+		t.Fatalf("incident: %d", code)
+	}
+	good := map[string]string{"id": fmt.Sprint(org.ID), "member": fmt.Sprint(member.ID), "leave": fmt.Sprint(leave.ID),
+		"person": fmt.Sprint(person.ID), "number": inc.Number, "code": "431321101201001"}
+	bad := map[string]string{"id": "x1", "member": "0", "leave": "-3", "person": "1e3", "number": "%FF%FE", "code": "12345"}
+
+	raw, err := os.ReadFile("openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Paths      map[string]map[string]json.RawMessage `json:"paths"`
+		Components struct {
+			Parameters map[string]struct{ Name, In string } `json:"parameters"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	placeholder := regexp.MustCompile(`\{(\w+)\}`)
+	before := dbFingerprint(t, e.dispatchEnv)
+	tried := 0
+	paths := make([]string, 0, len(doc.Paths))
+	for p := range doc.Paths {
+		paths = append(paths, p)
+	}
+	slices.Sort(paths)
+	for _, path := range paths {
+		if !strings.HasPrefix(path, "/v1/") {
+			continue
+		}
+		for method, rawOp := range doc.Paths[path] {
+			method = strings.ToUpper(method)
+			if !slices.Contains([]string{"POST", "PUT", "PATCH", "DELETE"}, method) {
+				continue
+			}
+			var op openAPIOperation
+			if err := json.Unmarshal(rawOp, &op); err != nil {
+				t.Fatal(err)
+			}
+			fill := func(override map[string]string) string {
+				return placeholder.ReplaceAllStringFunc(path, func(m string) string {
+					name := m[1 : len(m)-1]
+					if v, ok := override[name]; ok {
+						return v
+					}
+					if strings.HasPrefix(path, "/v1/plans/") && name == "id" {
+						return fmt.Sprint(plan.ID)
+					}
+					if strings.HasPrefix(path, "/v1/channels/") && name == "id" {
+						return fmt.Sprint(channel.ID)
+					}
+					if strings.HasPrefix(path, "/v1/people/") && name == "id" {
+						return fmt.Sprint(person.ID)
+					}
+					if strings.HasPrefix(path, "/v1/villages/") && name == "code" {
+						return "431321101201"
+					}
+					return good[name]
+				})
+			}
+			target := fill(nil)
+			var query, headers []string
+			for _, p := range op.Parameters {
+				name, in := p.Name, p.In
+				if p.Ref != "" {
+					c := doc.Components.Parameters[strings.TrimPrefix(p.Ref, "#/components/parameters/")]
+					name, in = c.Name, c.In
+				}
+				switch in {
+				case "query":
+					query = append(query, name)
+				case "header":
+					headers = append(headers, name)
+				}
+			}
+			jsonBody := op.RequestBody != nil && op.RequestBody.Content["application/json"] != nil
+			send := func(what, target string, body []byte, header ...string) {
+				t.Helper()
+				tried++
+				req := httptest.NewRequest(method, target, bytes.NewReader(body))
+				req.Header.Set("Authorization", "Bearer "+e.secrets[geo.AccessAdmin])
+				if body != nil {
+					req.Header.Set("Content-Type", "application/json")
+				}
+				for i := 0; i+1 < len(header); i += 2 {
+					req.Header[header[i]] = []string{header[i+1]}
+				}
+				rec := httptest.NewRecorder()
+				e.srv.ServeHTTP(rec, req)
+				if rec.Code != http.StatusBadRequest || rec.Header().Get("Content-Type") != api.ProblemContentType {
+					t.Errorf("%s %s (%s): %d %s; want a 400 problem", method, target, what, rec.Code, rec.Body)
+				}
+				if after := dbFingerprint(t, e.dispatchEnv); after != before {
+					t.Fatalf("%s %s (%s) changed the database", method, target, what)
+				}
+			}
+			var body []byte
+			if jsonBody {
+				body = []byte(`{}`)
+			}
+			send("unknown query parameter", target+"?bogus=1", body)
+			for _, q := range query {
+				send("query "+q+" not UTF-8", target+"?"+q+"=%FF", body)
+			}
+			for _, h := range headers {
+				send("header "+h+" not UTF-8", target, body, h, "\xff\xfe")
+			}
+			if jsonBody {
+				send("unknown body member", target, []byte(`{"zz_unknown_member": 1}`))
+			}
+			for _, m := range placeholder.FindAllStringSubmatch(path, -1) {
+				name := m[1]
+				send("path "+name+" malformed", fill(map[string]string{name: bad[name]}), body)
+			}
+		}
+	}
+	if tried < 100 {
+		t.Errorf("only %d requests tried: is openapi.json read?", tried)
+	}
+}
