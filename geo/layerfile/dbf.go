@@ -35,6 +35,9 @@ func readDBF(p *problems, where string, b, cpg []byte) (dbfTable, bool) {
 		p.add(where, "is %d bytes, shorter than a dBase header (truncated?)", len(b))
 		return t, false
 	}
+	if !dbfClaims(p, where, b, int64(len(b))) {
+		return t, false
+	}
 	nrec := int64(binary.LittleEndian.Uint32(b[4:]))
 	hdrLen := int(binary.LittleEndian.Uint16(b[8:]))
 	recLen := int(binary.LittleEndian.Uint16(b[10:]))
@@ -47,6 +50,10 @@ func readDBF(p *problems, where string, b, cpg []byte) (dbfTable, bool) {
 	for pos := 32; pos < hdrLen && b[pos] != 0x0D; pos += 32 {
 		if pos+32 > hdrLen {
 			p.add(where, "the field descriptors are cut off (damaged header)")
+			return t, false
+		}
+		if len(t.fields) == p.lim.MaxFields {
+			p.tooLarge(where, "MaxFields", "the header describes more than %d fields", p.lim.MaxFields)
 			return t, false
 		}
 		d := b[pos : pos+32]
@@ -66,6 +73,10 @@ func readDBF(p *problems, where string, b, cpg []byte) (dbfTable, bool) {
 	if int64(hdrLen)+nrec*int64(recLen) > int64(len(b)) {
 		p.add(where, "has a header for %d records of %d bytes but holds only %d bytes of them (truncated?)",
 			nrec, recLen, len(b)-hdrLen)
+		return t, false
+	}
+	if cells := nrec * int64(len(t.fields)); cells > p.lim.MaxCells {
+		p.tooLarge(where, "MaxCells", "the header claims %d records of %d fields = %d values, over %d", nrec, len(t.fields), cells, p.lim.MaxCells)
 		return t, false
 	}
 	decode := dbfDecoder(b, hdrLen, int(nrec), recLen, t.fields, names, cpg)
@@ -93,6 +104,28 @@ func readDBF(p *problems, where string, b, cpg []byte) (dbfTable, bool) {
 		t.records[i] = attrs
 	}
 	return t, true
+}
+
+// dbfClaims checks what a dBase header (its first 32 bytes, in hdr)
+// claims against the limits and against size, the bytes the file has,
+// before anything is allocated for the records: the record count against
+// MaxFeatures, and the records' bytes against size.
+func dbfClaims(p *problems, where string, hdr []byte, size int64) bool {
+	nrec := int64(binary.LittleEndian.Uint32(hdr[4:]))
+	hdrLen := int64(binary.LittleEndian.Uint16(hdr[8:]))
+	recLen := int64(binary.LittleEndian.Uint16(hdr[10:]))
+	need := hdrLen + nrec*recLen
+	if nrec > int64(p.lim.MaxFeatures) {
+		p.tooLarge(where, "MaxFeatures", "the .dbf header claims %d records of %d bytes = %s; the file has %d bytes; at most %d records are read",
+			nrec, recLen, sizeText(nrec*recLen), size, p.lim.MaxFeatures)
+		return false
+	}
+	if need > size && recLen > 0 {
+		p.add(where, "the .dbf header claims %d records of %d bytes = %s; the file has %d bytes (truncated, or the header is damaged)",
+			nrec, recLen, sizeText(nrec*recLen), size)
+		return false
+	}
+	return true
 }
 
 // dbfDecoder picks the text encoding of a dBase file.

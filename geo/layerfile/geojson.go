@@ -39,6 +39,10 @@ func readGeoJSONAs(p *problems, where string, data []byte) raw {
 	if len(top.CRS) > 0 && string(top.CRS) != "null" {
 		checkGeoJSONCRS(p, where, top.CRS)
 	}
+	if len(top.Features) > p.lim.MaxFeatures {
+		p.tooLarge(where, "MaxFeatures", "holds %d features, over %d", len(top.Features), p.lim.MaxFeatures)
+		return r
+	}
 	switch top.Type {
 	case "FeatureCollection":
 	case "Feature":

@@ -94,11 +94,6 @@ func (f Format) Ext() string {
 	return ".geojson"
 }
 
-// MaxUncompressedBytes bounds what is read out of a zip (a KMZ or a zipped
-// Shapefile) in total, so that a zip bomb fails with a clear message
-// instead of exhausting memory.
-const MaxUncompressedBytes = 512 << 20
-
 // maxProblems caps the problems reported for one file: past it a broken
 // file is broken everywhere and more lines do not help.
 const maxProblems = 100
@@ -160,6 +155,9 @@ type ReadOptions struct {
 	// "村代码"; when none exists the village code is the first 12 digits
 	// of the grid code.
 	VillageField string
+	// Limits bound what reading the file may cost; a zero Limits is
+	// DefaultLimits. A file over a limit gives a *TooLargeError.
+	Limits Limits
 }
 
 // The attribute names tried, in order, when a ReadOptions field is empty.
@@ -174,13 +172,18 @@ var (
 // extension: .geojson or .json; .kml; .kmz; .zip holding one .shp with its
 // .dbf (and .prj, .cpg), or a .kml or .geojson. A broken file yields a
 // *geo.Error with code EINVALID listing up to 100 problems, each naming
-// the feature, and no layer.
+// the feature, and no layer; a file over one of opts.Limits yields a
+// *TooLargeError (IsTooLarge) naming the limit and what the file claims.
 func Read(name string, data []byte, opts ReadOptions) (*Layer, error) {
 	label := path.Base(strings.ReplaceAll(name, `\`, "/"))
 	if label == "." || label == "/" || label == "" {
 		label = "layer"
 	}
-	p := &problems{file: label}
+	p := &problems{file: label, lim: opts.Limits.resolved()}
+	if int64(len(data)) > p.lim.MaxBytes {
+		p.tooLarge(label, "MaxBytes", "the file is %s, over %s", sizeText(int64(len(data))), sizeText(p.lim.MaxBytes))
+		return nil, p.err()
+	}
 	switch opts.CRS {
 	case "", chinacrs.WGS84, chinacrs.GCJ02, chinacrs.BD09:
 	default:
@@ -254,11 +257,15 @@ type rawFeature struct {
 
 type attr struct{ key, value string }
 
-// problems collects what is wrong with a file, at most maxProblems.
+// problems collects what is wrong with a file, at most maxProblems, and
+// carries the limits the readers check.
 type problems struct {
 	file  string
 	list  []geo.Problem
 	count int
+	lim   Limits // resolved
+	limit string // the Limits field exceeded, if any
+	over  string // what exceeded it, "where: reason"
 }
 
 func (p *problems) add(where, format string, args ...any) {
@@ -279,7 +286,12 @@ func (p *problems) err() error {
 	if p.count > len(p.list) {
 		msg += fmt.Sprintf(" (the first %d are listed)", len(p.list))
 	}
-	return &geo.Error{Code: geo.EINVALID, Message: msg, Problems: p.list}
+	ge := &geo.Error{Code: geo.EINVALID, Message: msg, Problems: p.list}
+	if p.limit != "" {
+		ge.Message = p.over
+		return &TooLargeError{Limit: p.limit, Err: ge}
+	}
+	return ge
 }
 
 // build maps the attributes, checks codes and geometries, converts

@@ -1,10 +1,13 @@
 package layerfile
 
 import (
+	"bufio"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"math"
 	"path"
+	"slices"
 	"sort"
 
 	"github.com/paulmach/orb"
@@ -35,7 +38,9 @@ func shapeTypeName(t int32) string {
 
 // readShapefileZip reads the members of one Shapefile out of a zip: the
 // .shp and .dbf are required; the .prj and .cpg are read when present; the
-// .shx is not needed, since the .shp is read from start to end.
+// .shx is not needed, since the .shp is read from start to end. The .dbf
+// header's claims are checked against the limits and the member's size
+// before the rest of it is inflated, and the .shp is read as it inflates.
 func readShapefileZip(p *problems, m *zipMembers, shpName string) raw {
 	r := raw{format: Shapefile, where: p.file}
 	dbfName := m.sibling(shpName, ".dbf")
@@ -46,34 +51,72 @@ func readShapefileZip(p *problems, m *zipMembers, shpName string) raw {
 		return r
 	}
 	files := map[string][]byte{}
-	for _, ext := range []string{".shp", ".dbf", ".prj", ".cpg"} {
-		name := shpName
-		if ext != ".shp" {
-			name = m.sibling(shpName, ext)
+	for _, ext := range []string{".prj", ".cpg"} {
+		if name := m.sibling(shpName, ext); name != "" {
+			b, ok := m.get(p, name)
+			if !ok {
+				return r
+			}
+			files[ext] = b
 		}
-		if name == "" {
-			continue
-		}
-		b, ok := m.get(p, name)
-		if !ok {
-			return r
-		}
-		files[ext] = b
 	}
-	r.features = readShapefile(p, p.file+": "+shpName, p.file+": "+dbfName, files[".shp"], files[".dbf"], files[".prj"], files[".cpg"])
+	shpWhere, dbfWhere := p.file+": "+shpName, p.file+": "+dbfName
+	dbf, ok := readDBFMember(p, m, dbfName, dbfWhere)
+	if !ok {
+		return r
+	}
+	shp, size, ok := m.open(p, shpName)
+	if !ok {
+		return r
+	}
+	defer shp.Close()
+	r.features = readShapefile(p, shpWhere, dbfWhere, shp, size, dbf, files[".prj"], files[".cpg"])
 	return r
 }
 
-// readShapefile reads polygons from shp and their attributes from dbf.
-// shpWhere and dbfWhere name the two files in problems.
-func readShapefile(p *problems, shpWhere, dbfWhere string, shp, dbf, prj, cpg []byte) []rawFeature {
+// readDBFMember inflates a .dbf member: its header first, whose record
+// count and length are checked against the member's size and the limits,
+// then the rest.
+func readDBFMember(p *problems, m *zipMembers, name, where string) ([]byte, bool) {
+	rc, size, ok := m.open(p, name)
+	if !ok {
+		return nil, false
+	}
+	defer rc.Close()
+	hdr := make([]byte, 32)
+	if n, err := io.ReadFull(rc, hdr); err != nil {
+		if n == int(size) {
+			p.add(where, "is %d bytes, shorter than a dBase header (truncated?)", n)
+		} else {
+			p.add(where, "cannot be read (truncated or damaged zip?): %v", err)
+		}
+		return nil, false
+	}
+	if !dbfClaims(p, where, hdr, size) {
+		return nil, false
+	}
+	rest, err := io.ReadAll(io.LimitReader(rc, size-32+1))
+	if err != nil {
+		p.add(where, "cannot be read (truncated or damaged zip?): %v", err)
+		return nil, false
+	}
+	return append(hdr, rest...), true
+}
+
+// readShapefile reads polygons from shp, a .shp of size bytes, and their
+// attributes from dbf. shpWhere and dbfWhere name the two files in
+// problems.
+func readShapefile(p *problems, shpWhere, dbfWhere string, shp io.Reader, size int64, dbf, prj, cpg []byte) []rawFeature {
 	if prj != nil {
 		if reason := checkPRJ(prj); reason != "" {
 			p.add(shpWhere[:len(shpWhere)-len(path.Ext(shpWhere))]+".prj", "%s", reason)
 			return nil
 		}
 	}
-	records, ok := readSHP(p, shpWhere, shp)
+	if len(dbf) >= 32 && !dbfClaims(p, dbfWhere, dbf, int64(len(dbf))) {
+		return nil
+	}
+	records, ok := readSHP(p, shpWhere, shp, size)
 	if !ok {
 		return nil
 	}
@@ -105,25 +148,37 @@ type shpRecord struct {
 	reasons []string
 }
 
-// readSHP reads the main file: a 100-byte header, then records of a
-// big-endian number and length and a little-endian shape. Only polygons
-// (types 5, 15 and 25; Z and M are dropped) are accepted.
-func readSHP(p *problems, where string, b []byte) ([]shpRecord, bool) {
-	if len(b) < 100 {
-		p.add(where, "is %d bytes, shorter than the 100-byte Shapefile header (truncated?)", len(b))
+// readSHP reads the main file, size bytes, as it streams from r: a
+// 100-byte header, then records of a big-endian number and length and a
+// little-endian shape. Only polygons (types 5, 15 and 25; Z and M are
+// dropped) are accepted. Each record's length is checked against the
+// bytes left before it is read, and records are counted against
+// MaxFeatures as they come.
+func readSHP(p *problems, where string, r io.Reader, size int64) ([]shpRecord, bool) {
+	if size < 100 {
+		p.add(where, "is %d bytes, shorter than the 100-byte Shapefile header (truncated?)", size)
 		return nil, false
+	}
+	br := bufio.NewReaderSize(r, 64<<10)
+	readErr := func(err error) ([]shpRecord, bool) {
+		p.add(where, "cannot be read (truncated or damaged zip?): %v", err)
+		return nil, false
+	}
+	b := make([]byte, 100)
+	if _, err := io.ReadFull(br, b); err != nil {
+		return readErr(err)
 	}
 	if code := binary.BigEndian.Uint32(b[0:]); code != 9994 {
 		p.add(where, "is not a Shapefile main file (file code %d, want 9994)", code)
 		return nil, false
 	}
 	fileLen := int64(binary.BigEndian.Uint32(b[24:])) * 2
-	if fileLen > int64(len(b)) {
-		p.add(where, "its header says %d bytes but it has %d (truncated?)", fileLen, len(b))
+	if fileLen > size {
+		p.add(where, "its header says %d bytes but it has %d (truncated?)", fileLen, size)
 		return nil, false
 	}
 	if fileLen >= 100 {
-		b = b[:fileLen]
+		size = fileLen
 	}
 	switch t := int32(binary.LittleEndian.Uint32(b[32:])); t {
 	case shpPolygon, shpPolygonZ, shpPolygonM, shpNull:
@@ -138,19 +193,31 @@ func readSHP(p *problems, where string, b []byte) ([]shpRecord, bool) {
 		}
 	}
 	var recs []shpRecord
-	for off := 100; off < len(b); {
+	var head [8]byte
+	var content []byte
+	for off := int64(100); off < size; {
 		i := len(recs)
-		if len(b)-off < 8 {
-			p.add(where, "record %d: the record header is cut off after %d bytes (truncated?)", i, len(b)-off)
+		if i == p.lim.MaxFeatures {
+			p.tooLarge(where, "MaxFeatures", "holds more than %d records (%s, %d records read so far)", p.lim.MaxFeatures, sizeText(size), i)
 			return nil, false
 		}
-		n := int64(binary.BigEndian.Uint32(b[off+4:])) * 2
-		if n > int64(len(b)-off-8) {
-			p.add(where, "record %d: says %d bytes but %d are left (truncated?)", i, n, len(b)-off-8)
+		if size-off < 8 {
+			p.add(where, "record %d: the record header is cut off after %d bytes (truncated?)", i, size-off)
 			return nil, false
 		}
-		content := b[off+8 : off+8+int(n)]
-		off += 8 + int(n)
+		if _, err := io.ReadFull(br, head[:]); err != nil {
+			return readErr(err)
+		}
+		n := int64(binary.BigEndian.Uint32(head[4:])) * 2
+		if n > size-off-8 {
+			p.add(where, "record %d: says %d bytes but %d are left (truncated?)", i, n, size-off-8)
+			return nil, false
+		}
+		content = slices.Grow(content[:0], int(n))[:n]
+		if _, err := io.ReadFull(br, content); err != nil {
+			return readErr(err)
+		}
+		off += 8 + n
 		geom, reasons := shpPolygonOf(content)
 		recs = append(recs, shpRecord{geom: geom, reasons: reasons})
 	}
@@ -194,7 +261,7 @@ func shpPolygonOf(c []byte) (orb.MultiPolygon, []string) {
 	}
 	pts := c[44+4*numParts:]
 	var rings []orb.Ring
-	var reasons []string
+	var reasons reasonList
 	for i := range int(numParts) {
 		from, to := starts[i], starts[i+1]
 		if to <= from || to > int(numPoints) {
@@ -207,14 +274,14 @@ func shpPolygonOf(c []byte) (orb.MultiPolygon, []string) {
 				math.Float64frombits(binary.LittleEndian.Uint64(pts[o+8:]))}
 		}
 		if r := checkPart(ring); r != "" {
-			reasons = append(reasons, fmt.Sprintf("part %d: %s", i, r))
+			reasons.add(fmt.Sprintf("part %d: %s", i, r))
 		} else if signedArea(ring) == 0 {
-			reasons = append(reasons, fmt.Sprintf("part %d: ring has no area (its points are on a line)", i))
+			reasons.add(fmt.Sprintf("part %d: ring has no area (its points are on a line)", i))
 		}
 		rings = append(rings, ring)
 	}
-	if len(reasons) > 0 {
-		return nil, reasons
+	if len(reasons.list) > 0 {
+		return nil, reasons.done()
 	}
 	return assemble(rings), nil
 }

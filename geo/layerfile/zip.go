@@ -14,7 +14,7 @@ import (
 type zipMembers struct {
 	files map[string]*zip.File // by name
 	byExt map[string][]string  // ".shp" → names, sorted
-	read  int64                // bytes decompressed so far
+	read  int64                // bytes declared by the members opened so far
 }
 
 // readZip reads a KMZ or a zipped Shapefile. It takes the one .shp (with
@@ -54,11 +54,12 @@ func readZip(p *problems, data []byte, kmz bool) raw {
 				name = n
 			}
 		}
-		b, ok := m.get(p, name)
+		rc, _, ok := m.open(p, name)
 		if !ok {
 			return r
 		}
-		r = readKMLAs(p, p.file+": "+name, b)
+		r = readKMLAs(p, p.file+": "+name, zipReader{rc})
+		rc.Close()
 		r.format = KMZ // a zipped KML is a KMZ, whatever its name
 		return r
 	}
@@ -106,25 +107,49 @@ func (m *zipMembers) sibling(name, ext string) string {
 	return ""
 }
 
-// get decompresses one member, within MaxUncompressedBytes for the zip.
-func (m *zipMembers) get(p *problems, name string) ([]byte, bool) {
+// open opens one member for reading after checking the sizes its zip
+// headers declare against the limits: MaxBytes for the member and for
+// all members read together, MaxRatio for its expansion. The reader
+// yields at most the declared size (archive/zip refuses a member that
+// inflates past it), so a bomb is refused before it is inflated.
+func (m *zipMembers) open(p *problems, name string) (io.ReadCloser, int64, bool) {
 	f := m.files[name]
+	where := p.file + ": " + name
+	lim := p.lim
+	if f.UncompressedSize64 > uint64(lim.MaxBytes) {
+		p.tooLarge(where, "MaxBytes", "decompresses to %s, over %s", sizeText(int64(min(f.UncompressedSize64, 1<<62))), sizeText(lim.MaxBytes))
+		return nil, 0, false
+	}
+	size := int64(f.UncompressedSize64)
+	if m.read+size > lim.MaxBytes {
+		p.tooLarge(p.file, "MaxBytes", "its members decompress to more than %s together", sizeText(lim.MaxBytes))
+		return nil, 0, false
+	}
+	if packed := max(int64(f.CompressedSize64), 1); size > ratioFloor && size/packed > lim.MaxRatio {
+		p.tooLarge(where, "MaxRatio", "expands %d times, from %s to %s (a zip bomb?), over %d times",
+			size/packed, sizeText(packed), sizeText(size), lim.MaxRatio)
+		return nil, 0, false
+	}
 	rc, err := f.Open()
 	if err != nil {
-		p.add(p.file+": "+name, "cannot be read (damaged zip?): %v", err)
+		p.add(where, "cannot be read (damaged zip?): %v", err)
+		return nil, 0, false
+	}
+	m.read += size
+	return rc, size, true
+}
+
+// get decompresses one member, within the limits open checks.
+func (m *zipMembers) get(p *problems, name string) ([]byte, bool) {
+	rc, size, ok := m.open(p, name)
+	if !ok {
 		return nil, false
 	}
 	defer rc.Close()
-	left := MaxUncompressedBytes - m.read
-	b, err := io.ReadAll(io.LimitReader(rc, left+1))
+	b, err := io.ReadAll(io.LimitReader(rc, size+1)) // to EOF: the CRC is checked there
 	if err != nil {
 		p.add(p.file+": "+name, "cannot be read (truncated or damaged zip?): %v", err)
 		return nil, false
 	}
-	if int64(len(b)) > left {
-		p.add(p.file, "decompresses to more than %d MiB", MaxUncompressedBytes>>20)
-		return nil, false
-	}
-	m.read += int64(len(b))
 	return b, true
 }

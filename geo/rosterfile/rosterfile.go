@@ -20,7 +20,9 @@
 // Every error is a *geo.Error with code EINVALID whose message says what is
 // wrong and what is expected; an error of too many rows also matches
 // ErrTooManyRows, and one of an old .xls workbook ErrXLS (errors.Is), so
-// that a caller can answer them differently.
+// that a caller can answer them differently. A roster over one of its
+// Limits (rows, columns, bytes, expansion, shared strings) gives a
+// *TooLargeError, told apart by IsTooLarge.
 package rosterfile
 
 import (
@@ -50,9 +52,6 @@ const (
 	// HeaderScanRows is how many rows from the top are searched for the
 	// header row.
 	HeaderScanRows = 10
-	// unzipLimit bounds what an .xlsx (a zip) may inflate to, in all and
-	// per worksheet, so a small upload cannot expand into gigabytes.
-	unzipLimit = 64 << 20
 )
 
 // ContentType is the media type of an .xlsx workbook.
@@ -117,28 +116,45 @@ type File struct {
 	Rows []geo.RosterRow
 }
 
-// Read reads a roster, telling the format by content: a zip is an .xlsx
-// (ReadXLSX), an OLE2 compound file is an old .xls (refused with ErrXLS),
-// anything else is a .csv (ReadCSV). An empty or blank file is an error.
+// Read reads a roster within DefaultLimits, telling the format by
+// content: a zip is an .xlsx (ReadXLSX), an OLE2 compound file is an old
+// .xls (refused with ErrXLS), anything else is a .csv (ReadCSV). An empty
+// or blank file is an error.
 func Read(b []byte) (*File, error) {
+	return ReadWith(b, Limits{})
+}
+
+// ReadWith is Read within lim.
+func ReadWith(b []byte, lim Limits) (*File, error) {
+	lim = lim.resolved()
 	switch {
+	case int64(len(b)) > lim.MaxBytes:
+		return nil, tooLarge("MaxBytes", "the file is %s, over %s", sizeText(uint64(len(b))), sizeText(uint64(lim.MaxBytes)))
 	case len(bytes.TrimSpace(b)) == 0:
 		return nil, invalidf("the upload is empty: send an .xlsx or .csv roster")
 	case bytes.HasPrefix(b, []byte("PK\x03\x04")):
-		return ReadXLSX(b)
+		return readXLSX(b, lim)
 	case bytes.HasPrefix(b, []byte("\xd0\xcf\x11\xe0")):
 		return nil, &kindError{invalidf("an old Excel 97–2003 (.xls) file: save it as .xlsx (Excel 工作簿) or .csv and upload again"), ErrXLS}
 	}
-	return ReadCSV(b)
+	return readCSV(b, lim)
 }
 
 // ReadXLSX reads the first sheet of an .xlsx roster. Cells are read as
 // stored, not as displayed, so a phone or grid code typed as a number
 // reads as its digits whatever the cell's number format. Row numbers count
-// every row, empty ones included, as Excel shows them.
+// every row, empty ones included, as Excel shows them. The workbook is
+// checked against DefaultLimits before excelize parses it.
 func ReadXLSX(b []byte) (*File, error) {
+	return readXLSX(b, DefaultLimits)
+}
+
+func readXLSX(b []byte, lim Limits) (*File, error) {
+	if err := checkXLSX(b, lim); err != nil {
+		return nil, err
+	}
 	f, err := excelize.OpenReader(bytes.NewReader(b), excelize.Options{RawCellValue: true,
-		UnzipSizeLimit: unzipLimit, UnzipXMLSizeLimit: unzipLimit})
+		UnzipSizeLimit: lim.MaxBytes, UnzipXMLSizeLimit: lim.MaxBytes})
 	if err != nil {
 		return nil, invalidf("not a readable .xlsx file: %s", geo.Clip(err.Error()))
 	}
@@ -166,7 +182,7 @@ func ReadXLSX(b []byte) (*File, error) {
 			return 0, nil, false, invalidf("reading row %d of sheet %q: %s", line, sheets[0], geo.Clip(err.Error()))
 		}
 		return line, cells, true, nil
-	})
+	}, lim)
 	if err != nil {
 		return nil, err
 	}
@@ -178,8 +194,13 @@ func ReadXLSX(b []byte) (*File, error) {
 // or else GB18030 (GBK), what Excel and WPS save on Chinese Windows (see
 // gbtext.UTF8OrGB18030). Fields are separated by tabs when the first line
 // has more tabs than commas, by commas otherwise. Records may have any
-// number of fields, and a quote inside an unquoted field is taken as it is.
+// number of fields, and a quote inside an unquoted field is taken as it
+// is; a non-empty field right of DefaultLimits.MaxColumns is refused.
 func ReadCSV(b []byte) (*File, error) {
+	return readCSV(b, DefaultLimits)
+}
+
+func readCSV(b []byte, lim Limits) (*File, error) {
 	b = gbtext.UTF8OrGB18030(b)
 	r := csv.NewReader(bytes.NewReader(b))
 	r.FieldsPerRecord, r.LazyQuotes, r.ReuseRecord = -1, true, false
@@ -199,8 +220,15 @@ func ReadCSV(b []byte) (*File, error) {
 			return 0, nil, false, invalidf("reading the .csv file: %v", err)
 		}
 		line, _ := r.FieldPos(0)
+		for i := lim.MaxColumns; i < len(rec); i++ {
+			if strings.TrimSpace(rec[i]) != "" {
+				name, _ := excelize.ColumnNumberToName(min(i+1, excelize.MaxColumns))
+				return 0, nil, false, tooLarge("MaxColumns", "line %d: field %d (column %s) is right of column %d: delete the columns right of the roster's last one",
+					line, i+1, name, lim.MaxColumns)
+			}
+		}
 		return line, rec, true, nil
-	})
+	}, lim)
 	if err != nil {
 		return nil, err
 	}
@@ -210,7 +238,7 @@ func ReadCSV(b []byte) (*File, error) {
 
 // read finds the header row and reads the person-rows below it from
 // records (row number, cells, more), which an .xlsx or .csv reader yields.
-func read(next func() (int, []string, bool, error)) (*File, error) {
+func read(next func() (int, []string, bool, error), lim Limits) (*File, error) {
 	rf := &File{}
 	var index map[int]geo.RosterField
 	for {
@@ -241,20 +269,21 @@ func read(next func() (int, []string, bool, error)) (*File, error) {
 			continue
 		}
 		row := geo.RosterRow{Line: line, Values: map[geo.RosterField]string{}}
-		for i, cell := range cells {
-			f, ok := index[i]
-			if !ok {
+		for i, f := range index { // the known columns only, however wide the row
+			if i >= len(cells) {
 				continue
 			}
-			if v := clip(Cell(cell), MaxCellBytes); v != "" {
+			if v := clip(Cell(cells[i]), MaxCellBytes); v != "" {
 				row.Values[f] = v
 			}
 		}
 		if len(row.Values) == 0 {
 			continue
 		}
-		if len(rf.Rows) == MaxRows {
-			return nil, &kindError{invalidf("the roster has more than %d rows: split it by village", MaxRows), ErrTooManyRows}
+		if len(rf.Rows) == lim.MaxRows {
+			e := tooLarge("MaxRows", "the roster has more than %d rows: split it by village", lim.MaxRows)
+			e.kind = ErrTooManyRows
+			return nil, e
 		}
 		rf.Rows = append(rf.Rows, row)
 	}
