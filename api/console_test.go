@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -222,7 +223,7 @@ func (s consoleIncidents) Incident(_ context.Context, number string) (*geo.Incid
 	return nil, fmt.Errorf("no incident %s", number)
 }
 
-func (s consoleIncidents) AddIncidentEvent(context.Context, string, string, time.Time, func(*geo.Incident) (geo.IncidentChange, error)) (*geo.Incident, error) {
+func (s consoleIncidents) AddIncidentEvent(context.Context, string, string, string, []byte, time.Time, func(*geo.Incident) (geo.IncidentChange, error)) (*geo.Incident, error) {
 	return nil, fmt.Errorf("read-only")
 }
 
@@ -319,6 +320,27 @@ func newConsoleProbe(t *testing.T) consoleProbe {
 	return p
 }
 
+// consoleBrowserTools returns Node.js and Chromium, and fails the test,
+// rather than skipping it, when they or the npm packages are missing.
+func consoleBrowserTools(t *testing.T) (node, chromium string) {
+	t.Helper()
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Fatalf("node is not on PATH: the console's browser test needs Node.js 20 or newer (playwright-core 1.65 does not run on older ones), then `%s`", consoleInstall)
+	}
+	chromium = os.Getenv("WANGGE_CHROMIUM")
+	if chromium == "" {
+		chromium = "/usr/bin/chromium"
+	}
+	if _, err := os.Stat(chromium); err != nil {
+		t.Fatalf("no Chromium at %s (set WANGGE_CHROMIUM to another): install it with `%s`", chromium, consoleInstall)
+	}
+	if _, err := os.Stat(filepath.Join(consoleDir, "node_modules", "playwright-core", "package.json")); err != nil {
+		t.Fatalf("api/console/node_modules lacks playwright-core: run `npm ci --prefix api/console` from the repository root")
+	}
+	return node, chromium
+}
+
 // consoleArtifacts is where the browser test leaves its screenshots:
 // $WANGGE_ARTIFACTS/console when set, else api/console/testdata/artifacts
 // (git-ignored).
@@ -341,20 +363,7 @@ func consoleArtifacts(t *testing.T) string {
 // It fails, rather than skips, when Node.js, Chromium or the npm packages
 // are missing.
 func TestConsole_browser(t *testing.T) {
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatalf("node is not on PATH: the console's browser test needs Node.js 20 or newer (playwright-core 1.65 does not run on older ones), then `%s`", consoleInstall)
-	}
-	chromium := os.Getenv("WANGGE_CHROMIUM")
-	if chromium == "" {
-		chromium = "/usr/bin/chromium"
-	}
-	if _, err := os.Stat(chromium); err != nil {
-		t.Fatalf("no Chromium at %s (set WANGGE_CHROMIUM to another): install it with `%s`", chromium, consoleInstall)
-	}
-	if _, err := os.Stat(filepath.Join(consoleDir, "node_modules", "playwright-core", "package.json")); err != nil {
-		t.Fatalf("api/console/node_modules lacks playwright-core: run `npm ci --prefix api/console` from the repository root")
-	}
+	node, chromium := consoleBrowserTools(t)
 
 	p := newConsoleProbe(t)
 	incidents := newConsoleIncidents(&p)
@@ -387,3 +396,541 @@ func TestConsole_browser(t *testing.T) {
 	}
 	t.Logf("screenshots: %s", filepath.Join(artifacts, "console.png"))
 }
+
+// deskProbe is what the dispatcher's desk test pastes, clicks and expects,
+// worked out from dispatchTown.
+type deskProbe struct {
+	Token string `json:"token"`
+	// Link is an AMap share link to the centre of grid 5, in GCJ-02 as
+	// AMap gives it; GCJ is that point, WGS where it really is. Taken as
+	// WGS-84 without conversion it would fall in grid 6.
+	Link        string     `json:"link"`
+	GCJ         [2]float64 `json:"gcj"`
+	WGS         [2]float64 `json:"wgs"`
+	Grid        string     `json:"grid"`
+	Leader      string     `json:"leader"`
+	LeaderPhone string     `json:"leader_phone"`
+	// Baidu is a Baidu share link (lat,lng, BD-09) to the centre of
+	// grid 3, BaiduGrid.
+	Baidu     string `json:"baidu"`
+	BaiduGrid string `json:"baidu_grid"`
+	// Click is a WGS-84 point in grid 1, picked on the map.
+	Click struct {
+		WGS    [2]float64 `json:"wgs"`
+		Grid   string     `json:"grid"`
+		Leader string     `json:"leader"`
+	} `json:"click"`
+	Category string `json:"category"`
+	// Reassign is who the case is then given to.
+	Reassign struct {
+		Name  string `json:"name"`
+		Phone string `json:"phone"`
+		Note  string `json:"note"`
+	} `json:"reassign"`
+	// Escalate is the note the case is then escalated with.
+	Escalate string `json:"escalate"`
+}
+
+// drainOutbox runs the delivery worker until nothing is due (at most 10 s)
+// and returns how many messages it handled.
+func drainOutbox(ctx context.Context, e *notifyEnv) (int, error) {
+	total := 0
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+		n, err := e.worker.Round(ctx)
+		if err != nil {
+			return total, err
+		}
+		total += n
+		if n > 0 {
+			continue
+		}
+		var due int
+		if err := e.db.Pool.QueryRow(ctx, "SELECT count(*) FROM outbox WHERE status IN ('pending', 'sending')").Scan(&due); err != nil {
+			return total, err
+		}
+		if due == 0 {
+			return total, nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return total, fmt.Errorf("the outbox did not drain in 10 s")
+}
+
+// TestConsole_desk drives the dispatcher's desk (调度台) in headless
+// Chromium against a server with real stores (PostgreSQL, an outbox, the
+// five kinds of channel pointed at local receivers): a dispatcher's token
+// is set, a map click and then an AMap share link route the intake before
+// it is sent (a Baidu link too, and the link reader's edge cases are
+// checked), an incomplete intake shows its field errors, a double click
+// creates one incident, the case is listed, opened, its messages shown
+// delivered after the worker runs (the one to a failing webhook dead,
+// with its error), and reassigned to a named person (a bad
+// phone first), then escalated with a note. The API then confirms the grid (the GCJ-02 point converted
+// to WGS-84), the reassignment and the deliveries. The browser part is
+// deskBrowserScript, below; the worker runs when it asks, between steps.
+// Screenshots: desk-*.png in consoleArtifacts.
+func TestConsole_desk(t *testing.T) {
+	node, chromium := consoleBrowserTools(t)
+	e := newNotifyEnv(t)
+
+	var p deskProbe
+	p.Token = e.secrets[geo.AccessDispatcher]
+	p.Category = "environment"
+	grid := e.snap.Grids[4] // grid 5: 网格长5 in office
+	if grid.Leader == nil {
+		t.Fatalf("grid %s has no leader", grid.Code)
+	}
+	p.Grid, p.Leader, p.LeaderPhone = grid.Code, grid.Leader.Name, grid.Leader.Phone
+	gcj := chinacrs.WGS84ToGCJ02(centre(5))
+	gcj = orb.Point{math.Round(gcj[0]*1e6) / 1e6, math.Round(gcj[1]*1e6) / 1e6}
+	p.GCJ, p.WGS = [2]float64(gcj), [2]float64(chinacrs.GCJ02ToWGS84(gcj))
+	if loc, ok := e.snap.Locate(orb.Point(p.WGS), 0); !ok || loc.Grid.Code != p.Grid {
+		t.Fatalf("the link's point %v (GCJ-02) is not in grid %s", gcj, p.Grid)
+	}
+	unconverted := ""
+	if loc, ok := e.snap.Locate(gcj, 0); ok {
+		unconverted = loc.Grid.Code
+	}
+	if unconverted == p.Grid {
+		t.Fatalf("the link's point %v falls in grid %s whether converted or not: the test would not see a missing conversion", gcj, p.Grid)
+	}
+	p.Link = fmt.Sprintf("https://uri.amap.com/marker?position=%v,%v&name=%s&src=wangge-test&coordinate=gaode&callnative=0",
+		gcj[0], gcj[1], "荷叶镇测试点")
+	bd := chinacrs.FromWGS84(chinacrs.BD09, centre(3))
+	p.Baidu = fmt.Sprintf("http://api.map.baidu.com/marker?location=%.6f,%.6f&title=%s&content=%s&output=html&src=webapp.wangge.test",
+		bd[1], bd[0], "测试", "网格3")
+	p.BaiduGrid = e.snap.Grids[2].Code
+	first := e.snap.Grids[0]
+	p.Click.WGS, p.Click.Grid, p.Click.Leader = [2]float64(centre(1)), first.Code, first.Leader.Name
+	p.Reassign.Name, p.Reassign.Phone, p.Reassign.Note = "李调解员", "13700000099", "熟悉该片情况"
+	p.Escalate = "涉及多户，需镇里协调"
+
+	// The 12345 platform's webhook fails its first four requests: the
+	// routing message to it is dead-lettered, and the desk must say so.
+	e.webhook.FailStatus(4, 500)
+
+	srv := httptest.NewServer(e.srv)
+	defer srv.Close()
+	// The browser script asks for deliveries here (from Node.js, not
+	// from the page), so the worker runs between its steps.
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
+	defer cancel()
+	control := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/deliver" {
+			http.NotFound(w, r)
+			return
+		}
+		n, err := drainOutbox(ctx, e)
+		if err != nil {
+			t.Errorf("delivering: %v", err)
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"delivered":%d}`, n)
+	}))
+	defer control.Close()
+
+	probe, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	artifacts := consoleArtifacts(t)
+	cmd := exec.CommandContext(ctx, node, "--input-type=module", "-", srv.URL, artifacts, control.URL, string(probe))
+	cmd.Dir = consoleDir // where node_modules/playwright-core is found
+	cmd.Stdin = strings.NewReader(deskBrowserScript)
+	cmd.Env = append(os.Environ(), "WANGGE_CHROMIUM="+chromium)
+	cmd.WaitDelay = 5 * time.Second
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	t.Logf("node (the desk's browser script, %.1f s):\n%s", time.Since(start).Seconds(), out)
+	if err != nil {
+		t.Fatalf("the desk's browser test failed: %v; screenshots, if any, in %s", err, artifacts)
+	}
+	m := regexp.MustCompile(`(?m)^RESULT (\{.*\})$`).FindSubmatch(out)
+	if m == nil {
+		t.Fatal("the browser script printed no RESULT")
+	}
+	var result struct{ Number string }
+	if err := json.Unmarshal(m[1], &result); err != nil {
+		t.Fatal(err)
+	}
+
+	// Through the API: one incident (the double click made one), in grid
+	// 5, at the AMap point converted to WGS-84, reassigned, every message
+	// delivered but the dead one.
+	var list struct{ Incidents []struct{ Number string } }
+	if code := e.do(geo.AccessDispatcher, "GET", "/v1/incidents", nil, &list); code != 200 || len(list.Incidents) != 1 || list.Incidents[0].Number != result.Number {
+		t.Fatalf("GET /v1/incidents: %d %+v, want the one incident %s", code, list.Incidents, result.Number)
+	}
+	var inc struct {
+		Number, Status, Category, Severity, Description string
+		Grid                                            struct{ Code, Match string }
+		Location                                        [2]float64
+		Input                                           struct {
+			CRS      string
+			Lon, Lat float64
+		}
+		Assignee struct{ Role, Name, Phone, Reason string }
+		Reporter struct{ Name, Phone string }
+		Events   []struct {
+			Action, Actor, Note string
+			Assignee            *struct{ Name, Phone string }
+		}
+		Messages []messageAnswer
+	}
+	if code := e.do(geo.AccessDispatcher, "GET", "/v1/incidents/"+result.Number, nil, &inc); code != 200 {
+		t.Fatalf("GET /v1/incidents/%s: %d", result.Number, code)
+	}
+	if inc.Grid.Code != p.Grid || inc.Grid.Match != "inside" {
+		t.Errorf("incident %s is in grid %s (%s), want %s (unconverted the point would be in %q)", inc.Number, inc.Grid.Code, inc.Grid.Match, p.Grid, unconverted)
+	}
+	if inc.Input.CRS != "gcj02" || inc.Input.Lon != p.GCJ[0] || inc.Input.Lat != p.GCJ[1] {
+		t.Errorf("input %+v, want the link's %v in gcj02", inc.Input, p.GCJ)
+	}
+	if math.Abs(inc.Location[0]-p.WGS[0]) > 1e-9 || math.Abs(inc.Location[1]-p.WGS[1]) > 1e-9 {
+		t.Errorf("location %v, want %v (the GCJ-02 point in WGS-84)", inc.Location, p.WGS)
+	}
+	if inc.Category != p.Category || inc.Severity != "urgent" || inc.Status != "dispatched" || inc.Reporter.Phone != "13812345678" {
+		t.Errorf("incident: %s %s %s, reporter %+v", inc.Category, inc.Severity, inc.Status, inc.Reporter)
+	}
+	// Village 2 has no liaison leader: escalated, the case goes to the
+	// town duty desk.
+	if inc.Assignee.Role != "duty_desk" || inc.Assignee.Name != "镇值班室" {
+		t.Errorf("assignee %+v, want the town duty desk after the escalation", inc.Assignee)
+	}
+	var actions []string
+	reassigned, escalated := false, false
+	for _, ev := range inc.Events {
+		actions = append(actions, ev.Action)
+		if ev.Action == "reassign" && ev.Assignee != nil && ev.Assignee.Name == p.Reassign.Name && ev.Assignee.Phone == p.Reassign.Phone && ev.Note == p.Reassign.Note {
+			reassigned = true
+		}
+		escalated = escalated || ev.Action == "escalate" && ev.Note == p.Escalate
+	}
+	if !reassigned || !escalated || strings.Join(actions, ",") != "receive,dispatch,reassign,escalate" {
+		t.Errorf("events %v, want receive, dispatch, one reassign to %s %s and one escalate, with their notes", actions, p.Reassign.Name, p.Reassign.Phone)
+	}
+	toLeader, toNew, dead := false, false, 0
+	for _, msg := range inc.Messages {
+		if msg.Channel == "12345平台" && msg.Kind == "routed" {
+			dead++
+			if msg.Status != "dead" || msg.Attempts != 4 || !strings.Contains(msg.LastError, "500") {
+				t.Errorf("the routing message to the failing webhook: %+v, want dead after 4 attempts naming the 500", msg)
+			}
+		} else if msg.Status != "sent" {
+			t.Errorf("message %s on %s to %s: %s (%s)", msg.ID, msg.Channel, msg.Recipient.Name, msg.Status, msg.LastError)
+		}
+		toLeader = toLeader || msg.Recipient.Phone == p.LeaderPhone
+		toNew = toNew || msg.Recipient.Phone == p.Reassign.Phone
+	}
+	if !toLeader || !toNew || dead != 1 {
+		t.Errorf("messages %+v: want some to the leader %s and some to %s", inc.Messages, p.LeaderPhone, p.Reassign.Phone)
+	}
+	var phones []string
+	for _, sms := range e.sms.Received() {
+		phones = append(phones, sms.Phone)
+	}
+	if !slices.Contains(phones, p.LeaderPhone) || !slices.Contains(phones, p.Reassign.Phone) {
+		t.Errorf("the SMS gateway got messages for %v, want %s and %s", phones, p.LeaderPhone, p.Reassign.Phone)
+	}
+	t.Logf("screenshots: %s", filepath.Join(artifacts, "desk-*.png"))
+}
+
+// deskBrowserScript is TestConsole_desk's browser part, run by Node.js
+// from api/console (for playwright-core) with the script on stdin:
+//
+//	node --input-type=module - URL ARTIFACT_DIR CONTROL_URL PROBE_JSON
+//
+// It prints one line per check ("ok" or "FAIL"), then "RESULT {number}"
+// and exits 0 when every check passed. POST CONTROL_URL/deliver runs the
+// delivery worker until the outbox is empty. (It is kept here rather than
+// beside console/test/browser.mjs so that the test is one file.)
+const deskBrowserScript = `
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const [url, artifacts, control, probeJSON] = process.argv.slice(2);
+const probe = JSON.parse(probeJSON);
+const origin = new URL(url).origin;
+const started = Date.now();
+const deadline = setTimeout(() => {
+  console.error('FAIL: the desk test took more than 120 s');
+  process.exit(1);
+}, 120000);
+
+const failures = [];
+function check(ok, message) {
+  if (!ok) failures.push(message);
+  console.log((ok ? 'ok   ' : 'FAIL ') + message);
+  return ok;
+}
+function log(message) {
+  console.log('     ' + message + ' (' + ((Date.now() - started) / 1000).toFixed(1) + ' s)');
+}
+const seen = [];
+let allowed = () => false;
+function saw(kind, text) {
+  if (!allowed({ kind, text })) seen.push({ kind, text });
+}
+function nothingUnexpected(when) {
+  check(seen.length === 0, 'no console errors, page errors or failed requests ' + when +
+    (seen.length ? ':\n' + seen.map((e) => '       ' + e.kind + ': ' + e.text).join('\n') : ''));
+  seen.length = 0;
+}
+// allow400 lets a phase provoke 400 answers from path.
+function allow400(path) {
+  allowed = (e) => (e.kind === 'HTTP 400' && e.text.includes(path))
+    || (e.kind === 'console error' && /Failed to load resource: the server responded with a status of 400/.test(e.text));
+}
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+async function deliver() {
+  const res = await fetch(control + '/deliver', { method: 'POST' });
+  const body = await res.json();
+  log('the worker delivered ' + body.delivered + ' message(s)');
+  return body.delivered;
+}
+
+mkdirSync(artifacts, { recursive: true });
+const browser = await chromium.launch({
+  executablePath: process.env.WANGGE_CHROMIUM || '/usr/bin/chromium',
+  headless: true,
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync', '--no-first-run', '--lang=zh-CN'],
+});
+let number = '';
+try {
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, deviceScaleFactor: 1,
+    locale: 'zh-CN', reducedMotion: 'reduce' });
+  const page = await context.newPage();
+  page.on('console', (m) => {
+    if (m.type() === 'error') saw('console error', m.text() + ' ' + (m.location().url || ''));
+  });
+  page.on('pageerror', (err) => saw('page error', err.stack || err.message));
+  page.on('requestfailed', (r) => saw('failed request', r.method() + ' ' + r.url() + ': ' + (r.failure() || {}).errorText));
+  page.on('response', (r) => {
+    if (r.status() >= 400) saw('HTTP ' + r.status(), r.request().method() + ' ' + r.url());
+  });
+  await page.route('**/*', (route) => {
+    const u = route.request().url();
+    if (u.startsWith(origin) || u.startsWith('data:') || u.startsWith('blob:')) return route.continue();
+    saw('request to another origin', u);
+    return route.abort();
+  });
+  // Every POST /v1/incidents and its Idempotency-Key, and the answers.
+  const posts = [];
+  const answers = [];
+  page.on('request', (r) => {
+    if (r.method() === 'POST' && new URL(r.url()).pathname === '/v1/incidents') posts.push(r.headers()['idempotency-key'] || '');
+  });
+  page.on('response', (r) => {
+    if (r.request().method() === 'POST' && new URL(r.url()).pathname === '/v1/incidents') answers.push(r.status());
+  });
+  const idle = () => page.evaluate(() => new Promise((resolve) => {
+    const m = window.wangge.map;
+    m.triggerRepaint();
+    m.once('idle', resolve);
+  }));
+  const text = async (selector) => (await page.textContent(selector).catch(() => '')) || '';
+  const waitFor = (selector, timeout = 10000) => page.waitForSelector(selector, { timeout }).then(() => true, () => false);
+
+  // 1. The console, a dispatcher's token, the desk.
+  await page.goto(url + '/', { waitUntil: 'load' });
+  await page.waitForFunction(() => ['ready', 'error'].includes(document.body.dataset.state), null, { timeout: 30000 });
+  check(await page.evaluate(() => document.body.dataset.state) === 'ready', 'the console starts');
+  await page.fill('#token-input', probe.token);
+  await page.click('#token-form button[type=submit]');
+  await page.click('#desk-toggle');
+  check(await waitFor('#desk:not([hidden]) #intake-form'), 'the 调度台 button opens the desk on its intake form');
+  await idle();
+  log('desk open');
+
+  // 2. A click on the map sets the point and shows where it goes.
+  const screen = (wgs) => page.evaluate((p) => {
+    const at = window.wangge.map.project(p);
+    const r = window.wangge.map.getCanvas().getBoundingClientRect();
+    return { x: r.left + at.x, y: r.top + at.y };
+  }, wgs);
+  let at = await screen(probe.click.wgs);
+  await page.mouse.click(at.x, at.y);
+  check(await waitFor('#intake-route[data-state=routed][data-grid="' + probe.click.grid + '"]'),
+    'a click on the map routes the point to grid ' + probe.click.grid + ' before anything is sent');
+  let route = await text('#intake-route');
+  check(route.includes(probe.click.leader), 'the preview names its leader ' + probe.click.leader + ': ' + route.slice(0, 80));
+  check(await page.inputValue('#intake-crs') === 'wgs84' && await page.isHidden('#panel'),
+    'a picked point is WGS-84, and the click does not open the grid panel');
+
+  // 3. A short link cannot be followed offline: the desk says so.
+  await page.fill('#intake-where', 'https://surl.amap.com/2AbCdEf');
+  await waitFor('#intake-where-note.error');
+  const short = await text('#intake-where-note');
+  check(/短链接/.test(short) && /离线/.test(short), 'a surl.amap.com short link is explained, not guessed: ' + short.slice(0, 60));
+
+  // A Baidu link gives lat,lng in BD-09.
+  await page.fill('#intake-where', probe.baidu);
+  check(await waitFor('#intake-route[data-state=routed][data-grid="' + probe.baidu_grid + '"]') && await page.inputValue('#intake-crs') === 'bd09',
+    'a Baidu marker link (lat,lng, BD-09 by default) routes to grid ' + probe.baidu_grid);
+  // The link reader's edge cases, in the page's own module.
+  const cases = [
+    ['112.12,27.27', 112.12, 27.27, null],
+    ['27.27，112.12', 112.12, 27.27, null],
+    ['https://uri.amap.com/marker?position=112.1256,27.2672&coordinate=wgs84', 112.1256, 27.2672, 'wgs84'],
+    ['https://ditu.amap.com/regeo?lng=112.12&lat=27.27', 112.12, 27.27, 'gcj02'],
+    ['http://api.map.baidu.com/marker?location=27.2672,112.1256&coord_type=gcj02&output=html', 112.1256, 27.2672, 'gcj02'],
+    ['http://api.map.baidu.com/marker?location=27.2672,112.1256&amp;coord_type=wgs84', 112.1256, 27.2672, 'wgs84'],
+    ['https://map.baidu.com/?latlng=27.26,112.12', 112.12, 27.26, 'bd09'],
+    ['https://apis.map.qq.com/uri/v1/marker?marker=coord:27.2672,112.1256;title:x', 112.1256, 27.2672, 'gcj02'],
+    ['https://j.map.baidu.com/4a/AbC', null, null, 'error'],
+    ['http://api.map.baidu.com/marker?location=3150000,12476000&coord_type=bd09mc', null, null, 'error'],
+    ['https://www.amap.com/place/B0FFFAB6J2', null, null, 'error'],
+  ];
+  const parsed = await page.evaluate(async (list) => {
+    const m = await import('/console/links.js');
+    return list.map(([t]) => m.parseLocation(t));
+  }, cases);
+  const wrong = cases.map((c, i) => [c, parsed[i]]).filter(([[, lon, lat, crs], got]) => (crs === 'error' ? !got.error
+    : got.lon !== lon || got.lat !== lat || got.crs !== crs)).map(([[t], got]) => t + ' → ' + JSON.stringify(got));
+  check(wrong.length === 0, 'the link reader gets ' + cases.length + ' links and texts right' + (wrong.length ? ': ' + wrong.join('; ') : ''));
+
+  // 4. The AMap share link: GCJ-02 recognised, routed to the right grid.
+  await page.fill('#intake-where', '【高德地图】荷叶镇测试点 ' + probe.link);
+  check(await waitFor('#intake-where-note[data-via=amap]'), 'the AMap share link is recognised');
+  check(await waitFor('#intake-route[data-state=routed][data-grid="' + probe.grid + '"]'), 'the link routes to grid ' + probe.grid);
+  const filled = { lon: await page.inputValue('#intake-lon'), lat: await page.inputValue('#intake-lat'), crs: await page.inputValue('#intake-crs') };
+  check(Number(filled.lon) === probe.gcj[0] && Number(filled.lat) === probe.gcj[1] && filled.crs === 'gcj02',
+    'lon, lat and crs are filled from the link: ' + JSON.stringify(filled));
+  route = await text('#intake-route');
+  check(route.includes(probe.leader), 'the preview names grid ' + probe.grid + "'s leader " + probe.leader);
+  await idle();
+  const marked = await page.evaluate((wgs) => {
+    const m = window.wangge.map;
+    const p = m.project(wgs);
+    return { point: m.queryRenderedFeatures([p.x, p.y], { layers: ['desk-point'] }).length, selected: window.wangge.selected() };
+  }, probe.wgs);
+  check(marked.point === 1 && marked.selected === probe.grid, 'the point is marked where it is in WGS-84 and its grid highlighted: ' + JSON.stringify(marked));
+  nothingUnexpected('while picking the point');
+
+  // 5. Sent incomplete: each field says what is wrong.
+  allow400('/v1/incidents');
+  await page.click('#intake-submit');
+  await waitFor('#intake-form .field[data-field=category] .field-error:not([hidden])');
+  const bad = await page.$$eval('#intake-form .field-error:not([hidden])', (els) => els.map((e) => e.closest('.field').dataset.field));
+  check(['category', 'severity', 'description'].every((f) => bad.includes(f)), 'an incomplete intake shows the errors beside category, severity and description: ' + bad.join(', '));
+  check(/want one of/.test(await text('#intake-form .field[data-field=category] .field-error')), "the server's reason is shown");
+  await page.screenshot({ path: join(artifacts, 'desk-intake-errors.png') });
+  nothingUnexpected('but the 400 asked for');
+  allowed = () => false;
+
+  // 6. Filled in and double-clicked: one incident.
+  await page.selectOption('#intake-category', probe.category);
+  await page.selectOption('#intake-severity', 'urgent');
+  await page.fill('#intake-description', '村道旁垃圾堆放多日，气味大，请尽快清理。');
+  await page.fill('#intake-reporter-name', '王女士');
+  await page.fill('#intake-reporter-phone', '13812345678');
+  posts.length = 0;
+  answers.length = 0;
+  await page.dblclick('#intake-submit');
+  check(await waitFor('#intake-result .created[data-number]'), 'the intake is accepted');
+  for (let i = 0; i < 100 && answers.length < posts.length; i++) await sleep(50);
+  number = await page.getAttribute('#intake-result .created', 'data-number');
+  check(posts.length === 2 && posts[0] !== '' && posts[0] === posts[1],
+    'a double click sends the intake twice with one Idempotency-Key: ' + JSON.stringify(posts));
+  check(answers.slice().sort().join(',') === '200,201', 'the server creates it once (201) and returns it again (200): ' + answers.join(','));
+  await sleep(200);
+  const created = await text('#intake-result .created');
+  check(created.includes(number) && created.includes(probe.leader) && (await page.$$('#intake-result .created')).length === 1,
+    'the desk shows incident ' + number + ', given to ' + probe.leader + ': ' + created.slice(0, 120));
+  await page.screenshot({ path: join(artifacts, 'desk-intake.png') });
+  log('incident ' + number + ' created');
+
+  // 7. The cases: listed, filtered.
+  await page.click('#desk-tab-cases');
+  check(await waitFor('#cases-list li.case[data-number="' + number + '"]'), 'the case is in the list of open cases');
+  check((await page.$$('#cases-list li.case')).length === 1, 'one case in the list');
+  check((await text('#cases-list li.case')).includes('已派单'), 'the case shows its status');
+  await page.selectOption('#cases-category', 'dispute');
+  await page.waitForFunction(() => document.getElementById('cases-view').dataset.state === 'loaded' && !document.querySelector('#cases-list li.case'), null, { timeout: 10000 }).catch(() => {});
+  check((await page.$$('#cases-list li.case')).length === 0, 'filtered by another category, the list is empty');
+  await page.selectOption('#cases-category', '');
+  await waitFor('#cases-list li.case[data-number="' + number + '"]');
+  await page.screenshot({ path: join(artifacts, 'desk-cases.png') });
+
+  // 8. The worker delivers; the case shows every message sent.
+  check(await deliver() > 0, 'the worker has messages to deliver');
+  await page.click('#cases-list li.case[data-number="' + number + '"] > button');
+  check(await waitFor('#case-detail .case-detail'), 'a click opens the case');
+  const rows = () => page.$$eval('#case-detail tr.message', (trs) => trs.map((r) => ({ status: r.dataset.status, kind: r.dataset.kind,
+    channel: r.dataset.channelKind, attempts: Number(r.querySelector('td.num').textContent), text: r.textContent,
+    error: r.nextElementSibling && r.nextElementSibling.matches('.message-error') ? r.nextElementSibling.textContent : '' })));
+  let msgs = await rows();
+  const others = msgs.filter((m) => m.channel !== 'webhook');
+  check(others.length >= 3 && others.every((m) => m.status === 'sent'), 'every message is shown delivered: ' + msgs.map((m) => m.channel + ' ' + m.status).join(', '));
+  const hook = msgs.find((m) => m.channel === 'webhook') || {};
+  check(hook.status === 'dead' && hook.attempts === 4 && /500/.test(hook.error) && /失败/.test(hook.text),
+    'the message to the failing webhook is shown dead after 4 attempts with its last error: ' + JSON.stringify(hook));
+  check(msgs.some((m) => m.channel === 'sms' && m.text.includes(probe.leader) && m.text.includes(probe.leader_phone)),
+    'the SMS to the leader is listed with the recipient');
+  check((await text('#case-detail dd.grid')).includes(probe.grid), 'the case shows its grid');
+  const history = await page.$$eval('#case-detail .history li', (lis) => lis.map((li) => li.dataset.action));
+  check(history.join(',') === 'receive,dispatch', 'the history shows receive and dispatch: ' + history.join(','));
+  await idle();
+  await page.screenshot({ path: join(artifacts, 'desk-case.png') });
+
+  // 9. Reassigned to a named person: a bad phone first.
+  allow400('/events');
+  await page.click('#reassign-box > summary');
+  await page.check('#reassign-named');
+  await page.fill('#reassign-name', probe.reassign.name);
+  await page.fill('#reassign-phone', '12345');
+  await page.fill('#reassign-note', probe.reassign.note);
+  await page.click('#reassign-submit');
+  check(await waitFor('#act-reassign .field[data-field=assignee] .field-error:not([hidden])'), 'a bad phone is shown beside the person');
+  nothingUnexpected('but the 400 asked for');
+  allowed = () => false;
+  await page.fill('#reassign-phone', probe.reassign.phone);
+  await page.click('#reassign-submit');
+  check(await waitFor('#case-detail .history li[data-action=reassign]'), 'the reassignment is in the history');
+  const assignee = await text('#case-detail dd.assignee');
+  check(assignee.includes(probe.reassign.name) && assignee.includes(probe.reassign.phone), 'the case is with ' + probe.reassign.name + ': ' + assignee);
+  msgs = await rows();
+  check(msgs.some((m) => m.kind === 'reassigned' && m.status === 'pending'), 'the reassignment messages are listed, pending');
+  await deliver();
+  await page.click('#case-refresh');
+  await page.waitForFunction(() => {
+    const trs = [...document.querySelectorAll('#case-detail tr.message[data-kind=reassigned]')];
+    return trs.length && trs.every((r) => r.dataset.status === 'sent');
+  }, null, { timeout: 10000 }).catch(() => {});
+  msgs = await rows();
+  const again = msgs.filter((m) => m.kind === 'reassigned');
+  check(again.length >= 3 && again.every((m) => m.status === 'sent') && again.some((m) => m.channel === 'sms' && m.text.includes(probe.reassign.name)),
+    'after delivery the reassignment messages are sent, the SMS to ' + probe.reassign.name + ' among them: ' + again.map((m) => m.channel + ' ' + m.status).join(', '));
+  await page.evaluate(() => document.querySelector('#case-detail .history').scrollIntoView());
+  await idle();
+  await page.screenshot({ path: join(artifacts, 'desk-reassigned.png') });
+
+  // 10. Escalated with a note: one level up.
+  await page.click('#escalate-box > summary');
+  await page.fill('#escalate-note', probe.escalate);
+  await page.click('#escalate-submit');
+  check(await waitFor('#case-detail .history li[data-action=escalate]'), 'the escalation is in the history');
+  const up = await text('#case-detail dd.assignee');
+  check(!up.includes(probe.reassign.name) && (await text('#case-detail .history li[data-action=escalate]')).includes(probe.escalate),
+    'escalated with its note, the case is now with ' + up);
+  await deliver();
+  nothingUnexpected('with the case');
+  await context.close();
+} catch (err) {
+  check(false, 'the test itself failed: ' + (err.stack || err));
+} finally {
+  await browser.close();
+  clearTimeout(deadline);
+}
+console.log('RESULT ' + JSON.stringify({ number }));
+log('screenshots in ' + artifacts);
+if (failures.length) {
+  console.log(failures.length + ' check(s) failed');
+  process.exit(1);
+}
+console.log('all desk checks passed');
+`

@@ -12,6 +12,9 @@
 // adds its sources and style layers, layers names them for the layer list.
 // Overlays with token: true (coverage problems, incidents) are off at first
 // and load, with the token of the page's token field, when switched on.
+//
+// The dispatcher's desk (desk.js, the 调度台 button) is a panel beside the
+// map: intake of complaints and the open cases with their messages.
 
 import { AttributionControl, Map as MapLibreMap, NavigationControl, Popup, ScaleControl } from './maplibre-gl.mjs';
 import { toWGS84 } from './crs.js';
@@ -74,6 +77,25 @@ async function getJSON(path, { token, accept } = {}) {
   return res.json();
 }
 
+// sendJSON sends body as JSON with method to path, with the token and an
+// Idempotency-Key when given, and returns {status, body}; a problem is
+// thrown as a ProblemError with its errors[].
+async function sendJSON(method, path, body, { token, key } = {}) {
+  let res;
+  const headers = { 'Content-Type': 'application/json', Accept: 'application/json, application/problem+json' };
+  if (token) headers.Authorization = `Bearer ${token}`;
+  if (key) headers['Idempotency-Key'] = key;
+  try {
+    res = await fetch(path, { method, headers, body: JSON.stringify(body) });
+  } catch (err) {
+    throw new ProblemError(0, { title: '无法连接服务器 Network error', detail: `${path}: ${err.message}` });
+  }
+  const type = res.headers.get('Content-Type') || '';
+  const answer = type.includes('json') ? await res.json().catch(() => ({})) : {};
+  if (!res.ok) throw new ProblemError(res.status, { title: res.statusText, ...answer });
+  return { status: res.status, body: answer };
+}
+
 // ---- Small DOM helpers --------------------------------------------------
 
 // h builds an element; children are nodes or text (never parsed as HTML).
@@ -119,8 +141,14 @@ const state = {
   token: '', // the bearer token, from sessionStorage
   overlays: {}, // id → {state, loaded, count}
   reloads: [], // reload the token overlays after the token changes
+  reloadOverlay: {}, // id → reload of a token overlay, if it is wanted
   popup: null,
+  desk: null, // the dispatcher's desk (desk.js)
 };
+
+// picking reports whether a click on the map sets the desk's intake point
+// (then it neither selects a grid nor opens a popup).
+const picking = () => !!state.desk && state.desk.picking();
 
 // ---- Overlays -------------------------------------------------------------
 
@@ -175,6 +203,7 @@ function gridsOverlay() {
         paint: { 'text-color': '#1c2620', 'text-halo-color': 'rgba(255,255,255,0.92)', 'text-halo-width': 1.4 } });
 
       map.on('click', 'grid-fill', (e) => {
+        if (picking()) return;
         const over = POPUP_LAYERS.filter((id) => map.getLayer(id));
         if (over.length && map.queryRenderedFeatures(e.point, { layers: over }).length) return;
         const f = e.features && e.features[0];
@@ -241,7 +270,8 @@ const STATUSES = {
 };
 
 const CATEGORIES = {
-  dispute: '矛盾纠纷', environment: '环境卫生', safety: '安全隐患', livelihood: '民生诉求', customs: '移风易俗', other: '其他',
+  dispute: '矛盾纠纷', environment: '环境卫生', safety: '安全隐患', livelihood: '民生诉求', customs: '移风易俗',
+  left_behind_children: '留守儿童', other: '其他',
 };
 
 const SEVERITY_COLORS = { blocking: '#dc2626', warning: '#f59e0b' };
@@ -291,6 +321,7 @@ function incidentsOverlay() {
           'circle-stroke-width': 1.5,
         } });
       map.on('click', 'incident-point', (e) => {
+        if (picking()) return;
         const f = e.features && e.features[0];
         if (!f) return;
         const p = f.properties;
@@ -338,6 +369,7 @@ function coverageOverlay() {
           'circle-stroke-color': '#ffffff', 'circle-stroke-width': 1 } });
       for (const layer of ['coverage-fill', 'coverage-point']) {
         map.on('click', layer, (e) => {
+          if (picking()) return;
           const f = e.features && e.features[0];
           if (!f) return;
           const p = f.properties;
@@ -418,11 +450,13 @@ async function addOverlay(ctx, overlay) {
       setVisible(ctx.map, overlay, e.target.checked);
     } });
   if (overlay.token) {
-    state.reloads.push(() => {
+    const reload = () => {
       if (!state.overlays[overlay.id].wanted) return;
       box.checked = true;
       loadTokenOverlay(ctx, overlay, box);
-    });
+    };
+    state.reloads.push(reload);
+    state.reloadOverlay[overlay.id] = reload;
   }
   document.getElementById('layer-list').append(h('li', {}, h('label', {}, box, ' ', overlay.title)));
 }
@@ -590,8 +624,9 @@ function caption(town) {
   const first = synthetic
     ? '演示数据：镇界按县界裁剪，村界、网格和人员均为合成。Demo data: boundaries, grids and people are synthetic.'
     : note.split(/(?<=\.)\s/)[0];
-  el.replaceChildren(h('span', {}, `${town.name || ''} · ${first}`),
-    note && note !== first ? h('details', {}, h('summary', {}, '数据来源 About the data'), h('p', {}, note)) : null);
+  // (replaceChildren would write a null as the text "null")
+  el.replaceChildren(...[h('span', {}, first ? `${town.name || ''} · ${first}` : town.name || ''),
+    note && note !== first ? h('details', {}, h('summary', {}, '数据来源 About the data'), h('p', {}, note)) : null].filter(Boolean));
 }
 
 // ---- Start ------------------------------------------------------------------
@@ -619,6 +654,9 @@ async function start() {
   map.addControl(new AttributionControl({ compact: true, customAttribution: `${town.name}网格 · wangge` }), 'bottom-right');
   await map.once('load');
   performance.mark('wangge:map-load');
+  map.on('click', (e) => {
+    if (picking()) state.desk.pick(e.lngLat);
+  });
 
   const ctx = { map, town, villages: state.villages };
   for (const overlay of OVERLAYS) {
@@ -629,8 +667,37 @@ async function start() {
   performance.mark('wangge:idle');
 }
 
+// loadDesk loads the dispatcher's desk (desk.js, links.js) when it is
+// first opened: a page that only looks at the map never fetches it.
+let deskLoading = null;
+function loadDesk() {
+  deskLoading ||= import('./desk.js').then(({ createDesk }) => {
+    state.desk = createDesk({
+      h, getJSON, sendJSON, ProblemError, problemSection, state, formatTime, toWGS84, STATUSES, CATEGORIES,
+      select: (code) => state.map && state.map.getLayer('grid-selected-fill') && select(code),
+      // incidentsChanged redraws the incidents layer, if it is on.
+      incidentsChanged: () => state.reloadOverlay.incidents && state.reloadOverlay.incidents(),
+    });
+    return state.desk;
+  });
+  return deskLoading;
+}
+
+function wireDesk() {
+  state.reloads.push(() => state.desk && state.desk.onToken());
+  document.getElementById('desk-toggle').addEventListener('click', async () => {
+    try {
+      (await loadDesk()).toggle();
+    } catch (err) {
+      deskLoading = null;
+      openPanel(problemSection(new ProblemError(0, { title: '调度台加载失败 The desk did not load', detail: err.message })));
+    }
+  });
+}
+
 function wire() {
   wireToken();
+  wireDesk();
   document.getElementById('search').addEventListener('submit', (e) => {
     e.preventDefault();
     locate(document.getElementById('search-input').value, document.getElementById('search-crs').value);
@@ -679,4 +746,7 @@ window.wangge = {
   },
   // located is the searched point as marked on the map, WGS-84.
   located: () => state.located,
+  // desk is the dispatcher's desk once opened (null before): toggle(on),
+  // openCase(number), state().
+  get desk() { return state.desk; },
 };
