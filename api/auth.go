@@ -20,9 +20,10 @@ const (
 	actorKey = "actor"
 )
 
-// authenticate reads "Authorization: Bearer <token>". No header makes the
-// caller an anonymous viewer; a malformed, unknown or revoked token is 401,
-// never silently downgraded (a dispatcher whose token expired must know).
+// authenticate reads "Authorization: Bearer <token>": an API token, or a
+// person's session (wgs_…). No header makes the caller an anonymous
+// viewer; a malformed, unknown, expired or revoked token is 401, never
+// silently downgraded (a dispatcher whose token expired must know).
 func (s *Server) authenticate(c *gin.Context) {
 	h := c.GetHeader("Authorization")
 	if h == "" {
@@ -34,6 +35,10 @@ func (s *Server) authenticate(c *gin.Context) {
 	scheme, secret, ok := strings.Cut(h, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(secret) == "" {
 		s.unauthorized(c, "Authorization: want \"Bearer <token>\"")
+		return
+	}
+	if strings.HasPrefix(strings.TrimSpace(secret), geo.SessionTokenPrefix) {
+		s.authenticateSession(c, secret) // login.go: a person signed in
 		return
 	}
 	var tok geo.Token

@@ -151,6 +151,3 @@ func (s *Server) notificationChannels(ctx context.Context) ([]geo.Channel, error
 	cc.list, cc.loadedAt = list, time.Now()
 	return list, nil
 }
-
-// incidentLink is the address of an incident in messages.
-func (s *Server) incidentLink(number string) string { return geo.IncidentLink(s.cfg.PublicURL, number) }

@@ -1,10 +1,15 @@
 package api
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
 	"unicode/utf8"
+	"wangge/geo/jsonerr"
 
 	"github.com/gin-gonic/gin"
 )
@@ -29,6 +34,9 @@ const (
 	needPlans
 	needHistory
 	needChannels
+	needRatings
+	needLogins
+	needPhotos
 )
 
 // endpoint declares what one route accepts.
@@ -153,6 +161,10 @@ func checkPathParam(name, v string) error {
 		if (len(v) != 15 && len(v) != 12) || strings.ContainsFunc(v, func(r rune) bool { return r < '0' || r > '9' }) {
 			return badParam(name, "got %q, want a 15-digit grid code (or a 12-digit village code)", truncate(v))
 		}
+	case "token":
+		if !isRatingToken(v) {
+			return badParam(name, "got %q, want the 22-character token of a rating link", truncate(v))
+		}
 	case "number":
 		if v == "" || len(v) > 40 || strings.ContainsFunc(v, func(r rune) bool {
 			return !(r >= '0' && r <= '9' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r == '-')
@@ -180,8 +192,14 @@ func (s *Server) storeReady(n need) error {
 		ok, what = s.cfg.Plans != nil, "plans are"
 	case needHistory:
 		ok, what = s.cfg.History != nil, "history is"
+	case needRatings:
+		ok, what = s.cfg.Ratings != nil, "ratings are"
 	case needChannels:
 		ok, what = s.cfg.Channels != nil, "notification channels are"
+	case needLogins:
+		ok, what = s.cfg.Logins != nil && s.logins.keys.Usable(), "sign-in for people is"
+	case needPhotos:
+		ok, what = s.cfg.Photos != nil && s.cfg.Incidents != nil, "photos are"
 	}
 	if !ok {
 		return problemf(TypeUnavailable, http.StatusServiceUnavailable, "%s not available on this server", what)
@@ -251,4 +269,71 @@ func (r router) PATCH(path string, e endpoint, h handlerFunc) {
 
 func (r router) DELETE(path string, e endpoint, h handlerFunc) {
 	r.g.DELETE(path, r.s.op(http.MethodDelete, e, h))
+}
+
+// checkJSONText refuses a JSON body whose text cannot be stored: bytes
+// that are not UTF-8 (encoding/json would silently turn them into U+FFFD)
+// and NUL characters (PostgreSQL text cannot hold them), naming the member
+// that holds one.
+func checkJSONText(body []byte) error {
+	if !utf8.Valid(body) {
+		i := 0
+		for i < len(body) {
+			r, size := utf8.DecodeRune(body[i:])
+			if r == utf8.RuneError && size <= 1 {
+				break
+			}
+			i += size
+		}
+		line, col := jsonerr.LineCol(body, int64(i))
+		return problemf(TypeInvalidBody, http.StatusBadRequest,
+			"the body is not valid UTF-8 (line %d, column %d): send text in UTF-8; GBK and GB18030 must be converted", line, col)
+	}
+	if !bytes.Contains(body, []byte(`\u0000`)) && bytes.IndexByte(body, 0) < 0 {
+		return nil
+	}
+	var v any
+	if json.Unmarshal(body, &v) != nil {
+		return nil // the decoder reports the syntax error
+	}
+	if where := nulPath(v, ""); where != "" {
+		return invalidField(where, "holds a NUL character (\\u0000), which text cannot")
+	}
+	return nil
+}
+
+// nulPath is the JSON path of the first string (or member name) in v that
+// holds a NUL, or "".
+func nulPath(v any, path string) string {
+	name := func(k string) string {
+		if path == "" {
+			return k
+		}
+		return path + "." + k
+	}
+	switch x := v.(type) {
+	case string:
+		if strings.IndexByte(x, 0) >= 0 {
+			if path == "" {
+				return "body"
+			}
+			return path
+		}
+	case []any:
+		for i, e := range x {
+			if p := nulPath(e, fmt.Sprintf("%s[%d]", path, i)); p != "" {
+				return p
+			}
+		}
+	case map[string]any:
+		for _, k := range slices.Sorted(maps.Keys(x)) {
+			if strings.IndexByte(k, 0) >= 0 {
+				return name(strings.ReplaceAll(k, "\x00", `\u0000`))
+			}
+			if p := nulPath(x[k], name(k)); p != "" {
+				return p
+			}
+		}
+	}
+	return ""
 }

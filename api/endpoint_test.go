@@ -65,12 +65,13 @@ type openAPIOperation struct {
 // that openapi.json documents under /v1 and sends it, with real ids so
 // that the write would happen were the checks late: an unknown query
 // parameter, each documented query and header parameter with bytes that
-// are not UTF-8, an unknown body member (JSON bodies), and each path
+// are not UTF-8, an unknown body member, bytes that are not UTF-8 and a
+// NUL character in a JSON body, and each path
 // parameter malformed. Each must answer 400 and leave every table as it
 // was.
 func TestWriteEndpoints_badInputChangesNothing(t *testing.T) {
 	e := newPlanAPI(t)
-	e.serve(api.Config{Plans: e.db, Outbox: e.db, Channels: e.db, SecretKey: notify.DeriveKey("test")})
+	e.serve(api.Config{Plans: e.db, Outbox: e.db, Channels: e.db, Ratings: e.db, SecretKey: notify.DeriveKey("test"), Logins: e.db})
 	var channel struct{ ID int64 }
 	if code := e.do(geo.AccessAdmin, "POST", "/v1/channels", map[string]any{"name": "群", "kind": "wecom",
 		"url": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=0123456789abcdef"}, &channel); code != 201 {
@@ -105,8 +106,8 @@ func TestWriteEndpoints_badInputChangesNothing(t *testing.T) {
 		t.Fatalf("incident: %d", code)
 	}
 	good := map[string]string{"id": fmt.Sprint(org.ID), "member": fmt.Sprint(member.ID), "leave": fmt.Sprint(leave.ID),
-		"person": fmt.Sprint(person.ID), "number": inc.Number, "code": "431321101201001"}
-	bad := map[string]string{"id": "x1", "member": "0", "leave": "-3", "person": "1e3", "number": "%FF%FE", "code": "12345"}
+		"person": fmt.Sprint(person.ID), "number": inc.Number, "code": "431321101201001", "token": "AAAAAAAAAAAAAAAAAAAAAA"}
+	bad := map[string]string{"id": "x1", "member": "0", "leave": "-3", "person": "1e3", "number": "%FF%FE", "code": "12345", "token": "short"}
 
 	raw, err := os.ReadFile("openapi.json")
 	if err != nil {
@@ -212,6 +213,8 @@ func TestWriteEndpoints_badInputChangesNothing(t *testing.T) {
 			}
 			if jsonBody {
 				send("unknown body member", target, []byte(`{"zz_unknown_member": 1}`))
+				send("body not UTF-8", target, []byte("{\"name\": \"\xff\xfe\"}"))
+				send("body with a NUL", target, []byte(`{"name": "a\u0000b", "note": "x"}`))
 			}
 			for _, m := range placeholder.FindAllStringSubmatch(path, -1) {
 				name := m[1]
@@ -221,5 +224,44 @@ func TestWriteEndpoints_badInputChangesNothing(t *testing.T) {
 	}
 	if tried < 100 {
 		t.Errorf("only %d requests tried: is openapi.json read?", tried)
+	}
+}
+
+// TestPlanWrites_checkParametersFirst is the issue's case: a plan edit
+// with a bad crs used to retire the grid and then answer 400.
+func TestPlanWrites_checkParametersFirst(t *testing.T) {
+	e := newPlanAPI(t)
+	var plan struct{ ID int64 }
+	if rec := e.call(geo.AccessPlanner, "POST", "/v1/plans", map[string]any{"note": "t"}, &plan); rec.Code != 201 {
+		t.Fatalf("plan: %d", rec.Code)
+	}
+	target := fmt.Sprintf("/v1/plans/%d/grids/431321101201001", plan.ID)
+	before := dbFingerprint(t, e.dispatchEnv)
+	for _, q := range []string{"?crs=bogus", "?precision=99", "?crs=gcj02&unknown=1"} {
+		if rec := e.call(geo.AccessPlanner, "DELETE", target+q, nil, nil); rec.Code != 400 {
+			t.Errorf("DELETE %s%s: %d, want 400", target, q, rec.Code)
+		}
+	}
+	if dbFingerprint(t, e.dispatchEnv) != before {
+		t.Fatal("a refused DELETE changed the plan")
+	}
+	if rec := e.call(geo.AccessPlanner, "DELETE", target+"?crs=gcj02", nil, nil); rec.Code != 200 {
+		t.Errorf("DELETE with a good crs: %d", rec.Code)
+	}
+	if dbFingerprint(t, e.dispatchEnv) == before {
+		t.Error("the accepted DELETE changed nothing: the test proves nothing")
+	}
+}
+
+// TestLocateBatch_strictBody: a misspelt member used to be ignored, and
+// the points located as WGS-84, 500 m off.
+func TestLocateBatch_strictBody(t *testing.T) {
+	e := newDispatchEnv(t, dispatchTown())
+	var p struct{ Errors []struct{ Where string } }
+	if code := e.do("", "POST", "/v1/locate", `{"points":[[112.005,27.005]],"srs":"gcj02"}`, &p); code != 400 {
+		t.Errorf("srs instead of crs: %d, want 400", code)
+	}
+	if code := e.do("", "GET", "/v1/locate?lon=112.005&lat=27.005&srs=gcj02", nil, &p); code != 400 || len(p.Errors) == 0 || p.Errors[0].Where != "srs" {
+		t.Errorf("GET with srs: %d %+v, want 400 naming srs", code, p)
 	}
 }

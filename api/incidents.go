@@ -50,7 +50,7 @@ func (s *Server) createIncident(c *gin.Context, req *geo.IncidentRequest) error 
 	hash := sha256.Sum256(canonical)
 	out, fresh, err := s.cfg.Incidents.CreateIncident(c.Request.Context(), inc, key, hash[:],
 		func(inc *geo.Incident) []geo.OutboxMessage {
-			return s.dispatcher.Messages(channels, snap, inc, geo.MsgRouted, nil, s.incidentLink(inc.Number), "")
+			return s.dispatcher.Messages(channels, snap, inc, geo.MsgRouted, nil, "")
 		})
 	if err != nil {
 		return err
@@ -66,6 +66,9 @@ func (s *Server) createIncident(c *gin.Context, req *geo.IncidentRequest) error 
 // decodeJSON decodes one JSON value from body into v, refusing unknown
 // members and trailing values, with a problem that says where it is wrong.
 func decodeJSON(body []byte, v any) error {
+	if err := checkJSONText(body); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -113,13 +116,24 @@ func (s *Server) addIncidentEvent(c *gin.Context, req *geo.EventRequest) error {
 	if err != nil {
 		return err
 	}
+	// An action a phone queued offline comes again after reconnecting:
+	// the same Idempotency-Key and body are applied once.
+	key := strings.TrimSpace(c.GetHeader("Idempotency-Key"))
+	if len(key) > maxIdempotencyKey {
+		return badParam("Idempotency-Key", "longer than %d characters", maxIdempotencyKey)
+	}
+	canonical, _ := json.Marshal(req)
+	hash := sha256.Sum256(canonical)
 	now := s.cfg.Now().UTC()
 	snap := s.registry.Load()
-	out, err := s.cfg.Incidents.AddIncidentEvent(c.Request.Context(), c.Param("number"), callerName(c), now,
+	out, err := s.cfg.Incidents.AddIncidentEvent(c.Request.Context(), c.Param("number"), callerName(c), key, hash[:], now,
 		func(inc *geo.Incident) (geo.IncidentChange, error) {
+			if err := s.personMay(c, inc, ev.Action); err != nil {
+				return geo.IncidentChange{}, err
+			}
 			ch, err := s.dispatcher.Decide(snap, inc, ev, now)
 			if err == nil {
-				ch.Messages = s.dispatcher.ChangeMessages(channels, snap, inc, ch, s.incidentLink)
+				ch.Messages = s.dispatcher.ChangeMessages(channels, snap, inc, ch)
 			}
 			return ch, err
 		})
@@ -148,6 +162,9 @@ func (s *Server) sendIncident(c *gin.Context, status int, inc *geo.Incident) err
 func (s *Server) getIncident(c *gin.Context) error {
 	inc, err := s.cfg.Incidents.Incident(c.Request.Context(), c.Param("number"))
 	if err != nil {
+		return err
+	}
+	if err := s.personMay(c, inc, ""); err != nil {
 		return err
 	}
 	return s.sendIncident(c, http.StatusOK, inc)
@@ -259,7 +276,9 @@ func (s *Server) incidentJSON(c *gin.Context, inc *geo.Incident, history bool) i
 		CoNotified: []orgJSON{}, ReportedAt: inc.ReportedAt, ReceivedAt: inc.ReceivedAt, DueAt: inc.DueAt,
 		Overdue: inc.Overdue(s.cfg.Now()), CreatedBy: inc.CreatedBy, ResolvedAt: timePtr(inc.ResolvedAt), ClosedAt: timePtr(inc.ClosedAt)}
 	if inc.ReporterName != "" || inc.ReporterPhone != "" {
-		out.Reporter = contactJSON(&geo.Contact{Name: inc.ReporterName, Phone: inc.ReporterPhone}, personal)
+		// A person signed in sees the reporter's phone of their own
+		// incidents: they call the resident back.
+		out.Reporter = contactJSON(&geo.Contact{Name: inc.ReporterName, Phone: inc.ReporterPhone}, personal || s.personSees(c, inc))
 	}
 	if inc.InputPoint != nil {
 		out.Input = &inputJSON{CRS: inc.InputCRS, Lon: inc.InputPoint[0], Lat: inc.InputPoint[1]}
@@ -412,6 +431,6 @@ func (s *Server) stats(c *gin.Context) error {
 		"from": timePtr(f.From), "to": timePtr(f.To)},
 		"received": st.Received, "closed": st.Closed, "completion_rate": st.CompletionRate,
 		"median_hours_to_close": st.MedianHoursToClose, "p90_hours_to_close": st.P90HoursToClose,
-		"overdue_now": st.OverdueNow, "by_category": byCat})
+		"overdue_now": st.OverdueNow, "by_category": byCat, "satisfaction": st.Satisfaction})
 	return nil
 }

@@ -379,6 +379,10 @@ func TestIncidents_transitions(t *testing.T) {
 		"rejected":    {"close": "closed", "reassign": "dispatched", "escalate": "dispatched", "comment": "rejected"},
 		"reopened":    {"accept": "accepted", "reassign": "dispatched", "escalate": "dispatched", "comment": "reopened"},
 	}
+	// A request to reassign or escalate keeps an open incident as it is.
+	for _, st := range []string{"dispatched", "accepted", "in_progress", "rejected", "reopened"} {
+		legal[st]["request_reassign"], legal[st]["request_escalate"] = st, st
+	}
 	for state, path := range paths {
 		for _, action := range geo.UserActions {
 			var inc incidentAnswer

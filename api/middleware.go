@@ -2,12 +2,17 @@ package api
 
 import (
 	"compress/gzip"
+	"encoding/json"
+	"errors"
 	"io"
 	"mime"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/gin-gonic/gin"
 )
@@ -144,3 +149,134 @@ func addVary(h http.Header, name string) {
 	}
 	h.Add("Vary", name)
 }
+
+// DefaultBodyTimeout and DefaultBodyMinRate are BodyDeadline's defaults:
+// a body of n bytes must have arrived within 5 s + n / 16 KiB/s.
+const (
+	DefaultBodyTimeout = 5 * time.Second
+	DefaultBodyMinRate = 16 << 10
+)
+
+// BodyDeadline wraps h so that a request body must keep up a minimum
+// average rate: the byte at offset n is due grace + (n+1)/minRate after the
+// request reached h, so a body declared as n bytes has at most
+// grace + n/minRate to arrive whole, and a client that sends 11 bytes of a
+// declared megabyte and stops is cut after the grace, not after the
+// megabyte's time. The deadline is the connection's read deadline, set
+// (http.ResponseController) before each read of the body and never again
+// once a read fails or reaches the end: the server then clears it and reads
+// ahead to notice a client that hangs up, and a deadline set on that read
+// would cancel the request's context. A body
+// cut this way answers 408 problem+json, whatever the handler made of the
+// failed read, and the connection is closed. Requests without a body pass
+// untouched.
+//
+// It replaces a whole-request read timeout (http.Server.ReadTimeout),
+// which would hold a slow client for as long as the largest upload needs,
+// and would cancel a long request's context once its body was read.
+func BodyDeadline(h http.Handler, grace time.Duration, minRate int64) http.Handler {
+	if grace <= 0 {
+		grace = DefaultBodyTimeout
+	}
+	if minRate <= 0 {
+		minRate = DefaultBodyMinRate
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body == nil || r.Body == http.NoBody || (r.ContentLength == 0 && len(r.TransferEncoding) == 0) {
+			h.ServeHTTP(w, r)
+			return
+		}
+		b := &deadlineBody{ReadCloser: r.Body, rc: http.NewResponseController(w), start: time.Now(), grace: grace, rate: minRate}
+		r.Body = b
+		h.ServeHTTP(&timeoutWriter{ResponseWriter: w, body: b, r: r}, r)
+	})
+}
+
+// deadlineBody is a request body whose reads are bounded by BodyDeadline's
+// schedule.
+type deadlineBody struct {
+	io.ReadCloser
+	rc       *http.ResponseController
+	start    time.Time
+	grace    time.Duration
+	rate     int64
+	n        int64 // bytes read so far
+	done     bool  // read to its end, or failed: no more deadlines
+	timedOut atomic.Bool
+}
+
+func (b *deadlineBody) Read(p []byte) (int, error) {
+	if !b.done {
+		due := b.start.Add(b.grace + time.Duration(float64(b.n+1)/float64(b.rate)*float64(time.Second)))
+		// A writer without deadlines (a test recorder) leaves the body
+		// unbounded, as it was.
+		_ = b.rc.SetReadDeadline(due)
+	}
+	n, err := b.ReadCloser.Read(p)
+	b.n += int64(n)
+	if err != nil && !b.done {
+		b.done = true
+		b.timedOut.Store(errors.Is(err, os.ErrDeadlineExceeded))
+	}
+	return n, err
+}
+
+// timeoutWriter answers 408 problem+json in place of the handler's error
+// response when the body was cut by its deadline.
+type timeoutWriter struct {
+	http.ResponseWriter
+	body        *deadlineBody
+	r           *http.Request
+	wroteHeader bool
+	replaced    bool
+}
+
+func (w *timeoutWriter) WriteHeader(code int) {
+	if w.wroteHeader {
+		return
+	}
+	if code < 200 {
+		w.ResponseWriter.WriteHeader(code)
+		return
+	}
+	w.wroteHeader = true
+	if code < 400 || !w.body.timedOut.Load() {
+		w.ResponseWriter.WriteHeader(code)
+		return
+	}
+	w.replaced = true
+	h := w.Header()
+	p := problemf(TypeRequestTimeout, http.StatusRequestTimeout,
+		"the body arrived too slowly: %d bytes in %v, want the first %v then at least %d bytes a second",
+		w.body.n, time.Since(w.body.start).Round(time.Millisecond), w.body.grace, w.body.rate)
+	p.Instance = w.r.URL.Path
+	p.RequestID = h.Get("X-Request-Id")
+	body, _ := json.Marshal(p)
+	for _, k := range []string{"Content-Encoding", "Content-Length", "ETag", "Location", "Retry-After"} {
+		h.Del(k)
+	}
+	h.Set("Content-Type", ProblemContentType)
+	h.Set("Connection", "close")
+	w.ResponseWriter.WriteHeader(http.StatusRequestTimeout)
+	w.ResponseWriter.Write(body)
+}
+
+func (w *timeoutWriter) Write(b []byte) (int, error) {
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	if w.replaced {
+		return len(b), nil
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Flush lets handlers (through gin) flush a streamed response.
+func (w *timeoutWriter) Flush() {
+	if !w.replaced {
+		http.NewResponseController(w.ResponseWriter).Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (w *timeoutWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

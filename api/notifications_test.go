@@ -3,6 +3,8 @@ package api_test
 import (
 	"context"
 	"fmt"
+	"net/http/httptest"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -35,7 +37,7 @@ const (
 func newNotifyEnv(t *testing.T) *notifyEnv {
 	t.Helper()
 	e := &notifyEnv{dispatchEnv: newDispatchEnv(t, dispatchTown()), key: notify.DeriveKey("test key")}
-	e.serve(api.Config{Outbox: e.db, Channels: e.db, SecretKey: e.key, PublicURL: "https://wangge.example.cn"})
+	e.serve(api.Config{Outbox: e.db, Channels: e.db, Ratings: e.db, SecretKey: e.key, PublicURL: "https://wangge.example.cn"})
 	e.wecom = notifytest.NewWeCom(t)
 	e.dingtalk = notifytest.NewDingTalk(t, dingSecret)
 	e.feishu = notifytest.NewFeishu(t, feishuSecret)
@@ -213,6 +215,48 @@ func TestNotifications_reassignEscalateAndRating(t *testing.T) {
 		if strings.Contains(m.Text, "满意") {
 			t.Errorf("a group robot got the rating request: %q", m.Text)
 		}
+	}
+
+	// The resident answers through the link: 不满意 reopens the case.
+	token := regexp.MustCompile(`/rate/([A-Za-z0-9_-]{22})`).FindStringSubmatch(last.Text)
+	if token == nil {
+		t.Fatalf("no rating link in %q", last.Text)
+	}
+	page := e.srv
+	rec := httptest.NewRecorder()
+	page.ServeHTTP(rec, httptest.NewRequest("GET", "/rate/"+token[1], nil))
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), "不满意") {
+		t.Errorf("rating page: %d", rec.Code)
+	}
+	if code := e.do("", "POST", "/v1/ratings/"+token[1], map[string]any{"rating": "so-so"}, nil); code != 400 {
+		t.Errorf("a bad rating: %d, want 400", code)
+	}
+	var rated struct{ Status string }
+	if code := e.do("", "POST", "/v1/ratings/"+token[1], map[string]any{"rating": "unsatisfied", "comment": "没人来"}, &rated); code != 200 || rated.Status != "reopened" {
+		t.Errorf("unsatisfied: %d %+v, want the incident reopened", code, rated)
+	}
+	if code := e.do("", "POST", "/v1/ratings/"+token[1], map[string]any{"rating": "satisfied"}, nil); code != 409 {
+		t.Errorf("rated twice: %d, want 409", code)
+	}
+	if code := e.do("", "POST", "/v1/ratings/AAAAAAAAAAAAAAAAAAAAAA", map[string]any{"rating": "satisfied"}, nil); code != 404 {
+		t.Errorf("unknown link: %d, want 404", code)
+	}
+	var detail struct {
+		Events []struct{ Actor, Action, Note string }
+	}
+	e.do(geo.AccessDispatcher, "GET", "/v1/incidents/"+inc.Number, nil, &detail)
+	if ev := detail.Events[len(detail.Events)-1]; ev.Actor != "resident" || ev.Action != "reopen" || !strings.Contains(ev.Note, "不满意") {
+		t.Errorf("last event %+v", ev)
+	}
+	var stats struct {
+		Satisfaction struct {
+			Requested, Rated, Unsatisfied int
+			Rate                          *float64
+		}
+	}
+	if code := e.do(geo.AccessDispatcher, "GET", "/v1/stats", nil, &stats); code != 200 || stats.Satisfaction.Requested != 1 ||
+		stats.Satisfaction.Rated != 1 || stats.Satisfaction.Unsatisfied != 1 || stats.Satisfaction.Rate == nil || *stats.Satisfaction.Rate != 0 {
+		t.Errorf("stats satisfaction %+v", stats.Satisfaction)
 	}
 }
 

@@ -55,7 +55,9 @@ func (s *Server) importPlanLayer(c *gin.Context) error {
 	}
 	layer, err := layerfile.Read(name, data, layerfile.ReadOptions{CRS: crs, CodeField: c.Query("code_field"),
 		NameField: c.Query("name_field"), VillageField: c.Query("village_field")})
-	if err != nil {
+	if layerfile.IsTooLarge(err) {
+		return problemf(TypeTooLarge, http.StatusRequestEntityTooLarge, "%s", geo.ErrorMessage(err))
+	} else if err != nil {
 		return err
 	}
 	grids := make([]geo.NewPlanGrid, len(layer.Features))

@@ -13,16 +13,40 @@ import (
 )
 
 // TestPrivacy_noPhoneForViewers walks every GET endpoint in openapi.json
-// (with each path parameter filled by a real value) as an anonymous caller
-// and as a viewer, after the town has incidents, people, leave and
-// organizations: no response may carry a phone number. New endpoints are
+// (with each path parameter filled by a real value) as an anonymous caller,
+// as a viewer and as a person signed in whose scope holds no incident,
+// after the town has incidents, people, leave and organizations: no
+// response may carry a phone number. New endpoints are
 // covered as soon as they are documented.
 func TestPrivacy_noPhoneForViewers(t *testing.T) {
 	e := newDispatchEnv(t, dispatchTown())
+	e.serve(api.Config{Logins: e.db, SecretKey: []byte("0123456789abcdef0123456789abcdef")})
 	var inc incidentAnswer
 	if code := e.do(geo.AccessDispatcher, "POST", "/v1/incidents", newIncident(centre(1), "environment", "minor"), &inc); code != 201 {
 		t.Fatalf("creating an incident: %d", code)
 	}
+	// A person signed in (the leader of grid 5, far from the incident of
+	// grid 1) sees no phone either: not the reporter's of another grid's
+	// incident, not the leaders'.
+	var link, session struct{ Token string }
+	var found struct {
+		People []struct {
+			ID   int64
+			Name string
+		}
+	}
+	e.do(geo.AccessAdmin, "GET", "/v1/people?name=网格长5", nil, &found)
+	var leader5 int64
+	for _, p := range found.People {
+		if p.Name == "网格长5" {
+			leader5 = p.ID
+		}
+	}
+	if e.do(geo.AccessAdmin, "POST", "/v1/login/links", map[string]any{"person_id": leader5}, &link) != 201 ||
+		e.do("", "POST", "/v1/login/link", map[string]string{"token": link.Token}, &session) != 200 {
+		t.Fatalf("signing in the leader of grid 5: %+v", found)
+	}
+	e.secrets[geo.AccessPerson] = session.Token
 	var people struct {
 		People []struct{ ID int64 }
 	}
@@ -72,7 +96,7 @@ func TestPrivacy_noPhoneForViewers(t *testing.T) {
 			t.Errorf("%s: no test value for {%s}", p, name)
 			return "1"
 		})
-		for _, role := range []geo.AccessRole{"", geo.AccessViewer} {
+		for _, role := range []geo.AccessRole{"", geo.AccessViewer, geo.AccessPerson} {
 			for _, q := range []string{"", "?at=" + t0.Format("2006-01-02T15:04:05Z")} {
 				req := httptest.NewRequest("GET", target+q, nil)
 				if role != "" {

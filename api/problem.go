@@ -47,11 +47,24 @@ const (
 	TypeUnavailable      = "/problems/unavailable"
 	TypeNotReady         = "/problems/not-ready"
 	TypeInternal         = "/problems/internal"
+	// TypeRequestTimeout: the body arrived too slowly (BodyDeadline).
+	TypeRequestTimeout = "/problems/request-timeout"
 
 	// Applying a plan (plans_apply.go).
 	TypePreconditionRequired = "/problems/precondition-required"
 	TypePreconditionFailed   = "/problems/precondition-failed"
 	TypePlanBlocked          = "/problems/plan-has-blocking-problems"
+
+	// Signing in (login.go).
+	TypeLoginFailed   = "/problems/login-failed"
+	TypeLoginExpired  = "/problems/login-expired"
+	TypeLoginLocked   = "/problems/login-locked"
+	TypeLoginLinkUsed = "/problems/login-link-used"
+	TypeRateLimited   = "/problems/rate-limited"
+	TypeNoSMSChannel  = "/problems/no-sms-channel"
+
+	// Photos (photos.go).
+	TypeInvalidPhoto = "/problems/invalid-photo"
 )
 
 var problemTitles = map[string]string{
@@ -70,10 +83,20 @@ var problemTitles = map[string]string{
 	TypeUnavailable:      "Service unavailable",
 	TypeNotReady:         "Not ready",
 	TypeInternal:         "Internal error",
+	TypeRequestTimeout:   "Request timeout",
 
 	TypePreconditionRequired: "Precondition required",
 	TypePreconditionFailed:   "Precondition failed",
 	TypePlanBlocked:          "Plan has blocking problems",
+
+	TypeLoginFailed:   "Sign-in failed",
+	TypeLoginExpired:  "Code or link expired",
+	TypeLoginLocked:   "Code locked",
+	TypeLoginLinkUsed: "Login link used",
+	TypeRateLimited:   "Too many requests",
+	TypeNoSMSChannel:  "No SMS channel",
+
+	TypeInvalidPhoto: "Invalid photo",
 }
 
 var problemDocs = map[string]string{
@@ -84,18 +107,30 @@ var problemDocs = map[string]string{
 	TypeNoRoute:          "There is no endpoint at this path. See /openapi.json.",
 	TypeMethodNotAllowed: "The endpoint exists but does not accept this HTTP method; the Allow header lists those it does.",
 	TypeTooLarge:         "The request body, or the number of items in it, exceeds the endpoint's limit, which the detail states.",
-	TypeUnsupportedMedia: "The request body is in a format the endpoint does not take: JSON endpoints take application/json; POST /v1/rosters takes an .xlsx or .csv roster, not an Excel 97–2003 .xls workbook.",
+	TypeUnsupportedMedia: "The request body is in a format the endpoint does not take: JSON endpoints take application/json; POST /v1/rosters takes an .xlsx or .csv roster, not an Excel 97–2003 .xls workbook; POST /v1/incidents/{number}/photos takes a JPEG or PNG image (told by its content), as multipart/form-data or as the body.",
 	TypeConflict:         "The request is well-formed but clashes with the current state.",
 	TypeIdempotency:      "The Idempotency-Key was already used with a different request body. Retry with the original body, or use a new key for a new request.",
-	TypeUnauthorized:     "The request needs a valid bearer token (Authorization: Bearer <token>), or the one sent is unknown or revoked. Tokens are made with `wangge token create`.",
-	TypeForbidden:        "The token's role may not do this. Roles: viewer, dispatcher, planner, admin.",
+	TypeUnauthorized:     "The request needs a valid bearer token (Authorization: Bearer <token>), or the one sent is unknown or revoked. Tokens are made with `wangge token create`; people sign in with POST /v1/login or a login link, and their sessions end with POST /v1/logout or after 30 days.",
+	TypeForbidden:        "The token's role may not do this. Roles: viewer, dispatcher, planner, admin; a person signed in sees and acts only on the incidents assigned to them or in the grids and villages they hold now.",
 	TypeUnavailable:      "The database cannot be reached. Lookups keep working from memory; writes must be retried later.",
 	TypeNotReady:         "The server has not loaded its first snapshot of the grids yet.",
 	TypeInternal:         "An unexpected failure. The request_id identifies it in the server's log.",
+	TypeRequestTimeout: "The request body arrived too slowly: after a grace period (default 5 s) it must keep up " +
+		"an average rate (default 16 KiB/s), so a body of n bytes has the grace plus n divided by the rate to arrive. " +
+		"The server stopped reading and closed the connection; send the request again on a faster link.",
 
 	TypePreconditionRequired: `Applying a plan needs If-Match: "<base generation>" (the plan's ETag), so that a plan reviewed on one generation is never applied on top of another.`,
 	TypePreconditionFailed:   "The plan's base generation is no longer current (another plan or an import was applied), or If-Match names another generation. The draft is kept: open a new plan with {\"rebase\": <id>} to replay its changes on the current generation, review it and apply that.",
 	TypePlanBlocked:          "The plan has blocking problems (invalid geometries, overlaps, gaps, grids outside the town): nothing was applied. errors[] locates each; validation holds the full report. Repair them (POST /v1/plans/{id}/repairs) or edit the grids, then apply again.",
+
+	TypeLoginFailed:   "The one-time code is wrong (the detail says how many tries remain), or the login link is not valid, or the person no longer holds a role in the town. A number that belongs to nobody fails the same way.",
+	TypeLoginExpired:  "The one-time code has expired (codes last 10 minutes) or none was requested for this number, or the login link has expired (links last 24 hours): request a new code, or ask the admin for a new link.",
+	TypeLoginLocked:   "Five wrong codes were tried: this code can no longer be used. Request a new code (POST /v1/login/code).",
+	TypeLoginLinkUsed: "A login link signs in once; this one was used already. Ask the admin for a new link.",
+	TypeRateLimited:   "Too many one-time codes were asked for: per number (1 a minute, 5 an hour) or per client address (20 an hour). The detail names the limit; Retry-After says when to try again.",
+	TypeNoSMSChannel:  "No enabled SMS channel takes login codes, so no code can be sent: ask the admin for a login link (POST /v1/login/links), or to configure an SMS channel.",
+
+	TypeInvalidPhoto: "The photo is a JPEG or PNG but cannot be taken: it is truncated or damaged (no end marker, a chunk with a bad checksum, no image data), or its header claims more pixels than the limit (default 40 megapixels), which the detail states. Nothing was stored.",
 }
 
 // problemf returns a Problem of the given type and status.
@@ -131,6 +166,8 @@ func problemOf(err error) (p *Problem, internal bool) {
 			p = problemf(TypeIdempotency, http.StatusUnprocessableEntity, "%s", ge.Message)
 		case geo.EUNAVAILABLE:
 			p = problemf(TypeUnavailable, http.StatusServiceUnavailable, "%s", ge.Message)
+		case geo.EFORBIDDEN:
+			p = problemf(TypeForbidden, http.StatusForbidden, "%s", ge.Message)
 		default:
 			return problemf(TypeInternal, http.StatusInternalServerError, "internal error"), true
 		}

@@ -75,7 +75,7 @@ func readRosterUpload(c *gin.Context) ([]byte, string, error) {
 func readRoster(body []byte) (*rosterfile.File, error) {
 	rf, err := rosterfile.Read(body)
 	switch {
-	case errors.Is(err, rosterfile.ErrTooManyRows):
+	case errors.Is(err, rosterfile.ErrTooManyRows), rosterfile.IsTooLarge(err):
 		return nil, problemf(TypeTooLarge, http.StatusRequestEntityTooLarge, "%s", geo.ErrorMessage(err))
 	case errors.Is(err, rosterfile.ErrXLS):
 		return nil, problemf(TypeUnsupportedMedia, http.StatusUnsupportedMediaType, "%s", geo.ErrorMessage(err))

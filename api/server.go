@@ -59,11 +59,28 @@ type Config struct {
 	// endpoints answer 503).
 	Outbox   geo.OutboxStore
 	Channels geo.ChannelStore
+	// Ratings keeps the residents' feedback; nil disables it (503).
+	Ratings geo.RatingStore
 	// SecretKey seals the channels' secrets (32 bytes).
 	SecretKey []byte
 	// PublicURL is the address people reach this service at, for the
 	// links in messages (e.g. https://wangge.example.cn); empty: no links.
 	PublicURL string
+	// Logins keeps people's sign-in: codes, login links, sessions (nil:
+	// people cannot sign in, and the login endpoints answer 503). Sessions
+	// are signed with a key derived from SecretKey.
+	Logins geo.LoginStore
+	// TrustedProxies are the addresses (CIDRs or IPs) of the proxies whose
+	// X-Forwarded-For is believed, for the per-address limits of sign-in;
+	// empty: the peer's address is the client's.
+	TrustedProxies []string
+	// Photos keeps the photos attached to incidents (nil: the photo
+	// endpoints answer 503). MaxPhotoBytes bounds one upload (default
+	// 5 MiB) and MaxPhotoPixels its width × height (default 40
+	// megapixels), read from the header before any pixel is decoded.
+	Photos         geo.PhotoStore
+	MaxPhotoBytes  int64
+	MaxPhotoPixels int
 	// Now is the clock (nil: time.Now); tests control it.
 	Now func() time.Time
 }
@@ -98,6 +115,9 @@ type Server struct {
 
 	// channels caches the notification channels for routing messages.
 	channels channelCache
+
+	// logins holds the sign-in keys and the revoked sessions (login.go).
+	logins loginState
 }
 
 // New returns a server answering from registry. db may be nil (no database:
@@ -115,6 +135,12 @@ func New(registry *geo.Registry, db Pinger, cfg Config, log *slog.Logger) *Serve
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = def.MaxBodyBytes
 	}
+	if cfg.MaxPhotoBytes <= 0 {
+		cfg.MaxPhotoBytes = geo.DefaultMaxPhotoBytes
+	}
+	if cfg.MaxPhotoPixels <= 0 {
+		cfg.MaxPhotoPixels = geo.DefaultMaxPhotoPixels
+	}
 	if log == nil {
 		log = slog.Default()
 	}
@@ -125,7 +151,7 @@ func New(registry *geo.Registry, db Pinger, cfg Config, log *slog.Logger) *Serve
 		cfg.Now = time.Now
 	}
 	s := &Server{registry: registry, db: db, tokens: cfg.Tokens, cfg: cfg, log: log, metrics: newMetrics(registry, cfg.Outbox),
-		dispatcher: geo.NewDispatcher(cfg.Dispatch, cfg.ToleranceM)}
+		dispatcher: geo.NewDispatcher(cfg.Dispatch, cfg.ToleranceM).WithPublicURL(cfg.PublicURL)}
 	s.engine = s.routes()
 	return s
 }
@@ -136,6 +162,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.engine.Se
 func (s *Server) routes() *gin.Engine {
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
+	if err := r.SetTrustedProxies(s.cfg.TrustedProxies); err != nil {
+		panic("api: TrustedProxies: " + err.Error())
+	}
 	r.RedirectTrailingSlash = false
 	r.RedirectFixedPath = false
 	r.Use(s.requestID, s.metrics.middleware, s.recovery, s.cors, s.gzipResponses, s.limitBody, s.authenticate)
@@ -161,11 +190,15 @@ func (s *Server) routes() *gin.Engine {
 	dispatch := v1.with(s.require(geo.AccessDispatcher))
 	dispatch.POST("/incidents", endpoint{needs: needIncidents}, withBody(s.createIncident))
 	dispatch.GET("/incidents", endpoint{needs: needIncidents, query: append(incidentFilterParams, pCursor, pLimit(1000))}, s.listIncidents)
-	dispatch.GET("/incidents/:number", endpoint{needs: needIncidents}, s.getIncident)
-	dispatch.POST("/incidents/:number/events", endpoint{needs: needIncidents}, withBody(s.addIncidentEvent))
+	caseWork := v1.with(s.requireCaseWork()) // login.go: dispatchers, and people within their scope
+	caseWork.GET("/incidents/:number", endpoint{needs: needIncidents}, s.getIncident)
+	caseWork.POST("/incidents/:number/events", endpoint{needs: needIncidents}, withBody(s.addIncidentEvent))
+	s.photoRoutes(caseWork) // photos.go: photos that prove work done
 	dispatch.GET("/stats", endpoint{needs: needIncidents, query: incidentFilterParams}, s.stats)
 
 	s.channelRoutes(v1)      // channels.go: notification channels
+	s.loginRoutes(v1)        // login.go, me.go: people's sign-in, sessions, their own incidents
+	s.ratingRoutes(r, v1)    // ratings.go: residents' feedback (回访)
 	s.peopleRoutes(v1)       // people.go: people, appointments, leave, rosters, staffing
 	s.organizationRoutes(v1) // organizations.go: organizations, members, attachments
 	s.planRoutes(v1)         // plans.go: plans (drafts, validation, impact, apply), coverage report
@@ -173,6 +206,7 @@ func (s *Server) routes() *gin.Engine {
 	s.ogcRoutes(r)     // ogc.go: OGC API – Features under /ogc
 	s.tileRoutes(r)    // tiles.go: vector tiles and TileJSON under /tiles
 	s.consoleRoutes(r) // console.go: the map console at /
+	s.mobileRoutes(r)  // mobile.go: the work screen of grid leaders at /m
 
 	r.NoRoute(s.handle(func(c *gin.Context) error {
 		return problemf(TypeNoRoute, http.StatusNotFound, "no endpoint at %s; see /openapi.json", c.Request.URL.Path)
@@ -204,7 +238,7 @@ func (s *Server) requestID(c *gin.Context) {
 // *http.MaxBytesError, which handlers turn into 413.
 func (s *Server) limitBody(c *gin.Context) {
 	if c.Request.Body != nil {
-		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, s.cfg.MaxBodyBytes)
+		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, s.bodyLimit(c))
 	}
 	c.Next()
 }

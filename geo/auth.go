@@ -21,10 +21,18 @@ const (
 	AccessAdmin      AccessRole = "admin"      // people, tokens, everything
 )
 
-// AccessRoles lists the roles in order.
+// AccessPerson is a person signed in as themselves (a grid leader, a
+// deputy, a village liaison leader, an organization's chair): not a token
+// role, a session gives it. Such a caller sees public data as a viewer
+// does, and the incidents of their own scope (see PersonScope), no
+// others.
+const AccessPerson AccessRole = "person"
+
+// AccessRoles lists the roles of API tokens in order (AccessPerson, which
+// only a session gives, is not among them).
 var AccessRoles = []AccessRole{AccessViewer, AccessDispatcher, AccessPlanner, AccessAdmin}
 
-// Valid reports whether r is a known role.
+// Valid reports whether r is a known token role.
 func (r AccessRole) Valid() bool {
 	for _, v := range AccessRoles {
 		if r == v {

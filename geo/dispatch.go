@@ -30,6 +30,9 @@ const (
 type Dispatcher struct {
 	cfg        DispatchConfig
 	toleranceM float64
+	// publicURL is where people reach the service, for links in messages
+	// ("": none).
+	publicURL string
 }
 
 // NewDispatcher returns a dispatcher with cfg (zero: the defaults) that
@@ -43,6 +46,13 @@ func NewDispatcher(cfg DispatchConfig, toleranceM float64) Dispatcher {
 		toleranceM = DefaultToleranceM
 	}
 	return Dispatcher{cfg: cfg, toleranceM: toleranceM}
+}
+
+// WithPublicURL returns d making links in messages under publicURL (the
+// address people reach the service at, e.g. https://wangge.example.cn).
+func (d Dispatcher) WithPublicURL(publicURL string) Dispatcher {
+	d.publicURL = strings.TrimRight(publicURL, "/")
+	return d
 }
 
 // Config returns the configuration the dispatcher decides with.
@@ -179,7 +189,8 @@ type Event struct {
 	Assignee *Assignee
 }
 
-// CheckEvent checks req whole: a user action, a note within limits, an
+// CheckEvent checks req whole: a user action, a note within limits (and
+// given, as the reason, with request_reassign and request_escalate), an
 // assignee only with reassign and then with a name and a valid phone.
 // actor is who asks (it goes into the reassignment's reason).
 func CheckEvent(req EventRequest, actor string) (Event, error) {
@@ -190,6 +201,8 @@ func CheckEvent(req EventRequest, actor string) (Event, error) {
 	}
 	if len(req.Note) > MaxNoteBytes {
 		probs = append(probs, Problem{Where: "note", Reason: "at most 10000 bytes"})
+	} else if (ev.Action == ActRequestReassign || ev.Action == ActRequestEscalate) && strings.TrimSpace(req.Note) == "" {
+		probs = append(probs, Problem{Where: "note", Reason: "required with " + req.Action + ": the reason"})
 	}
 	if req.Assignee != nil {
 		phone, err := NormalizePhone(req.Assignee.Phone)
@@ -219,6 +232,10 @@ func (d Dispatcher) Decide(snap *Snapshot, inc *Incident, ev Event, now time.Tim
 		return IncidentChange{}, err
 	}
 	ch := IncidentChange{Action: ev.Action, Note: ev.Note, To: to}
+	if to == StClosed && inc.Status != StClosed && IsMobile(inc.ReporterPhone) {
+		// 回访: the reporter is asked to rate the handling.
+		ch.RatingToken = NewRatingToken()
+	}
 	switch ev.Action {
 	case ActEscalate:
 		esc, ok := d.Escalate(snap, inc, now, ev.Note)

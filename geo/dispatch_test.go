@@ -137,10 +137,15 @@ func TestTransition_stateMachine(t *testing.T) {
 		geo.ActReassign: {},
 		geo.ActEscalate: {},
 		geo.ActComment:  {},
+
+		geo.ActRequestReassign: {},
+		geo.ActRequestEscalate: {},
 	}
 	for _, st := range open {
 		allowed[geo.ActReassign][st] = geo.StDispatched
 		allowed[geo.ActEscalate][st] = geo.StDispatched
+		allowed[geo.ActRequestReassign][st] = st
+		allowed[geo.ActRequestEscalate][st] = st
 	}
 	for _, st := range geo.Statuses {
 		allowed[geo.ActComment][st] = st

@@ -13,6 +13,7 @@ const (
 	EINVALID     = "invalid"     // the input is wrong; Detail says what and where
 	ECONFLICT    = "conflict"    // the input is fine but clashes with current state
 	EUNAVAILABLE = "unavailable" // a dependency (PostgreSQL) cannot be reached now
+	EFORBIDDEN   = "forbidden"   // the caller may not do this to this thing (a person outside their scope)
 	EINTERNAL    = "internal"    // a bug or an unexpected failure; never shown in detail
 )
 

@@ -92,10 +92,16 @@ const (
 	ActReassign Action = "reassign"
 	ActEscalate Action = "escalate"
 	ActComment  Action = "comment"
+	// ActRequestReassign and ActRequestEscalate ask the dispatcher to
+	// reassign or escalate an open incident, with the reason in the note:
+	// like a comment, they change neither the status nor the assignee.
+	ActRequestReassign Action = "request_reassign"
+	ActRequestEscalate Action = "request_escalate"
 )
 
 // UserActions are the actions a caller may post.
-var UserActions = []Action{ActAccept, ActStart, ActResolve, ActVerify, ActClose, ActReject, ActReopen, ActReassign, ActEscalate, ActComment}
+var UserActions = []Action{ActAccept, ActStart, ActResolve, ActVerify, ActClose, ActReject, ActReopen, ActReassign, ActEscalate, ActComment,
+	ActRequestReassign, ActRequestEscalate}
 
 // transitions maps an action to the statuses it may be taken from and the
 // status it leads to. Reassign and escalate hand the incident to someone
@@ -116,10 +122,17 @@ var transitions = map[Action]struct {
 }
 
 // Transition returns the status an action leads to from status from, or an
-// ECONFLICT error naming the statuses it is allowed from. Comment keeps the
-// status. Unknown actions are EINVALID.
+// ECONFLICT error naming the statuses it is allowed from. A comment keeps
+// the status; so does a request to reassign or escalate, which is only
+// for an open incident. Unknown actions are EINVALID.
 func Transition(from Status, a Action) (Status, error) {
-	if a == ActComment {
+	switch {
+	case a == ActComment:
+		return from, nil
+	case a == ActRequestReassign || a == ActRequestEscalate:
+		if !from.Open() {
+			return "", Errorf(ECONFLICT, "cannot %s an incident that is %s: only while it is open", a, from)
+		}
 		return from, nil
 	}
 	t, ok := transitions[a]
@@ -307,6 +320,9 @@ type IncidentChange struct {
 	// Messages are written to the outbox with the change, in its
 	// transaction (see Dispatcher.Messages).
 	Messages []OutboxMessage
+	// RatingToken, when set, opens a rating request (回访) for the
+	// reporter with the change; the store keeps only its hash.
+	RatingToken string
 }
 
 // IncidentFilter selects incidents for lists and statistics. Zero fields do
@@ -333,6 +349,19 @@ type IncidentStats struct {
 	P90HoursToClose    *float64
 	OverdueNow         int
 	ByCategory         map[Category]CategoryStats
+	Satisfaction       SatisfactionStats
+}
+
+// SatisfactionStats are the residents' ratings (回访) of the incidents in
+// scope: how many were asked, how many answered, each answer, and the
+// satisfaction rate (满意 + 基本满意 over answers; nil without answers).
+type SatisfactionStats struct {
+	Requested   int      `json:"requested"`
+	Rated       int      `json:"rated"`
+	Satisfied   int      `json:"satisfied"`
+	Basic       int      `json:"basically_satisfied"`
+	Unsatisfied int      `json:"unsatisfied"`
+	Rate        *float64 `json:"rate"`
 }
 
 // CategoryStats are received and closed counts of one category.

@@ -152,10 +152,10 @@ func CategoryName(c Category) string {
 //
 // An SMS channel sends one message per person with a mobile number; a
 // group robot or webhook sends one message to the group that mentions
-// them. snap supplies the organizations' chairs (nil: none); link is the
+// them. snap supplies the organizations' chairs (nil: none); the link is
 // incident's address for the recipient (may be empty); prev is the
 // assignee before the change (reassigned, escalated).
-func (d Dispatcher) Messages(channels []Channel, snap *Snapshot, inc *Incident, kind MessageKind, prev *Assignee, link, reason string) []OutboxMessage {
+func (d Dispatcher) Messages(channels []Channel, snap *Snapshot, inc *Incident, kind MessageKind, prev *Assignee, reason string) []OutboxMessage {
 	var to []Recipient
 	person := func(name, phone, role string) {
 		if name == "" && phone == "" {
@@ -198,7 +198,7 @@ func (d Dispatcher) Messages(channels []Channel, snap *Snapshot, inc *Incident, 
 	} else {
 		fields["grid"] = "网格外"
 	}
-	if link != "" {
+	if link := d.incidentLink(inc.Number); link != "" && kind != MsgRatingRequest {
 		fields["link"] = link
 	}
 	if reason != "" {
@@ -373,9 +373,8 @@ type ChannelStore interface {
 // ChangeMessages returns the messages a change to inc sends: a
 // reassignment or an escalation tells the new assignee and the previous
 // one; closing an incident whose reporter left a mobile asks them for a
-// rating (回访). Other steps send nothing. link makes the address of an
-// incident for its recipients (nil: no link).
-func (d Dispatcher) ChangeMessages(channels []Channel, snap *Snapshot, inc *Incident, ch IncidentChange, link func(number string) string) []OutboxMessage {
+// rating (回访) by the link of ch.RatingToken. Other steps send nothing.
+func (d Dispatcher) ChangeMessages(channels []Channel, snap *Snapshot, inc *Incident, ch IncidentChange) []OutboxMessage {
 	after := *inc
 	after.Status = ch.To
 	if ch.Assignee != nil {
@@ -384,26 +383,26 @@ func (d Dispatcher) ChangeMessages(channels []Channel, snap *Snapshot, inc *Inci
 	if !ch.DueAt.IsZero() {
 		after.DueAt = ch.DueAt
 	}
-	href := ""
-	if link != nil {
-		href = link(inc.Number)
-	}
 	switch {
 	case ch.Action == ActEscalate:
-		return d.Messages(channels, snap, &after, MsgEscalated, &inc.Assignee, href, ch.Note)
+		return d.Messages(channels, snap, &after, MsgEscalated, &inc.Assignee, ch.Note)
 	case ch.Action == ActReassign:
-		return d.Messages(channels, snap, &after, MsgReassigned, &inc.Assignee, href, ch.Note)
-	case ch.To == StClosed && inc.Status != StClosed:
-		return d.Messages(channels, snap, &after, MsgRatingRequest, nil, href, "")
+		return d.Messages(channels, snap, &after, MsgReassigned, &inc.Assignee, ch.Note)
+	case ch.RatingToken != "":
+		msgs := d.Messages(channels, snap, &after, MsgRatingRequest, nil, "")
+		if len(msgs) > 0 && d.publicURL != "" {
+			msgs[0].Fields["link"] = d.publicURL + "/rate/" + ch.RatingToken
+		}
+		return msgs
 	}
 	return nil
 }
 
-// IncidentLink is the address of an incident on the leaders' work screen
-// under publicURL, or "" when there is no public URL.
-func IncidentLink(publicURL, number string) string {
-	if publicURL == "" {
+// incidentLink is the address of an incident on the leaders' work screen,
+// or "" without a public URL.
+func (d Dispatcher) incidentLink(number string) string {
+	if d.publicURL == "" {
 		return ""
 	}
-	return strings.TrimRight(publicURL, "/") + "/m/#/incidents/" + number
+	return d.publicURL + "/m/#/incidents/" + number
 }

@@ -19,8 +19,12 @@ type IncidentStore interface {
 	Incident(ctx context.Context, number string) (*Incident, error)
 	// AddIncidentEvent locks the incident, lets decide compute the change
 	// (returning ECONFLICT for an illegal transition, which writes nothing),
-	// writes it and appends the event. ENOTFOUND if unknown.
-	AddIncidentEvent(ctx context.Context, number, actor string, at time.Time, decide func(*Incident) (IncidentChange, error)) (*Incident, error)
+	// writes it and appends the event. ENOTFOUND if unknown. With an
+	// idempotency key, a retry by the same actor with the same body hash
+	// returns the incident as it is without deciding again; the same key
+	// with another body returns EMISMATCH.
+	AddIncidentEvent(ctx context.Context, number, actor, key string, bodyHash []byte, at time.Time,
+		decide func(*Incident) (IncidentChange, error)) (*Incident, error)
 	// ListIncidents returns a page, newest first, and the next cursor (0 at
 	// the end).
 	ListIncidents(ctx context.Context, f IncidentFilter) ([]*Incident, int64, error)

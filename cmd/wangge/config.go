@@ -16,6 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"wangge/api"
 	"wangge/geo"
 )
 
@@ -30,6 +31,10 @@ type Config struct {
 	ToleranceM  float64 // --tolerance-m, WANGGE_TOLERANCE_M: metres, 0 < m ≤ 10000
 	Demo        bool    // --demo, WANGGE_DEMO: load the demo town into an empty database
 	CORSOrigins string  // --cors-origins, WANGGE_CORS_ORIGINS: comma-separated, "*" for any
+	// TrustedProxies (--trusted-proxies, WANGGE_TRUSTED_PROXIES): the
+	// reverse proxies whose X-Forwarded-For names the client, for the
+	// per-address limits of sign-in; comma-separated IPs or CIDRs.
+	TrustedProxies string
 	// Dispatch: --due (WANGGE_DUE), --co-notify (WANGGE_CO_NOTIFY),
 	// --escalate-every (WANGGE_ESCALATE_EVERY).
 	Due           string
@@ -45,6 +50,18 @@ type Config struct {
 	RemindBefore     time.Duration
 	DeliveryAttempts int
 	SecretKey        string
+	// Slow and numerous clients: --header-timeout (WANGGE_HEADER_TIMEOUT)
+	// to send the request line and headers; a body must arrive within
+	// --body-timeout (WANGGE_BODY_TIMEOUT) plus its size divided by
+	// --body-min-rate (WANGGE_BODY_MIN_RATE, bytes a second); at most
+	// --max-conns (WANGGE_MAX_CONNS, 0: the descriptor limit less 64)
+	// connections in all and --max-conns-per-addr
+	// (WANGGE_MAX_CONNS_PER_ADDR, 0: no cap) from one address.
+	HeaderTimeout   time.Duration
+	BodyTimeout     time.Duration
+	BodyMinRate     int64
+	MaxConns        int
+	MaxConnsPerAddr int
 
 	// from records, by flag name, where a setting not left at its default
 	// came from ("WANGGE_TOLERANCE_M" or "--tolerance-m") and the text
@@ -63,19 +80,25 @@ type source struct {
 // settings names each setting by its flag, with its environment variable
 // and what a valid value is.
 var settings = map[string]struct{ env, want string }{
-	"addr":              {"WANGGE_ADDR", "host:port with a port 0..65535, e.g. :8080 or 127.0.0.1:8080"},
-	"data-dir":          {"WANGGE_DATA_DIR", "a folder for the embedded PostgreSQL cluster"},
-	"database-url":      {"DATABASE_URL", "a PostgreSQL URL (postgres://user@host/db) or key=value connection string"},
-	"tolerance-m":       {"WANGGE_TOLERANCE_M", "a number of metres > 0 and ≤ 10000"},
-	"demo":              {"WANGGE_DEMO", "true or false"},
-	"cors-origins":      {"WANGGE_CORS_ORIGINS", `"*", or comma-separated origins such as https://map.example.com (scheme://host[:port] in lower case, no path)`},
-	"due":               {"WANGGE_DUE", "severity=duration pairs, e.g. urgent=2h,major=24h,minor=72h"},
-	"co-notify":         {"WANGGE_CO_NOTIFY", "category=organization kind pairs, or none"},
-	"escalate-every":    {"WANGGE_ESCALATE_EVERY", "a duration of at least 1s, e.g. 1m"},
-	"public-url":        {"WANGGE_PUBLIC_URL", "the http(s) address people reach this service at, e.g. https://wangge.example.cn"},
-	"remind-before":     {"WANGGE_REMIND_BEFORE", "a duration of at least 1m, e.g. 2h (0 turns the reminder off)"},
-	"delivery-attempts": {"WANGGE_DELIVERY_ATTEMPTS", "a whole number of attempts, 1..50"},
-	"secret-key":        {"WANGGE_SECRET_KEY", "a passphrase of at least 16 characters (the same on every replica)"},
+	"addr":               {"WANGGE_ADDR", "host:port with a port 0..65535, e.g. :8080 or 127.0.0.1:8080"},
+	"data-dir":           {"WANGGE_DATA_DIR", "a folder for the embedded PostgreSQL cluster"},
+	"database-url":       {"DATABASE_URL", "a PostgreSQL URL (postgres://user@host/db) or key=value connection string"},
+	"tolerance-m":        {"WANGGE_TOLERANCE_M", "a number of metres > 0 and ≤ 10000"},
+	"demo":               {"WANGGE_DEMO", "true or false"},
+	"cors-origins":       {"WANGGE_CORS_ORIGINS", `"*", or comma-separated origins such as https://map.example.com (scheme://host[:port] in lower case, no path)`},
+	"due":                {"WANGGE_DUE", "severity=duration pairs, e.g. urgent=2h,major=24h,minor=72h"},
+	"co-notify":          {"WANGGE_CO_NOTIFY", "category=organization kind pairs, or none"},
+	"escalate-every":     {"WANGGE_ESCALATE_EVERY", "a duration of at least 1s, e.g. 1m"},
+	"public-url":         {"WANGGE_PUBLIC_URL", "the http(s) address people reach this service at, e.g. https://wangge.example.cn"},
+	"remind-before":      {"WANGGE_REMIND_BEFORE", "a duration of at least 1m, e.g. 2h (0 turns the reminder off)"},
+	"delivery-attempts":  {"WANGGE_DELIVERY_ATTEMPTS", "a whole number of attempts, 1..50"},
+	"secret-key":         {"WANGGE_SECRET_KEY", "a passphrase of at least 16 characters (the same on every replica)"},
+	"header-timeout":     {"WANGGE_HEADER_TIMEOUT", "a duration of 1s..10m, e.g. 5s"},
+	"body-timeout":       {"WANGGE_BODY_TIMEOUT", "a duration of 1s..10m, e.g. 5s"},
+	"body-min-rate":      {"WANGGE_BODY_MIN_RATE", "a whole number of bytes a second, at least 1024, e.g. 16384"},
+	"max-conns":          {"WANGGE_MAX_CONNS", "a whole number of connections, 0 (the open-file limit less 64) or 1..the open-file limit less 64"},
+	"max-conns-per-addr": {"WANGGE_MAX_CONNS_PER_ADDR", "a whole number of connections, 0 (no cap) or more, e.g. 256"},
+	"trusted-proxies":    {"WANGGE_TRUSTED_PROXIES", "comma-separated IP addresses or CIDRs of reverse proxies, e.g. 10.0.0.0/8,192.168.1.5"},
 }
 
 // DefaultConfig returns the defaults, overridden by the environment. A
@@ -86,7 +109,9 @@ var settings = map[string]struct{ env, want string }{
 func DefaultConfig() Config {
 	c := Config{Addr: ":8080", ToleranceM: geo.DefaultToleranceM, Demo: true, CORSOrigins: "*", EscalateEvery: time.Minute,
 		RemindBefore: 2 * time.Hour, DeliveryAttempts: geo.DefaultDeliveryPolicy().MaxAttempts,
-		from: map[string]source{}, envErrs: map[string]error{}}
+		HeaderTimeout: 5 * time.Second, BodyTimeout: api.DefaultBodyTimeout, BodyMinRate: api.DefaultBodyMinRate,
+		MaxConnsPerAddr: api.DefaultMaxConnsPerAddr,
+		from:            map[string]source{}, envErrs: map[string]error{}}
 	text := func(v string) (string, error) { return v, nil }
 	envValue(&c, "addr", &c.Addr, text)
 	envValue(&c, "data-dir", &c.DataDir, text)
@@ -100,6 +125,12 @@ func DefaultConfig() Config {
 	envValue(&c, "remind-before", &c.RemindBefore, time.ParseDuration)
 	envValue(&c, "delivery-attempts", &c.DeliveryAttempts, strconv.Atoi)
 	envValue(&c, "secret-key", &c.SecretKey, text)
+	envValue(&c, "header-timeout", &c.HeaderTimeout, time.ParseDuration)
+	envValue(&c, "body-timeout", &c.BodyTimeout, time.ParseDuration)
+	envValue(&c, "body-min-rate", &c.BodyMinRate, func(v string) (int64, error) { return strconv.ParseInt(v, 10, 64) })
+	envValue(&c, "max-conns", &c.MaxConns, strconv.Atoi)
+	envValue(&c, "max-conns-per-addr", &c.MaxConnsPerAddr, strconv.Atoi)
+	envValue(&c, "trusted-proxies", &c.TrustedProxies, text)
 	if v, ok := os.LookupEnv("WANGGE_CORS_ORIGINS"); ok {
 		c.CORSOrigins = v
 		c.from["cors-origins"] = source{"WANGGE_CORS_ORIGINS", v}
@@ -228,6 +259,12 @@ func (c *Config) Validate() error {
 			break
 		}
 	}
+	for _, p := range c.trustedProxies() {
+		if _, _, err := net.ParseCIDR(p); err != nil && net.ParseIP(p) == nil {
+			bad("trusted-proxies", c.TrustedProxies)
+			break
+		}
+	}
 	if c.EscalateEvery < time.Second {
 		bad("escalate-every", c.EscalateEvery)
 	}
@@ -239,6 +276,28 @@ func (c *Config) Validate() error {
 	}
 	if c.DeliveryAttempts < 1 || c.DeliveryAttempts > 50 {
 		bad("delivery-attempts", c.DeliveryAttempts)
+	}
+	if c.HeaderTimeout < time.Second || c.HeaderTimeout > 10*time.Minute {
+		bad("header-timeout", c.HeaderTimeout)
+	}
+	if c.BodyTimeout < time.Second || c.BodyTimeout > 10*time.Minute {
+		bad("body-timeout", c.BodyTimeout)
+	}
+	if c.BodyMinRate < 1024 {
+		bad("body-min-rate", c.BodyMinRate)
+	}
+	if c.MaxConns < 0 || c.MaxConns > api.DefaultMaxConns() {
+		if c.envErrs["max-conns"] == nil {
+			text := fmt.Sprint(c.MaxConns)
+			if src, ok := c.from["max-conns"]; ok {
+				text = src.text
+			}
+			errs = append(errs, fmt.Errorf("%s: got %q, want %s; that is %d here (a higher limit: ulimit -n, or LimitNOFILE= in a systemd unit)",
+				c.name("max-conns"), text, settings["max-conns"].want, api.DefaultMaxConns()))
+		}
+	}
+	if c.MaxConnsPerAddr < 0 {
+		bad("max-conns-per-addr", c.MaxConnsPerAddr)
 	}
 	if c.SecretKey != "" && len(c.SecretKey) < 16 {
 		errs = append(errs, fmt.Errorf("WANGGE_SECRET_KEY: %d characters, want %s", len(c.SecretKey), settings["secret-key"].want))
@@ -287,6 +346,17 @@ func (c *Config) corsOrigins() []string {
 	for _, o := range strings.Split(c.CORSOrigins, ",") {
 		if o = strings.TrimSpace(o); o != "" {
 			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// trustedProxies splits the --trusted-proxies list.
+func (c *Config) trustedProxies() []string {
+	var out []string
+	for _, p := range strings.Split(c.TrustedProxies, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
 		}
 	}
 	return out

@@ -62,8 +62,3 @@ func (m *Main) newWorker(db *database, key []byte, srv *api.Server) *outbox.Work
 	policy.MaxAttempts = m.Config.DeliveryAttempts
 	return &outbox.Worker{Store: db, Key: key, Policy: policy, Log: m.log, Observe: srv.CountDelivery}
 }
-
-// incidentLink is the address of an incident in messages.
-func (m *Main) incidentLink(number string) string {
-	return geo.IncidentLink(m.Config.PublicURL, number)
-}

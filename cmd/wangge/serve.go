@@ -37,6 +37,9 @@ type Main struct {
 	reloader *geo.Reloader
 	// worker delivers the outbox's messages; Run makes it.
 	worker *outbox.Worker
+	// server is the HTTP API; Run makes it, watch reloads its revoked
+	// sessions of people signed in.
+	server *api.Server
 
 	log    *slog.Logger
 	stdout io.Writer
@@ -60,9 +63,15 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.StringVar(&m.Config.CoNotify, "co-notify", m.Config.CoNotify, "organization kind co-notified per category, e.g. customs=red_white_council,dispute=mediation; none for no co-notification (env WANGGE_CO_NOTIFY)")
 	fs.DurationVar(&m.Config.EscalateEvery, "escalate-every", m.Config.EscalateEvery, "how often overdue incidents are escalated (env WANGGE_ESCALATE_EVERY)")
 	fs.BoolVar(&m.Config.Demo, "demo", m.Config.Demo, "load the demo town into an empty database (env WANGGE_DEMO)")
+	fs.StringVar(&m.Config.TrustedProxies, "trusted-proxies", m.Config.TrustedProxies, "reverse proxies whose X-Forwarded-For names the client, comma-separated IPs or CIDRs (env WANGGE_TRUSTED_PROXIES)")
 	fs.StringVar(&m.Config.PublicURL, "public-url", m.Config.PublicURL, "address people reach this service at, for links in messages (env WANGGE_PUBLIC_URL)")
 	fs.DurationVar(&m.Config.RemindBefore, "remind-before", m.Config.RemindBefore, "remind the assignee this long before an incident is due; 0: never (env WANGGE_REMIND_BEFORE)")
 	fs.IntVar(&m.Config.DeliveryAttempts, "delivery-attempts", m.Config.DeliveryAttempts, "attempts to deliver a message before it is dead-lettered (env WANGGE_DELIVERY_ATTEMPTS)")
+	fs.DurationVar(&m.Config.HeaderTimeout, "header-timeout", m.Config.HeaderTimeout, "time a client has to send the request line and headers (env WANGGE_HEADER_TIMEOUT)")
+	fs.DurationVar(&m.Config.BodyTimeout, "body-timeout", m.Config.BodyTimeout, "grace before a request body must keep up --body-min-rate; a body of n bytes has this plus n / rate (env WANGGE_BODY_TIMEOUT)")
+	fs.Int64Var(&m.Config.BodyMinRate, "body-min-rate", m.Config.BodyMinRate, "slowest average rate, in bytes a second, at which a request body may arrive; slower ones answer 408 (env WANGGE_BODY_MIN_RATE)")
+	fs.IntVar(&m.Config.MaxConns, "max-conns", m.Config.MaxConns, "most connections open at once; 0: the open-file limit less 64 (env WANGGE_MAX_CONNS)")
+	fs.IntVar(&m.Config.MaxConnsPerAddr, "max-conns-per-addr", m.Config.MaxConnsPerAddr, "most connections open at once from one client address (IPv6: one /64); 0: no cap, e.g. behind a reverse proxy (env WANGGE_MAX_CONNS_PER_ADDR)")
 	m.Config.databaseFlags(fs)
 	if err := m.Config.parseFlags(fs, args); err != nil {
 		return err
@@ -103,8 +112,15 @@ func (m *Main) Run(ctx context.Context) error {
 	handler := api.New(&m.Registry, db, api.Config{ToleranceM: m.Config.ToleranceM,
 		CORSOrigins: m.Config.corsOrigins(), Tokens: &m.Tokens, Incidents: db, Dispatch: m.Config.dispatch,
 		People: db, Organizations: db, History: db, Plans: db, Reload: func(ctx context.Context) error { return m.reload(ctx, db) },
-		Outbox: db, Channels: db, SecretKey: key, PublicURL: m.Config.PublicURL}, m.log)
+		Outbox: db, Channels: db, Ratings: db, SecretKey: key, PublicURL: m.Config.PublicURL, Photos: db,
+		Logins: db, TrustedProxies: m.Config.trustedProxies()}, m.log)
 	m.worker = m.newWorker(db, key, handler)
+	// People's sessions are checked from memory, and so are the revoked
+	// ones; watch reloads them when a replica announces a revocation.
+	if err := handler.ReloadSessions(ctx); err != nil {
+		return err
+	}
+	m.server = handler
 
 	var wg sync.WaitGroup
 	watchCtx, stopWatch := context.WithCancel(ctx)
@@ -115,16 +131,18 @@ func (m *Main) Run(ctx context.Context) error {
 	go func() { defer wg.Done(); m.escalate(watchCtx, db) }()
 	go func() { defer wg.Done(); m.worker.Run(watchCtx) }()
 
+	// No ReadTimeout: BodyDeadline bounds each body by its size instead of
+	// holding every client for as long as the largest upload needs.
 	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
+		Handler:           api.BodyDeadline(handler, m.Config.BodyTimeout, m.Config.BodyMinRate),
+		ReadHeaderTimeout: m.Config.HeaderTimeout,
 		IdleTimeout:       120 * time.Second,
 	}
-	ln, err := net.Listen("tcp", m.Config.Addr)
+	tcp, err := net.Listen("tcp", m.Config.Addr)
 	if err != nil {
 		return err
 	}
+	ln := api.LimitListener(tcp, api.ConnLimits{Total: m.Config.MaxConns, PerAddr: m.Config.MaxConnsPerAddr}, m.log)
 	m.Addr = ln.Addr().String()
 	snap := m.Registry.Load()
 	m.log.Info("serving", "addr", m.Addr, "town", snap.Town.Name, "generation", snap.Generation,
@@ -181,7 +199,7 @@ func (m *Main) reload(ctx context.Context, db *database) error {
 func (m *Main) escalate(ctx context.Context, db *database) {
 	t := time.NewTicker(m.Config.EscalateEvery)
 	defer t.Stop()
-	dispatcher := geo.NewDispatcher(m.Config.dispatch, m.Config.ToleranceM)
+	dispatcher := geo.NewDispatcher(m.Config.dispatch, m.Config.ToleranceM).WithPublicURL(m.Config.PublicURL)
 	for {
 		select {
 		case <-ctx.Done():
@@ -200,7 +218,7 @@ func (m *Main) escalate(ctx context.Context, db *database) {
 		n, err := db.EscalateOverdue(ctx, now, 500, func(inc *geo.Incident) (geo.IncidentChange, bool) {
 			ch, ok := dispatcher.Escalate(snap, inc, now, "")
 			if ok {
-				ch.Messages = dispatcher.ChangeMessages(channels, snap, inc, ch, m.incidentLink)
+				ch.Messages = dispatcher.ChangeMessages(channels, snap, inc, ch)
 			}
 			return ch, ok
 		})
@@ -213,7 +231,7 @@ func (m *Main) escalate(ctx context.Context, db *database) {
 			continue
 		}
 		n, err = db.RemindDueSoon(ctx, now, m.Config.RemindBefore, 500, func(inc *geo.Incident) []geo.OutboxMessage {
-			return dispatcher.Messages(channels, snap, inc, geo.MsgDueSoon, nil, m.incidentLink(inc.Number), "")
+			return dispatcher.Messages(channels, snap, inc, geo.MsgDueSoon, nil, "")
 		})
 		if err != nil && ctx.Err() == nil {
 			m.log.Warn("reminding incidents due soon", "err", err)
@@ -256,8 +274,17 @@ const reloadEvery = time.Minute
 
 // watch reloads the snapshot whenever another process announces a change,
 // and reconnects with backoff while PostgreSQL is down; lookups meanwhile
-// keep answering from the snapshot in memory.
+// keep answering from the snapshot in memory. Announcements sent while the
+// listener was disconnected are lost, so every (re)connect reloads the
+// tokens and the snapshot at once (Listen's empty payload), and the backoff
+// stays at most watchBackoffMax: a token revoked just after an outage is
+// refused within that, not after a backoff grown during the outage. The
+// tokens are also reloaded every tokenReloadEvery, in case an
+// announcement is lost without the connection breaking.
 func (m *Main) watch(ctx context.Context, db *database) {
+	done := make(chan struct{})
+	defer func() { <-done }()
+	go func() { defer close(done); m.reloadTokensPeriodically(ctx, db) }()
 	backoff := time.Second
 	for ctx.Err() == nil {
 		err := db.Listen(ctx, func(payload string) {
@@ -265,6 +292,14 @@ func (m *Main) watch(ctx context.Context, db *database) {
 			if payload == pgstore.OutboxChanged {
 				m.worker.Wake()
 				return
+			}
+			if payload == pgstore.SessionsChanged || payload == "" {
+				if err := m.server.ReloadSessions(ctx); err != nil {
+					m.log.Warn("reloading the revoked sessions", "err", err)
+				}
+				if payload != "" {
+					return
+				}
 			}
 			if payload == pgstore.TokensChanged || payload == "" {
 				if err := m.reloadTokens(ctx, db); err != nil {
@@ -295,6 +330,36 @@ func (m *Main) watch(ctx context.Context, db *database) {
 			return
 		case <-time.After(backoff):
 		}
-		backoff = min(2*backoff, time.Minute)
+		backoff = min(2*backoff, watchBackoffMax)
+	}
+}
+
+// watchBackoffMax caps the wait between attempts to reconnect the
+// listener, which bounds how long a change made just after an outage goes
+// unseen.
+const watchBackoffMax = 5 * time.Second
+
+// tokenReloadEvery is how often the tokens (and revoked sessions) are
+// reloaded even without an announcement: a safety net under NOTIFY,
+// bounding how long a revoked token can work if one is lost.
+const tokenReloadEvery = 30 * time.Second
+
+// reloadTokensPeriodically reloads the tokens and the revoked sessions
+// every tokenReloadEvery.
+func (m *Main) reloadTokensPeriodically(ctx context.Context, db *database) {
+	t := time.NewTicker(tokenReloadEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := m.reloadTokens(ctx, db); err != nil && ctx.Err() == nil {
+				m.log.Warn("periodic reload of the tokens; requests are checked against the tokens in memory", "err", err)
+			}
+			if err := m.server.ReloadSessions(ctx); err != nil && ctx.Err() == nil {
+				m.log.Warn("periodic reload of the revoked sessions", "err", err)
+			}
+		}
 	}
 }

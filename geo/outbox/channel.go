@@ -145,22 +145,10 @@ func (r ChannelRequest) Apply(rec *geo.ChannelRecord, key []byte, snap *geo.Snap
 		}
 	}
 	if r.Categories != nil {
-		out.Categories = nil
-		for i, c := range r.Categories {
-			if !slices.Contains(geo.Categories, geo.Category(c)) {
-				bad(fmt.Sprintf("categories[%d]", i), "got %q, want one of %v", geo.Clip(c), geo.Categories)
-			}
-			out.Categories = append(out.Categories, geo.Category(c))
-		}
+		out.Categories = oneOfEach(r.Categories, geo.Categories, "categories", bad)
 	}
 	if r.Kinds != nil {
-		out.Kinds = nil
-		for i, k := range r.Kinds {
-			if !slices.Contains(geo.MessageKinds, geo.MessageKind(k)) {
-				bad(fmt.Sprintf("kinds[%d]", i), "got %q, want one of %v", geo.Clip(k), geo.MessageKinds)
-			}
-			out.Kinds = append(out.Kinds, geo.MessageKind(k))
-		}
+		out.Kinds = oneOfEach(r.Kinds, geo.MessageKinds, "kinds", bad)
 	}
 	if len(probs) > 0 {
 		return geo.Invalid(probs...)
@@ -179,6 +167,19 @@ func (r ChannelRequest) Apply(rec *geo.ChannelRecord, key []byte, snap *geo.Snap
 	out.Settings, out.SecretSealed = settings, sealed
 	*rec = out
 	return nil
+}
+
+// oneOfEach converts raw to T, reporting through bad each entry that is
+// not one of allowed (as field[i]).
+func oneOfEach[T ~string](raw []string, allowed []T, field string, bad func(where, format string, args ...any)) []T {
+	out := make([]T, 0, len(raw))
+	for i, v := range raw {
+		if !slices.Contains(allowed, T(v)) {
+			bad(fmt.Sprintf("%s[%d]", field, i), "got %q, want one of %v", geo.Clip(v), allowed)
+		}
+		out = append(out, T(v))
+	}
+	return out
 }
 
 // ChannelView is a channel as the API shows it: never the secret, the URL

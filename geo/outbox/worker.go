@@ -9,13 +9,14 @@ package outbox
 
 import (
 	"context"
-	"errors"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"wangge/geo"
@@ -129,22 +130,34 @@ func (w *Worker) Round(ctx context.Context) (int, error) {
 	}
 	sem := make(chan struct{}, w.Parallel)
 	var wg sync.WaitGroup
+	var unrecorded atomic.Bool
 	for _, m := range msgs {
 		sem <- struct{}{}
+		if unrecorded.Load() {
+			// An outcome could not be recorded: the database is out of
+			// reach. Sending the rest of the batch now would send each of
+			// them twice, since their outcome could not be recorded either;
+			// their lease brings them back once it is reachable again.
+			<-sem
+			break
+		}
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			w.deliver(ctx, m)
+			if !w.deliver(ctx, m) {
+				unrecorded.Store(true)
+			}
 		}()
 	}
 	wg.Wait()
 	return len(msgs), nil
 }
 
-// deliver sends one leased message and records the outcome. When the
-// outcome cannot be recorded (the database went away), the lease runs out
-// and the message is sent again later under the same id.
-func (w *Worker) deliver(ctx context.Context, m geo.OutboxMessage) {
+// deliver sends one leased message and records the outcome, reporting
+// whether it could. When the outcome cannot be recorded (the database went
+// away), the lease runs out and the message is sent again later under the
+// same id.
+func (w *Worker) deliver(ctx context.Context, m geo.OutboxMessage) (recorded bool) {
 	sender, format, err := w.sender(ctx, m.ChannelID)
 	if err == nil {
 		title, text := notify.Render(toNotify(m), format)
@@ -154,26 +167,29 @@ func (w *Worker) deliver(ctx context.Context, m geo.OutboxMessage) {
 	}
 	now := w.Now()
 	if err == nil {
-		if rerr := w.Store.MessageSent(ctx, m.ID, now); rerr != nil {
+		rerr := w.Store.MessageSent(ctx, m.ID, now)
+		if rerr != nil {
 			w.Log.Warn("recording a delivery; the message will be sent again under the same id", "id", m.ID, "err", rerr)
 		}
 		w.observe(m.ChannelKind, "sent")
-		return
+		return rerr == nil
 	}
 	if throttled(err) {
 		// Held back before reaching the receiver: try again when the limit
 		// allows, without spending an attempt.
-		if rerr := w.Store.MessageFailed(ctx, m.ID, err.Error(), now.Add(notify.RetryAfter(err)), false, true); rerr != nil {
+		rerr := w.Store.MessageFailed(ctx, m.ID, err.Error(), now.Add(notify.RetryAfter(err)), false, true)
+		if rerr != nil {
 			w.Log.Warn("recording a deferred delivery", "id", m.ID, "err", rerr)
 		}
 		w.observe(m.ChannelKind, "deferred")
-		return
+		return rerr == nil
 	}
 	next, dead := w.Policy.NextAttempt(now, m.Attempts, notify.RetryAfter(err), rand.Float64())
 	if !notify.IsRetryable(err) {
 		dead = true
 	}
-	if rerr := w.Store.MessageFailed(ctx, m.ID, err.Error(), next, dead, false); rerr != nil {
+	rerr := w.Store.MessageFailed(ctx, m.ID, err.Error(), next, dead, false)
+	if rerr != nil {
 		w.Log.Warn("recording a failed delivery", "id", m.ID, "err", rerr)
 	}
 	outcome := "retry"
@@ -182,6 +198,7 @@ func (w *Worker) deliver(ctx context.Context, m geo.OutboxMessage) {
 		w.Log.Warn("message dead-lettered", "id", m.ID, "channel", m.ChannelName, "attempts", m.Attempts, "err", err)
 	}
 	w.observe(m.ChannelKind, outcome)
+	return rerr == nil
 }
 
 // throttled reports whether err is the channel's own rate limit: retryable

@@ -138,8 +138,10 @@ func (db *DB) Ping(ctx context.Context) error {
 	return nil
 }
 
-// unavailable wraps a failure to reach PostgreSQL as EUNAVAILABLE, so that
-// writes answer 503 while the database is down; other errors pass through.
+// unavailable wraps a failure to reach PostgreSQL, or one for lack of
+// resources (a full disk), as EUNAVAILABLE, so that writes answer 503 with
+// Retry-After; text PostgreSQL cannot store is EINVALID; other errors pass
+// through.
 func unavailable(err error) error {
 	if err == nil {
 		return nil
@@ -149,8 +151,19 @@ func unavailable(err error) error {
 	var netErr net.Error
 	switch {
 	case errors.As(err, &pgErr):
-		// Class 08: connection exception; 57P: the server is shutting down.
-		if !strings.HasPrefix(pgErr.Code, "08") && !strings.HasPrefix(pgErr.Code, "57P") {
+		switch {
+		case pgErr.Code == "22021":
+			// character_not_in_repertoire: text the API should have
+			// refused (a NUL, bytes that are not UTF-8) reached the
+			// database; it is the client's input, never a 500.
+			return &geo.Error{Code: geo.EINVALID, Message: "the request holds text that is not valid UTF-8 or holds a NUL character"}
+		case strings.HasPrefix(pgErr.Code, "53"):
+			// Class 53, insufficient resources: disk full (53100), out of
+			// memory, too many connections. The write may succeed later.
+			return &geo.Error{Code: geo.EUNAVAILABLE, Message: "the database is out of resources (" + pgErr.Code + "); try again later"}
+		case !strings.HasPrefix(pgErr.Code, "08") && !strings.HasPrefix(pgErr.Code, "57P"):
+			// Class 08: connection exception; 57P: the server is shutting
+			// down. Anything else passes through.
 			return err
 		}
 	case errors.As(err, &connErr), errors.As(err, &netErr),

@@ -121,14 +121,23 @@ func (db *DB) Incident(ctx context.Context, number string) (*geo.Incident, error
 // AddIncidentEvent appends an event to an incident in one transaction: the
 // incident is locked, decide (the state machine, in the caller) sees it as
 // it is and returns the change, or an error (e.g. ECONFLICT for an illegal
-// transition), in which case nothing is written.
-func (db *DB) AddIncidentEvent(ctx context.Context, number, actor string, at time.Time,
+// transition), in which case nothing is written. With an idempotency key,
+// a retry by the same actor with the same body hash returns the incident
+// as it is now without deciding again (the lock orders it after the
+// first); the same key with another body is EMISMATCH.
+func (db *DB) AddIncidentEvent(ctx context.Context, number, actor, key string, bodyHash []byte, at time.Time,
 	decide func(*geo.Incident) (geo.IncidentChange, error)) (*geo.Incident, error) {
 	var out *geo.Incident
 	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
 		inc, err := getIncident(ctx, tx, number, true)
 		if err != nil {
 			return err
+		}
+		if key != "" {
+			if replay, err := eventKeySeen(ctx, tx, inc, actor, key, bodyHash); replay || err != nil {
+				out = inc
+				return err
+			}
 		}
 		ch, err := decide(inc)
 		if err != nil {
@@ -137,6 +146,11 @@ func (db *DB) AddIncidentEvent(ctx context.Context, number, actor string, at tim
 		if err := applyChange(ctx, tx, inc, ch, actor, at); err != nil {
 			return err
 		}
+		if key != "" {
+			if _, err := tx.Exec(ctx, q("incident_event_key_insert"), inc.ID, actor, key, bodyHash); err != nil {
+				return err
+			}
+		}
 		out, err = getIncident(ctx, tx, number, false)
 		return err
 	})
@@ -144,6 +158,23 @@ func (db *DB) AddIncidentEvent(ctx context.Context, number, actor string, at tim
 		return nil, unavailable(err)
 	}
 	return out, nil
+}
+
+// eventKeySeen reports whether actor already posted an event to the locked
+// incident inc with key: true for the same body hash, EMISMATCH for
+// another.
+func eventKeySeen(ctx context.Context, tx pgx.Tx, inc *geo.Incident, actor, key string, bodyHash []byte) (bool, error) {
+	var hash []byte
+	err := tx.QueryRow(ctx, q("incident_event_by_key"), inc.ID, actor, key).Scan(&hash)
+	switch {
+	case err == pgx.ErrNoRows:
+		return false, nil
+	case err != nil:
+		return false, err
+	case !bytes.Equal(hash, bodyHash):
+		return false, geo.Errorf(geo.EMISMATCH, "Idempotency-Key %q was already used on incident %s with a different request body", key, inc.Number)
+	}
+	return true, nil
 }
 
 // applyChange writes ch to the locked incident and appends its event.
@@ -182,6 +213,12 @@ func applyChange(ctx context.Context, tx pgx.Tx, inc *geo.Incident, ch geo.Incid
 	if err := insertMessages(ctx, tx, inc, eventID, ch.Messages, at); err != nil {
 		return err
 	}
+	if ch.RatingToken != "" {
+		hash := geo.HashRatingToken(ch.RatingToken)
+		if _, err := tx.Exec(ctx, q("rating_request_insert"), inc.ID, hash[:], at, at.Add(geo.RatingValidity)); err != nil {
+			return err
+		}
+	}
 	return audit(ctx, tx, at, actor, "incident."+string(ch.Action), "incident:"+inc.Number,
 		map[string]any{"status": from, "assignee": inc.Assignee.Name}, map[string]any{"status": ch.To, "assignee": a.Name}, "")
 }
@@ -192,12 +229,28 @@ func applyChange(ctx context.Context, tx pgx.Tx, inc *geo.Incident, ch geo.Incid
 // decides the change (the new assignee and due time) for each incident.
 func (db *DB) EscalateOverdue(ctx context.Context, now time.Time, limit int,
 	next func(*geo.Incident) (geo.IncidentChange, bool)) (escalated int, err error) {
-	err = pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+	err = eachLockedIncident(ctx, db, q("incidents_overdue"), []any{now, limit}, func(tx pgx.Tx, inc *geo.Incident) error {
+		ch, ok := next(inc)
+		if !ok {
+			return nil
+		}
+		escalated++
+		return applyChange(ctx, tx, inc, ch, "escalator", now)
+	})
+	return escalated, unavailable(err)
+}
+
+// eachLockedIncident runs fn, in one transaction, on each incident that
+// query (with args) selects FOR UPDATE SKIP LOCKED, numbers in its first
+// column — if this replica holds the escalator's lock; otherwise another
+// replica is at it and nothing runs.
+func eachLockedIncident(ctx context.Context, db *DB, query string, args []any, fn func(pgx.Tx, *geo.Incident) error) error {
+	return pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
 		var mine bool
 		if err := tx.QueryRow(ctx, q("escalation_lock")).Scan(&mine); err != nil || !mine {
 			return err
 		}
-		rows, _ := tx.Query(ctx, q("incidents_overdue"), now, limit)
+		rows, _ := tx.Query(ctx, query, args...)
 		numbers, err := pgx.CollectRows(rows, pgx.RowTo[string])
 		if err != nil {
 			return err
@@ -207,18 +260,12 @@ func (db *DB) EscalateOverdue(ctx context.Context, now time.Time, limit int,
 			if err != nil {
 				return err
 			}
-			ch, ok := next(inc)
-			if !ok {
-				continue
-			}
-			if err := applyChange(ctx, tx, inc, ch, "escalator", now); err != nil {
+			if err := fn(tx, inc); err != nil {
 				return err
 			}
-			escalated++
 		}
 		return nil
 	})
-	return escalated, unavailable(err)
 }
 
 // insertEvent appends ev to the incident's history and returns its id.
@@ -364,6 +411,16 @@ func (db *DB) IncidentStats(ctx context.Context, f geo.IncidentFilter) (*geo.Inc
 	}
 	if st.Received > 0 {
 		st.CompletionRate = float64(st.Closed) / float64(st.Received)
+	}
+	sat := &st.Satisfaction
+	if err := db.Pool.QueryRow(ctx, q("ratings_stats"), nullIfEmpty(f.GridCode), nullIfEmpty(f.VillageCode),
+		nullIfEmpty(string(f.Category)), timeOrNil(f.From), timeOrNil(f.To)).Scan(
+		&sat.Requested, &sat.Rated, &sat.Satisfied, &sat.Basic, &sat.Unsatisfied); err != nil {
+		return nil, unavailable(err)
+	}
+	if sat.Rated > 0 {
+		rate := float64(sat.Satisfied+sat.Basic) / float64(sat.Rated)
+		sat.Rate = &rate
 	}
 	return st, nil
 }

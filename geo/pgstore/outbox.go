@@ -132,35 +132,17 @@ func scanMessage(row pgx.CollectableRow) (geo.OutboxMessage, error) {
 // escalator's lock). It returns how many incidents were reminded.
 func (db *DB) RemindDueSoon(ctx context.Context, now time.Time, within time.Duration, limit int,
 	remind func(*geo.Incident) []geo.OutboxMessage) (reminded int, err error) {
-	err = pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
-		var mine bool
-		if err := tx.QueryRow(ctx, q("escalation_lock")).Scan(&mine); err != nil || !mine {
+	err = eachLockedIncident(ctx, db, q("incidents_due_soon"), []any{now, now.Add(within), limit}, func(tx pgx.Tx, inc *geo.Incident) error {
+		if _, err := tx.Exec(ctx, q("incident_reminded"), inc.ID); err != nil {
 			return err
 		}
-		rows, _ := tx.Query(ctx, q("incidents_due_soon"), now, now.Add(within), limit)
-		numbers, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			return err
+		msgs := remind(inc)
+		for i := range msgs {
+			msgs[i].ID = fmt.Sprintf("%s-due%d-c%d-%d", inc.Number, inc.DueAt.Unix(), msgs[i].ChannelID, i)
+			msgs[i].Incident = inc.Number
 		}
-		for _, n := range numbers {
-			inc, err := getIncident(ctx, tx, n, false)
-			if err != nil {
-				return err
-			}
-			if _, err := tx.Exec(ctx, q("incident_reminded"), inc.ID); err != nil {
-				return err
-			}
-			msgs := remind(inc)
-			for i := range msgs {
-				msgs[i].ID = fmt.Sprintf("%s-due%d-c%d-%d", inc.Number, inc.DueAt.Unix(), msgs[i].ChannelID, i)
-				msgs[i].Incident = inc.Number
-			}
-			if err := writeMessages(ctx, tx, &inc.ID, msgs, now); err != nil {
-				return err
-			}
-			reminded++
-		}
-		return nil
+		reminded++
+		return writeMessages(ctx, tx, &inc.ID, msgs, now)
 	})
 	return reminded, unavailable(err)
 }

@@ -116,7 +116,7 @@ func Clean(b []byte, maxPixels int) (*Photo, error) {
 	}
 	cfg, _, err := image.DecodeConfig(bytes.NewReader(b))
 	if err != nil {
-		return nil, errorf(ErrMalformed, "the %s header cannot be read: %v", f, err)
+		return nil, errorf(ErrMalformed, "the %s header cannot be read (%v): the file is damaged or truncated", f, err)
 	}
 	if cfg.Width <= 0 || cfg.Height <= 0 {
 		return nil, errorf(ErrMalformed, "the %s is %d×%d pixels: want a non-empty image", f, cfg.Width, cfg.Height)

@@ -79,3 +79,12 @@ WHERE status IN ('received', 'dispatched', 'accepted', 'in_progress', 'rejected'
 ORDER BY due_at
 LIMIT $2
 FOR UPDATE SKIP LOCKED;
+
+-- name: incident_event_by_key
+SELECT request_hash FROM incident_event_keys WHERE incident_id = $1 AND actor = $2 AND key = $3;
+
+-- name: incident_event_key_insert
+-- Called right after the event is appended, with the incident locked: the
+-- incident's newest event is the one the key was posted for.
+INSERT INTO incident_event_keys (event_id, incident_id, actor, key, request_hash)
+SELECT max(id), $1, $2, $3, $4 FROM incident_events WHERE incident_id = $1;
