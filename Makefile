@@ -5,6 +5,8 @@ SHELL := /bin/bash
 export PATH := $(PATH):/usr/local/go/bin
 GO ?= go
 BIN := bin/wangge
+# Installed by .ci/deps (make deps) at the version pinned there.
+STATICCHECK = $(shell $(GO) env GOPATH)/bin/staticcheck
 
 .PHONY: run test deps build bench vet fmt fixtures console
 
@@ -13,6 +15,7 @@ run: deps build
 
 test: deps
 	$(GO) vet ./...
+	$(STATICCHECK) ./...
 	$(GO) test -race -count=1 -timeout 30m ./...
 
 deps:

@@ -265,3 +265,18 @@ func TestLocateBatch_strictBody(t *testing.T) {
 		t.Errorf("GET with srs: %d %+v, want 400 naming srs", code, p)
 	}
 }
+
+// TestTimes_plainDatesEverywhere: at=, from= and to= take a bare date
+// (midnight China time) on every endpoint, as the people endpoints did.
+func TestTimes_plainDatesEverywhere(t *testing.T) {
+	e := newDispatchEnv(t, dispatchTown())
+	for _, target := range []string{"/v1/incidents?from=2026-11-01&to=2026-12-01", "/v1/stats?from=2026-11-01",
+		"/v1/locate?lon=112.005&lat=27.005&at=2026-11-20", "/v1/grids?at=2026-11-20"} {
+		if code := e.do(geo.AccessDispatcher, "GET", target, nil, nil); code != 200 {
+			t.Errorf("%s: %d, want 200", target, code)
+		}
+	}
+	if code := e.do(geo.AccessDispatcher, "GET", "/v1/incidents?from=yesterday", nil, nil); code != 400 {
+		t.Errorf("from=yesterday: %d, want 400", code)
+	}
+}

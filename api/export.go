@@ -57,7 +57,7 @@ func (s *Server) exportGeneration(c *gin.Context) error {
 	}
 	c.Header("ETag", etag)
 	c.Header("Cache-Control", "no-cache")
-	c.Header("Content-Disposition", `attachment; filename="`+name+format.Ext()+`"`)
+	c.Header("Content-Disposition", `attachment; filename="`+name+downloadExt(format)+`"`)
 	c.Data(http.StatusOK, format.ContentType(), body)
 	return nil
 }
@@ -73,6 +73,16 @@ func exportName(town string, gen int64, crs chinacrs.CRS) string {
 		name += "-" + string(crs)
 	}
 	return name
+}
+
+// downloadExt is the extension of an export's file name: the format's,
+// except that a zipped Shapefile is ".shp.zip", which GDAL (3.1 and later,
+// so QGIS) opens as a Shapefile directly, without /vsizip/.
+func downloadExt(f layerfile.Format) string {
+	if f == layerfile.Shapefile {
+		return ".shp.zip"
+	}
+	return f.Ext()
 }
 
 // inForceSince is when the snapshot's generation took effect, as far as

@@ -40,7 +40,11 @@ func TestExport(t *testing.T) {
 			if ct := res.Header.Get("Content-Type"); ct != f.ContentType() {
 				t.Errorf("Content-Type %q, want %s", ct, f.ContentType())
 			}
-			want := `attachment; filename="431321101-g1` + f.Ext() + `"`
+			ext := f.Ext()
+			if f == layerfile.Shapefile {
+				ext = ".shp.zip" // opened by GDAL directly, without /vsizip/
+			}
+			want := `attachment; filename="431321101-g1` + ext + `"`
 			if cd := res.Header.Get("Content-Disposition"); cd != want {
 				t.Errorf("Content-Disposition %q, want %s", cd, want)
 			}

@@ -41,7 +41,8 @@ type pastEntry struct {
 	r    *rendering
 }
 
-// queryAt reads the optional at= parameter (RFC 3339).
+// queryAt reads the optional at= parameter: RFC 3339, or a bare date
+// meaning midnight China time, as everywhere else.
 func queryAt(c *gin.Context) (time.Time, bool, error) {
 	raw, ok := c.GetQuery("at")
 	if !ok {
@@ -49,9 +50,9 @@ func queryAt(c *gin.Context) (time.Time, bool, error) {
 	}
 	// A "+" of a time zone offset arrives as a space when the caller did
 	// not escape it (…T08:00:00+08:00 typed into a browser).
-	t, err := time.Parse(time.RFC3339, strings.Replace(raw, " ", "+", 1))
-	if err != nil {
-		return time.Time{}, false, badParam("at", "got %q, want an RFC 3339 time such as 2026-06-01T08:00:00+08:00", truncate(raw))
+	t, ok := geo.ParseTime(strings.Replace(raw, " ", "+", 1))
+	if !ok {
+		return time.Time{}, false, badParam("at", "got %q, want an RFC 3339 time such as 2026-06-01T08:00:00+08:00, or a date (YYYY-MM-DD, midnight China time)", truncate(raw))
 	}
 	return t, true, nil
 }

@@ -394,9 +394,9 @@ func incidentFilter(c *gin.Context, now time.Time) (geo.IncidentFilter, error) {
 		dst  *time.Time
 	}{{"from", &f.From}, {"to", &f.To}} {
 		if raw := c.Query(p.name); raw != "" {
-			t, err := time.Parse(time.RFC3339, raw)
-			if err != nil {
-				return f, badParam(p.name, "got %q, want an RFC 3339 time", truncate(raw))
+			t, ok := geo.ParseTime(raw)
+			if !ok {
+				return f, badParam(p.name, "got %q, want an RFC 3339 time or a date (YYYY-MM-DD, midnight China time)", truncate(raw))
 			}
 			*p.dst = t
 		}

@@ -77,7 +77,9 @@ type batchRequest struct {
 
 // locateBatch answers POST /v1/locate {"points":[[lon,lat],...],"crs":...}
 // with one result per point, in order: the grid code (null outside
-// coverage), the match and the distance. Up to MaxBatchPoints points.
+// coverage), the match, the distance and, as GET /v1/locate gives them, the
+// other grids of a point on a shared border (also). Up to MaxBatchPoints
+// points.
 func (s *Server) locateBatch(c *gin.Context, req *batchRequest) error {
 	pts, crs, err := s.checkBatch(req)
 	if err != nil {
@@ -98,7 +100,7 @@ func (s *Server) locateBatch(c *gin.Context, req *batchRequest) error {
 			b = append(b, ',')
 		}
 		if !found[i] {
-			b = append(b, `{"grid":null,"match":"outside","distance_m":null}`...)
+			b = append(b, `{"grid":null,"match":"outside","distance_m":null,"also":[]}`...)
 			counts[0]++
 			continue
 		}
@@ -109,6 +111,7 @@ func (s *Server) locateBatch(c *gin.Context, req *batchRequest) error {
 		b = append(b, r.Match.String()...)
 		b = append(b, `","distance_m":`...)
 		b = featurejson.AppendFloat(b, r.DistanceM, 2)
+		b = appendAlso(b, snap, r.Also)
 		b = append(b, '}')
 	}
 	b = append(b, "]}"...)
@@ -123,6 +126,19 @@ func (s *Server) locateBatch(c *gin.Context, req *batchRequest) error {
 	}
 	c.Data(http.StatusOK, "application/json", b)
 	return nil
+}
+
+// appendAlso appends `,"also":[codes]`: the other grids covering a point
+// on a shared border, ascending, empty for every other point.
+func appendAlso(b []byte, snap *geo.Snapshot, also []int32) []byte {
+	b = append(b, `,"also":[`...)
+	for i, id := range also {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendQuote(b, snap.Grids[id].Code)
+	}
+	return append(b, ']')
 }
 
 // checkBatch checks the batch body, naming the first wrong point by its

@@ -139,11 +139,6 @@ func ogcCollectionByID(id string) (*ogcCollection, bool) {
 	return nil, false
 }
 
-// fieldIndex returns the position of the named property, or -1.
-func (col *ogcCollection) fieldIndex(name string) int {
-	return slices.IndexFunc(col.fields, func(f ogcField) bool { return f.name == name })
-}
-
 // ogcLayer is a collection's features in one snapshot, in the order items
 // pages them: by code (grids, villages), or by village, kind and name
 // (organizations).

@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"fmt"
+	"mime"
 	"net/http"
 	"slices"
 	"strconv"
@@ -24,8 +25,9 @@ import (
 // generation, edits it (geometry, properties, add, retire, split, merge,
 // move, leaders, a whole layer from a file), validates and repairs it,
 // previews its impact and applies it as a new generation (plans_checks.go,
-// plans_apply.go, plans_import.go). A plan's ETag is its base generation,
-// which apply's If-Match must name. Planners and admins only; leaders'
+// plans_apply.go, plans_import.go). A plan's ETag is its tag, base
+// generation and revision ("3.7"): every edit changes it, and apply's
+// If-Match must name it as it is. Planners and admins only; leaders'
 // phones are shown to admins alone (planners do not see personal data).
 
 // planRoutes registers the plan endpoints and the coverage report under
@@ -39,14 +41,14 @@ func (s *Server) planRoutes(v1 router) {
 	p.POST("", plans, withOptionalBody(s.createPlan))
 	p.GET("", endpoint{needs: needPlans, query: read("status")}, s.listPlans)
 	p.GET("/:id", endpoint{needs: needPlans, query: append(read("change"), pCRS, pPrecision)}, s.getPlan)
-	p.POST("/:id/grids", view, withBody(s.addPlanGrid))
-	p.PUT("/:id/grids/:code", view, withBody(s.editPlanGrid))
+	p.POST("/:id/grids", view, withFeatureBody(s.addPlanGrid))
+	p.PUT("/:id/grids/:code", view, withFeatureBody(s.editPlanGrid))
 	p.DELETE("/:id/grids/:code", view, s.retirePlanGrid)
 	p.PUT("/:id/grids/:code/leader", view, withBody(s.setPlanLeader))
 	p.POST("/:id/split", view, withBody(s.splitPlanGrid))
 	p.POST("/:id/merge", view, withBody(s.mergePlanGrids))
 	p.POST("/:id/move", view, withBody(s.movePlanGrid))
-	p.POST("/:id/import", endpoint{needs: needPlans, query: []param{pCRS, pLayerFormat, pField("code_field"), pField("name_field"), pField("village_field")}}, s.importPlanLayer)
+	p.POST("/:id/import", endpoint{needs: needPlans, query: []param{pCRS, pLayerFormat, pLayerMode, pField("code_field"), pField("name_field"), pField("village_field")}}, s.importPlanLayer)
 	p.GET("/:id/validation", endpoint{needs: needPlans, query: reportParams}, s.validatePlan)
 	p.POST("/:id/repairs", endpoint{needs: needPlans, query: []param{pCRS}}, withBody(s.repairPlan))
 	p.GET("/:id/impact", endpoint{needs: needPlans, query: []param{pCRS}}, s.planImpact)
@@ -62,6 +64,12 @@ var (
 	pLayerFormat = param{"format", func(c *gin.Context) error {
 		if _, err := layerfile.ParseFormat(c.Query("format")); err != nil {
 			return badParam("format", "%s", geo.ErrorMessage(err))
+		}
+		return nil
+	}}
+	pLayerMode = param{"mode", func(c *gin.Context) error {
+		if _, err := geo.ParseLayerMode(c.Query("mode")); err != nil {
+			return badParam("mode", "%s", geo.ErrorMessage(err))
 		}
 		return nil
 	}}
@@ -135,8 +143,9 @@ type planSummaryJSON struct {
 	Leaders   int `json:"leaders_appointed"`
 }
 
-// planETag is the ETag of a plan: its base generation, quoted.
-func planETag(p *geo.Plan) string { return strconv.Quote(strconv.FormatInt(p.BaseGeneration, 10)) }
+// planETag is the ETag of a plan: its tag (base generation and revision),
+// quoted, e.g. "3.7".
+func planETag(p *geo.Plan) string { return strconv.Quote(p.Tag().String()) }
 
 func planOut(p *geo.Plan) planJSON {
 	out := planJSON{ID: p.ID, Note: p.Note, Status: p.Status, BaseGeneration: p.BaseGeneration, ETag: planETag(p),
@@ -285,6 +294,19 @@ func (s *Server) getPlan(c *gin.Context) error {
 		v.Grids = slices.DeleteFunc(v.Grids, func(g geo.PlanGrid) bool { return !slices.Contains(keep, g.Change) })
 	}
 	return s.sendPlanView(c, http.StatusOK, v)
+}
+
+// withFeatureBody is withBody for a grid sent as a GeoJSON Feature, which
+// may come as application/geo+json (RFC 7946 §12) as well as
+// application/json; any other Content-Type is refused as withBody does.
+func withFeatureBody(h func(c *gin.Context, req *featureRequest) error) handlerFunc {
+	decode := withBody(h)
+	return func(c *gin.Context) error {
+		if mt, _, err := mime.ParseMediaType(c.GetHeader("Content-Type")); err == nil && mt == "application/geo+json" {
+			c.Request.Header.Set("Content-Type", "application/json")
+		}
+		return decode(c)
+	}
 }
 
 // featureRequest is a grid as a GeoJSON Feature (or just its geometry and

@@ -13,32 +13,36 @@ import (
 	"wangge/geo/chinacrs"
 )
 
-// ifMatchGeneration reads If-Match: "<generation>" (a weak W/ prefix is
-// tolerated; several tags may be listed). It returns the generations named.
-func ifMatchGeneration(c *gin.Context) ([]int64, error) {
+// ifMatchTags reads If-Match: the plan's ETag, "<generation>.<revision>"
+// (several tags may be listed). RFC 9110 §13.1.1 compares If-Match
+// strongly, so a weak tag (W/"…") never matches: it is dropped, and weak
+// is true when one was. A strong tag of another form (an old "<generation>")
+// matches no plan and reads as the zero tag, which apply answers 412.
+func ifMatchTags(c *gin.Context) (tags []geo.PlanTag, weak bool, err error) {
 	h := strings.TrimSpace(c.GetHeader("If-Match"))
 	if h == "" {
-		return nil, problemf(TypePreconditionRequired, http.StatusPreconditionRequired,
-			`If-Match is required: send the plan's ETag, If-Match: "<base generation>"`)
+		return nil, false, problemf(TypePreconditionRequired, http.StatusPreconditionRequired,
+			`If-Match is required: send the plan's ETag, If-Match: "<base generation>.<revision>"`)
 	}
-	var gens []int64
 	for _, t := range strings.Split(h, ",") {
-		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
+		t = strings.TrimSpace(t)
 		if t == "*" {
-			return nil, problemf(TypePreconditionRequired, http.StatusPreconditionRequired,
-				`If-Match: * does not say which generation the plan was reviewed on: send If-Match: "<base generation>"`)
+			return nil, false, problemf(TypePreconditionRequired, http.StatusPreconditionRequired,
+				`If-Match: * does not say which revision of the plan was reviewed: send its ETag, If-Match: "<base generation>.<revision>"`)
 		}
-		raw, err := strconv.Unquote(t)
-		if err != nil {
-			raw = t
+		isWeak := strings.HasPrefix(t, "W/")
+		raw, err := strconv.Unquote(strings.TrimPrefix(t, "W/"))
+		if err != nil || !strings.HasPrefix(strings.TrimPrefix(t, "W/"), `"`) {
+			return nil, false, badParam("If-Match", `got %q, want the plan's ETag, e.g. "3.7"`, truncate(h))
 		}
-		g, err := strconv.ParseInt(raw, 10, 64)
-		if err != nil || g <= 0 {
-			return nil, badParam("If-Match", `got %q, want the plan's ETag, e.g. "3"`, truncate(h))
+		if isWeak {
+			weak = true
+			continue
 		}
-		gens = append(gens, g)
+		tag, _ := geo.ParsePlanTag(raw)
+		tags = append(tags, tag)
 	}
-	return gens, nil
+	return tags, weak, nil
 }
 
 // blockedProblem is the 422 of apply: the problem with the validation
@@ -49,29 +53,38 @@ type blockedProblem struct {
 }
 
 // applyPlan answers POST /v1/plans/{id}/apply with If-Match on the plan's
-// base generation: 428 without it, 412 when the base is no longer current,
+// ETag: 428 without it, 412 when it names another revision or a weak tag
+// or the base is no longer current, 409 when the plan changes nothing,
 // 422 with the report when blocking problems remain, else the new
 // generation, written in one transaction; this replica's snapshot is then
 // rebuilt, and NOTIFY tells the others.
 func (s *Server) applyPlan(c *gin.Context) error {
 	store := s.cfg.Plans
 	id := pathInt(c, "id")
-	gens, err := ifMatchGeneration(c)
+	tags, weak, err := ifMatchTags(c)
 	if err != nil {
 		return err
 	}
 	ctx := c.Request.Context()
-	// Any generation listed that is the plan's base will do; the store
-	// checks it again under the generation lock.
-	ifMatch := gens[0]
-	if len(gens) > 1 {
+	// Any tag listed that is the plan's will do; the store checks it again
+	// under the generation lock, where a later edit makes it stale.
+	var ifMatch geo.PlanTag
+	if len(tags) > 0 {
+		ifMatch = tags[0]
+	}
+	if len(tags) > 1 || weak {
 		p, err := store.Plan(ctx, id, s.cfg.Now().UTC())
 		if err != nil {
 			return err
 		}
-		for _, g := range gens {
-			if g == p.BaseGeneration {
-				ifMatch = g
+		if len(tags) == 0 {
+			c.Header("ETag", planETag(&p.Plan))
+			return problemf(TypePreconditionFailed, http.StatusPreconditionFailed,
+				"If-Match holds only weak tags, and If-Match compares strongly (RFC 9110): send the plan's ETag %s without W/", planETag(&p.Plan))
+		}
+		for _, t := range tags {
+			if t == p.Tag() {
+				ifMatch = t
 			}
 		}
 	}
@@ -82,7 +95,7 @@ func (s *Server) applyPlan(c *gin.Context) error {
 	case errors.As(err, &stale):
 		pr := problemf(TypePreconditionFailed, http.StatusPreconditionFailed, "%s", stale.Error())
 		pr.Errors = []geo.Problem{{Where: "If-Match", Reason: stale.Error()}}
-		c.Header("ETag", strconv.Quote(strconv.FormatInt(stale.Base, 10)))
+		c.Header("ETag", strconv.Quote(stale.Tag.String()))
 		return pr
 	case errors.As(err, &blocked):
 		pr := problemf(TypePlanBlocked, http.StatusUnprocessableEntity, "%s", blocked.Error())

@@ -353,11 +353,11 @@ func (c *crashEnv) apply(plan string) int {
 }
 
 func (c *crashEnv) planETag(plan string) string {
-	var base int64
-	if err := c.db.Pool.QueryRow(context.Background(), `SELECT base_generation FROM plans WHERE id = $1`, plan).Scan(&base); err != nil {
+	var tag geo.PlanTag
+	if err := c.db.Pool.QueryRow(context.Background(), `SELECT base_generation, revision FROM plans WHERE id = $1`, plan).Scan(&tag.Generation, &tag.Revision); err != nil {
 		c.t.Fatal(err)
 	}
-	return strconv.Quote(strconv.FormatInt(base, 10))
+	return strconv.Quote(tag.String())
 }
 
 func (c *crashEnv) planStatus(plan string) geo.PlanStatus {

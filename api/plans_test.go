@@ -90,7 +90,7 @@ func (e *planAPI) openPlan() (int64, string) {
 		BaseGeneration int64 `json:"base_generation"`
 	}
 	rec := e.call(geo.AccessPlanner, "POST", "/v1/plans", map[string]any{"note": "重划"}, &p)
-	if rec.Code != 201 || rec.Header().Get("ETag") != fmt.Sprintf(`"%d"`, p.BaseGeneration) {
+	if rec.Code != 201 || rec.Header().Get("ETag") != fmt.Sprintf(`"%d.0"`, p.BaseGeneration) {
 		e.t.Fatalf("POST /v1/plans: %d %s (ETag %q)", rec.Code, rec.Body, rec.Header().Get("ETag"))
 	}
 	return p.ID, rec.Header().Get("ETag")
@@ -199,9 +199,13 @@ func TestPlansAPI_redrawAndApply(t *testing.T) {
 	if rec := e.call(geo.AccessPlanner, "POST", base+"/apply", nil, nil); rec.Code != 428 {
 		t.Errorf("apply without If-Match: %d, want 428", rec.Code)
 	}
-	if rec := e.call(geo.AccessPlanner, "POST", base+"/apply", nil, nil, "If-Match", `"9"`); rec.Code != 412 {
+	if rec := e.call(geo.AccessPlanner, "POST", base+"/apply", nil, nil, "If-Match", `"9.2"`); rec.Code != 412 {
 		t.Errorf("apply with If-Match on another generation: %d, want 412", rec.Code)
 	}
+	if rec := e.call(geo.AccessPlanner, "POST", base+"/apply", nil, nil, "If-Match", etag); rec.Code != 412 {
+		t.Errorf("apply with the ETag of the draft as opened, before the edits: %d, want 412", rec.Code)
+	}
+	etag = e.etag(id)
 	var applied struct{ Generation int64 }
 	if rec := e.call(geo.AccessPlanner, "POST", base+"/apply", nil, &applied, "If-Match", etag); rec.Code != 200 || applied.Generation != 2 {
 		t.Fatalf("apply: %d %s", rec.Code, rec.Body)
@@ -229,7 +233,7 @@ func TestPlansAPI_redrawAndApply(t *testing.T) {
 // repair clears it.
 func TestPlansAPI_blockingProblemsAndRepairs(t *testing.T) {
 	e := newPlanAPI(t)
-	id, etag := e.openPlan()
+	id, _ := e.openPlan()
 	base := fmt.Sprintf("/v1/plans/%d", id)
 	e.call(geo.AccessPlanner, "PUT", base+"/grids/431321101201001", map[string]any{"geometry": polygon(112, 27, 112.0095, 27.01)}, nil)
 
@@ -258,6 +262,7 @@ func TestPlansAPI_blockingProblemsAndRepairs(t *testing.T) {
 		Errors     []geo.Problem
 		Validation reportAnswer
 	}
+	etag := e.etag(id)
 	if rec := e.call(geo.AccessPlanner, "POST", base+"/apply", nil, &blocked, "If-Match", etag); rec.Code != 422 ||
 		blocked.Type != api.TypePlanBlocked || len(blocked.Errors) != 1 || blocked.Validation.Blocking != 1 {
 		t.Fatalf("apply with a gap: %d %s", rec.Code, rec.Body)
@@ -270,7 +275,10 @@ func TestPlansAPI_blockingProblemsAndRepairs(t *testing.T) {
 	if report.Blocking != 0 || len(report.Findings) != 7 { // grid 202001 has no leader; every grid has 60 households
 		t.Errorf("after the repair: %+v", report.kinds())
 	}
-	if rec := e.call(geo.AccessPlanner, "POST", base+"/apply", nil, nil, "If-Match", etag); rec.Code != 200 {
+	if rec := e.call(geo.AccessPlanner, "POST", base+"/apply", nil, nil, "If-Match", etag); rec.Code != 412 {
+		t.Errorf("apply after the repair with the ETag from before it: %d, want 412", rec.Code)
+	}
+	if rec := e.call(geo.AccessPlanner, "POST", base+"/apply", nil, nil, "If-Match", e.etag(id)); rec.Code != 200 {
 		t.Errorf("apply after the repair: %d %s", rec.Code, rec.Body)
 	}
 }
@@ -379,10 +387,11 @@ func TestPlansAPI_roles(t *testing.T) {
 // new plan from its draft, which keeps its change.
 func TestPlansAPI_twoPlannersApplyAtOnce(t *testing.T) {
 	e := newPlanAPI(t)
-	a, etag := e.openPlan()
+	a, _ := e.openPlan()
 	b, _ := e.openPlan()
 	e.call(geo.AccessPlanner, "PUT", fmt.Sprintf("/v1/plans/%d/grids/431321101201001", a), map[string]any{"properties": map[string]any{"name": "甲"}}, nil)
 	e.call(geo.AccessPlanner, "PUT", fmt.Sprintf("/v1/plans/%d/grids/431321101202003", b), map[string]any{"properties": map[string]any{"name": "乙"}}, nil)
+	etags := []string{e.etag(a), e.etag(b)}
 	codes := make([]int, 2)
 	var wg sync.WaitGroup
 	for i, id := range []int64{a, b} {
@@ -391,7 +400,7 @@ func TestPlansAPI_twoPlannersApplyAtOnce(t *testing.T) {
 			defer wg.Done()
 			req := httptest.NewRequest("POST", fmt.Sprintf("/v1/plans/%d/apply", id), nil)
 			req.Header.Set("Authorization", "Bearer "+e.secrets[geo.AccessPlanner])
-			req.Header.Set("If-Match", etag)
+			req.Header.Set("If-Match", etags[i])
 			rec := httptest.NewRecorder()
 			e.srv.ServeHTTP(rec, req)
 			codes[i] = rec.Code
@@ -411,11 +420,11 @@ func TestPlansAPI_twoPlannersApplyAtOnce(t *testing.T) {
 		RebasedFrom    int64 `json:"rebased_from"`
 		Summary        map[string]int
 	}
-	if rec := e.call(geo.AccessPlanner, "POST", "/v1/plans", map[string]any{"rebase": loser}, &p); rec.Code != 201 || p.BaseGeneration != 2 ||
-		p.RebasedFrom != loser || p.Summary["modified"] != 1 {
+	rec := e.call(geo.AccessPlanner, "POST", "/v1/plans", map[string]any{"rebase": loser}, &p)
+	if rec.Code != 201 || p.BaseGeneration != 2 || p.RebasedFrom != loser || p.Summary["modified"] != 1 {
 		t.Fatalf("rebase: %d %s", rec.Code, rec.Body)
 	}
-	if rec := e.call(geo.AccessPlanner, "POST", fmt.Sprintf("/v1/plans/%d/apply", p.ID), nil, nil, "If-Match", `"2"`); rec.Code != 200 {
+	if rec := e.call(geo.AccessPlanner, "POST", fmt.Sprintf("/v1/plans/%d/apply", p.ID), nil, nil, "If-Match", rec.Header().Get("ETag")); rec.Code != 200 {
 		t.Fatalf("apply the rebased plan: %d %s", rec.Code, rec.Body)
 	}
 	snap := e.reg.Load()

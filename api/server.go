@@ -18,6 +18,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"wangge/geo"
+	"wangge/geo/layerfile"
 )
 
 // Config holds the tunables of the HTTP interface. Zero fields take the
@@ -28,8 +29,12 @@ type Config struct {
 	ToleranceM float64
 	// MaxBatchPoints bounds POST /v1/locate.
 	MaxBatchPoints int
-	// MaxBodyBytes bounds every request body.
+	// MaxBodyBytes bounds every request body but the layer uploads'.
 	MaxBodyBytes int64
+	// MaxLayerBytes bounds a layer file sent to POST /v1/plans/{id}/import:
+	// the body as sent and, when gzip-compressed, as decompressed (default
+	// layerfile.DefaultLimits.MaxBytes, 256 MiB).
+	MaxLayerBytes int64
 	// CORSOrigins may read responses from a browser: "*" for any, or exact
 	// origins such as "https://map.example.cn"; empty for none.
 	CORSOrigins []string
@@ -135,6 +140,9 @@ func New(registry *geo.Registry, db Pinger, cfg Config, log *slog.Logger) *Serve
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = def.MaxBodyBytes
 	}
+	if cfg.MaxLayerBytes <= 0 {
+		cfg.MaxLayerBytes = layerfile.DefaultLimits.MaxBytes
+	}
 	if cfg.MaxPhotoBytes <= 0 {
 		cfg.MaxPhotoBytes = geo.DefaultMaxPhotoBytes
 	}
@@ -238,7 +246,11 @@ func (s *Server) requestID(c *gin.Context) {
 // *http.MaxBytesError, which handlers turn into 413.
 func (s *Server) limitBody(c *gin.Context) {
 	if c.Request.Body != nil {
-		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, s.bodyLimit(c))
+		limit := s.bodyLimit(c)
+		if isLayerUpload(c) {
+			limit = max(limit, s.cfg.MaxLayerBytes+multipartSlack)
+		}
+		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, limit)
 	}
 	c.Next()
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -46,9 +47,8 @@ const (
 type Plan struct {
 	ID   int64
 	Note string
-	// BaseGeneration is the generation the draft was opened on; it is the
-	// plan's ETag, and apply refuses the plan once another generation has
-	// followed it.
+	// BaseGeneration is the generation the draft was opened on; apply
+	// refuses the plan once another generation has followed it.
 	BaseGeneration int64
 	Status         PlanStatus
 	// RebasedFrom is the plan whose changes this one replayed onto a newer
@@ -57,13 +57,79 @@ type Plan struct {
 	CreatedBy   string
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
-	// Revision counts the edits.
+	// Revision counts the edits: every edit, repair and import adds one.
+	// With BaseGeneration it makes the plan's Tag.
 	Revision int
 	// AppliedBy, AppliedAt and AppliedGeneration are set once applied.
 	AppliedBy         string
 	AppliedAt         time.Time
 	AppliedGeneration int64
 	Summary           PlanSummary
+}
+
+// PlanTag names a draft as someone reviewed it: its base generation and
+// its revision. It is the plan's ETag ("3.7": base 3, revision 7), which
+// changes with every edit, and apply's If-Match must name the tag the
+// plan has when it is applied, so that an edit made after the review is
+// never applied unseen.
+type PlanTag struct {
+	Generation int64
+	Revision   int
+}
+
+// Tag returns the plan's tag.
+func (p *Plan) Tag() PlanTag { return PlanTag{Generation: p.BaseGeneration, Revision: p.Revision} }
+
+// String formats t as an ETag's opaque part: "3.7".
+func (t PlanTag) String() string { return fmt.Sprintf("%d.%d", t.Generation, t.Revision) }
+
+// ParsePlanTag reads "<generation>.<revision>" as String writes it; ok is
+// false for anything else.
+func ParsePlanTag(s string) (t PlanTag, ok bool) {
+	gen, rev, found := strings.Cut(s, ".")
+	if !found {
+		return t, false
+	}
+	g, err1 := strconv.ParseInt(gen, 10, 64)
+	r, err2 := strconv.Atoi(rev)
+	if err1 != nil || err2 != nil || g <= 0 || r < 0 {
+		return t, false
+	}
+	return PlanTag{Generation: g, Revision: r}, true
+}
+
+// GeometryToleranceDeg is how far apart, in degrees (about 0.1 mm), two
+// geometries of a grid may be and still be the same geometry: a grid of a
+// draft whose geometry has as many polygons and vertices as its base's
+// and lies within this Hausdorff distance of it keeps the base's geometry,
+// bit for bit, and so stays unchanged. It absorbs what a round trip
+// through a file does (GCJ-02 and back differs by about 4e-15°, a ring
+// may come back in the other orientation), and nothing a person draws.
+const GeometryToleranceDeg = 1e-9
+
+// LayerMode says which grids of a draft a layer file replaces.
+type LayerMode string
+
+// Layer modes.
+const (
+	// LayerReplaceAll replaces every grid of the draft: a grid the layer
+	// does not have is retired.
+	LayerReplaceAll LayerMode = "all"
+	// LayerReplaceVillages replaces the grids of the villages the layer
+	// has grids in, and leaves the other villages' grids alone: one
+	// village's KML redraws that village.
+	LayerReplaceVillages LayerMode = "villages"
+)
+
+// ParseLayerMode reads a layer mode; empty is LayerReplaceAll.
+func ParseLayerMode(s string) (LayerMode, error) {
+	switch m := LayerMode(strings.TrimSpace(s)); m {
+	case "":
+		return LayerReplaceAll, nil
+	case LayerReplaceAll, LayerReplaceVillages:
+		return m, nil
+	}
+	return "", Errorf(EINVALID, "mode %q: want all (replace every grid) or villages (replace the grids of the layer's villages)", Clip(s))
 }
 
 // PlanSummary counts the draft's grids by change, and the leaders it
@@ -685,14 +751,22 @@ type IncidentMove struct {
 
 // StaleBaseError is the error of applying a plan whose base generation is
 // no longer current (another plan or an import was applied), or whose
-// If-Match names another generation than the plan's base.
+// If-Match names another tag than the plan's: another base generation,
+// or a revision the plan has since left (it was edited after the review).
+// Tag is the plan's tag as it is.
 type StaleBaseError struct {
-	Plan, Base, Current, IfMatch int64
+	Plan, Base, Current int64
+	IfMatch             PlanTag
+	Tag                 PlanTag
 }
 
 func (e *StaleBaseError) Error() string {
-	if e.IfMatch != e.Base {
-		return fmt.Sprintf("If-Match names generation %d but plan %d is based on generation %d", e.IfMatch, e.Plan, e.Base)
+	switch {
+	case e.IfMatch.Generation != e.Base:
+		return fmt.Sprintf("If-Match names generation %d but plan %d is based on generation %d", e.IfMatch.Generation, e.Plan, e.Base)
+	case e.IfMatch.Revision != e.Tag.Revision:
+		return fmt.Sprintf("If-Match names revision %d of plan %d, but it is at revision %d: it was edited since; review it again (GET) and apply with its ETag %q",
+			e.IfMatch.Revision, e.Plan, e.Tag.Revision, e.Tag.String())
 	}
 	return fmt.Sprintf("plan %d is based on generation %d, but generation %d is current: open a new plan (rebase) and apply that", e.Plan, e.Base, e.Current)
 }
@@ -751,11 +825,14 @@ type PlanStore interface {
 	// moment the plan is applied. ENOTFOUND when the draft has no such grid.
 	SetPlanLeader(ctx context.Context, id int64, code string, leader Contact, actor string, now time.Time) (*PlanView, error)
 	// ReplacePlanLayer replaces the draft's grids by grids, all or none:
-	// a grid keeps the households, population and name of the draft's grid
-	// of the same code when the layer has none. EINVALID, listing every
-	// problem, for duplicate codes, unknown villages or codes used before
-	// by other grids.
-	ReplacePlanLayer(ctx context.Context, id int64, grids []NewPlanGrid, actor string, now time.Time) (*Plan, error)
+	// every grid of the draft (LayerReplaceAll), or those of the villages
+	// grids are in (LayerReplaceVillages). A grid keeps the households,
+	// population and name of the draft's grid of the same code when the
+	// layer has none, and its base's geometry when the layer's is the same
+	// within GeometryToleranceDeg. EINVALID, listing every problem, for
+	// duplicate codes, unknown villages or codes used before by other
+	// grids.
+	ReplacePlanLayer(ctx context.Context, id int64, grids []NewPlanGrid, mode LayerMode, actor string, now time.Time) (*Plan, error)
 	// ValidatePlan checks the draft as a coverage: the report lists every
 	// finding, located, leaders as they would be at time at.
 	ValidatePlan(ctx context.Context, id int64, opts ValidationOptions, at time.Time) (*ValidationReport, error)
@@ -766,11 +843,13 @@ type PlanStore interface {
 	PlanImpact(ctx context.Context, id int64, at time.Time) (*Impact, error)
 	// ApplyPlan writes the draft as a new generation in one transaction,
 	// under the generation lock: *StaleBaseError when ifMatch is not the
-	// plan's base or the base is no longer current; *BlockingError when
-	// blocking problems remain; ECONFLICT when it was applied already.
-	// It appoints the plan's leaders, carries organizations over, marks
-	// the plan applied, audits and announces the generation (NOTIFY).
-	ApplyPlan(ctx context.Context, id, ifMatch int64, actor string, now time.Time) (*Plan, error)
+	// plan's tag (base and revision) or the base is no longer current;
+	// ECONFLICT when it was applied already or changes nothing (no grid
+	// added, modified or retired, no leader appointed); *BlockingError
+	// when blocking problems remain. It appoints the plan's leaders,
+	// carries organizations over, marks the plan applied, audits and
+	// announces the generation (NOTIFY).
+	ApplyPlan(ctx context.Context, id int64, ifMatch PlanTag, actor string, now time.Time) (*Plan, error)
 	// CoverageReport runs validation's checks on the current generation,
 	// plus villages whose grids do not tile them and grids lacking each
 	// organization kind, at time at. ENOTFOUND when there is no town.

@@ -177,15 +177,6 @@ func (b *bench) addOther(l cpuLap) {
 	b.maxOther = max(b.maxOther, l.share())
 }
 
-// phaseDone logs how much CPU other processes took since the previous
-// measurement ended, for measurements that do not go through phase.
-func (b *bench) phaseDone() {
-	if l, ok := b.meter.lap(); ok {
-		b.addOther(l)
-		b.logf("  (other processes: %.0f%% of the CPU time)", 100*l.share())
-	}
-}
-
 // quietShare is the share of the machine's CPU time that other processes
 // may take without the figures being flagged as depressed by them.
 const quietShare = 0.05

@@ -18,6 +18,7 @@ import (
 
 	"wangge/api"
 	"wangge/geo"
+	"wangge/geo/layerfile"
 )
 
 // Config is every setting of wangge: the defaults, overridden by the
@@ -62,6 +63,9 @@ type Config struct {
 	BodyMinRate     int64
 	MaxConns        int
 	MaxConnsPerAddr int
+	// MaxLayerBytes (--max-layer-bytes, WANGGE_MAX_LAYER_BYTES) bounds a
+	// layer file uploaded to a plan, as sent and as decompressed.
+	MaxLayerBytes int64
 
 	// from records, by flag name, where a setting not left at its default
 	// came from ("WANGGE_TOLERANCE_M" or "--tolerance-m") and the text
@@ -98,6 +102,7 @@ var settings = map[string]struct{ env, want string }{
 	"body-min-rate":      {"WANGGE_BODY_MIN_RATE", "a whole number of bytes a second, at least 1024, e.g. 16384"},
 	"max-conns":          {"WANGGE_MAX_CONNS", "a whole number of connections, 0 (the open-file limit less 64) or 1..the open-file limit less 64"},
 	"max-conns-per-addr": {"WANGGE_MAX_CONNS_PER_ADDR", "a whole number of connections, 0 (no cap) or more, e.g. 256"},
+	"max-layer-bytes":    {"WANGGE_MAX_LAYER_BYTES", "a whole number of bytes, 1048576 (1 MiB) .. 4294967296 (4 GiB), e.g. 268435456 (256 MiB)"},
 	"trusted-proxies":    {"WANGGE_TRUSTED_PROXIES", "comma-separated IP addresses or CIDRs of reverse proxies, e.g. 10.0.0.0/8,192.168.1.5"},
 }
 
@@ -110,8 +115,8 @@ func DefaultConfig() Config {
 	c := Config{Addr: ":8080", ToleranceM: geo.DefaultToleranceM, Demo: true, CORSOrigins: "*", EscalateEvery: time.Minute,
 		RemindBefore: 2 * time.Hour, DeliveryAttempts: geo.DefaultDeliveryPolicy().MaxAttempts,
 		HeaderTimeout: 5 * time.Second, BodyTimeout: api.DefaultBodyTimeout, BodyMinRate: api.DefaultBodyMinRate,
-		MaxConnsPerAddr: api.DefaultMaxConnsPerAddr,
-		from:            map[string]source{}, envErrs: map[string]error{}}
+		MaxConnsPerAddr: api.DefaultMaxConnsPerAddr, MaxLayerBytes: layerfile.DefaultLimits.MaxBytes,
+		from: map[string]source{}, envErrs: map[string]error{}}
 	text := func(v string) (string, error) { return v, nil }
 	envValue(&c, "addr", &c.Addr, text)
 	envValue(&c, "data-dir", &c.DataDir, text)
@@ -131,6 +136,7 @@ func DefaultConfig() Config {
 	envValue(&c, "max-conns", &c.MaxConns, strconv.Atoi)
 	envValue(&c, "max-conns-per-addr", &c.MaxConnsPerAddr, strconv.Atoi)
 	envValue(&c, "trusted-proxies", &c.TrustedProxies, text)
+	envValue(&c, "max-layer-bytes", &c.MaxLayerBytes, func(v string) (int64, error) { return strconv.ParseInt(v, 10, 64) })
 	if v, ok := os.LookupEnv("WANGGE_CORS_ORIGINS"); ok {
 		c.CORSOrigins = v
 		c.from["cors-origins"] = source{"WANGGE_CORS_ORIGINS", v}
@@ -298,6 +304,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxConnsPerAddr < 0 {
 		bad("max-conns-per-addr", c.MaxConnsPerAddr)
+	}
+	if c.MaxLayerBytes < 1<<20 || c.MaxLayerBytes > 4<<30 {
+		bad("max-layer-bytes", c.MaxLayerBytes)
 	}
 	if c.SecretKey != "" && len(c.SecretKey) < 16 {
 		errs = append(errs, fmt.Errorf("WANGGE_SECRET_KEY: %d characters, want %s", len(c.SecretKey), settings["secret-key"].want))

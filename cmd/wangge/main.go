@@ -1,6 +1,6 @@
 // Command wangge is the grid registry server and its command-line tools:
 //
-//	wangge serve                 start the HTTP API (default)
+//	wangge serve                 start the HTTP API
 //	wangge migrate               apply database migrations
 //	wangge import DIR            replace the town with the one in DIR
 //	wangge export [-out DIR]     write the town as GeoJSON files
@@ -14,10 +14,13 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/gin-gonic/gin"
@@ -46,8 +49,15 @@ type exitError int
 
 func (e exitError) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
 
-// Run runs the command named by args[0] (serve when absent).
+// Run runs the command named by args[0]; flags alone (wangge --addr …)
+// mean serve. With no argument at all it prints the usage and exits 2
+// rather than start a server on every interface with the system data
+// folder.
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitError(2)
+	}
 	cmd := "serve"
 	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
 		cmd, args = args[0], args[1:]
@@ -77,10 +87,10 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return fmt.Errorf("unknown command %q", cmd)
 }
 
-const usage = `usage: wangge [command] [flags]
+const usage = `usage: wangge command [arguments] [flags]
 
 commands:
-  serve                 start the HTTP API (the default command)
+  serve                 start the HTTP API: wangge serve --addr 127.0.0.1:8080
   migrate               apply the database migrations
   import DIR            replace the town with town.geojson, villages.geojson
                         and grids.geojson in DIR (refused unless a valid coverage)
@@ -90,5 +100,45 @@ commands:
                         API tokens (roles: viewer, dispatcher, planner, admin)
 
 Without DATABASE_URL every command uses the embedded PostgreSQL cluster in
-the data folder (--data-dir, WANGGE_DATA_DIR). Run "wangge COMMAND -h" for flags.
+the data folder (--data-dir, WANGGE_DATA_DIR). Flags may come before or
+after the arguments (wangge locate 112.12 27.26 --crs gcj02); a negative
+number is an argument, not a flag. Run "wangge COMMAND -h" for flags.
 `
+
+// parseArgs parses args with fs as parseFlags does, but lets flags and
+// positional arguments come in any order (wangge token revoke NAME
+// --data-dir D), and returns the positional arguments in order. A word
+// that parses as a number (-73.9) is an argument, not a flag; everything
+// after "--" is an argument.
+func (c *Config) parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	var flags, pos []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			pos = append(pos, args[i+1:]...)
+			break
+		}
+		if _, err := strconv.ParseFloat(a, 64); err == nil || len(a) < 2 || a[0] != '-' {
+			pos = append(pos, a)
+			continue
+		}
+		flags = append(flags, a)
+		name := strings.TrimLeft(a, "-")
+		if strings.Contains(name, "=") {
+			continue
+		}
+		f := fs.Lookup(name)
+		if f == nil || i+1 == len(args) {
+			continue // the flag package reports it
+		}
+		if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+			continue
+		}
+		i++
+		flags = append(flags, args[i])
+	}
+	if err := c.parseFlags(fs, flags); err != nil {
+		return nil, err
+	}
+	return pos, nil
+}

@@ -72,6 +72,7 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.Int64Var(&m.Config.BodyMinRate, "body-min-rate", m.Config.BodyMinRate, "slowest average rate, in bytes a second, at which a request body may arrive; slower ones answer 408 (env WANGGE_BODY_MIN_RATE)")
 	fs.IntVar(&m.Config.MaxConns, "max-conns", m.Config.MaxConns, "most connections open at once; 0: the open-file limit less 64 (env WANGGE_MAX_CONNS)")
 	fs.IntVar(&m.Config.MaxConnsPerAddr, "max-conns-per-addr", m.Config.MaxConnsPerAddr, "most connections open at once from one client address (IPv6: one /64); 0: no cap, e.g. behind a reverse proxy (env WANGGE_MAX_CONNS_PER_ADDR)")
+	fs.Int64Var(&m.Config.MaxLayerBytes, "max-layer-bytes", m.Config.MaxLayerBytes, "largest layer file uploaded to a plan, in bytes, as sent and as decompressed (env WANGGE_MAX_LAYER_BYTES)")
 	m.Config.databaseFlags(fs)
 	if err := m.Config.parseFlags(fs, args); err != nil {
 		return err
@@ -113,7 +114,7 @@ func (m *Main) Run(ctx context.Context) error {
 		CORSOrigins: m.Config.corsOrigins(), Tokens: &m.Tokens, Incidents: db, Dispatch: m.Config.dispatch,
 		People: db, Organizations: db, History: db, Plans: db, Reload: func(ctx context.Context) error { return m.reload(ctx, db) },
 		Outbox: db, Channels: db, Ratings: db, SecretKey: key, PublicURL: m.Config.PublicURL, Photos: db,
-		Logins: db, TrustedProxies: m.Config.trustedProxies()}, m.log)
+		Logins: db, TrustedProxies: m.Config.trustedProxies(), MaxLayerBytes: m.Config.MaxLayerBytes}, m.log)
 	m.worker = m.newWorker(db, key, handler)
 	// People's sessions are checked from memory, and so are the revoked
 	// ones; watch reloads them when a replica announces a revocation.

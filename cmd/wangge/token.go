@@ -25,7 +25,8 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cfg.databaseFlags(fs)
 	role := fs.String("role", "", "create: viewer, dispatcher, planner or admin")
 	name := fs.String("name", "", "create: who or what the token is for, e.g. 调度员-王芳 or map-frontend")
-	if err := cfg.parseFlags(fs, args); err != nil {
+	pos, err := cfg.parseArgs(fs, args)
+	if err != nil {
 		return err
 	}
 	if err := cfg.Validate(); err != nil {
@@ -33,14 +34,20 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	switch sub {
 	case "create":
+		if len(pos) != 0 {
+			return fmt.Errorf("token create: got arguments %q, want only --name N --role R", pos)
+		}
 		if *name == "" || !geo.AccessRole(*role).Valid() {
 			return fmt.Errorf("token create: want --name N and --role one of %v", geo.AccessRoles)
 		}
 	case "revoke":
-		if fs.NArg() != 1 {
-			return errors.New("token revoke: want the token's name")
+		if len(pos) != 1 {
+			return fmt.Errorf("token revoke: got %d arguments %q, want the token's name", len(pos), pos)
 		}
 	case "list":
+		if len(pos) != 0 {
+			return fmt.Errorf("token list: got arguments %q, want none", pos)
+		}
 	default:
 		return fmt.Errorf("token: unknown subcommand %q: want create, list or revoke", sub)
 	}
@@ -59,10 +66,10 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintln(stdout, secret)
 		fmt.Fprintf(stderr, "token %q (%s) created: it is shown only this once; send it as \"Authorization: Bearer <token>\"\n", *name, *role)
 	case "revoke":
-		if err := db.RevokeToken(ctx, fs.Arg(0), "cli"); err != nil {
+		if err := db.RevokeToken(ctx, pos[0], "cli"); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "token %q revoked\n", fs.Arg(0))
+		fmt.Fprintf(stdout, "token %q revoked\n", pos[0])
 	case "list":
 		tokens, err := db.Tokens(ctx)
 		if err != nil {

@@ -48,28 +48,39 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.SetOutput(stderr)
 	cfg.databaseFlags(fs)
 	note := fs.String("note", "", "why this import (kept with the generation)")
-	if err := cfg.parseFlags(fs, args); err != nil {
+	pos, err := cfg.parseArgs(fs, args)
+	if err != nil {
 		return err
 	}
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
+	if len(pos) != 1 {
 		return errors.New("import: want one folder holding town.geojson, villages.geojson and grids.geojson")
 	}
+	dir := pos[0]
 	start := time.Now()
-	td, err := townfile.ReadDir(fs.Arg(0))
+	prog := newProgress(stderr, "import")
+	var td *geo.TownData
+	err = prog.during(fmt.Sprintf("reading %s (%s)", dir, megabytes(townFolderBytes(dir))), func() (err error) {
+		td, err = townfile.ReadDir(dir)
+		return err
+	})
 	if err != nil {
 		return reportProblems(stderr, err)
 	}
+	prog.printf("read %s: %d villages, %d grids", td.Town.Name, len(td.Villages), len(td.Grids))
 	log := cliLogger(stderr)
 	db, err := openDatabase(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer db.close(log, false)
-	log.Info("checking and importing", "town", td.Town.Name, "villages", len(td.Villages), "grids", len(td.Grids))
-	gen, err := db.ImportTown(ctx, td, "cli", *note)
+	var gen int64
+	err = prog.during("checking the coverage (validity, overlaps, gaps) and writing, in one transaction", func() (err error) {
+		gen, err = db.ImportTown(ctx, td, "cli", *note)
+		return err
+	})
 	if err != nil {
 		return reportProblems(stderr, err)
 	}
@@ -151,20 +162,21 @@ func runLocate(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	cfg.databaseFlags(fs)
 	crsName := fs.String("crs", "wgs84", "coordinate system of LON LAT: wgs84, gcj02 (AMap, Tencent) or bd09 (Baidu)")
 	fs.Float64Var(&cfg.ToleranceM, "tolerance-m", cfg.ToleranceM, "route points this close (m) to a grid to the nearest one")
-	if err := cfg.parseFlags(fs, args); err != nil {
+	pos, err := cfg.parseArgs(fs, args)
+	if err != nil {
 		return err
 	}
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	if fs.NArg() != 2 {
-		return errors.New("locate: want LON LAT, e.g. wangge locate 112.12 27.26")
+	if len(pos) != 2 {
+		return fmt.Errorf("locate: got %d arguments %q, want LON LAT, e.g. wangge locate 112.12 27.26 --crs gcj02", len(pos), pos)
 	}
 	var p orb.Point
 	for i, name := range []string{"lon", "lat"} {
-		v, err := strconv.ParseFloat(fs.Arg(i), 64)
+		v, err := strconv.ParseFloat(pos[i], 64)
 		if err != nil {
-			return fmt.Errorf("locate: %s: got %q, want a number", name, fs.Arg(i))
+			return fmt.Errorf("locate: %s: got %q, want a number", name, pos[i])
 		}
 		p[i] = v
 	}

@@ -34,7 +34,9 @@
 // established converters, see OutOfChina). A point outside it, or one with a
 // NaN coordinate, is returned unchanged by every function in this package. The
 // test is made on the coordinates given to the function, whatever system they
-// are in, exactly as the established converters do. Within a few hundred
+// are in, exactly as the established converters do, and only on those: the
+// two-step conversions between WGS-84 and BD-09 do not test the intermediate
+// GCJ-02 point again, so both steps apply whenever the point given is inside. Within a few hundred
 // metres of the rectangle's edges the transforms are therefore not exact
 // inverses of each other; the edges lie well outside China's borders. The
 // rectangle is crude the other way too: it also covers neighbouring
@@ -239,6 +241,11 @@ func GCJ02ToWGS84(p orb.Point) orb.Point {
 	if OutOfChina(p) {
 		return p
 	}
+	return gcjToWGS84(p)
+}
+
+// gcjToWGS84 is GCJ02ToWGS84 without the rectangle test.
+func gcjToWGS84(p orb.Point) orb.Point {
 	lon, lat := p[0], p[1]
 	for range inverseMaxSteps {
 		dLon, dLat := gcjOffset(lon, lat)
@@ -275,6 +282,11 @@ func GCJ02ToBD09(p orb.Point) orb.Point {
 	if OutOfChina(p) {
 		return p
 	}
+	return gcjToBD09(p)
+}
+
+// gcjToBD09 is GCJ02ToBD09 without the rectangle test.
+func gcjToBD09(p orb.Point) orb.Point {
 	x, y := p[0], p[1]
 	z := math.Sqrt(float64(x*x)+float64(y*y)) + float64(bdRadius*math.Sin(y*xPi))
 	theta := math.Atan2(y, x) + float64(bdAngle*math.Cos(x*xPi))
@@ -308,6 +320,11 @@ func BD09ToGCJ02(p orb.Point) orb.Point {
 	if OutOfChina(p) {
 		return p
 	}
+	return bdToGCJ02(p)
+}
+
+// bdToGCJ02 is BD09ToGCJ02 without the rectangle test.
+func bdToGCJ02(p orb.Point) orb.Point {
 	x, y := p[0]-bdLonShift, p[1]-bdLatShift
 	r := math.Sqrt(float64(x*x) + float64(y*y))
 	phi := math.Atan2(y, x)
@@ -329,17 +346,25 @@ func BD09ToGCJ02(p orb.Point) orb.Point {
 }
 
 // WGS84ToBD09 converts a WGS-84 point to BD-09, through GCJ-02. Points
-// outside China (see OutOfChina) are returned unchanged.
+// outside China (see OutOfChina) are returned unchanged. The rectangle test
+// is made once, on p: an intermediate GCJ-02 point pushed just past the
+// east or north edge still gets the BD-09 step.
 func WGS84ToBD09(p orb.Point) orb.Point {
-	return GCJ02ToBD09(WGS84ToGCJ02(p))
+	if OutOfChina(p) {
+		return p
+	}
+	dLon, dLat := gcjOffset(p[0], p[1])
+	return gcjToBD09(orb.Point{p[0] + dLon, p[1] + dLat})
 }
 
 // BD09ToWGS84 converts a BD-09 point to WGS-84, through GCJ-02, inverting
 // both steps by iteration (see BD09ToGCJ02 and GCJ02ToWGS84). Points outside
-// China (see OutOfChina) are returned unchanged.
+// China (see OutOfChina) are returned unchanged. The rectangle test is made
+// once, on p: an intermediate GCJ-02 point just past the west or south edge
+// still has the GCJ-02 offset removed.
 func BD09ToWGS84(p orb.Point) orb.Point {
 	if OutOfChina(p) {
 		return p
 	}
-	return GCJ02ToWGS84(BD09ToGCJ02(p))
+	return gcjToWGS84(bdToGCJ02(p))
 }

@@ -176,20 +176,6 @@ func (g *cellGrid) cells(b orb.Bound) (x0, y0, x1, y1 int) {
 	return g.cellX(b.Min[0]), g.cellY(b.Min[1]), g.cellX(b.Max[0]), g.cellY(b.Max[1])
 }
 
-// at calls fn for every item listed in the cell of p whose box contains p,
-// until fn returns false. Each item comes once: it is listed once per cell.
-func (g *cellGrid) at(p orb.Point, fn func(id int32) bool) {
-	if len(g.boxes) == 0 {
-		return
-	}
-	c := g.cellY(p[1])*g.nx + g.cellX(p[0])
-	for _, id := range g.ids[g.start[c]:g.start[c+1]] {
-		if g.boxes[id].Contains(p) && !fn(id) {
-			return
-		}
-	}
-}
-
 // within returns the items listed in the cells that q overlaps whose boxes
 // intersect q, each once, in increasing order.
 func (g *cellGrid) within(q orb.Bound) []int32 {

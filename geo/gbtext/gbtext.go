@@ -2,8 +2,8 @@
 // Windows writes besides UTF-8: GBK, GB2312 and GB18030, all read as
 // GB18030, which is a superset of the other two. The layer files of
 // package layerfile (.dbf attribute tables, KML) and the rosters of package
-// rosterfile (.csv) decode through it, so that both read Chinese text the
-// same way.
+// rosterfile (.csv) and the town files of package townfile (GeoJSON saved
+// as "ANSI") decode through it, so that all read Chinese text the same way.
 //
 // Decoding never fails: a byte sequence that is not GB18030 becomes
 // U+FFFD, the replacement character.

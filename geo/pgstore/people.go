@@ -436,6 +436,22 @@ func appoint(ctx context.Context, tx pgx.Tx, a geo.Appointment, now time.Time) (
 				h.Person.Name, h.Role, a.Target(), h.From.Format(time.RFC3339), a.From.Format(time.RFC3339))
 		}
 	}
+	if a.Role.SingleHolder() && a.From.Before(now) {
+		// A back-dated appointment would overlap the holder who started
+		// after a.From; say so rather than let the exclusion constraint
+		// speak of a concurrent appointment.
+		current, err := collectAssignments(tx.Query(ctx, q("holders_lock"), a.Role, grid, village, now, int64(0)))
+		if err != nil {
+			return nil, err
+		}
+		for _, h := range current {
+			if h.From.After(a.From) {
+				return nil, geo.Errorf(geo.ECONFLICT, "from %s is before the current holder's start %s: %s holds the %s role of %s since then; "+
+					"an appointment can start at or after %s, or the history can be corrected by ending %s's assignment first",
+					a.From.Format(time.RFC3339), h.From.Format(time.RFC3339), h.Person.Name, h.Role, a.Target(), h.From.Format(time.RFC3339), h.Person.Name)
+			}
+		}
+	}
 	if res.PersonCreated {
 		if err := tx.QueryRow(ctx, q("person_insert"), person.Name, person.Phone, now).Scan(&person.ID); err != nil {
 			return nil, err

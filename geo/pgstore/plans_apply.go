@@ -113,7 +113,7 @@ func attachmentChanges(ctx context.Context, tx pgx.Tx, p *geo.Plan, at time.Time
 }
 
 // ApplyPlan writes a draft as a new generation; see geo.PlanStore.
-func (db *DB) ApplyPlan(ctx context.Context, id, ifMatch int64, actor string, now time.Time) (*geo.Plan, error) {
+func (db *DB) ApplyPlan(ctx context.Context, id int64, ifMatch geo.PlanTag, actor string, now time.Time) (*geo.Plan, error) {
 	var applied *geo.Plan
 	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
 		if err := noJIT(ctx, tx); err != nil {
@@ -136,8 +136,16 @@ func (db *DB) ApplyPlan(ctx context.Context, id, ifMatch int64, actor string, no
 		if err := tx.QueryRow(ctx, q("generation_latest")).Scan(&cur, &curAt); err != nil {
 			return err
 		}
-		if ifMatch != p.BaseGeneration || cur != p.BaseGeneration {
-			return &geo.StaleBaseError{Plan: p.ID, Base: p.BaseGeneration, Current: cur, IfMatch: ifMatch}
+		if ifMatch != p.Tag() || cur != p.BaseGeneration {
+			return &geo.StaleBaseError{Plan: p.ID, Base: p.BaseGeneration, Current: cur, IfMatch: ifMatch, Tag: p.Tag()}
+		}
+		// A draft that changes nothing would write a generation identical
+		// to its base.
+		if err := summarise(ctx, tx, p); err != nil {
+			return err
+		}
+		if s := p.Summary; s.Modified+s.Added+s.Retired+s.Leaders == 0 {
+			return geo.Errorf(geo.ECONFLICT, "plan %d changes nothing compared with generation %d (no grid added, modified or retired, no leader appointed): there is nothing to apply", p.ID, p.BaseGeneration)
 		}
 		// Generations are ordered in time (history finds the generation in
 		// force at t by created_at): a replica whose clock lags writes at

@@ -63,8 +63,12 @@ func BenchmarkPlanApply(b *testing.B) {
 					b.Fatal(err)
 				}
 				splitSomeGrid(b, db, p.ID, i, now)
+				v, err := db.Plan(ctx, p.ID, now)
+				if err != nil {
+					b.Fatal(err)
+				}
 				b.StartTimer()
-				if _, err := db.ApplyPlan(ctx, p.ID, p.BaseGeneration, "bench", now); err != nil {
+				if _, err := db.ApplyPlan(ctx, p.ID, v.Tag(), "bench", now); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -104,6 +105,9 @@ func (db *DB) editPlan(ctx context.Context, id int64, actor string, now time.Tim
 		if err != nil {
 			return err
 		}
+		if err := canonicalGrids(ctx, tx, p, touched); err != nil {
+			return err
+		}
 		if err := tx.QueryRow(ctx, q("plan_touch"), id, now).Scan(&p.Revision, &p.UpdatedAt); err != nil {
 			return err
 		}
@@ -124,6 +128,20 @@ func (db *DB) editPlan(ctx context.Context, id int64, actor string, now time.Tim
 		return nil
 	})
 	return v, planError(err)
+}
+
+// canonicalGrids stores the grids codes of draft p (all when codes is nil)
+// as the rest of the system expects them: a grid whose geometry is its
+// base's within geo.GeometryToleranceDeg gets the base's geometry back, bit
+// for bit; any other is forced counter-clockwise (exterior rings
+// counter-clockwise, holes clockwise, as RFC 7946 says), whatever GEOS or
+// the file made of it.
+func canonicalGrids(ctx context.Context, tx pgx.Tx, p *geo.Plan, codes []string) error {
+	if codes != nil && len(codes) == 0 {
+		return nil
+	}
+	_, err := tx.Exec(ctx, q("plan_canonical"), p.ID, p.BaseGeneration, codes, geo.GeometryToleranceDeg)
+	return err
 }
 
 // EditPlanGrid changes a grid of a draft; see geo.PlanStore.
@@ -373,7 +391,13 @@ func (db *DB) SetPlanLeader(ctx context.Context, id int64, code string, leader g
 }
 
 // ReplacePlanLayer replaces a draft's grids by a layer; see geo.PlanStore.
-func (db *DB) ReplacePlanLayer(ctx context.Context, id int64, grids []geo.NewPlanGrid, actor string, now time.Time) (*geo.Plan, error) {
+func (db *DB) ReplacePlanLayer(ctx context.Context, id int64, grids []geo.NewPlanGrid, mode geo.LayerMode, actor string, now time.Time) (*geo.Plan, error) {
+	if mode == "" {
+		mode = geo.LayerReplaceAll
+	}
+	if _, err := geo.ParseLayerMode(string(mode)); err != nil {
+		return nil, err
+	}
 	var problems []geo.Problem
 	seen := map[string]string{}
 	rows := make([][]any, 0, len(grids))
@@ -444,17 +468,20 @@ func (db *DB) ReplacePlanLayer(ctx context.Context, id int64, grids []geo.NewPla
 			return &geo.Error{Code: geo.EINVALID, Message: fmt.Sprintf("the layer has %d problems: nothing was imported", len(problems)), Problems: problems}
 		}
 		err = runSteps(ctx, tx,
-			step{"plan_layer_delete", []any{id}},
+			step{"plan_layer_delete", []any{id, mode == geo.LayerReplaceVillages}},
 			step{"plan_layer_update", []any{id}},
 			step{"plan_layer_insert", []any{id}},
 			step{"plan_leaders_orphaned", []any{id}})
 		if err != nil {
 			return err
 		}
+		if err := canonicalGrids(ctx, tx, p, slices.Collect(maps.Keys(seen))); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, q("plan_touch"), id, now); err != nil {
 			return err
 		}
-		return audit(ctx, tx, now, actor, "plan.import", planTarget(id), nil, map[string]any{"grids": len(grids)}, "")
+		return audit(ctx, tx, now, actor, "plan.import", planTarget(id), nil, map[string]any{"grids": len(grids), "mode": mode}, "")
 	})
 	if err != nil {
 		return nil, planError(err)

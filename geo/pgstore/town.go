@@ -46,7 +46,7 @@ func (db *DB) ImportTown(ctx context.Context, td *geo.TownData, actor, note stri
 		if err := stageNext(ctx, tx, step{name: "next_from_import"}); err != nil {
 			return err
 		}
-		findings, err := checkNext(ctx, tx, checkOptions{stopAtInvalid: true})
+		findings, err := checkNext(ctx, tx, checkOptions{})
 		if err != nil {
 			return err
 		}
@@ -234,9 +234,6 @@ func writeGridVersions(ctx context.Context, tx pgx.Tx, gen int64, now time.Time)
 // checkOptions select the checks checkNext runs beyond the coverage
 // checks of an import.
 type checkOptions struct {
-	// stopAtInvalid returns the invalid geometries alone when there are
-	// any, as an import does: its files must be fixed first anyway.
-	stopAtInvalid bool
 	// warnings, when set, adds slivers, grids without a leader and
 	// households out of range.
 	warnings *geo.ValidationOptions
@@ -260,8 +257,8 @@ func checkNext(ctx context.Context, tx pgx.Tx, opts checkOptions) ([]geo.Finding
 			Reason: "invalid geometry: " + reason, Location: point(x, y)})
 		return nil
 	})
-	if err != nil || (opts.stopAtInvalid && len(out) > 0) {
-		return out, err
+	if err != nil {
+		return nil, err
 	}
 	var a, b string
 	var area float64

@@ -10,11 +10,13 @@ import (
 	"os"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/paulmach/orb"
 
 	"wangge/geo"
 	"wangge/geo/featurejson"
+	"wangge/geo/gbtext"
 	"wangge/geo/jsonerr"
 )
 
@@ -62,21 +64,62 @@ func readLimited(fsys fs.FS, name string) ([]byte, error) {
 // Decode parses and checks the three files. It returns a *geo.Error with
 // code EINVALID listing every problem found (up to 100), each naming the file
 // and the feature, and no data, when anything is wrong.
+//
+// JSON is UTF-8 (RFC 8259), but Notepad, WPS and older GIS tools on Chinese
+// Windows save "ANSI" text, which there is GB18030 (or its subsets GBK and
+// GB2312). A file that is not valid UTF-8 is therefore decoded as GB18030;
+// one that is neither is refused, naming the file and the iconv command
+// that re-encodes it, so that no name is ever stored with U+FFFD in it.
 func Decode(town, villages, grids []byte) (*geo.TownData, error) {
-	town, villages, grids = stripBOM(town), stripBOM(villages), stripBOM(grids)
 	d := decoder{}
+	town, villages, grids = d.text(TownFile, town), d.text(VillagesFile, villages), d.text(GridsFile, grids)
+	if len(d.problems) > 0 {
+		return nil, d.err()
+	}
 	td := &geo.TownData{}
 	d.town(town, td)
 	d.villages(villages, td)
 	d.grids(grids, td)
 	if len(d.problems) > 0 {
-		msg := fmt.Sprintf("the town files have %d problems", d.count)
-		if d.count == 1 {
-			msg = "the town files have a problem"
-		}
-		return nil, &geo.Error{Code: geo.EINVALID, Message: msg, Problems: d.problems}
+		return nil, d.err()
 	}
 	return td, nil
+}
+
+// err is the EINVALID error listing the problems found.
+func (d *decoder) err() error {
+	msg := fmt.Sprintf("the town files have %d problems", d.count)
+	if d.count == 1 {
+		msg = "the town files have a problem"
+	}
+	return &geo.Error{Code: geo.EINVALID, Message: msg, Problems: d.problems}
+}
+
+// text returns the content of file as UTF-8: without a UTF-8 byte order
+// mark when it is UTF-8, decoded from GB18030 when it is not; it reports a
+// problem when it is neither (GB18030 decoding would put U+FFFD in place
+// of what it cannot read).
+func (d *decoder) text(file string, b []byte) []byte {
+	b = stripBOM(b)
+	if utf8.Valid(b) {
+		return b
+	}
+	s := gbtext.Decode(b)
+	if strings.ContainsRune(s, utf8.RuneError) {
+		off := 0
+		for off < len(b) {
+			r, n := utf8.DecodeRune(b[off:])
+			if r == utf8.RuneError && n <= 1 {
+				break
+			}
+			off += n
+		}
+		d.add(file, "is not UTF-8 (byte 0x%02x at offset %d) and not GB18030 either: GeoJSON must be UTF-8 (RFC 8259); "+
+			"save it as UTF-8, or convert it, e.g. `iconv -f GB18030 -t UTF-8 %s > utf8/%s` for GBK text (-f BIG5 and so on for other encodings)",
+			b[off], off, file, file)
+		return nil
+	}
+	return []byte(s)
 }
 
 type decoder struct {

@@ -10,7 +10,7 @@
 // are the shortest text that parses back to the same float64. Reading is
 // strict about what the service relies on (codes, references, closed rings,
 // coordinate ranges) and tolerant of what GIS tools add (unknown properties,
-// ids, bbox members): every problem is reported with the file and feature it
+// ids, bbox members, GB18030 text where JSON wants UTF-8): every problem is reported with the file and feature it
 // is in, and nothing is returned when there is any.
 package townfile
 

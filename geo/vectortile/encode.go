@@ -13,7 +13,9 @@ import (
 // generated one needs, allocates little, and its output is a function of
 // the input alone (keys and values are numbered in order of first use).
 
-// Field keys (field number << 3 | wire type) of vector_tile.proto.
+// Field keys (field number << 3 | wire type) of vector_tile.proto. Wire
+// type 0 (varint) adds nothing to the number shifted, so those keys are
+// the shift alone.
 const (
 	keyTileLayers = 3<<3 | 2
 
@@ -21,19 +23,19 @@ const (
 	keyLayerFeatures = 2<<3 | 2
 	keyLayerKeys     = 3<<3 | 2
 	keyLayerValues   = 4<<3 | 2
-	keyLayerExtent   = 5<<3 | 0
-	keyLayerVersion  = 15<<3 | 0
+	keyLayerExtent   = 5 << 3
+	keyLayerVersion  = 15 << 3
 
-	keyFeatureID       = 1<<3 | 0
+	keyFeatureID       = 1 << 3
 	keyFeatureTags     = 2<<3 | 2
-	keyFeatureType     = 3<<3 | 0
+	keyFeatureType     = 3 << 3
 	keyFeatureGeometry = 4<<3 | 2
 
 	keyValueString = 1<<3 | 2
 	keyValueDouble = 3<<3 | 1
-	keyValueUint   = 5<<3 | 0
-	keyValueSint   = 6<<3 | 0
-	keyValueBool   = 7<<3 | 0
+	keyValueUint   = 5 << 3
+	keyValueSint   = 6 << 3
+	keyValueBool   = 7 << 3
 )
 
 // mvtVersion is the version of the specification the layers follow.

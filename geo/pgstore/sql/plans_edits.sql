@@ -5,6 +5,28 @@
 UPDATE plans SET revision = revision + 1, updated_at = $2 WHERE id = $1
 RETURNING revision, updated_at;
 
+-- name: plan_canonical
+-- The grids of plan $1 (of codes $3 when not NULL) as stored: one whose
+-- geometry has as many polygons and vertices as its base's (generation
+-- $2) and lies within Hausdorff distance $4 (degrees) of it takes the
+-- base's geometry back, bit for bit; any other is forced counter-clockwise
+-- (RFC 7946). Only rows that change are written.
+WITH b AS (
+    SELECT code, geom FROM wangge_grids_at_generation($2) WHERE $3::text[] IS NULL OR code = ANY($3)
+),
+n AS (
+    SELECT d.code,
+           CASE WHEN b.geom IS NOT NULL AND d.geom && ST_Expand(b.geom, $4)
+                     AND ST_NumGeometries(d.geom) = ST_NumGeometries(b.geom) AND ST_NPoints(d.geom) = ST_NPoints(b.geom)
+                     AND ST_HausdorffDistance(d.geom, b.geom) <= $4
+                THEN b.geom ELSE ST_ForcePolygonCCW(d.geom) END AS geom
+    FROM plan_grids d LEFT JOIN b ON b.code = d.code
+    WHERE d.plan_id = $1 AND ($3::text[] IS NULL OR d.code = ANY($3))
+)
+UPDATE plan_grids g SET geom = n.geom
+FROM n
+WHERE g.plan_id = $1 AND g.code = n.code AND ST_AsEWKB(g.geom) <> ST_AsEWKB(n.geom);
+
 -- name: plan_grid_get
 -- A grid of plan $1, locked, with its validity and area.
 SELECT name, village_code, households, population, ST_IsValid(geom), wangge_area_m2(wangge_polygonal(geom)), derived_from
@@ -133,7 +155,10 @@ WHERE NOT EXISTS (SELECT 1 FROM wangge_grids_at_generation($1) b WHERE b.code = 
 ORDER BY l.code;
 
 -- name: plan_layer_delete
-DELETE FROM plan_grids g WHERE g.plan_id = $1 AND NOT EXISTS (SELECT 1 FROM plan_layer l WHERE l.code = g.code);
+-- Grids of plan $1 the layer does not have: every one, or with $2 only
+-- those of the villages the layer has grids in.
+DELETE FROM plan_grids g WHERE g.plan_id = $1 AND NOT EXISTS (SELECT 1 FROM plan_layer l WHERE l.code = g.code)
+  AND (NOT $2::boolean OR g.village_code IN (SELECT l.village_code FROM plan_layer l));
 
 -- name: plan_layer_update
 UPDATE plan_grids g
