@@ -140,7 +140,13 @@ func dbfDecoder(b []byte, hdrLen, nrec, recLen int, fields []dbfField, names [][
 	switch {
 	case c == "":
 	case strings.Contains(c, "UTF-8") || strings.Contains(c, "UTF8") || c == "65001":
-		return utf
+		// Tools write "UTF-8" into .cpg files by default, also over GBK
+		// bytes: trust it only when every text is valid UTF-8, and read
+		// the rest as GB18030 rather than store U+FFFD.
+		if dbfAllUTF8(b, hdrLen, nrec, recLen, fields, names) {
+			return utf
+		}
+		return gbk
 	case gbtext.IsGBK(c):
 		return gbk
 	case strings.Contains(c, "1252") || strings.Contains(c, "8859-1") || strings.Contains(c, "88591") || strings.Contains(c, "LATIN1"):
@@ -150,18 +156,27 @@ func dbfDecoder(b []byte, hdrLen, nrec, recLen int, fields []dbfField, names [][
 	case 0x4D, 0x7A: // code page 936
 		return gbk
 	}
+	if !dbfAllUTF8(b, hdrLen, nrec, recLen, fields, names) {
+		return gbk
+	}
+	return utf
+}
+
+// dbfAllUTF8 reports whether every field name and every text field of
+// every record is valid UTF-8.
+func dbfAllUTF8(b []byte, hdrLen, nrec, recLen int, fields []dbfField, names [][]byte) bool {
 	for _, n := range names {
 		if !utf8.Valid(n) {
-			return gbk
+			return false
 		}
 	}
 	for i := 0; i < nrec; i++ {
 		rec := b[hdrLen+i*recLen : hdrLen+(i+1)*recLen]
 		for _, f := range fields {
 			if f.typ == 'C' && !utf8.Valid(rec[f.offset:f.offset+f.length]) {
-				return gbk
+				return false
 			}
 		}
 	}
-	return utf
+	return true
 }

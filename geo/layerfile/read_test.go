@@ -152,7 +152,8 @@ func reversed(r orb.Ring) orb.Ring {
 
 // TestRead_dbfEncodings: Chinese attribute names and values in GBK are
 // decoded whether the .cpg says so, the header's language driver says so
-// (ArcGIS: 0x4D, code page 936), or nothing says so; UTF-8 likewise.
+// (ArcGIS: 0x4D, code page 936), or nothing says so, or a .cpg wrongly
+// says UTF-8; UTF-8 likewise.
 func TestRead_dbfEncodings(t *testing.T) {
 	code, name := "431321101001001", "贺家坳社区第一网格"
 	shp := shpOf(5, []orb.Ring{square(112, 27, 0.01, true)})
@@ -165,6 +166,9 @@ func TestRead_dbfEncodings(t *testing.T) {
 		{"GBK by language driver", dbfOf(0x4D, []string{gbk("网格编码"), gbk("网格名称")}, []string{code, gbk(name)}), ""},
 		{"GBK guessed", dbfOf(0, []string{gbk("网格编码"), gbk("网格名称")}, []string{code, gbk(name)}), ""},
 		{"UTF-8 with .cpg", dbfOf(0, []string{"编码", "名称"}, []string{code, name}), "UTF-8"},
+		// The case: a .cpg that says UTF-8 over GBK bytes used to
+		// give U+FFFD names.
+		{"GBK under a .cpg that says UTF-8", dbfOf(0, []string{gbk("网格编码"), gbk("网格名称")}, []string{code, gbk(name)}), "UTF-8"},
 		{"UTF-8 guessed", dbfOf(0, []string{"编码", "名称"}, []string{code, name}), ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
