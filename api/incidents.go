@@ -1,12 +1,9 @@
 package api
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -18,7 +15,6 @@ import (
 
 	"wangge/geo"
 	"wangge/geo/featurejson"
-	"wangge/geo/jsonerr"
 )
 
 // maxIdempotencyKey bounds the Idempotency-Key header.
@@ -61,47 +57,6 @@ func (s *Server) createIncident(c *gin.Context, req *geo.IncidentRequest) error 
 	}
 	c.Header("Location", "/v1/incidents/"+out.Number)
 	return s.sendIncident(c, status, out)
-}
-
-// decodeJSON decodes one JSON value from body into v, refusing unknown
-// members and trailing values, with a problem that says where it is wrong.
-func decodeJSON(body []byte, v any) error {
-	if err := checkJSONText(body); err != nil {
-		return err
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return problemf(TypeInvalidBody, http.StatusBadRequest, "%s", jsonerr.Describe(body, err))
-	}
-	if dec.More() {
-		return problemf(TypeInvalidBody, http.StatusBadRequest, "the body holds more than one JSON value")
-	}
-	return nil
-}
-
-// decodeJSONBody reads the request body and decodes it with decodeJSON.
-func decodeJSONBody(c *gin.Context, v any) error {
-	body, err := readJSONBody(c)
-	if err != nil {
-		return err
-	}
-	return decodeJSON(body, v)
-}
-
-// readJSONBody reads a JSON request body within the size limit.
-func readJSONBody(c *gin.Context) ([]byte, error) {
-	if ct := c.GetHeader("Content-Type"); ct != "" && !strings.HasPrefix(strings.ToLower(ct), "application/json") {
-		return nil, problemf(TypeUnsupportedMedia, http.StatusUnsupportedMediaType, "Content-Type %q: want application/json", truncate(ct))
-	}
-	body, err := io.ReadAll(c.Request.Body)
-	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
-		return nil, problemf(TypeTooLarge, http.StatusRequestEntityTooLarge, "the body exceeds %d bytes", tooBig.Limit)
-	} else if err != nil {
-		return nil, problemf(TypeInvalidBody, http.StatusBadRequest, "reading the body: %v", err)
-	}
-	return body, nil
 }
 
 // addIncidentEvent answers POST /v1/incidents/{number}/events: one step of
