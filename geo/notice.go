@@ -145,9 +145,10 @@ func CategoryName(c Category) string {
 //
 //   - routed: the assignee, and the chairs of the co-notified
 //     organizations (their group robots name them);
-//   - reassigned, escalated: the new assignee, and the previous one, who
-//     is told the case has left them;
-//   - due_soon, overdue: the assignee;
+//   - reassigned, escalated, overdue (escalated by the escalator): the
+//     new assignee, and the previous one, who is told the case has left
+//     them;
+//   - due_soon: the assignee;
 //   - rating_request: the reporter, by SMS.
 //
 // An SMS channel sends one message per person with a mobile number; a
@@ -174,12 +175,12 @@ func (d Dispatcher) Messages(channels []Channel, snap *Snapshot, inc *Incident, 
 		for _, chair := range d.chairs(snap, inc) {
 			person(chair.Name, chair.Phone, "co_notified")
 		}
-	case MsgReassigned, MsgEscalated:
+	case MsgReassigned, MsgEscalated, MsgOverdue:
 		person(inc.Assignee.Name, inc.Assignee.Phone, "assignee")
 		if prev != nil && prev.Name != inc.Assignee.Name {
 			person(prev.Name, prev.Phone, "previous_assignee")
 		}
-	case MsgDueSoon, MsgOverdue:
+	case MsgDueSoon:
 		person(inc.Assignee.Name, inc.Assignee.Phone, "assignee")
 	case MsgRatingRequest:
 		if IsMobile(inc.ReporterPhone) {
@@ -396,6 +397,22 @@ func (d Dispatcher) ChangeMessages(channels []Channel, snap *Snapshot, inc *Inci
 		return msgs
 	}
 	return nil
+}
+
+// OverdueMessages returns the messages of an escalation the escalator
+// makes because inc is overdue: kind overdue (so that channels that
+// subscribe to missed deadlines hear of it), to the new assignee and the
+// one who let it pass.
+func (d Dispatcher) OverdueMessages(channels []Channel, snap *Snapshot, inc *Incident, ch IncidentChange) []OutboxMessage {
+	after := *inc
+	after.Status = ch.To
+	if ch.Assignee != nil {
+		after.Assignee = *ch.Assignee
+	}
+	if !ch.DueAt.IsZero() {
+		after.DueAt = ch.DueAt
+	}
+	return d.Messages(channels, snap, &after, MsgOverdue, &inc.Assignee, ch.Note)
 }
 
 // incidentLink is the address of an incident on the leaders' work screen,

@@ -72,6 +72,23 @@ func TestMessages(t *testing.T) {
 		t.Errorf("escalation SMS to %v", sms)
 	}
 
+	// The escalator's escalation of an overdue incident is of kind
+	// overdue, so that a channel for missed deadlines hears of it.
+	over := d.OverdueMessages(channels, snap, inc, geo.IncidentChange{Action: geo.ActEscalate, To: geo.StDispatched,
+		Assignee: &up.Assignee, Note: "overdue since …"})
+	sms = nil
+	for _, m := range over {
+		if m.Kind != geo.MsgOverdue {
+			t.Errorf("escalator's message of kind %s", m.Kind)
+		}
+		if m.ChannelKind == geo.ChanSMS {
+			sms = append(sms, m.To.Phone)
+		}
+	}
+	if got := channelsOf(over); !slices.Contains(got, 6) || !slices.Equal(sms, []string{"13900000099", "13900000000"}) {
+		t.Errorf("overdue escalation through %v, SMS to %v", got, sms)
+	}
+
 	// Only the subscribed kind reaches a channel limited to it; a rating
 	// request goes by SMS only, to the reporter, without the leader's link.
 	if got := channelsOf(d.Messages(channels, snap, inc, geo.MsgOverdue, nil, "")); !slices.Contains(got, 6) {

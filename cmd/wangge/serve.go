@@ -219,7 +219,7 @@ func (m *Main) escalate(ctx context.Context, db *database) {
 		n, err := db.EscalateOverdue(ctx, now, 500, func(inc *geo.Incident) (geo.IncidentChange, bool) {
 			ch, ok := dispatcher.Escalate(snap, inc, now, "")
 			if ok {
-				ch.Messages = dispatcher.ChangeMessages(channels, snap, inc, ch)
+				ch.Messages = dispatcher.OverdueMessages(channels, snap, inc, ch)
 			}
 			return ch, ok
 		})
