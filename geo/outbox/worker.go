@@ -77,7 +77,10 @@ func (w *Worker) init() {
 			w.Policy = geo.DefaultDeliveryPolicy()
 		}
 		if w.Batch <= 0 {
-			w.Batch = 100
+			// A few rounds of Parallel: a batch must be sent well within
+			// the lease even when receivers hang until their timeout, and a
+			// worker that dies leaves few messages waiting for their lease.
+			w.Batch = 4 * max(w.Parallel, 8)
 		}
 		if w.Parallel <= 0 {
 			w.Parallel = 8
