@@ -79,6 +79,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runLocate(ctx, args, stdout, stderr)
 	case "token":
 		return runToken(ctx, args, stdout, stderr)
+	case "channel":
+		return runChannel(ctx, args, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -98,6 +100,8 @@ commands:
   locate LON LAT        print the grid and leader of a point
   token create --role R --name N | list | revoke NAME
                         API tokens (roles: viewer, dispatcher, planner, admin)
+  channel list | add --name N --kind K --url U [--village V] [--format markdown] | enable NAME | disable NAME
+                        notification channels (the secret from WANGGE_CHANNEL_SECRET)
 
 Without DATABASE_URL every command uses the embedded PostgreSQL cluster in
 the data folder (--data-dir, WANGGE_DATA_DIR). Flags may come before or
