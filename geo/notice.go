@@ -376,21 +376,14 @@ type ChannelStore interface {
 // one; closing an incident whose reporter left a mobile asks them for a
 // rating (回访) by the link of ch.RatingToken. Other steps send nothing.
 func (d Dispatcher) ChangeMessages(channels []Channel, snap *Snapshot, inc *Incident, ch IncidentChange) []OutboxMessage {
-	after := *inc
-	after.Status = ch.To
-	if ch.Assignee != nil {
-		after.Assignee = *ch.Assignee
-	}
-	if !ch.DueAt.IsZero() {
-		after.DueAt = ch.DueAt
-	}
+	after := afterChange(inc, ch)
 	switch {
 	case ch.Action == ActEscalate:
-		return d.Messages(channels, snap, &after, MsgEscalated, &inc.Assignee, ch.Note)
+		return d.Messages(channels, snap, after, MsgEscalated, &inc.Assignee, ch.Note)
 	case ch.Action == ActReassign:
-		return d.Messages(channels, snap, &after, MsgReassigned, &inc.Assignee, ch.Note)
+		return d.Messages(channels, snap, after, MsgReassigned, &inc.Assignee, ch.Note)
 	case ch.RatingToken != "":
-		msgs := d.Messages(channels, snap, &after, MsgRatingRequest, nil, "")
+		msgs := d.Messages(channels, snap, after, MsgRatingRequest, nil, "")
 		if len(msgs) > 0 && d.publicURL != "" {
 			msgs[0].Fields["link"] = d.publicURL + "/rate/" + ch.RatingToken
 		}
@@ -404,6 +397,11 @@ func (d Dispatcher) ChangeMessages(channels []Channel, snap *Snapshot, inc *Inci
 // subscribe to missed deadlines hear of it), to the new assignee and the
 // one who let it pass.
 func (d Dispatcher) OverdueMessages(channels []Channel, snap *Snapshot, inc *Incident, ch IncidentChange) []OutboxMessage {
+	return d.Messages(channels, snap, afterChange(inc, ch), MsgOverdue, &inc.Assignee, ch.Note)
+}
+
+// afterChange is inc as ch leaves it: status, assignee and due time.
+func afterChange(inc *Incident, ch IncidentChange) *Incident {
 	after := *inc
 	after.Status = ch.To
 	if ch.Assignee != nil {
@@ -412,7 +410,7 @@ func (d Dispatcher) OverdueMessages(channels []Channel, snap *Snapshot, inc *Inc
 	if !ch.DueAt.IsZero() {
 		after.DueAt = ch.DueAt
 	}
-	return d.Messages(channels, snap, &after, MsgOverdue, &inc.Assignee, ch.Note)
+	return &after
 }
 
 // incidentLink is the address of an incident on the leaders' work screen,

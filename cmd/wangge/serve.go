@@ -254,16 +254,23 @@ func (m *Main) reloadTokens(ctx context.Context, db *database) error {
 
 // reloadPeriodically rebuilds the snapshot every reloadEvery.
 func (m *Main) reloadPeriodically(ctx context.Context, db *database) {
-	t := time.NewTicker(reloadEvery)
+	every(ctx, reloadEvery, func() {
+		if err := m.reload(ctx, db); err != nil && ctx.Err() == nil {
+			m.log.Warn("periodic reload of the grids; lookups continue from the snapshot in memory", "err", err)
+		}
+	})
+}
+
+// every runs fn every d until ctx ends.
+func every(ctx context.Context, d time.Duration, fn func()) {
+	t := time.NewTicker(d)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := m.reload(ctx, db); err != nil && ctx.Err() == nil {
-				m.log.Warn("periodic reload of the grids; lookups continue from the snapshot in memory", "err", err)
-			}
+			fn()
 		}
 	}
 }
@@ -348,19 +355,12 @@ const tokenReloadEvery = 30 * time.Second
 // reloadTokensPeriodically reloads the tokens and the revoked sessions
 // every tokenReloadEvery.
 func (m *Main) reloadTokensPeriodically(ctx context.Context, db *database) {
-	t := time.NewTicker(tokenReloadEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := m.reloadTokens(ctx, db); err != nil && ctx.Err() == nil {
-				m.log.Warn("periodic reload of the tokens; requests are checked against the tokens in memory", "err", err)
-			}
-			if err := m.server.ReloadSessions(ctx); err != nil && ctx.Err() == nil {
-				m.log.Warn("periodic reload of the revoked sessions", "err", err)
-			}
+	every(ctx, tokenReloadEvery, func() {
+		if err := m.reloadTokens(ctx, db); err != nil && ctx.Err() == nil {
+			m.log.Warn("periodic reload of the tokens; requests are checked against the tokens in memory", "err", err)
 		}
-	}
+		if err := m.server.ReloadSessions(ctx); err != nil && ctx.Err() == nil {
+			m.log.Warn("periodic reload of the revoked sessions", "err", err)
+		}
+	})
 }

@@ -5,57 +5,20 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+	"wangge/geo/internal/memtest"
 
 	"wangge/geo"
 )
 
-// memBound is what reading one hostile roster may hold: the peak of the
-// heap in use above where it started.
-const memBound = 64 << 20
+// memBound is what reading one hostile file may hold.
+const memBound = memtest.Bound
 
-// measure runs fn and returns the peak heap in use above the start
-// (sampled every millisecond), the bytes allocated and the time taken.
-func measure(fn func()) (peak, alloc uint64, took time.Duration) {
-	runtime.GC()
-	var before runtime.MemStats
-	runtime.ReadMemStats(&before)
-	var (
-		mu   sync.Mutex
-		high = before.HeapInuse
-		done = make(chan struct{})
-		wg   sync.WaitGroup
-	)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		var m runtime.MemStats
-		for {
-			select {
-			case <-done:
-				return
-			case <-time.After(time.Millisecond):
-			}
-			runtime.ReadMemStats(&m)
-			mu.Lock()
-			high = max(high, m.HeapInuse)
-			mu.Unlock()
-		}
-	}()
-	start := time.Now()
-	fn()
-	took = time.Since(start)
-	close(done)
-	wg.Wait()
-	var after runtime.MemStats
-	runtime.ReadMemStats(&after)
-	high = max(high, after.HeapInuse)
-	return high - before.HeapInuse, after.TotalAlloc - before.TotalAlloc, took
-}
+// measure runs fn and returns the peak heap held, the bytes allocated and
+// the time taken.
+var measure = memtest.Measure
 
 // replacePart returns the .xlsx b with the part name's content written by
 // write instead, streamed so that a bomb is never held whole.
