@@ -11,9 +11,10 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
-	"wangge/geo/jsonerr"
 
 	"github.com/gin-gonic/gin"
+
+	"wangge/geo/jsonerr"
 )
 
 // This file is the one opening every /v1 handler shares. Before a handler
@@ -105,7 +106,11 @@ func (s *Server) op(method string, e endpoint, h handlerFunc) gin.HandlerFunc {
 			}
 		}
 		if c.Request.URL.RawQuery != "" {
-			for name, values := range c.Request.URL.Query() {
+			query := c.Request.URL.Query()
+			// In name order, so that of several wrong parameters the same
+			// one is named every time.
+			for _, name := range slices.Sorted(maps.Keys(query)) {
+				values := query[name]
 				p, ok := byName[name]
 				if !ok {
 					return badParam(truncate(name), "unknown parameter: this endpoint takes %s", accepted)
