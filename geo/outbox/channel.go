@@ -2,6 +2,7 @@ package outbox
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -120,9 +121,7 @@ func (r ChannelRequest) Apply(rec *geo.ChannelRecord, key []byte, snap *geo.Snap
 		cfg.Secret = *r.Secret
 	}
 	if err := cfg.Validate(); err != nil {
-		var ge *geo.Error
-		if e, ok := err.(*geo.Error); ok {
-			ge = e
+		if ge := (*geo.Error)(nil); errors.As(err, &ge) && len(ge.Problems) > 0 {
 			probs = append(probs, ge.Problems...)
 		} else {
 			bad("settings", "%s", geo.ErrorMessage(err))

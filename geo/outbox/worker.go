@@ -46,7 +46,7 @@ type Worker struct {
 	// woken (retries come due this way).
 	Poll time.Duration
 	// Observe, if set, is told each outcome: channel kind and sent,
-	// retry or dead.
+	// retry, dead or deferred (held back by the channel's rate limit).
 	Observe func(kind geo.ChannelKind, outcome string)
 
 	wake     chan struct{}
