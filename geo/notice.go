@@ -58,8 +58,9 @@ type Channel struct {
 	// village's or a grid's group chat); both empty: the whole town.
 	VillageCode string
 	GridCode    string
-	// Categories and Kinds limit it to those (empty: all).
+	// Categories, Severities and Kinds limit it to those (empty: all).
 	Categories []Category
+	Severities []Severity
 	Kinds      []MessageKind
 	Enabled    bool
 }
@@ -75,7 +76,8 @@ func (c *Channel) hears(kind MessageKind, inc *Incident) bool {
 	if inc == nil {
 		return false
 	}
-	if len(c.Categories) > 0 && !slices.Contains(c.Categories, inc.Category) {
+	if len(c.Categories) > 0 && !slices.Contains(c.Categories, inc.Category) ||
+		len(c.Severities) > 0 && !slices.Contains(c.Severities, inc.Severity) {
 		return false
 	}
 	if c.GridCode != "" && c.GridCode != inc.GridCode || c.VillageCode != "" && c.VillageCode != inc.VillageCode {

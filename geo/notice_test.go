@@ -20,6 +20,7 @@ func TestMessages(t *testing.T) {
 		{ID: 5, Name: "只管纠纷", Kind: geo.ChanDingTalk, Categories: []geo.Category{geo.CatDispute}, Enabled: true},
 		{ID: 6, Name: "只要超期", Kind: geo.ChanFeishu, Kinds: []geo.MessageKind{geo.MsgOverdue}, Enabled: true},
 		{ID: 7, Name: "网格群", Kind: geo.ChanWebhook, GridCode: "431321101201001", Enabled: true},
+		{ID: 8, Name: "只要紧急", Kind: geo.ChanDingTalk, Severities: []geo.Severity{geo.SevUrgent}, Enabled: true},
 	}
 	inc := &geo.Incident{Number: "WG00000001", Category: geo.CatEnvironment, Severity: geo.SevMajor, GridCode: "431321101201001",
 		VillageCode: "431321101201", ReporterPhone: "13700001111", DueAt: dispatchNow,
@@ -102,6 +103,11 @@ func TestMessages(t *testing.T) {
 	dispute.Category = geo.CatDispute
 	if got := channelsOf(d.Messages(channels, snap, &dispute, geo.MsgRouted, nil, "")); !slices.Contains(got, 5) {
 		t.Errorf("dispute through %v, want the dispute channel", got)
+	}
+	urgent := *inc
+	urgent.Severity = geo.SevUrgent
+	if got := channelsOf(d.Messages(channels, snap, &urgent, geo.MsgRouted, nil, "")); !slices.Contains(got, 8) {
+		t.Errorf("urgent through %v, want the urgent-only channel", got)
 	}
 
 	// Closing with a rating token links the rating page.

@@ -39,6 +39,7 @@ type ChannelRequest struct {
 	Village          *string  `json:"village"`
 	Grid             *string  `json:"grid"`
 	Categories       []string `json:"categories"`
+	Severities       []string `json:"severities"`
 	Kinds            []string `json:"kinds"`
 }
 
@@ -146,6 +147,9 @@ func (r ChannelRequest) Apply(rec *geo.ChannelRecord, key []byte, snap *geo.Snap
 	if r.Categories != nil {
 		out.Categories = oneOfEach(r.Categories, geo.Categories, "categories", bad)
 	}
+	if r.Severities != nil {
+		out.Severities = oneOfEach(r.Severities, geo.Severities, "severities", bad)
+	}
 	if r.Kinds != nil {
 		out.Kinds = oneOfEach(r.Kinds, geo.MessageKinds, "kinds", bad)
 	}
@@ -194,6 +198,7 @@ type ChannelView struct {
 	Village    string            `json:"village,omitempty"`
 	Grid       string            `json:"grid,omitempty"`
 	Categories []geo.Category    `json:"categories"`
+	Severities []geo.Severity    `json:"severities"`
 	Kinds      []geo.MessageKind `json:"kinds"`
 	CreatedAt  time.Time         `json:"created_at"`
 	UpdatedAt  time.Time         `json:"updated_at"`
@@ -205,9 +210,12 @@ func View(rec geo.ChannelRecord) ChannelView {
 	_ = json.Unmarshal(rec.Settings, &cfg)
 	v := ChannelView{ID: rec.ID, Name: rec.Name, Kind: rec.Kind, Enabled: rec.Enabled, URL: notify.RedactURL(cfg.URL),
 		HasSecret: rec.SecretSealed != "", Format: cfg.Format, Village: rec.VillageCode, Grid: rec.GridCode,
-		Categories: rec.Categories, Kinds: rec.Kinds, CreatedAt: rec.CreatedAt, UpdatedAt: rec.UpdatedAt}
+		Categories: rec.Categories, Severities: rec.Severities, Kinds: rec.Kinds, CreatedAt: rec.CreatedAt, UpdatedAt: rec.UpdatedAt}
 	if v.Categories == nil {
 		v.Categories = []geo.Category{}
+	}
+	if v.Severities == nil {
+		v.Severities = []geo.Severity{}
 	}
 	if v.Kinds == nil {
 		v.Kinds = []geo.MessageKind{}

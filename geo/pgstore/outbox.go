@@ -167,8 +167,8 @@ func (db *DB) ChannelRecords(ctx context.Context) ([]geo.ChannelRecord, error) {
 
 func scanChannel(row pgx.CollectableRow) (geo.ChannelRecord, error) {
 	var c geo.ChannelRecord
-	var cats, kinds []string
-	err := row.Scan(&c.ID, &c.Name, &c.Kind, &c.VillageCode, &c.GridCode, &cats, &kinds, &c.Enabled,
+	var cats, kinds, sevs []string
+	err := row.Scan(&c.ID, &c.Name, &c.Kind, &c.VillageCode, &c.GridCode, &cats, &kinds, &sevs, &c.Enabled,
 		&c.Settings, &c.SecretSealed, &c.CreatedAt, &c.UpdatedAt)
 	for _, s := range cats {
 		c.Categories = append(c.Categories, geo.Category(s))
@@ -176,26 +176,31 @@ func scanChannel(row pgx.CollectableRow) (geo.ChannelRecord, error) {
 	for _, s := range kinds {
 		c.Kinds = append(c.Kinds, geo.MessageKind(s))
 	}
+	for _, s := range sevs {
+		c.Severities = append(c.Severities, geo.Severity(s))
+	}
 	return c, err
 }
 
-func channelArgs(c *geo.ChannelRecord) (cats, kinds []string) {
-	cats, kinds = []string{}, []string{}
-	for _, s := range c.Categories {
-		cats = append(cats, string(s))
+func channelArgs(c *geo.ChannelRecord) (cats, kinds, sevs []string) {
+	return texts(c.Categories), texts(c.Kinds), texts(c.Severities)
+}
+
+// texts is a list of string values as PostgreSQL text[] (never NULL).
+func texts[T ~string](vs []T) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = string(v)
 	}
-	for _, s := range c.Kinds {
-		kinds = append(kinds, string(s))
-	}
-	return cats, kinds
+	return out
 }
 
 // CreateChannel stores a new channel; ECONFLICT when the name is taken.
 func (db *DB) CreateChannel(ctx context.Context, c geo.ChannelRecord, actor string, at time.Time) (*geo.ChannelRecord, error) {
 	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
-		cats, kinds := channelArgs(&c)
+		cats, kinds, sevs := channelArgs(&c)
 		err := tx.QueryRow(ctx, q("channel_insert"), c.Name, c.Kind, c.Settings, c.SecretSealed, nullIfEmpty(c.VillageCode),
-			nullIfEmpty(c.GridCode), cats, kinds, c.Enabled, actor, at).Scan(&c.ID)
+			nullIfEmpty(c.GridCode), cats, kinds, c.Enabled, actor, at, sevs).Scan(&c.ID)
 		if isChannelNameTaken(err) {
 			return geo.Errorf(geo.ECONFLICT, "a channel named %q exists already", c.Name)
 		} else if err != nil {
@@ -227,10 +232,10 @@ func (db *DB) UpdateChannel(ctx context.Context, id int64, actor string, at time
 		if err := change(&c); err != nil {
 			return err
 		}
-		cats, kinds := channelArgs(&c)
+		cats, kinds, sevs := channelArgs(&c)
 		c.UpdatedAt = at
 		if _, err := tx.Exec(ctx, q("channel_update"), id, c.Name, c.Settings, c.SecretSealed, nullIfEmpty(c.VillageCode),
-			nullIfEmpty(c.GridCode), cats, kinds, c.Enabled, at); isChannelNameTaken(err) {
+			nullIfEmpty(c.GridCode), cats, kinds, c.Enabled, at, sevs); isChannelNameTaken(err) {
 			return geo.Errorf(geo.ECONFLICT, "a channel named %q exists already", c.Name)
 		} else if err != nil {
 			return err

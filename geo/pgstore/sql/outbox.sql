@@ -46,23 +46,23 @@ ORDER BY m.id;
 SELECT c.kind, m.status, count(*) FROM outbox m JOIN channels c ON c.id = m.channel_id GROUP BY c.kind, m.status;
 
 -- name: channels_all
-SELECT id, name, kind, coalesce(village_code, ''), coalesce(grid_code, ''), categories, kinds, enabled,
+SELECT id, name, kind, coalesce(village_code, ''), coalesce(grid_code, ''), categories, kinds, severities, enabled,
        settings, secret_sealed, created_at, updated_at
 FROM channels ORDER BY id;
 
 -- name: channel_insert
 INSERT INTO channels (name, kind, settings, secret_sealed, village_code, grid_code, categories, kinds, enabled,
-                      created_by, created_at, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)
+                      created_by, created_at, updated_at, severities)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12)
 RETURNING id;
 
 -- name: channel_update
 UPDATE channels SET name = $2, settings = $3, secret_sealed = $4, village_code = $5, grid_code = $6,
-       categories = $7, kinds = $8, enabled = $9, updated_at = $10
+       categories = $7, kinds = $8, enabled = $9, updated_at = $10, severities = $11
 WHERE id = $1;
 
 -- name: channel_get_for_update
-SELECT id, name, kind, coalesce(village_code, ''), coalesce(grid_code, ''), categories, kinds, enabled,
+SELECT id, name, kind, coalesce(village_code, ''), coalesce(grid_code, ''), categories, kinds, severities, enabled,
        settings, secret_sealed, created_at, updated_at
 FROM channels WHERE id = $1 FOR UPDATE;
 
