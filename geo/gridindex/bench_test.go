@@ -123,3 +123,50 @@ func BenchmarkNewTown(b *testing.B) {
 		}
 	}
 }
+
+// gappyIndex is the town-sized coverage with every fifth grid dropped (as in
+// TestNearestOracle): random points in its box fall inside a grid, in a gap
+// within 200 m of one, or farther from every grid.
+func gappyIndex(b *testing.B) benchIndex {
+	all := JitteredCoverageWith(23, 10, townBound, 3, CoverageOptions{Jitter: 0.2, MaxEdgeVertices: 18, HoleBlocks: true})
+	var polys []orb.MultiPolygon
+	for i, m := range all {
+		if i%5 != 3 && (i%23 < 8 || i/23 > 4) { // gaps, and a missing block (far from every grid)
+			polys = append(polys, m)
+		}
+	}
+	return buildMeasured(b, polys)
+}
+
+// BenchmarkLocateGappy splits random points in the box of a coverage with
+// gaps and a missing block by outcome: inside a grid, outside but within
+// 200 m (nearest grid), farther (no grid), and all of them together.
+func BenchmarkLocateGappy(b *testing.B) {
+	bi := gappyIndex(b)
+	const tol = 200
+	bd := bi.ix.Bound()
+	cats := map[string][]orb.Point{}
+	for _, p := range randomPoints(orb.Bound{Min: orb.Point{bd.Min[0] - 0.005, bd.Min[1] - 0.005}, Max: orb.Point{bd.Max[0] + 0.005, bd.Max[1] + 0.005}}, 1<<16, 6) {
+		r, ok := bi.ix.Locate(p, tol)
+		switch {
+		case !ok:
+			cats["far"] = append(cats["far"], p)
+		case r.Match == Nearest:
+			cats["within200m"] = append(cats["within200m"], p)
+		default:
+			cats["inside"] = append(cats["inside"], p)
+		}
+		cats["all"] = append(cats["all"], p)
+	}
+	for _, name := range []string{"all", "inside", "within200m", "far"} {
+		pts := cats[name]
+		b.Run(name, func(b *testing.B) {
+			i := 0
+			for b.Loop() {
+				bi.ix.Locate(pts[i%len(pts)], tol)
+				i++
+			}
+			b.ReportMetric(100*float64(len(pts))/float64(len(cats["all"])), "%points")
+		})
+	}
+}

@@ -271,51 +271,82 @@ func edgeTest(a, b, p orb.Point) int {
 
 // nearest returns the grid closest to p within tol metres; p is covered by
 // no grid.
+//
+// It measures edges on the spheroid only where a cheap lower bound of their
+// distance (see lowerBound) does not already exclude them: it collects the
+// candidates whose box is within tol, visits them in order of their box's
+// lower bound, stops when that bound exceeds the best distance found, and
+// within a candidate skips the edges whose box is farther than the best
+// distance so far. Skipped edges and candidates are provably farther than the
+// answer, so the result is the exhaustive search's (nearestExhaustive in the
+// tests): the same grid, the same distance, ties to the smallest ID.
 func (ix *Index) nearest(p orb.Point, tol float64) (Result, bool) {
 	// Search box. MetresToDegrees is exact at p's latitude; the distance
 	// is measured at the mid-latitude of p and the closest point, at most
 	// dLat away, where a degree of longitude can be shorter (towards the
 	// pole) and a degree of latitude differs by under 1%. So take the
 	// longitude scale at the poleward edge of the box and add 1%.
-	_, dLat := spheroid.MetresToDegrees(p[1], tol)
+	//
+	// This is spheroid.MetresToDegrees(p[1], tol) for dLat and
+	// MetresToDegrees(lat, tol) for dLon, spelt out to compute only the
+	// half of each that is used and to keep the longitude scale at lat for
+	// the lower bounds: the same expressions, so the same box.
+	dLat := tol / (spheroid.MeridionalRadius(p[1]) * degree)
+	if dLat > 180 {
+		dLat = 180
+	}
 	dLat *= 1.01
-	dLon, _ := spheroid.MetresToDegrees(min(math.Abs(p[1])+dLat, 90), tol)
+	lat := min(math.Abs(p[1])+dLat, 90)
+	kLon := spheroid.PrimeVerticalRadius(lat) * math.Cos(lat*degree) * degree
+	dLon := tol / kLon
+	if !(dLon <= 360) || dLon < 0 {
+		dLon = 360
+	}
 	dLon *= 1.01
 	q := orb.Bound{Min: orb.Point{p[0] - dLon, p[1] - dLat}, Max: orb.Point{p[0] + dLon, p[1] + dLat}}
 	if !q.Intersects(ix.bound) || ix.n == 0 {
 		return Result{}, false
 	}
+	lb := newLowerBound(p, lat, kLon)
+	cutTol := lb.cut(tol)
+	cutTol2 := cutTol * cutTol
+	if !(lb.box2(ix.bound.Min[0], ix.bound.Min[1], ix.bound.Max[0], ix.bound.Max[1]) <= cutTol2) {
+		return Result{}, false // farther than tol from the whole coverage
+	}
 
-	best, bestID := math.Inf(1), int32(-1)
+	// Candidates: leaves whose box meets the search box and is within
+	// tol by the lower bound.
+	var cbuf [64]candidate
+	cands := cbuf[:0]
 	var stack [maxStack]int32
 	sp := 0
 	group, isLeaf := ix.root, ix.rootLeaf
 	for {
 		if isLeaf {
-			for s := group; s < group+nodeSize; s++ {
-				l := &ix.leaves[s]
-				if !q.Intersects(l.bound()) {
+			leaves := (*[nodeSize]leaf)(ix.leaves[group:])
+			for i := range leaves {
+				l := &leaves[i]
+				minX, minY, maxX, maxY := float64(l.minX), float64(l.minY), float64(l.maxX), float64(l.maxY)
+				if !boxesMeet(q, minX, minY, maxX, maxY) {
 					continue
 				}
-				id := l.id
-				if id < 0 {
-					id = ^id
-				}
-				d := ix.boundaryDistance(s, p)
-				if d < best || (d == best && id < bestID) {
-					best, bestID = d, id
+				if d2 := lb.box2(minX, minY, maxX, maxY); d2 <= cutTol2 {
+					cands = append(cands, candidate{d2: d2, slot: group + int32(i)})
 				}
 			}
 		} else {
+			boxes := (*[4 * nodeSize]float32)(ix.boxes[4*group:])
+			refs := (*[nodeSize]int32)(ix.refs[group:])
 			childLeaf := group < ix.l1Slots
-			for s := group; s < group+nodeSize; s++ {
-				if !q.Intersects(ix.box(int(s))) {
+			for i := range nodeSize {
+				minX, minY, maxX, maxY := float64(boxes[4*i]), float64(boxes[4*i+1]), float64(boxes[4*i+2]), float64(boxes[4*i+3])
+				if !boxesMeet(q, minX, minY, maxX, maxY) || !(lb.box2(minX, minY, maxX, maxY) <= cutTol2) {
 					continue
 				}
 				if childLeaf {
-					stack[sp] = ^ix.refs[s]
+					stack[sp] = ^refs[i]
 				} else {
-					stack[sp] = ix.refs[s]
+					stack[sp] = refs[i]
 				}
 				sp++
 			}
@@ -329,21 +360,143 @@ func (ix *Index) nearest(p orb.Point, tol float64) (Result, bool) {
 			group, isLeaf = ^group, true
 		}
 	}
+	if len(cands) == 0 {
+		return Result{}, false
+	}
+	sortCandidates(cands)
+
+	best, bestID := math.Inf(1), int32(-1)
+	for _, c := range cands {
+		// Every candidate from here on has a lower bound above cut, so
+		// it is farther than best (or than tol): it can neither win nor
+		// tie.
+		cut := lb.cut(min(best, tol))
+		if c.d2 > cut*cut {
+			break
+		}
+		id := ix.leaves[c.slot].id
+		if id < 0 {
+			id = ^id
+		}
+		d := ix.boundaryDistanceWithin(c.slot, p, &lb, cut)
+		if d < best || (d == best && id < bestID) {
+			best, bestID = d, id
+		}
+	}
 	if bestID < 0 || !(best <= tol) {
 		return Result{}, false
 	}
 	return Result{ID: bestID, Match: Nearest, DistanceM: best}, true
 }
 
-// boundaryDistance returns the distance in metres from p to the boundary
-// of the entry in slot s: the closest edge of any ring, holes included. It
-// measures every edge; nearest is the rare path.
-func (ix *Index) boundaryDistance(s int32, p orb.Point) float64 {
+// boxesMeet is q.Intersects for a box given by its corners.
+func boxesMeet(q orb.Bound, minX, minY, maxX, maxY float64) bool {
+	return q.Min[0] <= maxX && q.Max[0] >= minX && q.Min[1] <= maxY && q.Max[1] >= minY
+}
+
+// candidate is a slot and the squared lower bound of its box's distance.
+type candidate struct {
+	d2   float64
+	slot int32
+}
+
+// sortCandidates sorts by lower bound, then slot (deterministic order; the
+// result does not depend on it).
+func sortCandidates(c []candidate) {
+	less := func(a, b candidate) bool { return a.d2 < b.d2 || (a.d2 == b.d2 && a.slot < b.slot) }
+	if len(c) > 32 {
+		slices.SortFunc(c, func(a, b candidate) int {
+			if less(a, b) {
+				return -1
+			}
+			if less(b, a) {
+				return 1
+			}
+			return 0
+		})
+		return
+	}
+	for i := 1; i < len(c); i++ {
+		for j := i; j > 0 && less(c[j], c[j-1]); j-- {
+			c[j], c[j-1] = c[j-1], c[j]
+		}
+	}
+}
+
+// degree is one degree in radians.
+const degree = math.Pi / 180
+
+// kyMin is a lower bound of the metres a degree of latitude spans anywhere
+// (M·π/180, whose minimum is at the equator), less a safety margin.
+var kyMin = spheroid.MeridionalRadius(0) * degree * (1 - 1e-9)
+
+// lowerBound gives lower bounds of spheroid.PointSegmentDistance from p to
+// the edges inside a box, from the box's distance in degrees converted
+// with the smallest metres per degree the measure can use.
+//
+// PointSegmentDistance measures p–q, q a point of the edge (so in its box),
+// as hypot(Δlon·N(m)·cos(m), Δlat·M(m))·π/180, m the mid-latitude of p and
+// q. M(m) >= M(0) for any m, so a distance d has |Δlat| <= d/kyMin; for
+// d <= tol, |m - p.y| <= |Δlat|/2 <= maxLat - |p.y| by the caller's choice of
+// maxLat, and N·cos, the radius of the parallel, shrinks with |latitude|,
+// so N(m)·cos(m) >= its value at maxLat. Hence, for every edge within tol,
+// hypot(dx·kx, dy·ky) <= d, with dx, dy the degrees between p and the box.
+// A bound is only used to decide "farther than c" for some c <= tol, which
+// it therefore decides correctly for every edge (an edge beyond tol is
+// farther than c anyway). cut adds margins for rounding.
+type lowerBound struct {
+	x, y   float64
+	kx, ky float64 // metres per degree, at most the measure's
+	abs    float64 // absolute rounding margin in metres
+}
+
+// newLowerBound needs maxLat >= |p.y| + tol/kyMin/2 (nearest passes
+// |p.y| + 1.01·tol/(M(p.y)·π/180), which is larger) and kLon, the metres per
+// degree of longitude at maxLat: N(maxLat)·cos(maxLat)·π/180.
+func newLowerBound(p orb.Point, maxLat, kLon float64) lowerBound {
+	lb := lowerBound{x: p[0], y: p[1], ky: kyMin, abs: 1e-6 * (1 + math.Abs(p[0]) + math.Abs(p[1]))}
+	if maxLat < 90 && kLon > 0 {
+		lb.kx = kLon * (1 - 1e-9)
+	}
+	return lb
+}
+
+// box2 is the squared lower bound, in square metres, of the distance from
+// p to any point of the box.
+func (lb *lowerBound) box2(minX, minY, maxX, maxY float64) float64 {
+	dx := max(minX-lb.x, lb.x-maxX, 0) * lb.kx
+	dy := max(minY-lb.y, lb.y-maxY, 0) * lb.ky
+	return dx*dx + dy*dy
+}
+
+// cut returns c widened by the rounding margins: a lower bound above
+// cut(c) proves the distance is above c.
+func (lb *lowerBound) cut(c float64) float64 {
+	return c*(1+1e-9) + lb.abs
+}
+
+// boundaryDistanceWithin returns the distance in metres from p to the
+// boundary of the entry in slot s (the closest edge of any ring, holes
+// included) when it is at most c, with cut = lb.cut(c); otherwise some
+// value above c (possibly +Inf). It measures only the edges whose lower
+// bound does not exceed cut or the closest distance found so far.
+func (ix *Index) boundaryDistanceWithin(s int32, p orb.Point, lb *lowerBound, cut float64) float64 {
 	d := math.Inf(1)
+	cut2 := cut * cut
 	for r := ix.slotRing[s]; r < ix.slotRing[s+1]; r++ {
 		pts := ix.pts[ix.ringStart[r]:ix.ringStart[r+1]]
 		for i := 1; i < len(pts); i++ {
-			d = min(d, spheroid.PointSegmentDistance(p, pts[i-1], pts[i]))
+			a, b := pts[i-1], pts[i]
+			if !(lb.box2(min(a[0], b[0]), min(a[1], b[1]), max(a[0], b[0]), max(a[1], b[1])) <= cut2) {
+				continue
+			}
+			// min, not <, so a NaN propagates as in the exhaustive
+			// search.
+			if e := min(d, spheroid.PointSegmentDistance(p, a, b)); e != d {
+				d = e
+				c := lb.cut(d)
+				cut2 = min(cut2, c*c)
+			}
 		}
 	}
 	return d
