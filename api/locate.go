@@ -1,10 +1,12 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 
@@ -35,11 +37,11 @@ func (s *Server) locate(c *gin.Context) error {
 	wgs := chinacrs.ToWGS84(crs, p)
 	loc, ok := snap.Locate(wgs, s.cfg.ToleranceM)
 	if !ok {
-		s.metrics.located.WithLabelValues("outside").Inc()
+		s.metrics.locatedCounter("outside").Inc()
 		return problemf(TypeOutsideCoverage, http.StatusNotFound,
 			"the point (%v, %v) in %s is outside every grid and more than %v m from the nearest", p[0], p[1], crs, s.cfg.ToleranceM)
 	}
-	s.metrics.located.WithLabelValues(loc.Match.String()).Inc()
+	s.metrics.locatedCounter(loc.Match.String()).Inc()
 	b := make([]byte, 0, 1024)
 	b = append(b, `{"point":`...)
 	b = featurejson.AppendPoint(b, p, featurejson.Exact)
@@ -69,7 +71,8 @@ func (s *Server) locate(c *gin.Context) error {
 	return nil
 }
 
-// batchRequest is the body of POST /v1/locate.
+// batchRequest is the body of POST /v1/locate as encoding/json decodes it:
+// the slow path (decodeBatch), which words every refusal.
 type batchRequest struct {
 	Points []json.RawMessage `json:"points"`
 	CRS    string            `json:"crs"`
@@ -80,8 +83,12 @@ type batchRequest struct {
 // coverage), the match, the distance and, as GET /v1/locate gives them, the
 // other grids of a point on a shared border (also). Up to MaxBatchPoints
 // points.
-func (s *Server) locateBatch(c *gin.Context, req *batchRequest) error {
-	pts, crs, err := s.checkBatch(req)
+func (s *Server) locateBatch(c *gin.Context) error {
+	body, err := readJSONBody(c)
+	if err != nil {
+		return err
+	}
+	pts, crs, err := s.decodeBatch(body)
 	if err != nil {
 		return err
 	}
@@ -121,7 +128,7 @@ func (s *Server) locateBatch(c *gin.Context, req *batchRequest) error {
 			if m > 0 {
 				label = gridindex.Match(m).String()
 			}
-			s.metrics.located.WithLabelValues(label).Add(float64(n))
+			s.metrics.locatedCounter(label).Add(float64(n))
 		}
 	}
 	c.Data(http.StatusOK, "application/json", b)
@@ -139,6 +146,297 @@ func appendAlso(b []byte, snap *geo.Snapshot, also []int32) []byte {
 		b = strconv.AppendQuote(b, snap.Grids[id].Code)
 	}
 	return append(b, ']')
+}
+
+// decodeBatch decodes and checks the body of POST /v1/locate. A body the
+// one-pass batchDecoder accepts is answered from it; any other goes through
+// encoding/json and checkBatch, as every body did before, so that each
+// refusal keeps its words (and its precedence). The one-pass decoder is
+// stricter in four ways, which then answer 400: a member given twice, a
+// member name that is not exactly "points" or "crs" (encoding/json would
+// match "Points" too), a null coordinate (encoding/json would read it as
+// 0), and a "}" or "]" after the body (which Decoder.More lets through).
+func (s *Server) decodeBatch(body []byte) ([]orb.Point, chinacrs.CRS, error) {
+	if err := checkJSONText(body); err != nil {
+		return nil, "", err
+	}
+	d := batchDecoder{data: body, max: s.cfg.MaxBatchPoints}
+	if d.decode() {
+		return d.pts, d.crs, nil
+	}
+	var req batchRequest
+	if err := decodeJSON(body, &req); err != nil {
+		return nil, "", err
+	}
+	pts, crs, err := s.checkBatch(&req)
+	if err != nil {
+		return nil, "", err
+	}
+	if p := batchStrict(body); p != nil {
+		return nil, "", p
+	}
+	return pts, crs, nil // not reached while the decoders agree (FuzzBatchDecoder)
+}
+
+// batchStrict returns the problem with a body that encoding/json accepts
+// but the one-pass decoder refuses: a member given twice, a member name not
+// exactly points or crs, a null coordinate, anything but whitespace after
+// the body. Nil when there is none. Only refused bodies come here.
+func batchStrict(body []byte) *Problem {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		key, _ := t.(string)
+		switch {
+		case key != "points" && key != "crs":
+			return invalidField(truncate(key), "unknown member: want points and crs")
+		case seen[key]:
+			return invalidField(key, "given twice")
+		}
+		seen[key] = true
+		var v json.RawMessage
+		if dec.Decode(&v) != nil {
+			return nil
+		}
+		var raw []json.RawMessage
+		if key == "points" && json.Unmarshal(v, &raw) != nil {
+			continue
+		}
+		for i, p := range raw {
+			var xy []any
+			if json.Unmarshal(p, &xy) == nil && slices.Contains(xy, nil) {
+				return invalidField(fmt.Sprintf("points[%d]", i), "got %s, want [lon,lat] (null is not a number)", truncate(string(p)))
+			}
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil
+	}
+	if len(bytes.TrimLeft(body[dec.InputOffset():], " \t\r\n")) > 0 {
+		return problemf(TypeInvalidBody, http.StatusBadRequest, "the body holds more than one JSON value")
+	}
+	return nil
+}
+
+// batchDecoder reads {"points":[[lon,lat],...],"crs":"..."} in one pass,
+// without a value per point: it accepts only bodies that encoding/json
+// plus checkBatch accept with the same points, and refuses everything
+// else (decodeBatch then finds the words).
+type batchDecoder struct {
+	data []byte
+	i    int
+	max  int
+	pts  []orb.Point
+	crs  chinacrs.CRS
+}
+
+func (d *batchDecoder) ws() {
+	for d.i < len(d.data) {
+		switch d.data[d.i] {
+		case ' ', '\t', '\n', '\r':
+			d.i++
+		default:
+			return
+		}
+	}
+}
+
+// next skips whitespace and reports whether the next byte is b, consuming
+// it if so.
+func (d *batchDecoder) next(b byte) bool {
+	d.ws()
+	if d.i < len(d.data) && d.data[d.i] == b {
+		d.i++
+		return true
+	}
+	return false
+}
+
+func (d *batchDecoder) decode() bool {
+	if !d.next('{') {
+		return false
+	}
+	var seenPoints, seenCRS bool
+	d.crs = chinacrs.WGS84 // absent or null, as chinacrs.Parse("")
+	if !d.next('}') {
+		for {
+			d.ws()
+			key, ok := d.str()
+			if !ok || !d.next(':') {
+				return false
+			}
+			d.ws()
+			switch key {
+			case "points":
+				if seenPoints {
+					return false
+				}
+				seenPoints = true
+				if !d.points() {
+					return false
+				}
+			case "crs":
+				if seenCRS {
+					return false
+				}
+				seenCRS = true
+				if bytes.HasPrefix(d.data[d.i:], []byte("null")) {
+					d.i += 4
+					break
+				}
+				v, ok := d.str()
+				if !ok {
+					return false
+				}
+				crs, err := chinacrs.Parse(v)
+				if err != nil {
+					return false
+				}
+				d.crs = crs
+			default:
+				return false
+			}
+			if d.next(',') {
+				continue
+			}
+			if d.next('}') {
+				break
+			}
+			return false
+		}
+	}
+	d.ws()
+	if d.i != len(d.data) {
+		return false
+	}
+	if !seenPoints || d.pts == nil {
+		return false
+	}
+	return true
+}
+
+// str reads a JSON string at d.i. Strings without a backslash are taken
+// as they are (the body is valid UTF-8: checkJSONText); others go to
+// encoding/json.
+func (d *batchDecoder) str() (string, bool) {
+	if d.i >= len(d.data) || d.data[d.i] != '"' {
+		return "", false
+	}
+	start := d.i
+	escaped := false
+	for j := start + 1; j < len(d.data); j++ {
+		switch c := d.data[j]; {
+		case c == '"':
+			d.i = j + 1
+			if !escaped {
+				return string(d.data[start+1 : j]), true
+			}
+			var v string
+			if json.Unmarshal(d.data[start:d.i], &v) != nil {
+				return "", false
+			}
+			return v, true
+		case c == '\\':
+			escaped = true
+			j++ // the escaped byte cannot end the string
+		case c < 0x20:
+			return "", false
+		}
+	}
+	return "", false
+}
+
+// points reads the array of points, each exactly [number,number] with
+// whitespace, and checks each as checkBatch does.
+func (d *batchDecoder) points() bool {
+	if bytes.HasPrefix(d.data[d.i:], []byte("null")) {
+		d.i += 4
+		return true // d.pts stays nil: "points: required"
+	}
+	if !d.next('[') {
+		return false
+	}
+	d.pts = make([]orb.Point, 0, min(d.max, len(d.data)/8+1))
+	if d.next(']') {
+		return true
+	}
+	for {
+		if !d.next('[') {
+			return false
+		}
+		lon, ok := d.number()
+		if !ok || !d.next(',') {
+			return false
+		}
+		lat, ok := d.number()
+		if !ok || !d.next(']') {
+			return false
+		}
+		if len(d.pts) == d.max || geo.CheckLonLat(lon, lat) != nil {
+			return false
+		}
+		d.pts = append(d.pts, orb.Point{lon, lat})
+		if d.next(',') {
+			d.ws()
+			continue
+		}
+		return d.next(']')
+	}
+}
+
+// number reads a JSON number after optional whitespace, as encoding/json
+// would into a float64.
+func (d *batchDecoder) number() (float64, bool) {
+	d.ws()
+	b, i := d.data, d.i
+	start := i
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && '1' <= b[i] && b[i] <= '9':
+		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
+			i++
+		}
+	default:
+		return 0, false
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if i >= len(b) || b[i] < '0' || b[i] > '9' {
+			return 0, false
+		}
+		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
+			i++
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if i >= len(b) || b[i] < '0' || b[i] > '9' {
+			return 0, false
+		}
+		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
+			i++
+		}
+	}
+	f, err := strconv.ParseFloat(string(b[start:i]), 64)
+	if err != nil {
+		return 0, false
+	}
+	d.i = i
+	return f, true
 }
 
 // checkBatch checks the batch body, naming the first wrong point by its

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -24,7 +26,24 @@ type metrics struct {
 	// deliveries counts this replica's delivery attempts by channel kind
 	// and outcome (sent, retry, dead, deferred).
 	deliveries *prometheus.CounterVec
+
+	// counters, observers and locatedBy cache the children of requests,
+	// duration and located by their labels, so that a request costs a map
+	// read and no label hashing.
+	counters  childCache[requestLabels, prometheus.Counter]
+	observers childCache[string, prometheus.Observer]
+	locatedBy childCache[string, prometheus.Counter]
 }
+
+// requestLabels are the labels of wangge_http_requests_total.
+type requestLabels struct {
+	route, method string
+	status        int
+}
+
+// maxCachedChildren bounds each cache (methods are the caller's to choose);
+// past it, children are looked up as before.
+const maxCachedChildren = 4096
 
 func newMetrics(registry *geo.Registry, ob geo.OutboxStore) *metrics {
 	m := &metrics{
@@ -77,8 +96,54 @@ func (m *metrics) middleware(c *gin.Context) {
 	if route == "" {
 		route = "unmatched"
 	}
-	m.requests.WithLabelValues(route, c.Request.Method, strconv.Itoa(c.Writer.Status())).Inc()
-	m.duration.WithLabelValues(route).Observe(time.Since(start).Seconds())
+	k := requestLabels{route, c.Request.Method, c.Writer.Status()}
+	m.counters.get(k, func() prometheus.Counter {
+		return m.requests.WithLabelValues(k.route, k.method, strconv.Itoa(k.status))
+	}).Inc()
+	m.observers.get(route, func() prometheus.Observer { return m.duration.WithLabelValues(route) }).
+		Observe(time.Since(start).Seconds())
+}
+
+// childCache is a copy-on-write map of metric children, read without a
+// lock; a child is created (and shown by /metrics) on first use, as with
+// WithLabelValues.
+type childCache[K comparable, V any] struct {
+	m  atomic.Pointer[map[K]V]
+	mu sync.Mutex // serialises the copies
+}
+
+// get returns the child for k, made by newChild on a miss.
+func (cc *childCache[K, V]) get(k K, newChild func() V) V {
+	if p := cc.m.Load(); p != nil {
+		if v, ok := (*p)[k]; ok {
+			return v
+		}
+	}
+	v := newChild()
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	old := cc.m.Load()
+	n := 0
+	if old != nil {
+		n = len(*old)
+	}
+	if n >= maxCachedChildren {
+		return v
+	}
+	next := make(map[K]V, n+1)
+	if old != nil {
+		for k, v := range *old {
+			next[k] = v
+		}
+	}
+	next[k] = v
+	cc.m.Store(&next)
+	return v
+}
+
+// locatedCounter returns the child of located for a match kind.
+func (m *metrics) locatedCounter(match string) prometheus.Counter {
+	return m.locatedBy.get(match, func() prometheus.Counter { return m.located.WithLabelValues(match) })
 }
 
 // CountDelivery counts one outcome of the delivery worker (outbox.Worker's

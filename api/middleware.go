@@ -59,14 +59,33 @@ var gzipPool = sync.Pool{New: func() any {
 
 // compressible reports whether a Content-Type is text-like.
 func compressible(contentType string) bool {
-	mt, _, _ := mime.ParseMediaType(contentType)
+	mt := mediaType(contentType)
 	return strings.HasPrefix(mt, "text/") || strings.HasSuffix(mt, "json") ||
 		mt == "application/javascript" || mt == "image/svg+xml" || mt == "application/vnd.mapbox-vector-tile"
 }
 
+// mediaType is the lower-case media type of a Content-Type, without its
+// parameters: what mime.ParseMediaType returns for the types handlers set,
+// without its allocations; anything unusual goes to mime.ParseMediaType.
+func mediaType(contentType string) string {
+	mt, _, _ := strings.Cut(contentType, ";")
+	mt = strings.TrimSpace(mt)
+	for i := 0; i < len(mt); i++ {
+		c := mt[i]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '/' || c == '-' || c == '.' || c == '+') {
+			mt, _, _ = mime.ParseMediaType(contentType)
+			return mt
+		}
+	}
+	return mt
+}
+
 // acceptsGzip reports whether the request accepts gzip.
 func acceptsGzip(r *http.Request) bool {
-	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+	rest := r.Header.Get("Accept-Encoding")
+	for rest != "" {
+		var part string
+		part, rest, _ = strings.Cut(rest, ",")
 		name, q, _ := strings.Cut(strings.TrimSpace(part), ";")
 		if strings.TrimSpace(name) == "gzip" && strings.TrimSpace(q) != "q=0" {
 			return true
@@ -141,7 +160,9 @@ func (w *gzipWriter) close() {
 // addVary adds name to the Vary header unless a handler already did.
 func addVary(h http.Header, name string) {
 	for _, v := range h.Values("Vary") {
-		for _, f := range strings.Split(v, ",") {
+		for v != "" {
+			var f string
+			f, v, _ = strings.Cut(v, ",")
 			if strings.EqualFold(strings.TrimSpace(f), name) {
 				return
 			}

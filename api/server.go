@@ -11,7 +11,7 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"net/http"
-	"strings"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -185,7 +185,7 @@ func (s *Server) routes() *gin.Engine {
 
 	v1 := router{s, r.Group("/v1", s.requireSnapshot)}
 	v1.GET("/locate", endpoint{query: []param{pLon, pLat, pCRS, pAt}}, s.locate)
-	v1.POST("/locate", endpoint{}, withBody(s.locateBatch))
+	v1.POST("/locate", endpoint{}, s.locateBatch) // locate.go: its own one-pass decoder
 	v1.GET("/grids", endpoint{query: append(read("village"), pCRS, pPrecision, pBBox, pAt)}, s.listGrids)
 	v1.GET("/grids/:code", endpoint{query: []param{pCRS, pPrecision, pAt}}, s.getGrid)
 	v1.GET("/villages", endpoint{query: []param{pAt}}, s.listVillages)
@@ -229,17 +229,52 @@ func (s *Server) routes() *gin.Engine {
 const requestIDKey = "request_id"
 
 // requestID keeps a caller's X-Request-Id (if sane) or makes one, and echoes
-// it, so a problem response can be found in the log.
+// it, so a problem response can be found in the log. A made id is this
+// process's random prefix and a counter: unique without reading
+// crypto/rand on every request.
 func (s *Server) requestID(c *gin.Context) {
 	id := c.GetHeader("X-Request-Id")
-	if len(id) == 0 || len(id) > 64 || strings.ContainsFunc(id, func(r rune) bool { return r < 0x21 || r > 0x7e }) {
-		var b [8]byte
-		rand.Read(b[:])
-		id = hex.EncodeToString(b[:])
+	if !saneRequestID(id) {
+		id = nextRequestID()
 	}
 	c.Set(requestIDKey, id)
-	c.Header("X-Request-Id", id)
+	c.Writer.Header()["X-Request-Id"] = []string{id}
 	c.Next()
+}
+
+// saneRequestID reports whether a caller's id is kept: 1 to 64 printable
+// ASCII characters, no spaces.
+func saneRequestID(id string) bool {
+	if len(id) == 0 || len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] < 0x21 || id[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// requestIDPrefix is 12 random hex digits drawn once per process;
+// requestIDSeq counts the ids made since.
+var (
+	requestIDPrefix = func() string {
+		var b [6]byte
+		rand.Read(b[:])
+		return hex.EncodeToString(b[:])
+	}()
+	requestIDSeq atomic.Uint64
+)
+
+// nextRequestID returns the prefix, a dash and the next count in hex: at
+// most 12+1+16 characters.
+func nextRequestID() string {
+	var buf [32]byte
+	b := append(buf[:0], requestIDPrefix...)
+	b = append(b, '-')
+	b = strconv.AppendUint(b, requestIDSeq.Add(1), 16)
+	return string(b)
 }
 
 // limitBody caps every request body; reading past the cap fails with
