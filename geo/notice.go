@@ -193,7 +193,7 @@ func (d Dispatcher) Messages(channels []Channel, snap *Snapshot, inc *Incident, 
 		return nil
 	}
 	fields := map[string]string{"number": inc.Number, "category": CategoryName(inc.Category),
-		"severity": string(inc.Severity), "due": inc.DueAt.UTC().Format(time.RFC3339), "description": Clip(inc.Description)}
+		"severity": string(inc.Severity), "due": inc.DueAt.UTC().Format(time.RFC3339), "description": firstRunes(inc.Description, 200)}
 	if g, ok := snap.gridName(inc.GridCode); ok {
 		fields["grid"] = g
 	} else if inc.GridCode != "" {
@@ -422,4 +422,17 @@ func (d Dispatcher) incidentLink(number string) string {
 		return ""
 	}
 	return d.publicURL + "/m/#/incidents/" + number
+}
+
+// firstRunes is s cut to n characters, with an ellipsis when cut: what the
+// resident said, short enough for a message.
+func firstRunes(s string, n int) string {
+	i := 0
+	for pos := range s {
+		if i == n {
+			return s[:pos] + "…"
+		}
+		i++
+	}
+	return s
 }

@@ -2,6 +2,7 @@ package geo_test
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -22,7 +23,7 @@ func TestMessages(t *testing.T) {
 		{ID: 7, Name: "网格群", Kind: geo.ChanWebhook, GridCode: "431321101201001", Enabled: true},
 		{ID: 8, Name: "只要紧急", Kind: geo.ChanDingTalk, Severities: []geo.Severity{geo.SevUrgent}, Enabled: true},
 	}
-	inc := &geo.Incident{Number: "WG00000001", Category: geo.CatEnvironment, Severity: geo.SevMajor, GridCode: "431321101201001",
+	inc := &geo.Incident{Number: "WG00000001", Description: strings.Repeat("垃圾", 150), Category: geo.CatEnvironment, Severity: geo.SevMajor, GridCode: "431321101201001",
 		VillageCode: "431321101201", ReporterPhone: "13700001111", DueAt: dispatchNow,
 		Assignee: geo.Assignee{Role: geo.RoleLeader, Name: "网格长", Phone: "13900000000"}}
 	channelsOf := func(msgs []geo.OutboxMessage) []int64 {
@@ -43,6 +44,9 @@ func TestMessages(t *testing.T) {
 		}
 		if m.To.Phone != "13900000000" {
 			t.Errorf("to %+v, want the leader", m.To)
+		}
+		if d := m.Fields["description"]; d != strings.Repeat("垃圾", 100)+"…" {
+			t.Errorf("description %q, want the first 200 characters", d)
 		}
 	}
 	if m := routed[1]; !slices.Equal(m.Mention, []string{"13900000000"}) {
