@@ -74,7 +74,9 @@ func TestPlansAPI_splitStoresCounterClockwise(t *testing.T) {
 	}
 	exported := e.call(geo.AccessViewer, "GET", "/v1/export?format=geojson", nil, nil)
 	next, _ := e.openPlan()
-	var out struct{ Plan struct{ Summary map[string]int } }
+	var out struct {
+		Plan struct{ Summary map[string]int }
+	}
 	rec := e.call(geo.AccessPlanner, "POST", fmt.Sprintf("/v1/plans/%d/import?format=geojson", next), exported.Body.Bytes(), &out, "Content-Type", "application/geo+json")
 	if rec.Code != 200 || out.Plan.Summary["unchanged"] != 7 || out.Plan.Summary["modified"] != 0 {
 		t.Errorf("re-importing the unchanged export: %d %s", rec.Code, rec.Body)
@@ -103,7 +105,9 @@ func TestPlansAPI_importBelowTolerance(t *testing.T) {
 	v[0] = v[0].(float64) + 1e-5
 	body, _ := json.Marshal(fc)
 	id, _ := e.openPlan()
-	var out struct{ Plan struct{ Summary map[string]int } }
+	var out struct {
+		Plan struct{ Summary map[string]int }
+	}
 	rec := e.call(geo.AccessPlanner, "POST", fmt.Sprintf("/v1/plans/%d/import?format=geojson&crs=gcj02", id), body, &out, "Content-Type", "application/geo+json")
 	if rec.Code != 200 || out.Plan.Summary["modified"] != 1 || out.Plan.Summary["unchanged"] != 5 {
 		t.Errorf("one vertex edited: %d %s, want 1 modified and 5 unchanged", rec.Code, rec.Body)
@@ -150,7 +154,9 @@ func TestPlansAPI_importOneVillage(t *testing.T) {
 			"properties": map[string]any{"网格编码": fmt.Sprintf("431321101201%03d", g+1)}})
 	}
 	file, _ := json.Marshal(map[string]any{"type": "FeatureCollection", "features": features})
-	var out struct{ Plan struct{ Summary map[string]int } }
+	var out struct {
+		Plan struct{ Summary map[string]int }
+	}
 	rec := e.call(geo.AccessPlanner, "POST", fmt.Sprintf("/v1/plans/%d/import?format=geojson&mode=villages", id), file, &out, "Content-Type", "application/geo+json")
 	if rec.Code != 200 || out.Plan.Summary["modified"] != 2 || out.Plan.Summary["unchanged"] != 4 || out.Plan.Summary["retired"] != 0 {
 		t.Errorf("one village's layer: %d %s, want 2 modified, 4 unchanged, none retired", rec.Code, rec.Body)
@@ -231,7 +237,7 @@ func TestExport_shapefileIsShpZip(t *testing.T) {
 	}
 	ogrinfo, err := exec.LookPath("ogrinfo")
 	if err != nil {
-		t.Skip("GDAL's ogrinfo is not installed")
+		t.Fatal("GDAL's ogrinfo is not installed: make deps installs gdal-bin")
 	}
 	path := filepath.Join(t.TempDir(), name)
 	if err := os.WriteFile(path, rec.Body.Bytes(), 0o644); err != nil {

@@ -68,10 +68,19 @@ func TestConfig_env(t *testing.T) {
 		t.Run(tt.name+"="+tt.value, func(t *testing.T) {
 			cleanEnv(t)
 			if tt.name == "XDG_DATA_HOME" {
-				if os.Geteuid() == 0 {
-					t.Skip("root's data folder is /var/lib/wangge, whatever XDG_DATA_HOME says")
-				}
 				t.Setenv("WANGGE_DATA_DIR", "")
+				if os.Geteuid() == 0 {
+					// Root's folder is /var/lib/wangge whatever XDG_DATA_HOME
+					// says: check the rule a non-root user meets.
+					t.Setenv(tt.name, tt.value)
+					if _, err := defaultDataDir(false); err == nil || !strings.HasPrefix(err.Error(), tt.want) {
+						t.Errorf("defaultDataDir(false): %v, want %q", err, tt.want)
+					}
+					if dir, err := defaultDataDir(true); err != nil || dir != "/var/lib/wangge" {
+						t.Errorf("defaultDataDir(true): %q, %v", dir, err)
+					}
+					return
+				}
 			}
 			t.Setenv(tt.name, tt.value)
 			c := DefaultConfig()

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"compress/gzip"
 	"context"
@@ -149,9 +148,6 @@ func writeCountyLayer(t *testing.T, dir string, size int64) int64 {
 // gzip-compressed into a plan through the running server, whose peak Go
 // heap is sampled. Both must pass; the figures are logged.
 func TestLargeLayer(t *testing.T) {
-	if testing.Short() {
-		t.Skip("a large layer: not with -short")
-	}
 	size := int64(20e6)
 	if *largeLayer || os.Getenv("WANGGE_LARGE") != "" {
 		size = 137e6
@@ -164,7 +160,7 @@ func TestLargeLayer(t *testing.T) {
 
 	// The CLI, in a child process: its peak RSS is its own.
 	start = time.Now()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestLargeLayerChild$", "-test.count=1")
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	args, _ := json.Marshal([]string{"import", "-database-url", url, "-note", "large layer", dir})
 	cmd.Env = append(os.Environ(), largeLayerChildEnv+"="+string(args))
 	var stdout, stderr bytes.Buffer
@@ -235,31 +231,31 @@ func TestLargeLayer(t *testing.T) {
 		float64(gridBytes)/1e6, float64(len(gz))/1e6, apiTime.Round(time.Millisecond), base>>20, top>>20, (top-base)>>20, imported.Plan.Summary)
 }
 
-// TestLargeLayerChild is TestLargeLayer's child process: it runs wangge
-// with the arguments in the environment and prints its peak RSS.
-func TestLargeLayerChild(t *testing.T) {
-	args := os.Getenv(largeLayerChildEnv)
-	if args == "" {
-		t.Skip("run by TestLargeLayer")
-	}
+// largeLayerChild is TestLargeLayer's child process (TestMain runs it
+// instead of the tests when largeLayerChildEnv is set): it runs wangge
+// with the arguments in the environment, prints its peak RSS and returns
+// the exit code.
+func largeLayerChild() int {
 	var argv []string
-	if err := json.Unmarshal([]byte(args), &argv); err != nil {
-		t.Fatal(err)
+	if err := json.Unmarshal([]byte(os.Getenv(largeLayerChildEnv)), &argv); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
 	}
 	if err := Run(context.Background(), argv, os.Stdout, os.Stderr); err != nil {
-		t.Fatal(err)
+		fmt.Fprintln(os.Stderr, err)
+		return 1
 	}
-	f, err := os.Open("/proc/self/status")
+	status, err := os.ReadFile("/proc/self/status")
 	if err != nil {
-		t.Fatal(err)
+		fmt.Fprintln(os.Stderr, err)
+		return 1
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if strings.HasPrefix(sc.Text(), "VmHWM:") {
-			fmt.Println(sc.Text())
+	for _, line := range strings.Split(string(status), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			fmt.Println(line)
 		}
 	}
+	return 0
 }
 
 // gzipFile returns the file gzip-compressed.

@@ -23,8 +23,12 @@ import (
 )
 
 // TestMain sets gin's process-wide mode as main does, and runs the tests
-// against a throwaway PostgreSQL cluster.
+// against a throwaway PostgreSQL cluster; as TestLargeLayer's child it
+// runs wangge instead.
 func TestMain(m *testing.M) {
+	if os.Getenv(largeLayerChildEnv) != "" {
+		os.Exit(largeLayerChild())
+	}
 	gin.SetMode(gin.ReleaseMode)
 	pgtest.Main(m)
 }
