@@ -280,3 +280,37 @@ func TestTimes_plainDatesEverywhere(t *testing.T) {
 		t.Errorf("from=yesterday: %d, want 400", code)
 	}
 }
+
+// TestText_badBytesAreClientErrors is the issue's list of inputs that used
+// to reach PostgreSQL and answer 500 (SQLSTATE 22021): a query value, a
+// path id, a header, and roster cells holding a NUL or bytes that are not
+// text. Each is a 4xx problem and writes nothing.
+func TestText_badBytesAreClientErrors(t *testing.T) {
+	e := newPeopleEnv(t, dispatchTown())
+	before := e.tableCounts()
+	for _, c := range []struct {
+		method, target, body string
+		header                     []string
+	}{
+		{"GET", "/v1/people?name=%FF%FE", "", nil},
+		{"GET", "/v1/people?name=a%00b", "", nil},
+		{"GET", "/v1/incidents/%ff%fe", "", nil},
+		{"POST", "/v1/incidents", `{"lon":112.005,"lat":27.005,"category":"safety","severity":"minor","source":"walk_in","description":"x"}`,
+			[]string{"Idempotency-Key", "\xff"}},
+	} {
+		rec := e.raw(geo.AccessAdmin, c.method, c.target, []byte(c.body), append([]string{"Content-Type", "application/json"}, c.header...)...)
+		if rec.Code < 400 || rec.Code >= 500 || rec.Header().Get("Content-Type") != api.ProblemContentType {
+			t.Errorf("%s %s: %d %s, want a 4xx problem", c.method, c.target, rec.Code, rec.Body)
+		}
+	}
+	for name, cell := range map[string]string{"NUL": "王\x00五", "not UTF-8 nor GB18030": "\x81\x30"} {
+		text := "姓名,联系电话,网格编码,职务\r\n" + cell + ",13900008888,431321101201001,网格长\r\n"
+		rec := e.raw(geo.AccessAdmin, "POST", "/v1/rosters?dry_run=false", []byte(text), "Content-Type", "text/csv")
+		if rec.Code >= 500 {
+			t.Errorf("roster with a %s cell: %d %s", name, rec.Code, rec.Body)
+		}
+	}
+	if after := e.tableCounts(); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Errorf("rows changed: %v → %v", before, after)
+	}
+}
