@@ -290,7 +290,7 @@ func TestText_badBytesAreClientErrors(t *testing.T) {
 	before := e.tableCounts()
 	for _, c := range []struct {
 		method, target, body string
-		header                     []string
+		header               []string
 	}{
 		{"GET", "/v1/people?name=%FF%FE", "", nil},
 		{"GET", "/v1/people?name=a%00b", "", nil},
