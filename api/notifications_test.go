@@ -363,3 +363,34 @@ func TestChannels_badInputAndSecrets(t *testing.T) {
 		t.Errorf("a dispatcher lists channels: %d", code)
 	}
 }
+
+// TestNotifications_dueSoonOnce: an incident due within the reminder's
+// window reminds its assignee once per time limit, through the outbox.
+func TestNotifications_dueSoonOnce(t *testing.T) {
+	e := newNotifyEnv(t)
+	var inc incidentAnswer
+	if code := e.do(geo.AccessDispatcher, "POST", "/v1/incidents", newIncident(centre(1), "safety", "urgent"), &inc); code != 201 {
+		t.Fatalf("intake: %d", code)
+	}
+	e.deliver(t)
+	before := len(e.webhook.Received())
+	d := geo.NewDispatcher(geo.DefaultDispatchConfig(), 0)
+	channels, err := e.db.Channels(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	remind := func(inc *geo.Incident) []geo.OutboxMessage {
+		return d.Messages(channels, e.snap, inc, geo.MsgDueSoon, nil, "")
+	}
+	for round, want := range []int{1, 0} { // the second round finds it reminded
+		n, err := e.db.RemindDueSoon(context.Background(), e.clock(), 3*time.Hour, 100, remind)
+		if err != nil || n != want {
+			t.Fatalf("round %d: reminded %d, %v; want %d", round, n, err, want)
+		}
+	}
+	e.deliver(t)
+	got := e.webhook.Received()[before:]
+	if len(got) != 1 || got[0].Kind != "due_soon" || got[0].Fields["number"] != inc.Number || got[0].Phone != "13900000001" {
+		t.Errorf("webhook got %+v, want one due_soon reminder to the leader", got)
+	}
+}
