@@ -35,6 +35,11 @@ type DB struct {
 	Pool *pgxpool.Pool
 	// Now is the clock, replaceable in tests.
 	Now func() time.Time
+	// Dispatcher decides routing again inside the store's own writes, as
+	// intake decides it: open incidents when a plan is applied or an
+	// appointment ends (incidents_reroute.go). The zero value stands for
+	// geo.NewDispatcher's defaults; the server sets its own.
+	Dispatcher geo.Dispatcher
 }
 
 // Open connects to the database at connString and checks that it answers.
@@ -167,7 +172,10 @@ func unavailable(err error) error {
 			return err
 		}
 	case errors.As(err, &connErr), errors.As(err, &netErr),
-		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, syscall.ECONNREFUSED):
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, syscall.ECONNREFUSED),
+		// A connection found broken by an earlier read (its server died,
+		// e.g. a primary lost in a failover) and closed under the caller.
+		errors.Is(err, pgconn.ErrConnClosed):
 	default:
 		return err
 	}

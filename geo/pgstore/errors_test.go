@@ -33,3 +33,13 @@ func TestUnavailable_classes(t *testing.T) {
 		}
 	}
 }
+
+// TestUnavailable_connClosed: pgx answers a query on a connection the
+// server dropped (a primary killed during failover) with ErrConnClosed,
+// not a PgError; that is 503 too, never a 500.
+func TestUnavailable_connClosed(t *testing.T) {
+	err := unavailable(fmt.Errorf("query: %w", pgconn.ErrConnClosed))
+	if got := geo.ErrorCode(err); got != geo.EUNAVAILABLE {
+		t.Errorf("ErrConnClosed: code %q, want %q", got, geo.EUNAVAILABLE)
+	}
+}
