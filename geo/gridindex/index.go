@@ -96,13 +96,17 @@ type Index struct {
 	ringStart []int32  // ring r is pts[ringStart[r]:ringStart[r+1]]; len rings+1
 	slotRing  []int32  // slot s owns rings slotRing[s]:slotRing[s+1]; len n+1
 	exterior  []uint64 // bit r set: ring r starts a new polygon (its shell)
-	slotOf    []int32  // entry ID -> slot
 
 	// Y-slab edge index for entries with many edges.
 	slabOf    []int32 // per slot: index into slabs, or -1; nil when no entry has one
 	slabs     []slab
 	slabCells []int32 // cell c of slab s lists slabEdges[slabCells[s.cells+c]:slabCells[s.cells+c+1]]
 	slabEdges []int32 // an edge is the index of its first vertex in pts
+
+	// Coarse answers before the tree (raster.go): nil when it would not
+	// pay; farKx is newFarScale(bound).
+	raster *raster
+	farKx  float64
 }
 
 // leaf is an R-tree leaf: an entry's bounding box, with what a lookup needs
@@ -190,13 +194,11 @@ func New(polys []orb.MultiPolygon) (*Index, error) {
 		ringStart: make([]int32, 0, nRings+1),
 		slotRing:  make([]int32, 0, n+1),
 		exterior:  make([]uint64, (nRings+63)/64),
-		slotOf:    make([]int32, n),
 	}
 	order := ix.buildTree(bounds)
 
 	// Pass 2: copy the normalised rings in slot order.
 	for s, e := range order {
-		ix.slotOf[e] = int32(s)
 		ix.slotRing = append(ix.slotRing, int32(len(ix.ringStart)))
 		ix.leaves[s].vstart = int32(len(ix.pts))
 		for _, poly := range polys[e] {
@@ -221,6 +223,8 @@ func New(polys []orb.MultiPolygon) (*Index, error) {
 			ix.leaves[s].id = ^ix.leaves[s].id
 		}
 	}
+	ix.farKx = newFarScale(ix.bound)
+	ix.buildRaster() // last: it locates points with the finished index
 	return ix, nil
 }
 
@@ -407,17 +411,20 @@ func (ix *Index) MemoryBytes() int {
 	return int(unsafe.Sizeof(*ix)) +
 		cap(ix.pts)*int(unsafe.Sizeof(orb.Point{})) +
 		cap(ix.leaves)*int(unsafe.Sizeof(leaf{})) +
-		4*(cap(ix.ringStart)+cap(ix.slotRing)+cap(ix.slotOf)+cap(ix.slabOf)+cap(ix.slabCells)+cap(ix.slabEdges)+cap(ix.refs)+cap(ix.boxes)) +
+		4*(cap(ix.ringStart)+cap(ix.slotRing)+cap(ix.slabOf)+cap(ix.slabCells)+cap(ix.slabEdges)+cap(ix.refs)+cap(ix.boxes)) +
 		8*cap(ix.exterior) +
-		cap(ix.slabs)*int(unsafe.Sizeof(slab{}))
+		cap(ix.slabs)*int(unsafe.Sizeof(slab{})) +
+		ix.rasterBytes()
 }
 
 // Geometry returns entry id's polygons as stored: every ring closed, with
 // consecutive duplicate points removed, in the input orientation. It
-// allocates a fresh copy and panics if id is out of range.
+// allocates a fresh copy and panics if id is out of range. It is meant for
+// tests and diagnostics: it searches the leaves for id (the index keeps no
+// ID-to-slot table, 4 bytes a grid that lookups never use).
 func (ix *Index) Geometry(id int) orb.MultiPolygon {
 	var mp orb.MultiPolygon
-	s := ix.slotOf[id]
+	s := ix.slotOfID(int32(id))
 	for r := ix.slotRing[s]; r < ix.slotRing[s+1]; r++ {
 		ring := append(orb.Ring(nil), ix.pts[ix.ringStart[r]:ix.ringStart[r+1]]...)
 		if ix.exterior[r/64]&(1<<(r%64)) != 0 {
@@ -427,4 +434,17 @@ func (ix *Index) Geometry(id int) orb.MultiPolygon {
 		}
 	}
 	return mp
+}
+
+// slotOfID returns the slot of entry id by a linear search of the leaves;
+// it panics if id is out of range.
+func (ix *Index) slotOfID(id int32) int32 {
+	if id >= 0 && int(id) < ix.n {
+		for s := range ix.n {
+			if l := ix.leaves[s].id; l == id || l == ^id {
+				return int32(s)
+			}
+		}
+	}
+	panic(fmt.Sprintf("gridindex: entry %d out of range [0, %d)", id, ix.n))
 }

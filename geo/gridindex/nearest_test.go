@@ -154,7 +154,7 @@ func TestNearestPrunedMatchesExhaustive(t *testing.T) {
 			if wok && l.name == "squares" {
 				// Count the answers other grids tie with.
 				for id, m := range l.polys {
-					if int32(id) != want.ID && ix.boundaryDistanceExhaustive(ix.slotOf[id], p) == want.DistanceM && len(m) > 0 {
+					if int32(id) != want.ID && ix.boundaryDistanceExhaustive(ix.slotOfID(int32(id)), p) == want.DistanceM && len(m) > 0 {
 						stats["tie"]++
 						break
 					}

@@ -48,6 +48,15 @@ const hitBuf = 16
 // Locate does not allocate when p is covered by a single grid or by none
 // (allocation happens for Also and, rarely, in the exact predicate).
 func (ix *Index) Locate(p orb.Point, toleranceM float64) (res Result, ok bool) {
+	if ix.raster != nil {
+		res, ok, done, uncovered := ix.locateRaster(p, toleranceM)
+		if done {
+			return res, ok
+		}
+		if uncovered {
+			return ix.nearest(p, toleranceM)
+		}
+	}
 	var buf [hitBuf]int32
 	hits, onB := ix.cover(p, buf[:0])
 	switch len(hits) {
@@ -281,6 +290,9 @@ func edgeTest(a, b, p orb.Point) int {
 // answer, so the result is the exhaustive search's (nearestExhaustive in the
 // tests): the same grid, the same distance, ties to the smallest ID.
 func (ix *Index) nearest(p orb.Point, tol float64) (Result, bool) {
+	if ix.farFromOutline(p, tol) {
+		return Result{}, false
+	}
 	// Search box. MetresToDegrees is exact at p's latitude; the distance
 	// is measured at the mid-latitude of p and the closest point, at most
 	// dLat away, where a degree of longitude can be shorter (towards the

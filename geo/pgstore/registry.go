@@ -2,6 +2,8 @@ package pgstore
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -91,12 +93,12 @@ func loadTown(ctx context.Context, tx pgx.Tx, td *geo.TownData, gen int64, at ti
 	var validTo *time.Time
 	var did *int64
 	var dn, dp *string
-	byCode := map[string]int{}
+	arena := wkbArena{chunk: wkbArenaChunk}
 	rows, _ = tx.Query(ctx, q("grids_at_generation"), gen, at)
 	if _, err := pgx.ForEachRow(rows, []any{&g.Code, &g.Name, &g.VillageCode, &g.Households, &g.Population, &raw,
 		&g.Generation, &g.ValidFrom, &validTo, &lid, &ln, &lp, &did, &dn, &dp}, func() error {
 		var err error
-		if g.Geometry, err = decodeWKB(raw); err != nil {
+		if g.Geometry, err = arena.decode(raw); err != nil {
 			return err
 		}
 		g.ValidTo = time.Time{}
@@ -104,17 +106,19 @@ func loadTown(ctx context.Context, tx pgx.Tx, td *geo.TownData, gen int64, at ti
 			g.ValidTo = *validTo
 		}
 		g.Leader, g.Deputy = people.add(lid, ln, lp), people.add(did, dn, dp)
-		byCode[g.Code] = len(td.Grids)
 		td.Grids = append(td.Grids, g)
 		return nil
 	}); err != nil {
 		return err
 	}
+	sortGridsByCode(td.Grids)
 	var code string
 	var o geo.OrganizationRef
 	rows, _ = tx.Query(ctx, q("attachments_at"), at)
 	_, err = pgx.ForEachRow(rows, []any{&code, &o.Kind, &o.Name}, func() error {
-		if i, ok := byCode[code]; ok {
+		// Grids are sorted by code: a binary search, not a map of a
+		// million codes built for this loop.
+		if i, ok := slices.BinarySearchFunc(td.Grids, code, func(g geo.GridRecord, c string) int { return strings.Compare(g.Code, c) }); ok {
 			td.Grids[i].Organizations = append(td.Grids[i].Organizations, o)
 		}
 		return nil
@@ -129,6 +133,41 @@ func loadTown(ctx context.Context, tx pgx.Tx, td *geo.TownData, gen int64, at ti
 		return err
 	}
 	return people.loadLeaves(ctx, tx)
+}
+
+// sortGridsByCode sorts grids by code (byte order; codes are digits, so
+// it is every collation's order), ties by position. It sorts positions and
+// then moves each record once along the permutation's cycles, rather than
+// swapping records of this size n log n times.
+func sortGridsByCode(grids []geo.GridRecord) {
+	idx := make([]int32, len(grids))
+	for i := range idx {
+		idx[i] = int32(i)
+	}
+	slices.SortFunc(idx, func(a, b int32) int {
+		if c := strings.Compare(grids[a].Code, grids[b].Code); c != 0 {
+			return c
+		}
+		return int(a - b)
+	})
+	// grids[i] must become the old grids[idx[i]].
+	for i := range idx {
+		if idx[i] == int32(i) {
+			continue
+		}
+		tmp := grids[i]
+		j := int32(i)
+		for {
+			k := idx[j]
+			idx[j] = j
+			if k == int32(i) {
+				grids[j] = tmp
+				break
+			}
+			grids[j] = grids[k]
+			j = k
+		}
+	}
 }
 
 // loadRosters fills each village's organizations with their members at at.
