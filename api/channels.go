@@ -45,7 +45,7 @@ func (s *Server) listChannels(c *gin.Context) error {
 // createChannel answers POST /v1/channels: 201 with the channel.
 func (s *Server) createChannel(c *gin.Context, req *outbox.ChannelRequest) error {
 	var rec geo.ChannelRecord
-	if err := req.Apply(&rec, s.cfg.SecretKey, s.registry.Load()); err != nil {
+	if err := req.Apply(&rec, s.cfg.SecretKey, s.registry.Load(), &s.limits); err != nil {
 		return err
 	}
 	out, err := s.cfg.Channels.CreateChannel(c.Request.Context(), rec, callerName(c), s.cfg.Now().UTC())
@@ -64,7 +64,7 @@ func (s *Server) createChannel(c *gin.Context, req *outbox.ChannelRequest) error
 func (s *Server) updateChannel(c *gin.Context, req *outbox.ChannelRequest) error {
 	snap := s.registry.Load()
 	out, err := s.cfg.Channels.UpdateChannel(c.Request.Context(), pathInt(c, "id"), callerName(c), s.cfg.Now().UTC(),
-		func(rec *geo.ChannelRecord) error { return req.Apply(rec, s.cfg.SecretKey, snap) })
+		func(rec *geo.ChannelRecord) error { return req.Apply(rec, s.cfg.SecretKey, snap, &s.limits) })
 	if err != nil {
 		return err
 	}

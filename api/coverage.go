@@ -28,10 +28,10 @@ type coverageRequest struct {
 // coveredGrid is one grid in the answer of POST /v1/coverage.
 type coveredGrid struct {
 	gridRefJSON
-	OverlapM2 float64     `json:"overlap_m2"`
-	Share     float64     `json:"share"`
-	Leader    *personJSON `json:"leader"`
-	Deputy    *personJSON `json:"deputy"`
+	OverlapM2 float64    `json:"overlap_m2"`
+	Share     float64    `json:"share"`
+	Leader    *staffJSON `json:"leader"`
+	Deputy    *staffJSON `json:"deputy"`
 }
 
 // coverageTotals sums up an answer of POST /v1/coverage.
@@ -45,7 +45,8 @@ type coverageTotals struct {
 // coverage answers POST /v1/coverage (dispatchers and admins): every grid
 // of the current snapshot that an area covers — a polygon, a line with
 // buffer_m, or a point with radius_m — with the overlap in m², its share of
-// the grid, and the leader and deputy to notify, largest overlap first.
+// the grid, and the leader and deputy to notify (on leave: until when, and
+// who covers), largest overlap first.
 // It is computed from memory (geo/coverage), so it answers while
 // PostgreSQL is down.
 func (s *Server) coverage(c *gin.Context, body *coverageRequest) error {
@@ -83,6 +84,7 @@ func (s *Server) coverage(c *gin.Context, body *coverageRequest) error {
 	snap := s.registry.Load()
 	overlaps := sh.Grids(snap)
 	personal := callerRole(c).SeesPersonalData()
+	now := s.cfg.Now().UTC()
 	out := struct {
 		CRS    chinacrs.CRS   `json:"crs"`
 		Grids  []coveredGrid  `json:"grids"`
@@ -92,7 +94,7 @@ func (s *Server) coverage(c *gin.Context, body *coverageRequest) error {
 	for i, o := range overlaps {
 		g := &snap.Grids[o.Entry]
 		out.Grids[i] = coveredGrid{gridRefJSON: gridRef(snap, g), OverlapM2: roundTo(o.OverlapM2, 2), Share: roundTo(o.Share, 6),
-			Leader: contactJSON(g.Leader, personal), Deputy: contactJSON(g.Deputy, personal)}
+			Leader: staffOut(snap, g, g.Leader, personal, now), Deputy: staffOut(snap, g, g.Deputy, personal, now)}
 		total += o.OverlapM2
 	}
 	out.Totals = coverageTotals{Grids: len(overlaps), AreaM2: roundTo(sh.AreaM2, 2), OverlapM2: roundTo(total, 2), Generation: snap.Generation}

@@ -80,15 +80,16 @@ func (s *Server) listGrids(c *gin.Context) error {
 // gridDetail is the properties of GET /v1/grids/{code}.
 type gridDetail struct {
 	gridProperties
-	Leader        *personJSON `json:"leader"`
-	Deputy        *personJSON `json:"deputy"`
-	Organizations []orgJSON   `json:"organizations"`
-	Generation    int64       `json:"generation"`
-	ValidFrom     string      `json:"valid_from"`
+	Leader        *staffJSON `json:"leader"`
+	Deputy        *staffJSON `json:"deputy"`
+	Organizations []orgJSON  `json:"organizations"`
+	Generation    int64      `json:"generation"`
+	ValidFrom     string     `json:"valid_from"`
 }
 
 // getGrid answers GET /v1/grids/{code} with the grid as a GeoJSON Feature
-// with its leader, deputy and organizations.
+// with its leader, deputy (on leave: until when, and who covers) and
+// organizations.
 func (s *Server) getGrid(c *gin.Context) error {
 	code := c.Param("code")
 	if err := geo.ValidateGridCode(code, ""); err != nil {
@@ -113,14 +114,15 @@ func (s *Server) getGrid(c *gin.Context) error {
 		return problemf(TypeNotFound, http.StatusNotFound, "grid %s is not in generation %d", code, snap.Generation)
 	}
 	personal := callerRole(c).SeesPersonalData()
+	at := s.leaveTime(c)
 	// LoadedAt changes when a reload picks up new people or organizations
-	// within a generation.
-	etag := fmt.Sprintf(`"g%s-%s-%s-%d-%t"`, snap.Version(), code, crs, prec, personal)
+	// within a generation; leave starts and ends without one.
+	etag := fmt.Sprintf(`"g%s-%s-%s-%d-%t-%s"`, snap.Version(), code, crs, prec, personal, leaveTag(snap, g, at))
 	if notModified(c, etag) {
 		return nil
 	}
-	props := gridDetail{gridProperties: listProperties(snap, g), Leader: contactJSON(g.Leader, personal),
-		Deputy: contactJSON(g.Deputy, personal), Organizations: orgsJSON(g), Generation: g.Generation,
+	props := gridDetail{gridProperties: listProperties(snap, g), Leader: staffOut(snap, g, g.Leader, personal, at),
+		Deputy: staffOut(snap, g, g.Deputy, personal, at), Organizations: orgsJSON(g), Generation: g.Generation,
 		ValidFrom: g.ValidFrom.UTC().Format(time.RFC3339)}
 	addVary(c.Writer.Header(), "Authorization")
 	c.Header("ETag", etag)

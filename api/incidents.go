@@ -29,25 +29,17 @@ func (s *Server) createIncident(c *gin.Context, req *geo.IncidentRequest) error 
 	if len(key) > maxIdempotencyKey {
 		return badParam("Idempotency-Key", "longer than %d characters", maxIdempotencyKey)
 	}
-	now := s.cfg.Now().UTC()
-	snap := s.registry.Load()
-	inc, err := s.dispatcher.Route(snap, *req, now)
-	if err != nil {
-		return err
+	if geo.Source(req.Source) == geo.SourceOpen311 {
+		// The record would claim an Open311 request that does not exist.
+		return geo.Invalid(geo.Problem{Where: "source", Reason: fmt.Sprintf(
+			"got %q: only Open311 (POST /open311/v2/requests.json) sets it; want one of %v", req.Source,
+			slices.DeleteFunc(slices.Clone(geo.Sources), func(src geo.Source) bool { return src == geo.SourceOpen311 }))})
 	}
-	channels, err := s.notificationChannels(c.Request.Context())
-	if err != nil {
-		return err
-	}
-	inc.CreatedBy = callerName(c)
 	// The hash of the decoded request, so a retry that differs only in
 	// spacing or member order is the same request.
 	canonical, _ := json.Marshal(req)
 	hash := sha256.Sum256(canonical)
-	out, fresh, err := s.cfg.Incidents.CreateIncident(c.Request.Context(), inc, key, hash[:],
-		func(inc *geo.Incident) []geo.OutboxMessage {
-			return s.dispatcher.Messages(channels, snap, inc, geo.MsgRouted, nil, "")
-		})
+	out, fresh, err := s.intake(c, *req, callerRole(c), callerName(c), key, hash[:], s.cfg.Now().UTC(), nil)
 	if err != nil {
 		return err
 	}
@@ -57,6 +49,36 @@ func (s *Server) createIncident(c *gin.Context, req *geo.IncidentRequest) error 
 	}
 	c.Header("Location", "/v1/incidents/"+out.Number)
 	return s.sendIncident(c, status, out)
+}
+
+// intake is the one way a complaint becomes an incident, whichever
+// door it came through (POST /v1/incidents, Open311): route req on the
+// current snapshot at now, run before (if not nil: a door's own writes,
+// after routing succeeded), then store the incident with its routing
+// messages under key and hash, created by actor acting as role. It
+// returns the incident and whether it was created now (false: a retry
+// of the same key).
+func (s *Server) intake(c *gin.Context, req geo.IncidentRequest, role geo.AccessRole, actor, key string, hash []byte,
+	now time.Time, before func() error) (*geo.Incident, bool, error) {
+	snap := s.registry.Load()
+	inc, err := s.dispatcher.Route(snap, req, now)
+	if err != nil {
+		return nil, false, err
+	}
+	channels, err := s.notificationChannels(c.Request.Context())
+	if err != nil {
+		return nil, false, err
+	}
+	if before != nil {
+		if err := before(); err != nil {
+			return nil, false, err
+		}
+	}
+	inc.CreatedBy, inc.CreatedByRole = actor, geo.ActorRole(role, personScope(c), inc)
+	return s.cfg.Incidents.CreateIncident(c.Request.Context(), inc, key, hash,
+		func(inc *geo.Incident) []geo.OutboxMessage {
+			return s.dispatcher.Messages(channels, snap, inc, geo.MsgRouted, nil, "")
+		})
 }
 
 // addIncidentEvent answers POST /v1/incidents/{number}/events: one step of
@@ -88,7 +110,10 @@ func (s *Server) addIncidentEvent(c *gin.Context, req *geo.EventRequest) error {
 			}
 			ch, err := s.dispatcher.Decide(snap, inc, ev, now)
 			if err == nil {
-				ch.Messages = s.dispatcher.ChangeMessages(channels, snap, inc, ch)
+				// The role the caller acts in now: the record keeps it
+				// as it was, whatever they hold later.
+				ch.ActorRole = geo.ActorRole(callerRole(c), personScope(c), inc)
+				ch.Messages = s.dispatcher.EventMessages(channels, snap, inc, ch)
 			}
 			return ch, err
 		})
@@ -146,7 +171,27 @@ type incidentOut struct {
 	ResolvedAt  *time.Time    `json:"resolved_at"`
 	ClosedAt    *time.Time    `json:"closed_at"`
 	CreatedBy   string        `json:"created_by"`
-	Events      []eventOut    `json:"events,omitempty"`
+	// The record: the first time limit, escalations, completion (办结:
+	// verified) and whether on time, the time spent past deadlines (at
+	// the time of the answer), and why it was rejected or cancelled.
+	FirstDueAt      time.Time  `json:"first_due_at"`
+	EscalationCount int        `json:"escalation_count"`
+	MaxLevel        geo.Level  `json:"max_level"`
+	CompletedAt     *time.Time `json:"completed_at"`
+	OnTime          *bool      `json:"on_time"`
+	OverdueSeconds  int64      `json:"overdue_seconds"`
+	MissedDeadlines int        `json:"missed_deadlines"`
+	OutcomeReason   string     `json:"outcome_reason,omitempty"`
+	// SuspendedAt is set while suspended (挂起); SuspendedSeconds sums
+	// the suspensions that ended.
+	SuspendedAt         *time.Time    `json:"suspended_at"`
+	SuspendedSeconds    int64         `json:"suspended_seconds"`
+	PossibleDuplicateOf *incidentLink `json:"possible_duplicate_of"`
+	MergedInto          *incidentLink `json:"merged_into"`
+	// Deadlines and Contacts are in the detail only.
+	Deadlines []deadlineOut `json:"deadlines,omitempty"`
+	Contacts  []contactOut  `json:"contacts,omitempty"`
+	Events    []eventOut    `json:"events,omitempty"`
 	// Messages are the notifications sent about the incident (detail
 	// only, where the server keeps an outbox).
 	Messages []messageOut `json:"messages,omitempty"`
@@ -179,6 +224,38 @@ func messagesJSON(msgs []geo.OutboxMessage, personal bool) []messageOut {
 	return out
 }
 
+// incidentLink points at another incident.
+type incidentLink struct {
+	Number string `json:"number"`
+	Href   string `json:"href"`
+}
+
+func linkTo(number string) *incidentLink {
+	if number == "" {
+		return nil
+	}
+	return &incidentLink{Number: number, Href: "/v1/incidents/" + number}
+}
+
+// deadlineOut is one time limit an incident was given.
+type deadlineOut struct {
+	Seq      int        `json:"seq"`
+	Level    geo.Level  `json:"level"`
+	DueAt    time.Time  `json:"due_at"`
+	SetAt    time.Time  `json:"set_at"`
+	SetBy    geo.Action `json:"set_by"`
+	Missed   bool       `json:"missed"`
+	MissedAt *time.Time `json:"missed_at"`
+	EndedAt  *time.Time `json:"ended_at"`
+}
+
+// contactOut is the reporter of an incident merged into this one.
+type contactOut struct {
+	From     string     `json:"from"`
+	Reporter personJSON `json:"reporter"`
+	At       time.Time  `json:"at"`
+}
+
 type inputJSON struct {
 	CRS string  `json:"crs"`
 	Lon float64 `json:"lon"`
@@ -202,13 +279,15 @@ type assigneeJSON struct {
 }
 
 type eventOut struct {
-	At       time.Time     `json:"at"`
-	Actor    string        `json:"actor"`
-	Action   geo.Action    `json:"action"`
-	From     geo.Status    `json:"from,omitempty"`
-	To       geo.Status    `json:"to"`
-	Note     string        `json:"note,omitempty"`
-	Assignee *assigneeJSON `json:"assignee,omitempty"`
+	At        time.Time     `json:"at"`
+	Actor     string        `json:"actor"`
+	ActorRole string        `json:"actor_role,omitempty"`
+	Action    geo.Action    `json:"action"`
+	From      geo.Status    `json:"from,omitempty"`
+	To        geo.Status    `json:"to"`
+	Level     geo.Level     `json:"level"`
+	Note      string        `json:"note,omitempty"`
+	Assignee  *assigneeJSON `json:"assignee,omitempty"`
 }
 
 // incidentJSON renders inc for the caller: phones only for roles that see
@@ -226,10 +305,16 @@ func (s *Server) incidentJSON(c *gin.Context, inc *geo.Incident, history bool) i
 		}
 		return out
 	}
+	now := s.cfg.Now()
 	out := incidentOut{Number: inc.Number, Status: inc.Status, Category: inc.Category, Severity: inc.Severity,
 		Source: inc.Source, Description: inc.Description, Location: inc.Location, Assignee: assignee(&inc.Assignee),
 		CoNotified: []orgJSON{}, ReportedAt: inc.ReportedAt, ReceivedAt: inc.ReceivedAt, DueAt: inc.DueAt,
-		Overdue: inc.Overdue(s.cfg.Now()), CreatedBy: inc.CreatedBy, ResolvedAt: timePtr(inc.ResolvedAt), ClosedAt: timePtr(inc.ClosedAt)}
+		Overdue: inc.Overdue(now), CreatedBy: inc.CreatedBy, ResolvedAt: timePtr(inc.ResolvedAt), ClosedAt: timePtr(inc.ClosedAt),
+		FirstDueAt: inc.FirstDueAt, EscalationCount: inc.EscalationCount, MaxLevel: inc.MaxLevel,
+		CompletedAt: timePtr(inc.CompletedAt), OnTime: inc.OnTime, OverdueSeconds: int64(inc.OverdueFor(now) / time.Second),
+		MissedDeadlines: inc.MissedDeadlines(now), OutcomeReason: inc.OutcomeReason,
+		SuspendedAt: timePtr(inc.SuspendedAt), SuspendedSeconds: inc.SuspendedSeconds,
+		PossibleDuplicateOf: linkTo(inc.PossibleDuplicateOf), MergedInto: linkTo(inc.MergedInto)}
 	if inc.ReporterName != "" || inc.ReporterPhone != "" {
 		// A person signed in sees the reporter's phone of their own
 		// incidents: they call the resident back.
@@ -250,8 +335,17 @@ func (s *Server) incidentJSON(c *gin.Context, inc *geo.Incident, history bool) i
 	}
 	if history {
 		for _, e := range inc.Events {
-			out.Events = append(out.Events, eventOut{At: e.At, Actor: e.Actor, Action: e.Action, From: e.From, To: e.To,
-				Note: e.Note, Assignee: assignee(e.Assignee)})
+			out.Events = append(out.Events, eventOut{At: e.At, Actor: e.Actor, ActorRole: e.ActorRole, Action: e.Action, From: e.From, To: e.To,
+				Level: e.Level, Note: e.Note, Assignee: assignee(e.Assignee)})
+		}
+		for _, d := range inc.Deadlines {
+			out.Deadlines = append(out.Deadlines, deadlineOut{Seq: d.Seq, Level: d.Level, DueAt: d.DueAt, SetAt: d.SetAt, SetBy: d.SetBy,
+				Missed: inc.Missed(d, now), MissedAt: timePtr(d.MissedAt), EndedAt: timePtr(d.EndedAt)})
+		}
+		for _, m := range inc.Contacts {
+			// Like the reporter's: the phone for those who call back.
+			out.Contacts = append(out.Contacts, contactOut{From: m.From, At: m.At,
+				Reporter: *contactJSON(&geo.Contact{Name: m.ReporterName, Phone: m.ReporterPhone}, personal || s.personSees(c, inc))})
 		}
 	}
 	return out
@@ -267,7 +361,7 @@ func timePtr(t time.Time) *time.Time {
 // listIncidents answers GET /v1/incidents with filters and a cursor;
 // Accept: application/geo+json gives a FeatureCollection for maps.
 func (s *Server) listIncidents(c *gin.Context) error {
-	f, err := incidentFilter(c, s.cfg.Now())
+	f, err := s.incidentFilter(c, s.cfg.Now())
 	if err != nil {
 		return err
 	}
@@ -315,7 +409,9 @@ func (s *Server) listIncidents(c *gin.Context) error {
 }
 
 // incidentFilter reads the scope parameters shared by the list and stats.
-func incidentFilter(c *gin.Context, now time.Time) (geo.IncidentFilter, error) {
+// category takes every code of the catalogue, inactive ones too: past
+// incidents keep a category no longer offered.
+func (s *Server) incidentFilter(c *gin.Context, now time.Time) (geo.IncidentFilter, error) {
 	f := geo.IncidentFilter{GridCode: c.Query("grid"), VillageCode: c.Query("village"), Now: now}
 	if f.GridCode != "" && geo.ValidateGridCode(f.GridCode, "") != nil {
 		return f, badParam("grid", "got %q, want a 15-digit grid code", truncate(f.GridCode))
@@ -324,8 +420,8 @@ func incidentFilter(c *gin.Context, now time.Time) (geo.IncidentFilter, error) {
 		return f, badParam("village", "got %q, want a 12-digit village code", truncate(f.VillageCode))
 	}
 	if raw := c.Query("category"); raw != "" {
-		if !slices.Contains(geo.Categories, geo.Category(raw)) {
-			return f, badParam("category", "got %q, want one of %v", truncate(raw), geo.Categories)
+		if cats := s.limits.Categories(true); !slices.Contains(cats, geo.Category(raw)) {
+			return f, badParam("category", "got %q, want one of %v", truncate(raw), cats)
 		}
 		f.Category = geo.Category(raw)
 	}
@@ -370,7 +466,7 @@ func incidentFilter(c *gin.Context, now time.Time) (geo.IncidentFilter, error) {
 // time range: the figures a township reports ("2,350 accepted, 2,110
 // completed").
 func (s *Server) stats(c *gin.Context) error {
-	f, err := incidentFilter(c, s.cfg.Now())
+	f, err := s.incidentFilter(c, s.cfg.Now())
 	if err != nil {
 		return err
 	}
@@ -378,13 +474,15 @@ func (s *Server) stats(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	// Every known category, inactive ones too (the range can hold their
+	// incidents), with zeros where none.
 	byCat := map[geo.Category]geo.CategoryStats{}
-	for _, cat := range geo.Categories {
+	for _, cat := range s.limits.Categories(true) {
 		byCat[cat] = st.ByCategory[cat]
 	}
 	c.JSON(http.StatusOK, gin.H{"scope": gin.H{"grid": f.GridCode, "village": f.VillageCode, "category": f.Category,
 		"from": timePtr(f.From), "to": timePtr(f.To)},
-		"received": st.Received, "closed": st.Closed, "completion_rate": st.CompletionRate,
+		"received": st.Received, "closed": st.Closed, "completed": st.Completed, "completion_rate": st.CompletionRate,
 		"median_hours_to_close": st.MedianHoursToClose, "p90_hours_to_close": st.P90HoursToClose,
 		"overdue_now": st.OverdueNow, "by_category": byCat, "satisfaction": st.Satisfaction})
 	return nil

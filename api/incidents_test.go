@@ -367,6 +367,9 @@ func TestIncidents_transitions(t *testing.T) {
 		"closed":      {"accept", "start", "resolve", "verify", "close"},
 		"rejected":    {"reject"},
 		"reopened":    {"accept", "start", "resolve", "reopen"},
+		"suspended":   {"suspend"},
+		"cancelled":   {"cancel"},
+		"merged":      {"merge"},
 	}
 	// legal[state][action] = the resulting state.
 	legal := map[string]map[string]string{
@@ -378,17 +381,45 @@ func TestIncidents_transitions(t *testing.T) {
 		"closed":      {"reopen": "reopened", "comment": "closed"},
 		"rejected":    {"close": "closed", "reassign": "dispatched", "escalate": "dispatched", "comment": "rejected"},
 		"reopened":    {"accept": "accepted", "reassign": "dispatched", "escalate": "dispatched", "comment": "reopened"},
+		"suspended": {"resume": "dispatched", "cancel": "cancelled", "merge": "merged", "comment": "suspended",
+			"request_reassign": "suspended", "request_escalate": "suspended"},
+		"cancelled": {"comment": "cancelled"},
+		"merged":    {"comment": "merged"},
 	}
-	// A request to reassign or escalate keeps an open incident as it is.
+	// A request to reassign or escalate keeps an open incident as it is;
+	// an open incident may be suspended, cancelled or merged.
 	for _, st := range []string{"dispatched", "accepted", "in_progress", "rejected", "reopened"} {
 		legal[st]["request_reassign"], legal[st]["request_escalate"] = st, st
+		legal[st]["suspend"], legal[st]["cancel"], legal[st]["merge"] = "suspended", "cancelled", "merged"
+	}
+	legal["resolved"]["merge"] = "merged"
+	// A correction keeps the status when the assignee stays (the
+	// category changes, the place does not), until the incident ends.
+	for st := range legal {
+		if st != "closed" && st != "cancelled" && st != "merged" {
+			legal[st]["correct"] = st
+		}
+	}
+	// Every step goes with a reason, a correction with a category, a
+	// merge with the incident it repeats.
+	var first incidentAnswer
+	e.do(geo.AccessDispatcher, "POST", "/v1/incidents", newIncident(centre(1), "safety", "minor"), &first)
+	body := func(action string) map[string]string {
+		b := map[string]string{"action": action, "note": "test"}
+		switch action {
+		case "correct":
+			b["category"] = "dispute"
+		case "merge":
+			b["into"] = first.Number
+		}
+		return b
 	}
 	for state, path := range paths {
 		for _, action := range geo.UserActions {
 			var inc incidentAnswer
 			e.do(geo.AccessDispatcher, "POST", "/v1/incidents", newIncident(centre(1), "safety", "minor"), &inc)
 			for _, a := range path {
-				if code := e.do(geo.AccessDispatcher, "POST", "/v1/incidents/"+inc.Number+"/events", map[string]string{"action": a}, &inc); code != 200 {
+				if code := e.do(geo.AccessDispatcher, "POST", "/v1/incidents/"+inc.Number+"/events", body(a), &inc); code != 200 {
 					t.Fatalf("path to %s: %s answered %d", state, a, code)
 				}
 			}
@@ -398,7 +429,7 @@ func TestIncidents_transitions(t *testing.T) {
 			before := len(inc.Events)
 			var raw json.RawMessage
 			var after incidentAnswer
-			code := e.do(geo.AccessDispatcher, "POST", "/v1/incidents/"+inc.Number+"/events", map[string]string{"action": string(action), "note": "test"}, &raw)
+			code := e.do(geo.AccessDispatcher, "POST", "/v1/incidents/"+inc.Number+"/events", body(string(action)), &raw)
 			if code == 200 {
 				json.Unmarshal(raw, &after)
 			}

@@ -125,17 +125,11 @@ func (s *Server) staffing(c *gin.Context) error {
 	return nil
 }
 
-// leaveUntil reports whether c is on leave at t, and until when.
+// leaveUntil reports whether c is on leave at t, and until when (periods
+// back to back count as one, as every other view shows them).
 func leaveUntil(c *geo.Contact, t time.Time) (time.Time, bool) {
-	if c == nil {
-		return time.Time{}, false
-	}
-	for _, p := range c.Leave {
-		if p.Contains(t) {
-			return p.To, true
-		}
-	}
-	return time.Time{}, false
+	p, ok := c.LeaveAt(t)
+	return p.To, ok
 }
 
 // staffingKinds reads ?kinds= (comma-separated organization kinds, or

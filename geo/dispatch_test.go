@@ -140,15 +140,31 @@ func TestTransition_stateMachine(t *testing.T) {
 
 		geo.ActRequestReassign: {},
 		geo.ActRequestEscalate: {},
+		geo.ActSuspend:         {},
+		// Resume goes back to the status before the suspension, which
+		// Decide reads from the history (TestDecide_suspendResume).
+		geo.ActResume:  {geo.StSuspended: geo.StSuspended},
+		geo.ActCancel:  {geo.StSuspended: geo.StCancelled},
+		geo.ActMerge:   {geo.StSuspended: geo.StMerged, geo.StResolved: geo.StMerged},
+		geo.ActCorrect: {},
 	}
 	for _, st := range open {
 		allowed[geo.ActReassign][st] = geo.StDispatched
 		allowed[geo.ActEscalate][st] = geo.StDispatched
 		allowed[geo.ActRequestReassign][st] = st
 		allowed[geo.ActRequestEscalate][st] = st
+		allowed[geo.ActSuspend][st] = geo.StSuspended
+		allowed[geo.ActCancel][st] = geo.StCancelled
+		allowed[geo.ActMerge][st] = geo.StMerged
 	}
+	// A suspended incident is still open: it may be asked about.
+	allowed[geo.ActRequestReassign][geo.StSuspended] = geo.StSuspended
+	allowed[geo.ActRequestEscalate][geo.StSuspended] = geo.StSuspended
 	for _, st := range geo.Statuses {
 		allowed[geo.ActComment][st] = st
+		if st != geo.StClosed && st != geo.StCancelled && st != geo.StMerged {
+			allowed[geo.ActCorrect][st] = st
+		}
 	}
 	for _, action := range geo.UserActions {
 		for _, from := range geo.Statuses {

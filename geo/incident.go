@@ -40,14 +40,21 @@ var Severities = []Severity{SevMinor, SevMajor, SevUrgent}
 // Source is how a complaint arrived.
 type Source string
 
-// Sources.
-var Sources = []Source{"hotline_12345", "wechat", "walk_in", "patrol", "other"}
+// SourceOpen311 is the source of the incidents submitted through Open311
+// GeoReport v2 (an app or site of a third party): only that endpoint sets
+// it, so an incident that has it has its Open311 request too.
+const SourceOpen311 Source = "open311"
+
+// Sources lists the sources an incident can have.
+var Sources = []Source{"hotline_12345", "wechat", "walk_in", "patrol", "other", SourceOpen311}
 
 // Status is where an incident is in the closed loop.
 type Status string
 
 // Statuses of the closed loop: received → dispatched → accepted →
 // in_progress → resolved → verified → closed, plus rejected and reopened.
+// Suspended (挂起) stops the clock until resumed; cancelled and merged end
+// an incident without completing it.
 const (
 	StReceived   Status = "received"
 	StDispatched Status = "dispatched"
@@ -58,21 +65,34 @@ const (
 	StClosed     Status = "closed"
 	StRejected   Status = "rejected"
 	StReopened   Status = "reopened"
+	StSuspended  Status = "suspended"
+	StCancelled  Status = "cancelled"
+	StMerged     Status = "merged"
 )
 
 // Statuses lists every status.
-var Statuses = []Status{StReceived, StDispatched, StAccepted, StInProgress, StResolved, StVerified, StClosed, StRejected, StReopened}
+var Statuses = []Status{StReceived, StDispatched, StAccepted, StInProgress, StResolved, StVerified, StClosed, StRejected, StReopened,
+	StSuspended, StCancelled, StMerged}
 
-// Open reports whether the incident still waits for someone to act: it
+// Ended reports whether nothing more happens to an incident of status s
+// but a reopen (closed) or nothing at all (cancelled, merged).
+func (s Status) Ended() bool { return s == StClosed || s == StCancelled || s == StMerged }
+
+// Open reports whether the incident is still to be handled: it stays with
+// its grid and assignee, and (unless suspended, when the clock stands)
 // counts as overdue past its due time. Resolved incidents wait only for
 // verification and are not overdue.
 func (s Status) Open() bool {
 	switch s {
-	case StReceived, StDispatched, StAccepted, StInProgress, StRejected, StReopened:
+	case StReceived, StDispatched, StAccepted, StInProgress, StRejected, StReopened, StSuspended:
 		return true
 	}
 	return false
 }
+
+// Running reports whether an incident of status s is open with its clock
+// running: not suspended.
+func (s Status) Running() bool { return s.Open() && s != StSuspended }
 
 // Action is what an event does to an incident.
 type Action string
@@ -97,15 +117,39 @@ const (
 	// like a comment, they change neither the status nor the assignee.
 	ActRequestReassign Action = "request_reassign"
 	ActRequestEscalate Action = "request_escalate"
+	// ActCorrect corrects the category or the location given at intake,
+	// with the reason in the note; routing is decided again.
+	ActCorrect Action = "correct"
+	// ActSuspend (挂起) stops the clock, with the reason in the note;
+	// ActResume starts it again where it stopped.
+	ActSuspend Action = "suspend"
+	ActResume  Action = "resume"
+	// ActCancel ends an incident that needs no handling (withdrawn, not a
+	// matter for the town), with the reason in the note.
+	ActCancel Action = "cancel"
+	// ActMerge folds a duplicate into the incident it repeats.
+	ActMerge Action = "merge"
+	// ActReroute and ActHandover, the system's, are in reroute.go.
 )
 
 // UserActions are the actions a caller may post.
 var UserActions = []Action{ActAccept, ActStart, ActResolve, ActVerify, ActClose, ActReject, ActReopen, ActReassign, ActEscalate, ActComment,
-	ActRequestReassign, ActRequestEscalate}
+	ActRequestReassign, ActRequestEscalate, ActCorrect, ActSuspend, ActResume, ActCancel, ActMerge}
+
+// ReasonRequired are the actions whose note is their reason and may not
+// be empty: the record says why a case was rejected, cancelled,
+// suspended or corrected, and why someone asked for it to move.
+var ReasonRequired = []Action{ActReject, ActCancel, ActSuspend, ActCorrect, ActRequestReassign, ActRequestEscalate}
+
+// openStatuses are the statuses in which an incident waits for someone to
+// act, its clock running (see Status.Running).
+var openStatuses = []Status{StReceived, StDispatched, StAccepted, StInProgress, StRejected, StReopened}
 
 // transitions maps an action to the statuses it may be taken from and the
 // status it leads to. Reassign and escalate hand the incident to someone
-// else, who must accept it again.
+// else, who must accept it again. Resume goes back to the status the
+// incident was suspended from (see Dispatcher.Decide); merge is taken
+// from any status that is not ended.
 var transitions = map[Action]struct {
 	from []Status
 	to   Status
@@ -119,6 +163,10 @@ var transitions = map[Action]struct {
 	ActReopen:   {[]Status{StResolved, StVerified, StClosed}, StReopened},
 	ActReassign: {[]Status{StReceived, StDispatched, StAccepted, StInProgress, StRejected, StReopened}, StDispatched},
 	ActEscalate: {[]Status{StReceived, StDispatched, StAccepted, StInProgress, StRejected, StReopened}, StDispatched},
+	ActSuspend:  {openStatuses, StSuspended},
+	ActResume:   {[]Status{StSuspended}, StSuspended},
+	ActCancel:   {append(slices.Clip(openStatuses), StSuspended), StCancelled},
+	ActMerge:    {append(slices.Clip(openStatuses), StSuspended, StResolved), StMerged},
 }
 
 // Transition returns the status an action leads to from status from, or an
@@ -132,6 +180,13 @@ func Transition(from Status, a Action) (Status, error) {
 	case a == ActRequestReassign || a == ActRequestEscalate:
 		if !from.Open() {
 			return "", Errorf(ECONFLICT, "cannot %s an incident that is %s: only while it is open", a, from)
+		}
+		return from, nil
+	case a == ActCorrect:
+		// A correction re-routes; the status changes only with the
+		// assignee (see Dispatcher.Correct).
+		if from.Ended() {
+			return "", Errorf(ECONFLICT, "cannot correct an incident that is %s", from)
 		}
 		return from, nil
 	}
@@ -162,6 +217,8 @@ const (
 type DispatchConfig struct {
 	DueIn    map[Severity]time.Duration
 	CoNotify map[Category]OrgKind
+	// Duplicates says when intake flags a possible duplicate.
+	Duplicates DuplicateRule
 }
 
 // DefaultDispatchConfig returns the town's practice: urgent 2 h, major
@@ -172,12 +229,17 @@ func DefaultDispatchConfig() DispatchConfig {
 		DueIn: map[Severity]time.Duration{SevUrgent: 2 * time.Hour, SevMajor: 24 * time.Hour, SevMinor: 72 * time.Hour},
 		CoNotify: map[Category]OrgKind{CatCustoms: OrgRedWhiteCouncil, CatEnvironment: OrgHealthCommittee,
 			CatLeftBehindChildren: OrgLeftBehindChildren, CatDispute: OrgMediation},
+		Duplicates: DefaultDuplicateRule,
 	}
 }
 
+// RoleDesignee is the role of an assignee a dispatcher named who holds
+// none of the routing roles for the incident.
+const RoleDesignee Role = "designee"
+
 // Assignee is who an incident is routed to.
 type Assignee struct {
-	// Role is leader, deputy, liaison_leader or duty_desk.
+	// Role is leader, deputy, liaison_leader, duty_desk or designee.
 	Role  Role
 	Level Level
 	Name  string
@@ -291,38 +353,173 @@ type Incident struct {
 	ResolvedAt  time.Time
 	ClosedAt    time.Time
 	CreatedBy   string
-	Events      []IncidentEvent
+	// CreatedByRole is the role the creator acted in (the receive event's).
+	CreatedByRole string
+	Events        []IncidentEvent
+
+	// The honest record (see migrations/0013_honest_record.sql).
+
+	// FirstDueAt is the time limit given at intake; escalations and
+	// reassignments never move it.
+	FirstDueAt      time.Time
+	EscalationCount int
+	// MaxLevel is the highest level the incident ever reached.
+	MaxLevel Level
+	// CompletedAt is when it counted as completed (办结: verified); zero
+	// otherwise. OnTime is set with it.
+	CompletedAt time.Time
+	OnTime      *bool
+	// OutcomeReason is the reason given with a reject or a cancel.
+	OutcomeReason string
+	// MergedInto is the number of the incident this one was merged into;
+	// PossibleDuplicateOf that of the open incident intake found it may
+	// repeat.
+	MergedInto          string
+	PossibleDuplicateOf string
+	// SuspendedAt is set while suspended; SuspendedSeconds sums the
+	// suspensions that ended.
+	SuspendedAt      time.Time
+	SuspendedSeconds int64
+	// OverdueSeconds sums the time spent past the deadlines that ended;
+	// see OverdueFor for the total at a time.
+	OverdueSeconds int64
+	// Deadlines are every time limit the incident was given, in order.
+	Deadlines []Deadline
+	// Contacts are the reporters of the incidents merged into this one.
+	Contacts []MergedContact
+	// DuplicateRule is how intake looks for the incident this one may
+	// repeat (set by Route, not stored).
+	DuplicateRule DuplicateRule
 }
 
 // Overdue reports whether the incident is open past its due time at now.
-func (inc *Incident) Overdue(now time.Time) bool { return inc.Status.Open() && now.After(inc.DueAt) }
+func (inc *Incident) Overdue(now time.Time) bool { return inc.Status.Running() && now.After(inc.DueAt) }
+
+// OverdueFor is the time inc has spent past its deadlines up to now: the
+// deadlines that ended, plus the one in force when it is open and past
+// due (a suspension stops the count where it began).
+func (inc *Incident) OverdueFor(now time.Time) time.Duration {
+	total := time.Duration(inc.OverdueSeconds) * time.Second
+	end := now
+	if !inc.SuspendedAt.IsZero() {
+		end = inc.SuspendedAt
+	}
+	if inc.Status.Open() && end.After(inc.DueAt) {
+		total += end.Sub(inc.DueAt)
+	}
+	return total
+}
+
+// MissedDeadlines counts the deadlines inc missed by now (see Missed).
+func (inc *Incident) MissedDeadlines(now time.Time) int {
+	n := 0
+	for _, d := range inc.Deadlines {
+		if inc.Missed(d, now) {
+			n++
+		}
+	}
+	return n
+}
+
+// Missed reports whether deadline d of inc was missed by now: recorded
+// missed, or in force while inc is overdue.
+func (inc *Incident) Missed(d Deadline, now time.Time) bool {
+	return !d.MissedAt.IsZero() || d.EndedAt.IsZero() && inc.Overdue(now)
+}
+
+// Deadline is one time limit an incident was given: at intake, or by an
+// escalation, reassignment, correction or reopening that set a new one.
+type Deadline struct {
+	Seq   int
+	Level Level
+	DueAt time.Time
+	SetAt time.Time
+	// SetBy is the action that set it (receive for the first).
+	SetBy Action
+	// MissedAt is when it was found missed: zero when it was met, or is
+	// in force and not yet past. EndedAt is when it stopped being in
+	// force: zero while it is.
+	MissedAt time.Time
+	EndedAt  time.Time
+}
+
+// MergedContact is the reporter of an incident merged into another: kept
+// so that each reporter is called back.
+type MergedContact struct {
+	From          string // the merged incident's number
+	ReporterName  string
+	ReporterPhone string
+	At            time.Time
+}
 
 // IncidentEvent is one entry of an incident's history.
 type IncidentEvent struct {
-	ID       int64
-	At       time.Time
-	Actor    string
-	Action   Action
-	From     Status // empty for the first event
-	To       Status
-	Note     string
+	ID     int64
+	At     time.Time
+	Actor  string
+	Action Action
+	// ActorRole is the role the actor acted in at the time (an access
+	// role, what a person held, or system); empty for events recorded
+	// before roles were.
+	ActorRole string
+	From      Status // empty for the first event
+	To        Status
+	Note      string
+	// Level is the incident's level once the event happened.
+	Level    Level
 	Assignee *Assignee // set when the event handed the incident to someone
 }
 
 // IncidentChange is what an event does to an incident: decided by the
 // caller (api) from the incident as locked in the store's transaction.
 type IncidentChange struct {
-	Action   Action
-	Note     string
-	To       Status
-	Assignee *Assignee // new assignee (reassign, escalate)
-	DueAt    time.Time // new due time; zero keeps it
+	Action Action
+	// ActorRole is the role the actor acts in (see IncidentEvent).
+	ActorRole string
+	Note      string
+	To        Status
+	Assignee  *Assignee // new assignee (reassign, escalate, correct)
+	// DueAt is a new time limit: the one in force ends (missed if it is
+	// past) and this one starts. Zero keeps the one in force.
+	DueAt time.Time
+	// Escalated counts the change as an escalation.
+	Escalated bool
+	// Complete marks the incident completed (办结) with OnTime. Whatever
+	// reopens an incident takes its completion back.
+	Complete bool
+	OnTime   bool
+	// OutcomeReason is recorded as the incident's reason (reject,
+	// cancel).
+	OutcomeReason string
+	// Resumed is the time a suspension lasted: the deadline in force
+	// moves by it (resume).
+	Resumed time.Duration
+	// Correction is the re-routed category and location (correct).
+	Correction *Correction
+	// MergeInto is the number of the incident a duplicate is merged into
+	// (merge).
+	MergeInto string
 	// Messages are written to the outbox with the change, in its
 	// transaction (see Dispatcher.Messages).
 	Messages []OutboxMessage
 	// RatingToken, when set, opens a rating request (回访) for the
 	// reporter with the change; the store keeps only its hash.
 	RatingToken string
+}
+
+// Correction is what a correction changes: the category, and where the
+// incident is and how it was routed from there.
+type Correction struct {
+	Category    Category
+	Location    *[2]float64
+	InputCRS    string
+	InputPoint  *[2]float64
+	GridCode    string
+	VillageCode string
+	Match       string
+	DistanceM   float64
+	Generation  int64
+	CoNotified  []OrganizationRef
 }
 
 // IncidentFilter selects incidents for lists and statistics. Zero fields do
@@ -342,8 +539,14 @@ type IncidentFilter struct {
 
 // IncidentStats are the figures of GET /v1/stats.
 type IncidentStats struct {
-	Received           int
-	Closed             int
+	// Received counts the incidents accepted (受理), a merged duplicate
+	// once (as the incident it was merged into).
+	Received int
+	Closed   int
+	// Completed counts the incidents completed (办结: verified); a close
+	// after a reject or a cancel is not a completion.
+	Completed int
+	// CompletionRate is Completed over Received.
 	CompletionRate     float64
 	MedianHoursToClose *float64
 	P90HoursToClose    *float64
@@ -364,10 +567,12 @@ type SatisfactionStats struct {
 	Rate        *float64 `json:"rate"`
 }
 
-// CategoryStats are received and closed counts of one category.
+// CategoryStats are received, closed and completed counts of one
+// category.
 type CategoryStats struct {
-	Received int `json:"received"`
-	Closed   int `json:"closed"`
+	Received  int `json:"received"`
+	Closed    int `json:"closed"`
+	Completed int `json:"completed"`
 }
 
 // ParseDispatchConfig reads the configuration from its flag form: due as

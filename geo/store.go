@@ -19,7 +19,10 @@ type IncidentStore interface {
 	Incident(ctx context.Context, number string) (*Incident, error)
 	// AddIncidentEvent locks the incident, lets decide compute the change
 	// (returning ECONFLICT for an illegal transition, which writes nothing),
-	// writes it and appends the event. ENOTFOUND if unknown. With an
+	// writes it and appends the event, keeping the record (deadlines,
+	// completion, suspension; a merge also locks the incident merged into:
+	// EINVALID when it does not exist, ECONFLICT when it has ended).
+	// ENOTFOUND if unknown. With an
 	// idempotency key, a retry by the same actor with the same body hash
 	// returns the incident as it is without deciding again; the same key
 	// with another body returns EMISMATCH.

@@ -117,7 +117,9 @@ func runChannel(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			req.Headers = map[string]string(headers)
 		}
 		var rec geo.ChannelRecord
-		if err := req.Apply(&rec, key, snap); err != nil {
+		// The command sets no categories, so the built-in list (nil
+		// limits) checks nothing it sends.
+		if err := req.Apply(&rec, key, snap, nil); err != nil {
 			return err
 		}
 		out, err := db.CreateChannel(ctx, rec, "cli", now)
@@ -137,7 +139,7 @@ func runChannel(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 		enabled := sub == "enable"
 		_, err := db.UpdateChannel(ctx, r.ID, "cli", now, func(rec *geo.ChannelRecord) error {
-			return outbox.ChannelRequest{Enabled: &enabled}.Apply(rec, key, snap)
+			return outbox.ChannelRequest{Enabled: &enabled}.Apply(rec, key, snap, nil)
 		})
 		if err != nil {
 			return err

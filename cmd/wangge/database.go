@@ -42,6 +42,9 @@ func openDatabase(ctx context.Context, cfg Config, log *slog.Logger) (*database,
 		return nil, err
 	}
 	d.DB = db
+	// The store decides routing again in its own writes (a plan applied,
+	// an appointment ended) as intake decides it.
+	db.Dispatcher = geo.NewDispatcher(cfg.dispatch, cfg.ToleranceM).WithPublicURL(cfg.PublicURL)
 	applied, err := db.Migrate(ctx)
 	if err != nil {
 		d.close(log, true)

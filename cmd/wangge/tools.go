@@ -15,6 +15,7 @@ import (
 	"wangge/geo"
 	"wangge/geo/chinacrs"
 	"wangge/geo/layerfile"
+	"wangge/geo/ogr"
 	"wangge/geo/townfile"
 )
 
@@ -114,7 +115,7 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	cfg.databaseFlags(fs)
 	out := fs.String("out", "town-export", "town format: the folder to write town.geojson, villages.geojson and grids.geojson to; other formats: the file")
 	gen := fs.Int64("generation", 0, "generation to export (0: the current one)")
-	format := fs.String("format", "town", "town (the import format), or the grids alone as geojson, kml, kmz or shp (a zipped Shapefile)")
+	format := fs.String("format", "town", "town (the import format), or the grids alone as geojson, kml, kmz, shp (a zipped Shapefile), gpkg (GeoPackage: needs GDAL's ogr2ogr), csv (geometry as WKT) or xlsx (attribute table)")
 	if err := cfg.parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -132,13 +133,13 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	if *format != "town" {
-		f, err := layerfile.ParseFormat(*format)
+		f, err := layerfile.ParseExportFormat(*format)
 		if err != nil {
-			return fmt.Errorf("export: -format %q: want town, geojson, kml, kmz or shp", *format)
+			return fmt.Errorf("export: -format %q: want town, geojson, kml, kmz, shp, gpkg, csv or xlsx", *format)
 		}
-		b, err := layerfile.Write(f, td, layerfile.WriteOptions{Name: fmt.Sprintf("%s-g%d", td.Town.Code, g)})
+		b, err := ogr.Write(ctx, f, td, layerfile.WriteOptions{Name: fmt.Sprintf("%s-g%d", td.Town.Code, g)})
 		if err != nil {
-			return err
+			return fmt.Errorf("export: %w", err)
 		}
 		if err := os.WriteFile(*out, b, 0o644); err != nil {
 			return err
@@ -202,11 +203,14 @@ func runLocate(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintf(stdout, "(%v, %v) is outside coverage: no grid within %v m\n", p[0], p[1], cfg.ToleranceM)
 		return exitError(2)
 	}
-	printLocation(stdout, snap, loc)
+	printLocation(stdout, snap, loc, snap.LoadedAt)
 	return nil
 }
 
-func printLocation(w io.Writer, snap *geo.Snapshot, loc geo.Location) {
+// printLocation prints where loc routes and who leads the grid; a leader
+// or deputy on leave at at is shown with until when and who covers, as
+// GET /v1/locate shows them.
+func printLocation(w io.Writer, snap *geo.Snapshot, loc geo.Location, at time.Time) {
 	g := loc.Grid
 	village := g.VillageCode
 	if v, ok := snap.Village(g.VillageCode); ok {
@@ -221,10 +225,16 @@ func printLocation(w io.Writer, snap *geo.Snapshot, loc geo.Location) {
 		role string
 		c    *geo.Contact
 	}{{"leader", g.Leader}, {"deputy", g.Deputy}} {
-		if r.c == nil {
+		switch a := snap.Absence(g, r.c, at); {
+		case r.c == nil:
 			fmt.Fprintf(w, "%-9s (vacant)\n", r.role)
-		} else {
+		case a == nil:
 			fmt.Fprintf(w, "%-9s %s %s\n", r.role, r.c.Name, r.c.Phone)
+		case a.CoveredBy == nil:
+			fmt.Fprintf(w, "%-9s %s %s (on leave until %s; nobody covers)\n", r.role, r.c.Name, r.c.Phone, a.Until.UTC().Format(time.RFC3339))
+		default:
+			fmt.Fprintf(w, "%-9s %s %s (on leave until %s; covered by %s %s %s)\n", r.role, r.c.Name, r.c.Phone,
+				a.Until.UTC().Format(time.RFC3339), a.CoveredBy.Role, a.CoveredBy.Name, a.CoveredBy.Phone)
 		}
 	}
 	for _, code := range loc.Also {

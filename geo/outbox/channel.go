@@ -44,10 +44,13 @@ type ChannelRequest struct {
 }
 
 // Apply checks r whole and applies it to rec (a zero record for a new
-// channel), sealing the secret with key. snap checks the village and grid.
+// channel), sealing the secret with key. snap checks the village and grid,
+// limits the categories (every code of its catalogue, inactive ones too:
+// an item made inactive can be made active again, and a channel may keep
+// naming it meanwhile; nil: the built-in categories).
 // Every wrong member is a located problem of one EINVALID error; rec is
 // unchanged then.
-func (r ChannelRequest) Apply(rec *geo.ChannelRecord, key []byte, snap *geo.Snapshot) error {
+func (r ChannelRequest) Apply(rec *geo.ChannelRecord, key []byte, snap *geo.Snapshot, limits *geo.Limits) error {
 	out := *rec
 	var cfg notify.Config
 	if len(rec.Settings) > 0 {
@@ -145,7 +148,7 @@ func (r ChannelRequest) Apply(rec *geo.ChannelRecord, key []byte, snap *geo.Snap
 		}
 	}
 	if r.Categories != nil {
-		out.Categories = oneOfEach(r.Categories, geo.Categories, "categories", bad)
+		out.Categories = oneOfEach(r.Categories, limits.Categories(true), "categories", bad)
 	}
 	if r.Severities != nil {
 		out.Severities = oneOfEach(r.Severities, geo.Severities, "severities", bad)

@@ -48,13 +48,17 @@ func (db *DB) CreateIncident(ctx context.Context, inc *geo.Incident, key string,
 		if key != "" {
 			keyArg = &key
 		}
+		dup, err := possibleDuplicate(ctx, tx, inc)
+		if err != nil {
+			return err
+		}
 		var id int64
-		err := tx.QueryRow(ctx, q("incident_insert"),
+		err = tx.QueryRow(ctx, q("incident_insert"),
 			inc.Category, inc.Severity, inc.Source, inc.Status, inc.Description, inc.ReporterName, inc.ReporterPhone,
 			lon, lat, inc.InputCRS, inLon, inLat,
 			nullIfEmpty(inc.GridCode), nullIfEmpty(inc.VillageCode), inc.Match, nullIfZero(inc.DistanceM, inc.Match != "nearest"), nullIfZeroInt(inc.Generation),
 			role, inc.Assignee.Name, inc.Assignee.Phone, inc.Assignee.Reason, int(inc.Assignee.Level), co,
-			inc.ReportedAt, inc.ReceivedAt, inc.DueAt, inc.CreatedBy, keyArg, bodyHash,
+			inc.ReportedAt, inc.ReceivedAt, inc.DueAt, inc.CreatedBy, keyArg, bodyHash, dup,
 		).Scan(&id, &inc.Number)
 		if err == pgx.ErrNoRows {
 			// A concurrent request with the same key won the insert.
@@ -64,15 +68,18 @@ func (db *DB) CreateIncident(ctx context.Context, inc *geo.Incident, key string,
 			return err
 		}
 		inc.ID = id
-		eventID, err := insertEvent(ctx, tx, id, geo.IncidentEvent{At: inc.ReceivedAt, Actor: inc.CreatedBy, Action: geo.ActReceive,
-			To: geo.StReceived, Note: "via " + string(inc.Source)})
+		if _, err := tx.Exec(ctx, q("incident_deadline_insert"), id, 1, int(inc.Assignee.Level), inc.DueAt, inc.ReceivedAt, geo.ActReceive); err != nil {
+			return err
+		}
+		eventID, err := insertEvent(ctx, tx, id, geo.IncidentEvent{At: inc.ReceivedAt, Actor: inc.CreatedBy, ActorRole: inc.CreatedByRole,
+			Action: geo.ActReceive, To: geo.StReceived, Note: "via " + string(inc.Source), Level: inc.Assignee.Level})
 		if err != nil {
 			return err
 		}
 		if inc.Status == geo.StDispatched {
 			a := inc.Assignee
-			if eventID, err = insertEvent(ctx, tx, id, geo.IncidentEvent{At: inc.ReceivedAt, Actor: "router", Action: geo.ActDispatch,
-				From: geo.StReceived, To: geo.StDispatched, Note: a.Reason, Assignee: &a}); err != nil {
+			if eventID, err = insertEvent(ctx, tx, id, geo.IncidentEvent{At: inc.ReceivedAt, Actor: "router", ActorRole: geo.SystemRole,
+				Action: geo.ActDispatch, From: geo.StReceived, To: geo.StDispatched, Note: a.Reason, Level: a.Level, Assignee: &a}); err != nil {
 				return err
 			}
 		}
@@ -93,6 +100,23 @@ func (db *DB) CreateIncident(ctx context.Context, inc *geo.Incident, key string,
 		return nil, false, unavailable(err)
 	}
 	return out, fresh, nil
+}
+
+// possibleDuplicate returns the number of the first open incident that
+// inc, not yet stored, may repeat by its rule ("" for none, or when inc
+// has no location or the rule is off).
+func possibleDuplicate(ctx context.Context, tx pgx.Tx, inc *geo.Incident) (*string, error) {
+	r := inc.DuplicateRule
+	if inc.Location == nil || r.Meters <= 0 {
+		return nil, nil
+	}
+	var number string
+	err := tx.QueryRow(ctx, q("incident_possible_duplicate"), inc.Category, inc.ReceivedAt.Add(-r.Within),
+		inc.Location[0], inc.Location[1], r.Meters).Scan(&number)
+	if err == pgx.ErrNoRows {
+		return nil, nil
+	}
+	return &number, err
 }
 
 // incidentByKey returns the incident created earlier with key, or nil; the
@@ -177,17 +201,25 @@ func eventKeySeen(ctx context.Context, tx pgx.Tx, inc *geo.Incident, actor, key 
 	return true, nil
 }
 
-// applyChange writes ch to the locked incident and appends its event.
+// applyChange writes ch to the locked incident and appends its event:
+// the status and assignee, and the record — the deadline in force ends
+// (missed if past) when ch sets a new one or the incident stops waiting,
+// completion, escalations, suspension, a correction, a merge.
 func applyChange(ctx context.Context, tx pgx.Tx, inc *geo.Incident, ch geo.IncidentChange, actor string, at time.Time) error {
 	from := inc.Status
 	a := inc.Assignee
 	if ch.Assignee != nil {
 		a = *ch.Assignee
 	}
-	due := inc.DueAt
-	if !ch.DueAt.IsZero() {
-		due = ch.DueAt
+	var target *geo.Incident
+	if ch.MergeInto != "" {
+		var err error
+		if target, err = mergeTarget(ctx, tx, inc, ch.MergeInto); err != nil {
+			return err
+		}
 	}
+	r := recordOf(inc)
+	due := inc.DueAt
 	resolved, closed := timeOrNil(inc.ResolvedAt), timeOrNil(inc.ClosedAt)
 	switch ch.To {
 	case geo.StResolved:
@@ -197,18 +229,93 @@ func applyChange(ctx context.Context, tx pgx.Tx, inc *geo.Incident, ch geo.Incid
 	case geo.StReopened:
 		resolved, closed = nil, nil
 	}
+	switch {
+	case ch.Complete:
+		r.completed, r.onTime = &at, &ch.OnTime
+	case ch.To == geo.StReopened:
+		// Not done after all (a dispatcher or an unsatisfied resident
+		// reopened it): it counts again when verified again.
+		r.completed, r.onTime = nil, nil
+	}
+	if ch.OutcomeReason != "" {
+		r.outcome = ch.OutcomeReason
+	}
+	if ch.Escalated {
+		r.escalations++
+	}
+	r.maxLevel = max(r.maxLevel, a.Level)
+	open := len(inc.Deadlines) > 0 && inc.Deadlines[len(inc.Deadlines)-1].EndedAt.IsZero()
+	var current geo.Deadline
+	if open {
+		current = inc.Deadlines[len(inc.Deadlines)-1]
+	}
+	switch {
+	case ch.To == geo.StSuspended && from != geo.StSuspended:
+		r.suspendedAt = &at
+	case from == geo.StSuspended && ch.To != geo.StSuspended:
+		// Resumed, or ended (cancelled, merged) while suspended.
+		r.suspendedAt = nil
+		r.suspendedSeconds += int64(at.Sub(inc.SuspendedAt) / time.Second)
+	}
+	if ch.Resumed > 0 {
+		due = due.Add(ch.Resumed)
+		if open {
+			if _, err := tx.Exec(ctx, q("incident_deadline_shift"), inc.ID, current.Seq, ch.Resumed); err != nil {
+				return err
+			}
+			current.DueAt = current.DueAt.Add(ch.Resumed)
+		}
+	}
+	if open && (!ch.DueAt.IsZero() || from.Open() && !ch.To.Open()) {
+		// The deadline in force ends; time past it counts until now, or
+		// until the suspension it ends in began.
+		end := at
+		if !inc.SuspendedAt.IsZero() {
+			end = inc.SuspendedAt
+		}
+		var missed *time.Time
+		if end.After(current.DueAt) {
+			missed = &at
+			r.overdueSeconds += int64(end.Sub(current.DueAt) / time.Second)
+		}
+		if _, err := tx.Exec(ctx, q("incident_deadline_end"), inc.ID, current.Seq, at, missed); err != nil {
+			return err
+		}
+	}
+	if !ch.DueAt.IsZero() {
+		due = ch.DueAt
+		if _, err := tx.Exec(ctx, q("incident_deadline_insert"), inc.ID, len(inc.Deadlines)+1, int(a.Level), due, at, ch.Action); err != nil {
+			return err
+		}
+	}
 	var role *string
 	if a.Role != "" {
 		r := string(a.Role)
 		role = &r
 	}
-	if _, err := tx.Exec(ctx, q("incident_update"), inc.ID, ch.To, role, a.Name, a.Phone, a.Reason, int(a.Level), due, resolved, closed); err != nil {
+	mergedInto := inc.MergedInto
+	if ch.MergeInto != "" {
+		mergedInto = ch.MergeInto
+	}
+	if _, err := tx.Exec(ctx, q("incident_update"), inc.ID, ch.To, role, a.Name, a.Phone, a.Reason, int(a.Level), due, resolved, closed,
+		r.escalations, int(r.maxLevel), r.completed, r.onTime, r.outcome, r.suspendedAt, r.suspendedSeconds, r.overdueSeconds,
+		nullIfEmpty(mergedInto)); err != nil {
 		return err
 	}
-	eventID, err := insertEvent(ctx, tx, inc.ID, geo.IncidentEvent{At: at, Actor: actor, Action: ch.Action, From: from, To: ch.To,
-		Note: ch.Note, Assignee: ch.Assignee})
+	if c := ch.Correction; c != nil {
+		if err := correct(ctx, tx, inc.ID, c); err != nil {
+			return err
+		}
+	}
+	eventID, err := insertEvent(ctx, tx, inc.ID, geo.IncidentEvent{At: at, Actor: actor, ActorRole: ch.ActorRole, Action: ch.Action,
+		From: from, To: ch.To, Note: ch.Note, Level: a.Level, Assignee: ch.Assignee})
 	if err != nil {
 		return err
+	}
+	if target != nil {
+		if err := recordMerge(ctx, tx, inc, target, ch, actor, at); err != nil {
+			return err
+		}
 	}
 	if err := insertMessages(ctx, tx, inc, eventID, ch.Messages, at); err != nil {
 		return err
@@ -223,6 +330,62 @@ func applyChange(ctx context.Context, tx pgx.Tx, inc *geo.Incident, ch geo.Incid
 		map[string]any{"status": from, "assignee": inc.Assignee.Name}, map[string]any{"status": ch.To, "assignee": a.Name}, "")
 }
 
+// record is the part of an incident's row that keeps its history honest,
+// as applyChange rewrites it.
+type record struct {
+	escalations                      int
+	maxLevel                         geo.Level
+	completed                        *time.Time
+	onTime                           *bool
+	outcome                          string
+	suspendedAt                      *time.Time
+	suspendedSeconds, overdueSeconds int64
+}
+
+func recordOf(inc *geo.Incident) record {
+	return record{escalations: inc.EscalationCount, maxLevel: inc.MaxLevel, completed: timeOrNil(inc.CompletedAt), onTime: inc.OnTime,
+		outcome: inc.OutcomeReason, suspendedAt: timeOrNil(inc.SuspendedAt), suspendedSeconds: inc.SuspendedSeconds,
+		overdueSeconds: inc.OverdueSeconds}
+}
+
+// correct writes a correction's category, place and routing.
+func correct(ctx context.Context, tx pgx.Tx, id int64, c *geo.Correction) error {
+	co, _ := json.Marshal(orgRefsJSON(c.CoNotified))
+	var lon, lat, inLon, inLat *float64
+	if c.Location != nil {
+		lon, lat = &c.Location[0], &c.Location[1]
+		inLon, inLat = &c.InputPoint[0], &c.InputPoint[1]
+	}
+	_, err := tx.Exec(ctx, q("incident_correct"), id, c.Category, lon, lat, c.InputCRS, inLon, inLat,
+		nullIfEmpty(c.GridCode), nullIfEmpty(c.VillageCode), c.Match, nullIfZero(c.DistanceM, c.Match != "nearest"), nullIfZeroInt(c.Generation), co)
+	return err
+}
+
+// mergeTarget locks (after dup) and returns the incident number dup is to
+// be merged into: EINVALID when there is no such incident; see
+// geo.CheckMerge for the others.
+func mergeTarget(ctx context.Context, tx pgx.Tx, dup *geo.Incident, number string) (*geo.Incident, error) {
+	target, err := getIncident(ctx, tx, number, true)
+	if geo.ErrorCode(err) == geo.ENOTFOUND {
+		return nil, geo.Invalidf("into", "no incident %s", geo.Clip(number))
+	} else if err != nil {
+		return nil, err
+	}
+	return target, geo.CheckMerge(dup, target)
+}
+
+// recordMerge records, on the incident dup was merged into, dup's
+// reporter as a contact and a merge event.
+func recordMerge(ctx context.Context, tx pgx.Tx, dup, target *geo.Incident, ch geo.IncidentChange, actor string, at time.Time) error {
+	if _, err := tx.Exec(ctx, q("incident_contact_insert"), target.ID, dup.ID, dup.ReporterName, dup.ReporterPhone, at); err != nil {
+		return err
+	}
+	_, err := insertEvent(ctx, tx, target.ID, geo.IncidentEvent{At: at, Actor: actor, ActorRole: ch.ActorRole, Action: geo.ActMerge,
+		From: target.Status, To: target.Status, Level: target.Assignee.Level,
+		Note: "merged " + dup.Number + " into this incident: its reporter is kept as a contact. " + ch.Note})
+	return err
+}
+
 // EscalateOverdue escalates, one level each, the open incidents past their
 // due time at now (up to limit per call). Only one replica acts at a time:
 // the others find the advisory lock taken and return 0 at once. next
@@ -235,7 +398,15 @@ func (db *DB) EscalateOverdue(ctx context.Context, now time.Time, limit int,
 			return nil
 		}
 		escalated++
+		if ch.ActorRole == "" {
+			ch.ActorRole = geo.SystemRole
+		}
 		return applyChange(ctx, tx, inc, ch, "escalator", now)
+	}, func(tx pgx.Tx) error {
+		// Deadlines past that no escalation replaced (the town's, or
+		// with nobody higher) are on the record as missed too.
+		_, err := tx.Exec(ctx, q("incident_deadlines_missed"), now)
+		return err
 	})
 	return escalated, unavailable(err)
 }
@@ -244,7 +415,8 @@ func (db *DB) EscalateOverdue(ctx context.Context, now time.Time, limit int,
 // query (with args) selects FOR UPDATE SKIP LOCKED, numbers in its first
 // column — if this replica holds the escalator's lock; otherwise another
 // replica is at it and nothing runs.
-func eachLockedIncident(ctx context.Context, db *DB, query string, args []any, fn func(pgx.Tx, *geo.Incident) error) error {
+func eachLockedIncident(ctx context.Context, db *DB, query string, args []any, fn func(pgx.Tx, *geo.Incident) error,
+	after ...func(pgx.Tx) error) error {
 	return pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
 		var mine bool
 		if err := tx.QueryRow(ctx, q("escalation_lock")).Scan(&mine); err != nil || !mine {
@@ -264,20 +436,27 @@ func eachLockedIncident(ctx context.Context, db *DB, query string, args []any, f
 				return err
 			}
 		}
+		for _, f := range after {
+			if err := f(tx); err != nil {
+				return err
+			}
+		}
 		return nil
 	})
 }
 
-// insertEvent appends ev to the incident's history and returns its id.
+// insertEvent appends ev to the incident's history and returns its id. An
+// event that hands the incident to someone is at their level.
 func insertEvent(ctx context.Context, tx pgx.Tx, incidentID int64, ev geo.IncidentEvent) (int64, error) {
 	var role, name, phone *string
 	if ev.Assignee != nil {
 		r := string(ev.Assignee.Role)
 		role, name, phone = &r, &ev.Assignee.Name, &ev.Assignee.Phone
+		ev.Level = ev.Assignee.Level
 	}
 	var id int64
 	err := tx.QueryRow(ctx, q("incident_event_insert"), incidentID, ev.At, ev.Actor, ev.Action,
-		nullIfEmpty(string(ev.From)), ev.To, ev.Note, role, name, phone).Scan(&id)
+		nullIfEmpty(string(ev.From)), ev.To, ev.Note, role, name, phone, nullIfEmpty(ev.ActorRole), int(ev.Level)).Scan(&id)
 	return id, err
 }
 
@@ -286,9 +465,10 @@ type incidentScan struct {
 	inc                  geo.Incident
 	lon, lat, iLon, iLat *float64
 	role                 string
-	level                int16
+	level, maxLevel      int16
 	co                   []byte
 	resolved, closed     *time.Time
+	completed, suspended *time.Time
 }
 
 func (s *incidentScan) dest() []any {
@@ -297,7 +477,9 @@ func (s *incidentScan) dest() []any {
 		&s.lon, &s.lat, &i.InputCRS, &s.iLon, &s.iLat,
 		&i.GridCode, &i.VillageCode, &i.Match, &i.DistanceM, &i.Generation,
 		&s.role, &i.Assignee.Name, &i.Assignee.Phone, &i.Assignee.Reason, &s.level, &s.co,
-		&i.ReportedAt, &i.ReceivedAt, &i.DueAt, &s.resolved, &s.closed, &i.CreatedBy}
+		&i.ReportedAt, &i.ReceivedAt, &i.DueAt, &s.resolved, &s.closed, &i.CreatedBy,
+		&i.FirstDueAt, &i.EscalationCount, &s.maxLevel, &s.completed, &i.OnTime, &i.OutcomeReason,
+		&i.MergedInto, &i.PossibleDuplicateOf, &s.suspended, &i.SuspendedSeconds, &i.OverdueSeconds}
 }
 
 func (s *incidentScan) incident() *geo.Incident {
@@ -320,6 +502,18 @@ func (s *incidentScan) incident() *geo.Incident {
 	if s.closed != nil {
 		inc.ClosedAt = *s.closed
 	}
+	inc.MaxLevel = geo.Level(s.maxLevel)
+	if s.completed != nil {
+		inc.CompletedAt = *s.completed
+	}
+	if s.suspended != nil {
+		inc.SuspendedAt = *s.suspended
+	}
+	if inc.OnTime != nil {
+		// Scanning reuses s: the row's flag must not be shared.
+		v := *inc.OnTime
+		inc.OnTime = &v
+	}
 	return &inc
 }
 
@@ -339,15 +533,51 @@ func getIncident(ctx context.Context, db rowQuerier, number string, forUpdate bo
 	rows, _ := db.Query(ctx, q("incident_events"), inc.ID)
 	var ev geo.IncidentEvent
 	var role, name, phone *string
-	_, err := pgx.ForEachRow(rows, []any{&ev.ID, &ev.At, &ev.Actor, &ev.Action, &ev.From, &ev.To, &ev.Note, &role, &name, &phone}, func() error {
+	var level int16
+	_, err := pgx.ForEachRow(rows, []any{&ev.ID, &ev.At, &ev.Actor, &ev.Action, &ev.From, &ev.To, &ev.Note, &role, &name, &phone,
+		&ev.ActorRole, &level}, func() error {
 		e := ev
+		e.Level = geo.Level(level)
 		if role != nil {
-			e.Assignee = &geo.Assignee{Role: geo.Role(*role), Name: deref(name), Phone: deref(phone)}
+			e.Assignee = &geo.Assignee{Role: geo.Role(*role), Level: e.Level, Name: deref(name), Phone: deref(phone)}
 		}
 		inc.Events = append(inc.Events, e)
 		return nil
 	})
-	return inc, err
+	if err != nil {
+		return nil, err
+	}
+	if len(inc.Events) > 0 {
+		inc.CreatedByRole = inc.Events[0].ActorRole
+	}
+	rows, _ = db.Query(ctx, q("incident_deadlines"), inc.ID)
+	var d geo.Deadline
+	var missed, ended *time.Time
+	_, err = pgx.ForEachRow(rows, []any{&d.Seq, &level, &d.DueAt, &d.SetAt, &d.SetBy, &missed, &ended}, func() error {
+		dl := d
+		dl.Level = geo.Level(level)
+		if missed != nil {
+			dl.MissedAt = *missed
+		}
+		if ended != nil {
+			dl.EndedAt = *ended
+		}
+		inc.Deadlines = append(inc.Deadlines, dl)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	rows, _ = db.Query(ctx, q("incident_contacts"), inc.ID)
+	var c geo.MergedContact
+	_, err = pgx.ForEachRow(rows, []any{&c.From, &c.ReporterName, &c.ReporterPhone, &c.At}, func() error {
+		inc.Contacts = append(inc.Contacts, c)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return inc, nil
 }
 
 // ListIncidents returns a page of incidents matching f, newest first, and
@@ -395,14 +625,14 @@ func (db *DB) IncidentStats(ctx context.Context, f geo.IncidentFilter) (*geo.Inc
 		nullIfEmpty(string(f.Category)), timeOrNil(f.From), timeOrNil(f.To), f.Now)
 	st := &geo.IncidentStats{ByCategory: map[geo.Category]geo.CategoryStats{}}
 	var cat *string
-	var received, closed, overdue int
+	var received, closed, completed, overdue int
 	var median, p90 *float64
-	_, err := pgx.ForEachRow(rows, []any{&cat, &received, &closed, &median, &p90, &overdue}, func() error {
+	_, err := pgx.ForEachRow(rows, []any{&cat, &received, &closed, &completed, &median, &p90, &overdue}, func() error {
 		if cat != nil {
-			st.ByCategory[geo.Category(*cat)] = geo.CategoryStats{Received: received, Closed: closed}
+			st.ByCategory[geo.Category(*cat)] = geo.CategoryStats{Received: received, Closed: closed, Completed: completed}
 			return nil
 		}
-		st.Received, st.Closed, st.OverdueNow = received, closed, overdue
+		st.Received, st.Closed, st.Completed, st.OverdueNow = received, closed, completed, overdue
 		st.MedianHoursToClose, st.P90HoursToClose = median, p90
 		return nil
 	})
@@ -410,7 +640,7 @@ func (db *DB) IncidentStats(ctx context.Context, f geo.IncidentFilter) (*geo.Inc
 		return nil, unavailable(err)
 	}
 	if st.Received > 0 {
-		st.CompletionRate = float64(st.Closed) / float64(st.Received)
+		st.CompletionRate = float64(st.Completed) / float64(st.Received)
 	}
 	sat := &st.Satisfaction
 	if err := db.Pool.QueryRow(ctx, q("ratings_stats"), nullIfEmpty(f.GridCode), nullIfEmpty(f.VillageCode),

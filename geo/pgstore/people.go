@@ -311,6 +311,11 @@ func (db *DB) UpdatePerson(ctx context.Context, id int64, u geo.PersonUpdate, ac
 				return err
 			}
 			after["ended_at"], after["assignments_ended"] = end, len(endedRoles)
+			handedOver, err := handOverEnded(ctx, db, tx, endedRoles, actor, now, end)
+			if err != nil {
+				return err
+			}
+			after["incidents_handed_over"] = handedOver
 		}
 		if len(after) > 0 {
 			if err := audit(ctx, tx, now, actor, "person.update", personTarget(id), before, after, ""); err != nil {
@@ -343,7 +348,11 @@ func (db *DB) Appoint(ctx context.Context, a geo.Appointment, actor string, now 
 		if res.Unchanged {
 			return nil
 		}
-		return auditAppointment(ctx, tx, res, actor, now, "assignment.appoint")
+		if err := auditAppointment(ctx, tx, res, actor, now, "assignment.appoint"); err != nil {
+			return err
+		}
+		_, err = handOverEnded(ctx, db, tx, res.Ended, actor, now, a.From)
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -543,14 +552,31 @@ func (db *DB) Vacate(ctx context.Context, a geo.Appointment, actor string, now t
 		}
 		h.To = a.From
 		out = &h
+		handedOver, err := handOverEnded(ctx, db, tx, []geo.Assignment{h}, actor, now, a.From)
+		if err != nil {
+			return err
+		}
 		return audit(ctx, tx, now, actor, "assignment.vacate", a.Target(),
 			map[string]any{"assignment": h.ID, "role": h.Role, "person": h.Person.ID, "name": h.Person.Name},
-			map[string]any{"ends_at": h.To}, "")
+			map[string]any{"ends_at": h.To, "incidents_handed_over": handedOver}, "")
 	})
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// handOverEnded hands the open incidents of the holders of ended over to
+// whoever takes them once the change is in force: at end (the change's
+// time) or now, whichever is later, since the snapshot decided on must
+// show the successor.
+func handOverEnded(ctx context.Context, db *DB, tx pgx.Tx, ended []geo.Assignment, actor string, now, end time.Time) ([]string, error) {
+	at := now
+	if end.After(at) {
+		at = end
+	}
+	r := &rerouting{db: db, tx: tx, actor: actor, actorRole: geo.AccessAdmin, at: at}
+	return r.handOver(ctx, ended)
 }
 
 // GridStaffAt answers who held each role of grid code at time at.

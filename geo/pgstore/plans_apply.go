@@ -70,23 +70,26 @@ func (db *DB) PlanImpact(ctx context.Context, id int64, at time.Time) (*geo.Impa
 		if im.Attachments, err = attachmentChanges(ctx, tx, p, at); err != nil {
 			return err
 		}
-		var open []string
-		for _, s := range geo.Statuses {
-			if s.Open() {
-				open = append(open, string(s))
-			}
-		}
-		var inc geo.IncidentMove
-		var status string
-		rows, _ = tx.Query(ctx, q("plan_impact_incidents"), id, p.BaseGeneration, open)
-		_, err = pgx.ForEachRow(rows, []any{&inc.Number, &status, &inc.Location[0], &inc.Location[1], &inc.Routed, &inc.Before, &inc.After}, func() error {
-			inc.Status = geo.Status(status)
-			im.Incidents = append(im.Incidents, inc)
-			return nil
-		})
+		im.Incidents, err = incidentMoves(ctx, tx, p)
 		return err
 	})
 	return im, planError(err)
+}
+
+// incidentMoves lists the open incidents whose location p routes to
+// another grid than its base did. Apply moves exactly these, to the grids
+// listed, so that the impact report is what happens.
+func incidentMoves(ctx context.Context, tx pgx.Tx, p *geo.Plan) ([]geo.IncidentMove, error) {
+	var out []geo.IncidentMove
+	var inc geo.IncidentMove
+	var status string
+	rows, _ := tx.Query(ctx, q("plan_impact_incidents"), p.ID, p.BaseGeneration, openStatuses())
+	_, err := pgx.ForEachRow(rows, []any{&inc.Number, &status, &inc.Location[0], &inc.Location[1], &inc.Routed, &inc.Before, &inc.After}, func() error {
+		inc.Status = geo.Status(status)
+		out = append(out, inc)
+		return nil
+	})
+	return out, err
 }
 
 func orZero(v *float64) float64 {
@@ -168,6 +171,12 @@ func (db *DB) ApplyPlan(ctx context.Context, id int64, ifMatch geo.PlanTag, acto
 		if err != nil {
 			return err
 		}
+		// Read against the base, before the new generation is written: the
+		// same query, on the same rows, as the impact report.
+		moves, err := incidentMoves(ctx, tx, p)
+		if err != nil {
+			return err
+		}
 		var gen int64
 		note := fmt.Sprintf("plan %d", p.ID)
 		if p.Note != "" {
@@ -192,13 +201,31 @@ func (db *DB) ApplyPlan(ctx context.Context, id int64, ifMatch geo.PlanTag, acto
 				attachOrgs, attachCodes = append(attachOrgs, a.OrganizationID), append(attachCodes, a.GridCode)
 			}
 		}
+		if err := runSteps(ctx, tx, step{"plan_apply_people", []any{id, now}}); err != nil {
+			return err
+		}
+		ended, err := collectAssignments(tx.Query(ctx, q("plan_apply_end_assignments"), id, p.BaseGeneration, now))
+		if err != nil {
+			return fmt.Errorf("plan_apply_end_assignments: %w", err)
+		}
 		err = runSteps(ctx, tx,
-			step{"plan_apply_people", []any{id, now}},
-			step{"plan_apply_end_assignments", []any{id, p.BaseGeneration, now}},
 			step{"plan_apply_leaders", []any{id, now}},
 			step{"plan_apply_detach", []any{detach, now}},
 			step{"plan_apply_attach", []any{attachOrgs, attachCodes, now}},
 			step{"plan_mark_applied", []any{id, actor, now, gen}})
+		if err != nil {
+			return err
+		}
+		// Open incidents follow: those whose location now lies in another
+		// grid go there, as the impact report said; then those of people
+		// whose assignments the plan ended (retired grids, new leaders) go
+		// to whoever takes them now.
+		rr := &rerouting{db: db, tx: tx, actor: actor, actorRole: geo.AccessPlanner, at: now}
+		rerouted, err := rr.rerouteMoves(ctx, moves, fmt.Sprintf("%s applied as generation %d", note, gen))
+		if err != nil {
+			return err
+		}
+		handedOver, err := rr.handOver(ctx, ended)
 		if err != nil {
 			return err
 		}
@@ -207,7 +234,8 @@ func (db *DB) ApplyPlan(ctx context.Context, id int64, ifMatch geo.PlanTag, acto
 		}
 		p.Status, p.AppliedBy, p.AppliedAt, p.AppliedGeneration, p.UpdatedAt = geo.PlanApplied, actor, now, gen, now
 		after := map[string]any{"generation": gen, "base_generation": p.BaseGeneration, "summary": p.Summary,
-			"attachments_started": len(attachOrgs), "attachments_ended": len(detach)}
+			"attachments_started": len(attachOrgs), "attachments_ended": len(detach),
+			"incidents_rerouted": rerouted, "incidents_handed_over": handedOver}
 		if err := audit(ctx, tx, now, actor, "plan.apply", planTarget(id), nil, after, ""); err != nil {
 			return err
 		}

@@ -74,6 +74,10 @@ func (db *DB) ImportRoster(ctx context.Context, rows []geo.RosterRow, apply bool
 		if err := auditRoster(ctx, tx, report, actor, now); err != nil {
 			return err
 		}
+		// The open incidents of the holders it ended go to their successors.
+		if _, err := handOverEnded(ctx, db, tx, rosterEnded(report), actor, now, now); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, q("people_notify")); err != nil {
 			return err
 		}

@@ -132,13 +132,18 @@ WHERE l.plan_id = $1
 -- At $3: end every assignment on grids plan $1 retired from its base $2,
 -- the leader assignments of grids it gives another leader, and the deputy
 -- assignment of a new leader on the same grid (one person, one role).
+-- Returns the assignments ended, as assignments_at does, so that their
+-- holders' open incidents are handed over.
 UPDATE assignments a SET ends_at = $3
-WHERE a.grid_code IS NOT NULL AND a.starts_at < $3 AND (a.ends_at IS NULL OR a.ends_at > $3) AND (
+FROM people h
+WHERE h.id = a.person_id
+  AND a.grid_code IS NOT NULL AND a.starts_at < $3 AND (a.ends_at IS NULL OR a.ends_at > $3) AND (
     a.grid_code IN (SELECT b.code FROM wangge_grids_at_generation($2) b
                     WHERE NOT EXISTS (SELECT 1 FROM plan_grids d WHERE d.plan_id = $1 AND d.code = b.code))
     OR EXISTS (SELECT 1 FROM plan_leaders l JOIN people p ON p.name = l.name AND p.phone = l.phone AND p.ended_at IS NULL
                WHERE l.plan_id = $1 AND l.grid_code = a.grid_code
-                 AND ((a.role = 'leader' AND p.id <> a.person_id) OR (a.role = 'deputy' AND p.id = a.person_id))));
+                 AND ((a.role = 'leader' AND p.id <> a.person_id) OR (a.role = 'deputy' AND p.id = a.person_id))))
+RETURNING a.id, a.person_id, h.name, h.phone, h.ended_at, a.role, coalesce(a.grid_code, ''), coalesce(a.village_code, ''), a.starts_at, a.ends_at;
 
 -- name: plan_apply_leaders
 INSERT INTO assignments (person_id, role, grid_code, starts_at)
