@@ -23,6 +23,10 @@ for (const name of ['maplibre-gl.mjs', 'maplibre-gl-worker.mjs', 'maplibre-gl.cs
   writeFileSync(join(dist, name), stripMap(text).replace(/\/\*# sourceMappingURL=\S+ \*\/\s*$/, ''));
 }
 copyFileSync(join(maplibre, 'LICENSE.txt'), join(dist, 'maplibre-gl.LICENSE.txt'));
+// Chart.js for the 考核 figures (figures.js): its self-contained UMD build.
+const chartjs = join(here, 'node_modules', 'chart.js');
+writeFileSync(join(dist, 'chart.umd.min.js'), stripMap(readFileSync(join(chartjs, 'dist', 'chart.umd.min.js'), 'utf8')));
+copyFileSync(join(chartjs, 'LICENSE.md'), join(dist, 'chart.js.LICENSE.md'));
 
 const { version } = JSON.parse(readFileSync(join(maplibre, 'package.json'), 'utf8'));
 console.log(`dist/: ${readdirSync(dist).length} files, maplibre-gl ${version}`);
