@@ -12,22 +12,27 @@ import (
 	"wangge/geo"
 	"wangge/geo/chinacrs"
 	"wangge/geo/layerfile"
+	"wangge/geo/ogr"
 )
 
 // exportGeneration answers GET /v1/export and GET
-// /v1/generations/{gen}/export with ?format=geojson|kml|kmz|shp (default
-// geojson) and ?crs=wgs84|gcj02|bd09: the grids of the current generation
-// as a file to download, for QGIS, ArcGIS, Google Earth or 奥维地图. Each
-// grid carries its code, name, village, households, population and
-// leader's name; never a phone. The bytes are deterministic, so the ETag
-// is a hash of them and replicas agree on it.
+// /v1/generations/{gen}/export with
+// ?format=geojson|kml|kmz|shp|gpkg|csv|xlsx (default geojson) and
+// ?crs=wgs84|gcj02|bd09: the grids of the current generation as a file to
+// download, for QGIS, ArcGIS, Google Earth, 奥维地图 or Excel. Each grid
+// carries its code, name, village, households, population and leader's
+// name; never a phone. The bytes are deterministic, so the ETag is a hash
+// of them and replicas agree on it.
+//
+// The GeoPackage is the GeoJSON converted by GDAL's ogr2ogr (package
+// ogr): without GDAL on the server it is 503, saying what to install.
 //
 // A past generation is read from the database (503 while it is down), with
 // the leaders in office when it ended.
 func (s *Server) exportGeneration(c *gin.Context) error {
-	format, err := layerfile.ParseFormat(c.DefaultQuery("format", string(layerfile.GeoJSON)))
+	format, err := layerfile.ParseExportFormat(c.DefaultQuery("format", string(layerfile.GeoJSON)))
 	if err != nil {
-		return badParam("format", "got %q, want geojson, kml, kmz or shp", truncate(c.Query("format")))
+		return badParam("format", "got %q, want geojson, kml, kmz, shp, gpkg, csv or xlsx", truncate(c.Query("format")))
 	}
 	crs, err := queryCRS(c)
 	if err != nil {
@@ -45,7 +50,8 @@ func (s *Server) exportGeneration(c *gin.Context) error {
 	}
 	td := &geo.TownData{Town: snap.Town, Villages: snap.Villages, Grids: snap.Grids}
 	name := exportName(snap.Town.Code, snap.Generation, crs)
-	body, err := layerfile.Write(format, td, layerfile.WriteOptions{Name: name, CRS: crs, Modified: inForceSince(snap)})
+	opts := layerfile.WriteOptions{Name: name, CRS: crs, Modified: inForceSince(snap)}
+	body, err := ogr.Write(c.Request.Context(), format, td, opts)
 	if err != nil {
 		return err
 	}

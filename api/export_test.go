@@ -115,7 +115,7 @@ func TestExport_problems(t *testing.T) {
 		status int
 		where  string
 	}{
-		{"/v1/export?format=gpkg", http.StatusBadRequest, "format"},
+		{"/v1/export?format=dwg", http.StatusBadRequest, "format"},
 		{"/v1/export?format=kml&crs=epsg:3857", http.StatusBadRequest, "crs"},
 		{"/v1/generations/zero/export", http.StatusBadRequest, "gen"},
 		{"/v1/generations/0/export", http.StatusBadRequest, "gen"},

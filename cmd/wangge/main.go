@@ -96,7 +96,9 @@ commands:
   migrate               apply the database migrations
   import DIR            replace the town with town.geojson, villages.geojson
                         and grids.geojson in DIR (refused unless a valid coverage)
-  export [-out DIR]     write the town as those three GeoJSON files
+  export [-out DIR]     write the town as those three GeoJSON files; with
+                        -format geojson|kml|kmz|shp|gpkg|csv|xlsx -out FILE, the
+                        grids alone (gpkg needs GDAL's ogr2ogr)
   locate LON LAT        print the grid and leader of a point
   token create --role R --name N | list | revoke NAME
                         API tokens (roles: viewer, dispatcher, planner, admin)

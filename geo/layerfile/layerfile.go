@@ -47,8 +47,40 @@ const (
 // is a KMZ or a Shapefile.
 const zipped Format = "zip"
 
-// Formats lists the formats in the order they are documented.
+// Formats lists the formats read and written, in the order they are
+// documented.
 var Formats = []Format{GeoJSON, KML, KMZ, Shapefile}
+
+// Formats only written (exports): tables and the GeoPackage.
+const (
+	// GeoPackage is an OGC GeoPackage (SQLite) file, .gpkg. It is not
+	// written here (this package does no I/O and there is no Go SQLite in
+	// the build): package ogr converts the GeoJSON export with GDAL.
+	GeoPackage Format = "gpkg"
+	CSV        Format = "csv"  // CSV with the geometry as WKT (WriteCSV)
+	XLSX       Format = "xlsx" // Excel attribute table (WriteXLSX)
+)
+
+// ExportFormats lists the formats grids are exported in.
+var ExportFormats = []Format{GeoJSON, KML, KMZ, Shapefile, GeoPackage, CSV, XLSX}
+
+// ParseExportFormat returns the export format named by s, ignoring case:
+// those of ParseFormat, and gpkg (or geopackage), csv, xlsx (or excel).
+// Any other value is an EINVALID error that lists the accepted ones.
+func ParseExportFormat(s string) (Format, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "gpkg", "geopackage":
+		return GeoPackage, nil
+	case "csv":
+		return CSV, nil
+	case "xlsx", "excel":
+		return XLSX, nil
+	}
+	if f, err := ParseFormat(s); err == nil {
+		return f, nil
+	}
+	return "", geo.Errorf(geo.EINVALID, "format %q: want geojson, kml, kmz, shp, gpkg, csv or xlsx", s)
+}
 
 // ParseFormat returns the format named by s, ignoring case: geojson (or
 // json), kml, kmz, shp (or shapefile, zip). Any other value is an EINVALID
@@ -76,6 +108,12 @@ func (f Format) ContentType() string {
 		return "application/vnd.google-earth.kmz"
 	case Shapefile:
 		return "application/zip"
+	case GeoPackage:
+		return "application/geopackage+sqlite3"
+	case CSV:
+		return "text/csv; charset=utf-8"
+	case XLSX:
+		return "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 	}
 	return "application/geo+json"
 }
@@ -90,6 +128,12 @@ func (f Format) Ext() string {
 		return ".kmz"
 	case Shapefile:
 		return ".zip"
+	case GeoPackage:
+		return ".gpkg"
+	case CSV:
+		return ".csv"
+	case XLSX:
+		return ".xlsx"
 	}
 	return ".geojson"
 }

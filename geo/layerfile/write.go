@@ -42,10 +42,17 @@ func (o WriteOptions) modified() time.Time {
 	return o.Modified.UTC().Truncate(time.Second)
 }
 
-// Write renders td's grids in format f: WriteGeoJSON, WriteKML, WriteKMZ or
-// WriteShapefileZip.
+// Write renders td's grids in format f: WriteGeoJSON, WriteKML, WriteKMZ,
+// WriteShapefileZip, WriteCSV or WriteXLSX. A GeoPackage is not written
+// here (see GeoPackage): EINVALID.
 func Write(f Format, td *geo.TownData, opts WriteOptions) ([]byte, error) {
 	switch f {
+	case CSV:
+		return WriteCSV(td, opts)
+	case XLSX:
+		return WriteXLSX(td, opts)
+	case GeoPackage:
+		return nil, geo.Errorf(geo.EINVALID, "format gpkg: convert the GeoJSON export with package ogr (GDAL)")
 	case GeoJSON:
 		return WriteGeoJSON(td, opts)
 	case KML:
