@@ -934,3 +934,250 @@ if (failures.length) {
 }
 console.log('all desk checks passed');
 `
+
+// TestConsole_deskRecord drives the desk's honest-record steps in headless
+// Chromium against the real stores: a case is suspended (refused in the
+// page without a reason, then with one: 挂起 and the reason shown, still
+// in the open list) and resumed; a second call about the same dispute,
+// flagged as a possible duplicate, links to the first and is merged
+// through its 合并 button (a merge into itself first: the server's
+// problem is shown beside the into field); the first then lists the
+// duplicate's reporter among its contacts, and its category is corrected
+// (refused in the page without a reason). The API confirms each step.
+// Screenshots: desk-record-*.png in consoleArtifacts.
+func TestConsole_deskRecord(t *testing.T) {
+	node, chromium := consoleBrowserTools(t)
+	e := newDispatchEnv(t, dispatchTown())
+	var first, dup recordAnswer
+	if code := e.do(geo.AccessDispatcher, "POST", "/v1/incidents", newIncident(centre(1), "dispute", "minor"), &first); code != 201 {
+		t.Fatalf("the first call: %d", code)
+	}
+	e.setNow(t0.Add(time.Hour))
+	// 0.0005° of longitude at 27°N is about 50 m: within the duplicate rule.
+	second := newIncident(orb.Point{centre(1)[0] + 0.0005, centre(1)[1]}, "dispute", "minor")
+	second["reporter_name"], second["reporter_phone"] = "王大爷", "13612345678"
+	if code := e.do(geo.AccessDispatcher, "POST", "/v1/incidents", second, &dup); code != 201 || dup.PossibleDup == nil || dup.PossibleDup.Number != first.Number {
+		t.Fatalf("the second call: %d, flagged %+v, want %s", code, dup.PossibleDup, first.Number)
+	}
+	probe, err := json.Marshal(map[string]string{"token": e.secrets[geo.AccessDispatcher], "first": first.Number, "dup": dup.Number,
+		"reason": "等待司法鉴定", "dup_reporter": "王大爷", "correct": "类别登记错误"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(e.srv)
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	artifacts := consoleArtifacts(t)
+	cmd := exec.CommandContext(ctx, node, "--input-type=module", "-", srv.URL, artifacts, string(probe))
+	cmd.Dir = consoleDir
+	cmd.Stdin = strings.NewReader(deskRecordScript)
+	cmd.Env = append(os.Environ(), "WANGGE_CHROMIUM="+chromium)
+	cmd.WaitDelay = 5 * time.Second
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	t.Logf("node (the desk's record script, %.1f s):\n%s", time.Since(start).Seconds(), out)
+	if err != nil {
+		t.Fatalf("the desk's record browser test failed: %v; screenshots, if any, in %s", err, artifacts)
+	}
+
+	// Through the API: the first suspended with its reason and resumed,
+	// back where it was; the duplicate merged into it, its reporter kept.
+	var a, b recordAnswer
+	if code := e.do(geo.AccessDispatcher, "GET", "/v1/incidents/"+first.Number, nil, &a); code != 200 {
+		t.Fatalf("GET %s: %d", first.Number, code)
+	}
+	var actions []string
+	suspended := false
+	for _, ev := range a.Events {
+		actions = append(actions, ev.Action)
+		suspended = suspended || ev.Action == "suspend" && ev.Note == "等待司法鉴定"
+	}
+	if a.Status != "dispatched" || a.SuspendedAt != nil || !suspended || !slices.Contains(actions, "resume") {
+		t.Errorf("%s: %s, suspended_at %v, events %v: want dispatched again after a suspend with its reason and a resume", a.Number, a.Status, a.SuspendedAt, actions)
+	}
+	if a.Category != "safety" || !slices.Contains(actions, "correct") {
+		t.Errorf("%s: category %s, events %v: want corrected to safety", a.Number, a.Category, actions)
+	}
+	if len(a.Contacts) != 1 || a.Contacts[0].From != dup.Number || a.Contacts[0].Reporter.Name != "王大爷" {
+		t.Errorf("%s contacts %+v, want the reporter of %s", a.Number, a.Contacts, dup.Number)
+	}
+	if code := e.do(geo.AccessDispatcher, "GET", "/v1/incidents/"+dup.Number, nil, &b); code != 200 {
+		t.Fatalf("GET %s: %d", dup.Number, code)
+	}
+	if b.Status != "merged" || b.MergedInto == nil || b.MergedInto.Number != first.Number {
+		t.Errorf("%s: %s into %+v, want merged into %s", b.Number, b.Status, b.MergedInto, first.Number)
+	}
+}
+
+// deskRecordScript is TestConsole_deskRecord's browser part:
+//
+//	node --input-type=module - URL ARTIFACT_DIR PROBE_JSON
+//
+// It prints one line per check and exits 0 when every check passed.
+const deskRecordScript = `
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const [url, artifacts, probeJSON] = process.argv.slice(2);
+const probe = JSON.parse(probeJSON);
+const origin = new URL(url).origin;
+const deadline = setTimeout(() => {
+  console.error('FAIL: the desk record test took more than 100 s');
+  process.exit(1);
+}, 100000);
+const failures = [];
+function check(ok, message) {
+  if (!ok) failures.push(message);
+  console.log((ok ? 'ok   ' : 'FAIL ') + message);
+  return ok;
+}
+const seen = [];
+let allowed = () => false;
+function saw(kind, text) {
+  if (!allowed({ kind, text })) seen.push({ kind, text });
+}
+function nothingUnexpected(when) {
+  check(seen.length === 0, 'no console errors, page errors or failed requests ' + when +
+    (seen.length ? ':\n' + seen.map((e) => '       ' + e.kind + ': ' + e.text).join('\n') : ''));
+  seen.length = 0;
+}
+
+mkdirSync(artifacts, { recursive: true });
+const browser = await chromium.launch({
+  executablePath: process.env.WANGGE_CHROMIUM || '/usr/bin/chromium',
+  headless: true,
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync', '--no-first-run', '--lang=zh-CN'],
+});
+try {
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, deviceScaleFactor: 1, locale: 'zh-CN', reducedMotion: 'reduce' });
+  const page = await context.newPage();
+  page.on('console', (m) => {
+    if (m.type() === 'error') saw('console error', m.text() + ' ' + (m.location().url || ''));
+  });
+  page.on('pageerror', (err) => saw('page error', err.stack || err.message));
+  page.on('requestfailed', (r) => saw('failed request', r.method() + ' ' + r.url() + ': ' + (r.failure() || {}).errorText));
+  page.on('response', (r) => {
+    if (r.status() >= 400) saw('HTTP ' + r.status(), r.request().method() + ' ' + r.url());
+  });
+  await page.route('**/*', (route) => {
+    const u = route.request().url();
+    if (u.startsWith(origin) || u.startsWith('data:') || u.startsWith('blob:')) return route.continue();
+    saw('request to another origin', u);
+    return route.abort();
+  });
+  const events = [];
+  page.on('request', (r) => {
+    if (r.method() === 'POST' && r.url().endsWith('/events')) events.push(r.postDataJSON());
+  });
+  const text = async (selector) => (await page.textContent(selector).catch(() => '')) || '';
+  const waitFor = (selector, timeout = 10000) => page.waitForSelector(selector, { timeout }).then(() => true, () => false);
+
+  await page.goto(url + '/', { waitUntil: 'load' });
+  await page.waitForFunction(() => ['ready', 'error'].includes(document.body.dataset.state), null, { timeout: 30000 });
+  await page.fill('#token-input', probe.token);
+  await page.click('#token-form button[type=submit]');
+  await page.click('#desk-toggle');
+  await waitFor('#desk:not([hidden]) #intake-form');
+  const sources = await page.$$eval('#intake-source option', (os) => os.map((o) => o.value));
+  check(!sources.includes('open311') && sources.includes('hotline_12345'), 'the intake offers no open311 source: ' + sources.join(','));
+  await page.click('#desk-tab-cases');
+  check(await waitFor('#cases-list li.case[data-number="' + probe.dup + '"]'), 'both cases are listed');
+  const statuses = await page.$$eval('#cases-status option', (os) => Object.fromEntries(os.map((o) => [o.value, o.textContent])));
+  check(/挂起/.test(statuses.suspended) && /撤销/.test(statuses.cancelled) && /合并/.test(statuses.merged),
+    'the status filter has 挂起, 撤销 and 合并: ' + JSON.stringify(statuses));
+  check((await text('#cases-list li.case[data-number="' + probe.dup + '"]')).includes('疑似重复'), 'the flagged case says 疑似重复 in the list');
+
+  // 1. The first case: its record, then suspended (a reason first required).
+  await page.click('#cases-list li.case[data-number="' + probe.first + '"] > button');
+  check(await waitFor('#case-detail[data-number="' + probe.first + '"] .case-detail'), 'the first case opens');
+  const record = { first: await text('#case-detail dd.first-due'), onTime: await text('#case-detail dd.on-time'),
+    escalations: await text('#case-detail dd.escalations'), missed: await text('#case-detail dd.missed'),
+    deadlines: (await page.$$('#case-deadlines tr.deadline')).length };
+  check(/\d/.test(record.first) && /未办结/.test(record.onTime) && record.escalations.startsWith('0') && record.missed.startsWith('0') && record.deadlines === 1,
+    'the case shows its first due, not completed, no escalation, no missed deadline and one deadline: ' + JSON.stringify(record));
+  await page.click('#suspend-box > summary');
+  const before = events.length;
+  await page.click('#suspend-submit');
+  const need = await waitFor('#act-suspend .field[data-field=note] .field-error:not([hidden])');
+  check(need && events.length === before, 'suspend without a reason is refused in the page, nothing sent: ' + (await text('#act-suspend .field-error')));
+  await page.fill('#suspend-note', probe.reason);
+  await page.click('#suspend-submit');
+  check(await waitFor('#case-detail[data-status=suspended]'), 'the case is suspended');
+  const chip = await text('#case-detail h2 .chip.status');
+  const since = await text('#case-detail dd.suspended');
+  check(chip.includes('挂起') && since.includes(probe.reason), 'it shows 挂起 and the reason: ' + chip + ' / ' + since);
+  check(await waitFor('#act-steps button[data-action=resume]') && !(await page.$('#suspend-box')) && !(await page.$('#reassign-box')),
+    'a suspended case offers 恢复, not suspend, reassign or escalate');
+  await page.screenshot({ path: join(artifacts, 'desk-record-suspended.png') });
+  await page.click('#case-back');
+  await page.waitForFunction(() => document.getElementById('cases-view').dataset.state === 'loaded', null, { timeout: 10000 });
+  check(await waitFor('#cases-list li.case[data-number="' + probe.first + '"] .chip.status[data-status=suspended]'), 'a suspended case is in the open list');
+
+  // 2. Resumed.
+  await page.click('#cases-list li.case[data-number="' + probe.first + '"] > button');
+  await waitFor('#act-steps button[data-action=resume]');
+  await page.click('#act-steps button[data-action=resume]');
+  check(await waitFor('#case-detail[data-status=dispatched] .history li[data-action=resume]'), 'resumed, the case is dispatched again, 恢复 in its history');
+  check((await text('#case-detail .history li[data-action=suspend]')).includes(probe.reason), 'the history keeps the suspension and its reason');
+  nothingUnexpected('suspending and resuming');
+
+  // 3. The duplicate: a link to the first, merged with 合并.
+  await page.click('#case-back');
+  await page.click('#cases-list li.case[data-number="' + probe.dup + '"] > button');
+  check(await waitFor('#case-detail[data-number="' + probe.dup + '"] dd.duplicate button.duplicate-link[data-number="' + probe.first + '"]'),
+    'the duplicate links to ' + probe.first);
+  await page.click('#case-detail dd.duplicate button.duplicate-link');
+  check(await waitFor('#case-detail[data-number="' + probe.first + '"] .case-detail'), 'the link opens ' + probe.first);
+  await page.click('#case-back');
+  await page.click('#cases-list li.case[data-number="' + probe.dup + '"] > button');
+  await waitFor('#case-detail[data-number="' + probe.dup + '"] #merge-duplicate');
+  allowed = (e) => (e.kind === 'HTTP 400' && e.text.includes('/events'))
+    || (e.kind === 'console error' && /status of 400/.test(e.text));
+  await page.click('#merge-box > summary');
+  await page.fill('#merge-into', probe.dup);
+  await page.click('#merge-submit');
+  check(await waitFor('#act-merge .field[data-field=into] .field-error:not([hidden])'),
+    "the server's problem is shown beside the into field: " + (await text('#act-merge .field[data-field=into] .field-error')));
+  nothingUnexpected('but the 400 asked for');
+  allowed = () => false;
+  await page.fill('#merge-into', '');
+  await page.click('#merge-duplicate');
+  check(await waitFor('#case-detail[data-status=merged] dd.merged-into button.merged-link[data-number="' + probe.first + '"]'), 'merged, the case says into ' + probe.first);
+  check((await text('#case-detail h2 .chip.status')).includes('合并') && !(await page.$('#act-merge')) && !(await page.$('#correct-box')),
+    'a merged case shows 已合并 and offers no merge or correction');
+  await page.screenshot({ path: join(artifacts, 'desk-record-merged.png') });
+  await page.click('#case-detail dd.merged-into button.merged-link');
+  check(await waitFor('#case-detail[data-number="' + probe.first + '"] dd.contacts li[data-from="' + probe.dup + '"]'), 'the first case lists the merged reporter');
+  check((await text('#case-detail dd.contacts')).includes(probe.dup_reporter), 'the contact is ' + probe.dup_reporter);
+  await page.screenshot({ path: join(artifacts, 'desk-record-contacts.png') });
+  nothingUnexpected('merging');
+
+  // 4. Corrected: the category, with a reason (required first).
+  await page.click('#correct-box > summary');
+  await page.selectOption('#correct-category', 'safety');
+  const sent = events.length;
+  await page.click('#correct-submit');
+  check(await waitFor('#act-correct .field[data-field=note] .field-error:not([hidden])') && events.length === sent,
+    'a correction without a reason is refused in the page');
+  await page.fill('#correct-note', probe.correct);
+  await page.click('#correct-submit');
+  check(await waitFor('#case-detail .history li[data-action=correct]'), 'the correction is in the history');
+  check((await text('#case-detail dd.category')).includes('安全隐患') && (await text('#case-detail .history li[data-action=correct]')).includes(probe.correct),
+    'the case shows its new category and the reason: ' + (await text('#case-detail dd.category')));
+  nothingUnexpected('correcting');
+  await context.close();
+} catch (err) {
+  check(false, 'the test itself failed: ' + (err.stack || err));
+} finally {
+  await browser.close();
+  clearTimeout(deadline);
+}
+if (failures.length) {
+  console.log(failures.length + ' check(s) failed');
+  process.exit(1);
+}
+console.log('all desk record checks passed');
+`

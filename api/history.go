@@ -69,7 +69,15 @@ func (s *Server) snapshotFor(c *gin.Context) (*geo.Snapshot, *rendering, error) 
 	if s.cfg.History == nil {
 		return nil, nil, problemf(TypeUnavailable, http.StatusServiceUnavailable, "history is not available on this server")
 	}
-	ctx := c.Request.Context()
+	return s.snapshotAt(c.Request.Context(), at)
+}
+
+// snapshotAt returns the snapshot of the generation in force at t, with
+// the people in office then, from a cache keyed by the generation, the
+// instant and the current snapshot (a reload invalidates it). A t before
+// the first generation is ENOTFOUND.
+func (s *Server) snapshotAt(ctx context.Context, at time.Time) (*geo.Snapshot, *rendering, error) {
+	cur := s.registry.Load()
 	gen, err := s.cfg.History.GenerationAt(ctx, at)
 	if err != nil {
 		return nil, nil, err

@@ -259,6 +259,95 @@ func TestMobile_signInAcceptResolveWithPhoto(t *testing.T) {
 	b.checkNoErrors()
 }
 
+// TestMobile_recordLabels: a dispatcher suspends one of 网格长1's cases,
+// cancels another and merges a third into a fourth, each with its reason.
+// On the phone the suspended case is still listed, as 挂起 with its clock
+// stopped, and shows the reason; the cancelled and the merged ones are
+// shown closed (已撤销, 已合并 into the other) with their reasons, and
+// offer the leader no step but a comment, as the server allows.
+func TestMobile_recordLabels(t *testing.T) {
+	e := newMobileEnv(t)
+	suspended := e.intake(t, orb.Point{112.003, 27.004}, "safety", "urgent", "桥头护栏松动，需鉴定责任", time.Hour)
+	cancelled := e.intake(t, orb.Point{112.006, 27.006}, "environment", "major", "村口垃圾堆放", 0)
+	kept := e.intake(t, orb.Point{112.004, 27.007}, "dispute", "minor", "两户因宅基地边界争执", 0)
+	// 0.0005° of longitude at 27°N is about 50 m: flagged as a duplicate of kept.
+	dup := e.intake(t, orb.Point{112.0045, 27.007}, "dispute", "minor", "宅基地边界又吵起来了", 0)
+	const why, cancelWhy, mergeWhy = "等待司法鉴定", "来电人撤回", "同一纠纷"
+	for _, s := range []struct {
+		number, action string
+		extra          map[string]any
+	}{
+		{suspended.Number, "suspend", map[string]any{"note": why}},
+		{cancelled.Number, "cancel", map[string]any{"note": cancelWhy}},
+		{dup.Number, "merge", map[string]any{"into": kept.Number, "note": mergeWhy}},
+	} {
+		if code := e.step(geo.AccessDispatcher, s.number, s.action, s.extra, nil); code != 200 {
+			t.Fatalf("%s %s: %d", s.action, s.number, code)
+		}
+	}
+
+	b := startBrowser(t, mobileArtifacts(t))
+	b.navigate(e.url + "/m/")
+	b.waitFor(`!!document.querySelector('#phone')`, "the sign-in form")
+	b.typeInto("#phone", "13900000001")
+	before := len(e.sms.Received())
+	b.click("#send-code")
+	b.waitFor(`document.querySelector('#login-info').textContent.includes('139****0001')`, "the code sent")
+	b.typeInto("#code", e.smsCodeTo(t, "13900000001", before))
+	b.click("#login")
+
+	card := fmt.Sprintf(`document.querySelector('.card[data-number="%s"]')`, suspended.Number)
+	b.waitFor(`!!`+card, "the suspended case in the open list")
+	if got := b.evalString(card + `.querySelector('.chip.status').textContent + '|' + ` + card + `.querySelector('.left').textContent + '|' + ` + card + `.classList.contains('overdue')`); got != "挂起|计时暂停|false" {
+		t.Errorf("the suspended card says %q, want 挂起, its clock stopped, not overdue", got)
+	}
+	for _, n := range []string{cancelled.Number, dup.Number} {
+		if b.evalString(fmt.Sprintf(`String(!!document.querySelector('.card[data-number="%s"]'))`, n)) != "false" {
+			t.Errorf("%s is in the open list", n)
+		}
+	}
+	b.screenshot("mobile-record-list.png", false)
+
+	type shown struct{ Status, Outcome, Hint, History, Buttons string }
+	open := func(number string) shown {
+		t.Helper()
+		b.navigate(e.url + "/m/#/incidents/" + number)
+		b.waitFor(fmt.Sprintf(`!!document.querySelector('#status-text') && !!document.querySelector('#history li') && location.hash.includes('%s')`, number), "case "+number)
+		var s shown
+		raw := b.eval(`JSON.stringify({
+			Status: document.querySelector('#status-text').textContent,
+			Outcome: (document.querySelector('#outcome') || {}).textContent || '',
+			Hint: [...document.querySelectorAll('.hint')].map((p) => p.textContent).join(' '),
+			History: document.querySelector('#history').textContent,
+			Buttons: [...document.querySelectorAll('.actions button')].map((x) => x.id).join(','),
+		})`)
+		var text string
+		if err := json.Unmarshal(raw, &text); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal([]byte(text), &s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	s := open(suspended.Number)
+	if s.Status != "挂起" || !strings.Contains(s.Outcome, why) || !strings.Contains(s.History, "挂起") || strings.Contains(s.Buttons, "do-accept") || !strings.Contains(s.Buttons, "do-comment") {
+		t.Errorf("the suspended case shows %+v: want 挂起 with its reason %s, no 接单, a comment", s, why)
+	}
+	b.checkNoSideways("the suspended case")
+	b.screenshot("mobile-record-suspended.png", true)
+	s = open(cancelled.Number)
+	if s.Status != "已撤销" || !strings.Contains(s.Outcome, cancelWhy) || !strings.Contains(s.Hint, "不在办理中") || !strings.Contains(s.History, "撤销") || s.Buttons != "do-comment" {
+		t.Errorf("the cancelled case shows %+v: want 已撤销, closed, with its reason %s", s, cancelWhy)
+	}
+	s = open(dup.Number)
+	if s.Status != "已合并" || !strings.Contains(s.Outcome, kept.Number) || !strings.Contains(s.Hint, "不在办理中") || !strings.Contains(s.History, "合并") || s.Buttons != "do-comment" {
+		t.Errorf("the merged case shows %+v: want 已合并 into %s, closed", s, kept.Number)
+	}
+	b.screenshot("mobile-record-merged.png", true)
+	b.checkNoErrors()
+}
+
 // TestMobile_offlineAcceptAppliedOnce: signed in by a login link, the
 // leader opens a case, loses the network, taps 接单: the step waits in the
 // queue (shown) and nothing reaches the server; when the network returns

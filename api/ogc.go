@@ -7,20 +7,28 @@ import (
 	"fmt"
 	"hash/fnv"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/paulmach/orb"
+
+	"wangge/geo"
 )
 
 // This file serves OGC API – Features, Part 1 (Core, GeoJSON, HTML, OpenAPI
-// 3.0) under /ogc, from the in-memory snapshot, so that GDAL's OAPIF driver,
-// QGIS and browsers read the grids in a standard they already speak.
-// Coordinates are CRS84 (lon, lat), exactly as stored. Every link is an
-// absolute URL built from the request (see ogcBaseURL). Representations are
-// JSON and HTML, chosen by f=json|html or by the Accept header.
+// 3.0), Part 2 (CRS by reference, ogc_crs.go) and Part 3 (Filtering with
+// CQL2, ogc_filter.go) under /ogc: the grids, villages and organizations
+// from the in-memory snapshot (past generations from the history, for
+// datetime), and the incidents from the database (ogc_incidents.go), so
+// that GDAL's OAPIF driver, QGIS and browsers read them in a standard they
+// already speak. Coordinates are CRS84 (lon, lat), exactly as stored,
+// unless crs asks for another. Every link is an absolute URL built from
+// the request (see ogcBaseURL). Representations are JSON and HTML, chosen
+// by f=json|html or by the Accept header.
 
 // OGC media types and identifiers.
 const (
@@ -30,12 +38,30 @@ const (
 	ogcGregorian   = "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
 )
 
-// ogcConformsTo lists the conformance classes /ogc/conformance declares.
+// ogcConformsTo lists the conformance classes /ogc/conformance declares,
+// each exercised by a test (ogc_part23_test.go, geo/cql2). Not declared,
+// because not implemented: CQL2 arithmetic, arrays, accent-insensitive
+// comparison, the spatial functions beyond S_INTERSECTS and S_DISJOINT,
+// custom functions.
 var ogcConformsTo = []string{
 	"http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
 	"http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
 	"http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
 	"http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+	"http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+	"http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+	"http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+	"http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+	"http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+	"http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+	"http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
+	"http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+	"http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
+	"http://www.opengis.net/spec/cql2/1.0/conf/case-insensitive-comparison",
+	"http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
+	"http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions-plus",
+	"http://www.opengis.net/spec/cql2/1.0/conf/temporal-functions",
+	"http://www.opengis.net/spec/cql2/1.0/conf/property-property",
 }
 
 // ogcRoutes registers the OGC API – Features endpoints. The landing page,
@@ -50,6 +76,7 @@ func (s *Server) ogcRoutes(r *gin.Engine) {
 	cols := g.Group("/collections", s.requireSnapshot)
 	cols.GET("", s.handle(s.ogcCollectionList))
 	cols.GET("/:collectionId", s.handle(s.ogcCollectionDoc))
+	cols.GET("/:collectionId/queryables", s.handle(s.ogcQueryables))
 	cols.GET("/:collectionId/items", s.handle(s.ogcItems))
 	cols.GET("/:collectionId/items/:featureId", s.handle(s.ogcItem))
 }
@@ -155,8 +182,9 @@ func (s *Server) ogcLanding(c *gin.Context) error {
 	if snap := s.registry.Load(); snap != nil {
 		version = snap.Version()
 		title = "wangge: " + snap.Town.Name
-		desc = fmt.Sprintf("The grids (网格), villages and social organizations of %s (%s), generation %d, as OGC API – "+
-			"Features. Coordinates are CRS84 (WGS-84 lon/lat). %s", snap.Town.Name, snap.Town.Code, snap.Generation, snap.Town.Note)
+		desc = fmt.Sprintf("The grids (网格), villages and social organizations of %s (%s), generation %d, and for "+
+			"dispatchers the incidents, as OGC API – Features. Coordinates are CRS84 (WGS-84 lon/lat) unless crs asks "+
+			"for EPSG:4326, EPSG:4490 (CGCS2000) or EPSG:3857. %s", snap.Town.Name, snap.Town.Code, snap.Generation, snap.Town.Note)
 	}
 	if ogcRevalidate(c, version, base, f) {
 		return nil
@@ -189,9 +217,9 @@ func (s *Server) ogcConformance(c *gin.Context) error {
 		ogcPage{Title: "Conformance", Base: base, Links: links, Body: ogcConformsTo})
 }
 
-// ogcAPI serves the OpenAPI document (the same as /openapi.json, which
-// describes /ogc too) as application/vnd.oai.openapi+json;version=3.0, or
-// an HTML list of its operations.
+// ogcAPI serves the API definition of /ogc (ogc_openapi.go) as
+// application/vnd.oai.openapi+json;version=3.0, or an HTML list of its
+// operations (with /ogc before each path, as a browser would request it).
 func (s *Server) ogcAPI(c *gin.Context) error {
 	f, err := ogcStart(c, []string{"f"}, "")
 	if err != nil {
@@ -199,8 +227,12 @@ func (s *Server) ogcAPI(c *gin.Context) error {
 	}
 	base := ogcBaseURL(c)
 	ogcVary(c)
+	body, err := ogcAPIDocument(base)
+	if err != nil {
+		return err
+	}
 	if f == ogcJSON {
-		c.Data(http.StatusOK, ogcOpenAPIType, OpenAPI)
+		c.Data(http.StatusOK, ogcOpenAPIType, body)
 		return nil
 	}
 	var doc struct {
@@ -208,7 +240,7 @@ func (s *Server) ogcAPI(c *gin.Context) error {
 			Summary string `json:"summary"`
 		} `json:"paths"`
 	}
-	if err := json.Unmarshal(OpenAPI, &doc); err != nil {
+	if err := json.Unmarshal(body, &doc); err != nil {
 		return err
 	}
 	type op struct{ Method, Path, Summary string }
@@ -216,7 +248,7 @@ func (s *Server) ogcAPI(c *gin.Context) error {
 	for path, methods := range doc.Paths {
 		for m, o := range methods {
 			if m == "get" || m == "post" || m == "put" || m == "patch" || m == "delete" {
-				ops = append(ops, op{m, path, o.Summary})
+				ops = append(ops, op{m, strings.TrimSuffix("/ogc"+path, "/"), o.Summary})
 			}
 		}
 	}
@@ -234,6 +266,7 @@ type ogcCollectionJSON struct {
 	Extent      *ogcExtent `json:"extent,omitempty"`
 	ItemType    string     `json:"itemType"`
 	CRS         []string   `json:"crs"`
+	StorageCRS  string     `json:"storageCrs"`
 }
 
 // ogcExtent is a collection's extent: spatial (absent without geometry)
@@ -256,12 +289,24 @@ type ogcTemporalExtent struct {
 	TRS      string       `json:"trs"`
 }
 
+// sees reports whether a caller of role may see col: its role allows
+// col.need, or it is a person signed in and col shows persons their scope.
+func (col *ogcCollection) sees(role geo.AccessRole) bool {
+	return role.Allows(col.need) || col.persons && role == geo.AccessPerson
+}
+
+// holds reports whether this server has col's data: incidents need an
+// incident store.
+func (s *Server) holds(col *ogcCollection) bool {
+	return col.build != nil || s.cfg.Incidents != nil
+}
+
 // ogcVisible returns the collections the caller may see.
-func ogcVisible(c *gin.Context) []*ogcCollection {
+func (s *Server) ogcVisible(c *gin.Context) []*ogcCollection {
 	role := callerRole(c)
 	var out []*ogcCollection
 	for _, col := range ogcCollections {
-		if role.Allows(col.need) {
+		if col.sees(role) && s.holds(col) {
 			out = append(out, col)
 		}
 	}
@@ -271,12 +316,12 @@ func ogcVisible(c *gin.Context) []*ogcCollection {
 // ogcCollectionFor returns the collection named in the path, if the caller
 // may see it: unknown ids are 404; collections that need a role the caller
 // lacks are 401 to anonymous callers (send a token) and 403 to others.
-func ogcCollectionFor(c *gin.Context) (*ogcCollection, error) {
+func (s *Server) ogcCollectionFor(c *gin.Context) (*ogcCollection, error) {
 	id := c.Param("collectionId")
 	col, ok := ogcCollectionByID(id)
-	if !ok {
+	if !ok || !s.holds(col) {
 		ids := ""
-		for i, v := range ogcVisible(c) {
+		for i, v := range s.ogcVisible(c) {
 			if i > 0 {
 				ids += ", "
 			}
@@ -284,7 +329,7 @@ func ogcCollectionFor(c *gin.Context) (*ogcCollection, error) {
 		}
 		return nil, problemf(TypeNotFound, http.StatusNotFound, "collection %q does not exist; the collections are %s", truncate(id), ids)
 	}
-	if role := callerRole(c); !role.Allows(col.need) {
+	if role := callerRole(c); !col.sees(role) {
 		if c.GetString(actorKey) == "anonymous" {
 			c.Header("WWW-Authenticate", `Bearer realm="wangge"`)
 			return nil, problemf(TypeUnauthorized, http.StatusUnauthorized, "collection %s needs a %s token", col.id, col.need)
@@ -298,9 +343,14 @@ func ogcCollectionFor(c *gin.Context) (*ogcCollection, error) {
 func (col *ogcCollection) describe(base string, l *ogcLayer, f ogcFormat) ogcCollectionJSON {
 	path := "/collections/" + col.id
 	d := ogcCollectionJSON{ID: col.id, Title: col.title, Description: col.description, ItemType: "feature",
-		CRS: []string{ogcCRS84}, Links: append(ogcSelfLinks(base, path, f, "application/json"),
+		CRS: []string{ogcCRS84}, StorageCRS: ogcCRS84, Links: append(ogcSelfLinks(base, path, f, "application/json"),
 			ogcLink{Href: ogcHref(base, path+"/items", ogcJSON), Rel: "items", Type: GeoJSONContentType, Title: col.title + " as GeoJSON"},
-			ogcLink{Href: ogcHref(base, path+"/items", ogcHTML), Rel: "items", Type: "text/html", Title: col.title + " as HTML"})}
+			ogcLink{Href: ogcHref(base, path+"/items", ogcHTML), Rel: "items", Type: "text/html", Title: col.title + " as HTML"},
+			ogcLink{Href: base + path + "/queryables", Rel: "http://www.opengis.net/def/rel/ogc/1.0/queryables",
+				Type: "application/schema+json", Title: "the properties filter may name"})}
+	if col.geometry != "" {
+		d.CRS = ogcCRSList
+	}
 	if l.hasExtent || col.temporal {
 		d.Extent = &ogcExtent{}
 	}
@@ -336,7 +386,7 @@ func (s *Server) ogcCollectionList(c *gin.Context) error {
 		Links       []ogcLink           `json:"links"`
 		Collections []ogcCollectionJSON `json:"collections"`
 	}{Links: links, Collections: []ogcCollectionJSON{}}
-	for _, col := range ogcVisible(c) {
+	for _, col := range s.ogcVisible(c) {
 		doc.Collections = append(doc.Collections, col.describe(base, r.ogcLayer(col), ogcJSON))
 	}
 	return ogcWrite(c, f, "application/json", doc, "collections",
@@ -345,7 +395,7 @@ func (s *Server) ogcCollectionList(c *gin.Context) error {
 
 // ogcCollectionDoc answers /ogc/collections/{collectionId}.
 func (s *Server) ogcCollectionDoc(c *gin.Context) error {
-	col, err := ogcCollectionFor(c)
+	col, err := s.ogcCollectionFor(c)
 	if err != nil {
 		return err
 	}
@@ -360,8 +410,13 @@ func (s *Server) ogcCollectionDoc(c *gin.Context) error {
 	}
 	l := s.renderingFor(snap).ogcLayer(col)
 	d := col.describe(base, l, f)
+	items := len(l.items)
+	if col.build == nil {
+		items = -1
+	}
 	return ogcWrite(c, f, "application/json", d, "collection", ogcPage{Title: col.title, Base: base, Links: d.Links,
-		Body: ogcCollectionPage{ogcCollectionJSON: d, Fields: col.fields, Temporal: col.temporal, Since: l.since, Items: len(l.items)}})
+		Body: ogcCollectionPage{ogcCollectionJSON: d, Fields: col.fields, Temporal: col.temporal || col.instant != "",
+			Since: l.since, Items: items}})
 }
 
 // ogcItemsHeader is the members of an items response before "features".
@@ -374,22 +429,16 @@ type ogcItemsHeader struct {
 }
 
 // ogcItems answers /ogc/collections/{collectionId}/items: the features
-// that match bbox, datetime and the property filters, paged by limit and
-// offset. The features' bytes are rendered once per snapshot; a page is
-// those bytes joined.
+// that match bbox, datetime, the property filters and the CQL2 filter, in
+// sortby's order, paged by limit and offset, in crs. The snapshot's
+// features are rendered once per snapshot (in CRS84; other CRSs per
+// page); incidents are read from the database on every request.
 func (s *Server) ogcItems(c *gin.Context) error {
-	col, err := ogcCollectionFor(c)
+	col, err := s.ogcCollectionFor(c)
 	if err != nil {
 		return err
 	}
-	allowed := []string{"f", "bbox", "limit", "offset"}
-	if col.temporal {
-		allowed = append(allowed, "datetime")
-	}
-	for _, fl := range col.fields {
-		allowed = append(allowed, fl.name)
-	}
-	f, err := ogcStart(c, allowed, " for collection "+col.id)
+	f, err := ogcStart(c, ogcAllowed(col), " for collection "+col.id)
 	if err != nil {
 		return err
 	}
@@ -397,15 +446,26 @@ func (s *Server) ogcItems(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	snap := s.registry.Load()
-	l := s.renderingFor(snap).ogcLayer(col)
-	q, err := ogcQueryOf(c, col, l)
+	q, err := s.ogcQueryOf(c, col)
 	if err != nil {
 		return err
 	}
 	base := ogcBaseURL(c)
-	if ogcRevalidate(c, snap.Version(), base, f) {
-		return nil
+	var l *ogcLayer
+	if col.build == nil {
+		if l, err = s.ogcIncidentLayer(c, q); err != nil {
+			return err
+		}
+		ogcVary(c)
+		c.Header("Cache-Control", "private, no-store")
+	} else {
+		var version string
+		if l, version, err = s.ogcLayerFor(c, col, q); err != nil {
+			return err
+		}
+		if ogcRevalidate(c, version, base, f) {
+			return nil
+		}
 	}
 	matched := l.match(q)
 	page := matched[min(offset, len(matched)):min(offset+limit, len(matched))]
@@ -439,7 +499,7 @@ func (s *Server) ogcItems(c *gin.Context) error {
 			Prev: ogcFindRel(links, "prev"), Next: ogcFindRel(links, "next")}
 		for _, i := range page {
 			it := &l.items[i]
-			p.Rows = append(p.Rows, ogcRow{ID: it.id, Href: ogcHref(base, path+"/"+it.id, ogcHTML), Cells: ogcCells(it.values)})
+			p.Rows = append(p.Rows, ogcRow{ID: it.id, Href: ogcHref(base, path+"/"+url.PathEscape(it.id), ogcHTML), Cells: ogcCells(it.values)})
 		}
 		return ogcWriteHTML(c, "items", ogcPage{Title: col.title, Base: base, Links: links, Body: p})
 	}
@@ -449,20 +509,23 @@ func (s *Server) ogcItems(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	features := make([][]byte, len(page))
 	n := len(head) + 16
-	for _, i := range page {
-		n += len(l.items[i].feature) + 1
+	for k, i := range page {
+		features[k] = l.items[i].featureIn(q.crs)
+		n += len(features[k]) + 1
 	}
 	b := make([]byte, 0, n)
 	b = append(b, head[:len(head)-1]...)
 	b = append(b, `,"features":[`...)
-	for k, i := range page {
+	for k, ft := range features {
 		if k > 0 {
 			b = append(b, ',')
 		}
-		b = append(b, l.items[i].feature...)
+		b = append(b, ft...)
 	}
 	b = append(b, "]}"...)
+	c.Header("Content-Crs", "<"+q.crs.String()+">")
 	c.Data(http.StatusOK, GeoJSONContentType, b)
 	return nil
 }
@@ -478,29 +541,42 @@ func ogcFindRel(links []ogcLink, rel string) *ogcLink {
 }
 
 // ogcItem answers /ogc/collections/{collectionId}/items/{featureId}: one
-// feature with its self, alternate and collection links.
+// feature, in crs, with its self, alternate and collection links.
 func (s *Server) ogcItem(c *gin.Context) error {
-	col, err := ogcCollectionFor(c)
+	col, err := s.ogcCollectionFor(c)
 	if err != nil {
 		return err
 	}
-	f, err := ogcStart(c, []string{"f"}, "")
+	f, err := ogcStart(c, []string{"f", "crs"}, "")
 	if err != nil {
 		return err
 	}
-	snap := s.registry.Load()
-	l := s.renderingFor(snap).ogcLayer(col)
-	id := c.Param("featureId")
-	i, ok := l.at[id]
-	if !ok {
-		return problemf(TypeNotFound, http.StatusNotFound, "feature %q is not in collection %s (generation %d)", truncate(id), col.id, snap.Generation)
+	crs, err := ogcCRSOf(c, col)
+	if err != nil {
+		return err
 	}
 	base := ogcBaseURL(c)
-	if ogcRevalidate(c, snap.Version(), base, f) {
-		return nil
+	id := c.Param("featureId")
+	var it *ogcItem
+	if col.build == nil {
+		if it, err = s.ogcIncident(c, id); err != nil {
+			return err
+		}
+		ogcVary(c)
+		c.Header("Cache-Control", "private, no-store")
+	} else {
+		snap := s.registry.Load()
+		l := s.renderingFor(snap).ogcLayer(col)
+		i, ok := l.at[id]
+		if !ok {
+			return problemf(TypeNotFound, http.StatusNotFound, "feature %q is not in collection %s (generation %d)", truncate(id), col.id, snap.Generation)
+		}
+		if ogcRevalidate(c, snap.Version(), base, f) {
+			return nil
+		}
+		it = &l.items[i]
 	}
-	it := &l.items[i]
-	path := "/collections/" + col.id + "/items/" + id
+	path := "/collections/" + col.id + "/items/" + url.PathEscape(it.id)
 	links := append(ogcSelfLinks(base, path, f, GeoJSONContentType),
 		ogcLink{Href: ogcHref(base, "/collections/"+col.id, ogcJSON), Rel: "collection", Type: "application/json", Title: col.title})
 	if f == ogcHTML {
@@ -515,11 +591,13 @@ func (s *Server) ogcItem(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	b := make([]byte, 0, len(it.feature)+len(lj)+16)
-	b = append(b, it.feature[:len(it.feature)-1]...)
+	feature := it.featureIn(crs)
+	b := make([]byte, 0, len(feature)+len(lj)+16)
+	b = append(b, feature[:len(feature)-1]...)
 	b = append(b, `,"links":`...)
 	b = append(b, lj...)
 	b = append(b, '}')
+	c.Header("Content-Crs", "<"+crs.String()+">")
 	c.Data(http.StatusOK, GeoJSONContentType, b)
 	return nil
 }
@@ -533,6 +611,10 @@ func ogcCells(values []any) []string {
 			out[i] = v
 		case int:
 			out[i] = strconv.Itoa(v)
+		case bool:
+			out[i] = strconv.FormatBool(v)
+		case time.Time:
+			out[i] = v.UTC().Format(time.RFC3339)
 		case []string:
 			var b bytes.Buffer
 			for k, s := range v {
@@ -549,16 +631,19 @@ func ogcCells(values []any) []string {
 
 // ogcGeometrySummary describes a feature's geometry in a line of HTML text.
 func ogcGeometrySummary(it *ogcItem) string {
-	if len(it.geom) == 0 {
-		return "none (null)"
-	}
-	vertices := 0
-	for _, p := range it.geom {
-		for _, r := range p {
-			vertices += len(r)
+	switch g := it.geom.(type) {
+	case orb.Point:
+		return fmt.Sprintf("Point %v, %v (CRS84)", g[0], g[1])
+	case orb.MultiPolygon:
+		vertices := 0
+		for _, p := range g {
+			for _, r := range p {
+				vertices += len(r)
+			}
 		}
+		b := it.bound
+		return fmt.Sprintf("MultiPolygon: %d polygon(s), %d vertices; bbox %v, %v, %v, %v (CRS84)",
+			len(g), vertices, b.Min[0], b.Min[1], b.Max[0], b.Max[1])
 	}
-	b := it.bound
-	return fmt.Sprintf("MultiPolygon: %d polygon(s), %d vertices; bbox %v, %v, %v, %v (CRS84)",
-		len(it.geom), vertices, b.Min[0], b.Min[1], b.Max[0], b.Max[1])
+	return "none (null)"
 }

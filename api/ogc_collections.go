@@ -16,6 +16,7 @@ import (
 
 	"wangge/geo"
 	"wangge/geo/chinacrs"
+	"wangge/geo/cql2"
 	"wangge/geo/featurejson"
 )
 
@@ -31,17 +32,53 @@ type ogcCollection struct {
 	// need is the role a caller must hold to see the collection at all:
 	// callers without it find it neither in /collections nor at its path.
 	need geo.AccessRole
+	// persons says that people signed in (sessions) see the collection
+	// too, restricted to what they hold (incidents of their scope).
+	persons bool
 	// geometry is the GeoJSON type of every feature's geometry, or "" when
 	// the features have none (geometry: null).
 	geometry string
 	// temporal says the features carry a validity interval, so items
 	// accept datetime; other collections reject it as an unknown parameter.
 	temporal bool
+	// instant names the timestamp property that datetime selects on, for
+	// collections whose features are instants (incidents: received_at).
+	instant string
 	// fields are the feature properties, in order. Every one is also a
-	// filter parameter of items: equality for strings and integers,
-	// membership for lists.
+	// filter parameter of items: equality for strings, integers,
+	// booleans and timestamps, membership for lists.
 	fields []ogcField
-	build  func(r *rendering) *ogcLayer
+	// enums lists the values a string field can take, for the
+	// queryables (incidents' status, severity…).
+	enums map[string][]string
+	// categories names the string field holding a category code, whose
+	// values are the service item catalogue's: an admin changes those at
+	// run time, so they are read when asked (enum), not fixed here.
+	categories string
+	// build makes the layer of a snapshot's collection; nil for
+	// collections read from the database on every request (incidents,
+	// ogc_incidents.go).
+	build func(r *rendering) *ogcLayer
+}
+
+// enum lists the values the named field can take on s now, nil when any
+// string does: the fixed enums, or every known category code (inactive
+// ones too: past incidents keep them).
+func (col *ogcCollection) enum(s *Server, name string) []string {
+	if name != "" && name == col.categories {
+		return stringsOf(s.limits.Categories(true))
+	}
+	return col.enums[name]
+}
+
+// field returns the position of the named field, or -1.
+func (col *ogcCollection) field(name string) int {
+	for i, f := range col.fields {
+		if f.name == name {
+			return i
+		}
+	}
+	return -1
 }
 
 // ogcFieldKind is the type of a property, for filters and for the HTML.
@@ -51,11 +88,13 @@ const (
 	ogcString ogcFieldKind = iota
 	ogcInteger
 	ogcStringList
+	ogcTimestamp
+	ogcBoolean
 )
 
 // String names the kind as the HTML pages show it.
 func (k ogcFieldKind) String() string {
-	return [...]string{"string", "integer", "list of strings"}[k]
+	return [...]string{"string", "integer", "list of strings", "timestamp (RFC 3339)", "boolean"}[k]
 }
 
 // ogcField is one property of a collection's features.
@@ -71,8 +110,9 @@ var ogcCollections = []*ogcCollection{
 	{
 		id: "grids", title: "Grids (网格)", need: geo.AccessViewer, geometry: "MultiPolygon", temporal: true,
 		description: "The grids of the current generation: boundary, village, liaison district, households, " +
-			"population and the grid leader's name. The same properties as GET /v1/grids. datetime is answered " +
-			"from the current generation only (see the API description).",
+			"population and the grid leader's name. The same properties as GET /v1/grids. datetime gives the grids " +
+			"valid then: an instant before the current generation is answered from the grid history, with the " +
+			"people in office then, as GET /v1/grids?at= is.",
 		fields: []ogcField{
 			{"code", ogcString, "15-digit grid code"},
 			{"name", ogcString, "grid name"},
@@ -118,6 +158,7 @@ var ogcCollections = []*ogcCollection{
 		},
 		build: ogcOrganizationLayer,
 	},
+	ogcIncidents, // ogc_incidents.go
 }
 
 // ogcOrgKinds lists the organization kinds, for the kind property's title.
@@ -159,17 +200,19 @@ type ogcLayer struct {
 // ogcItem is one feature of a layer.
 type ogcItem struct {
 	id string
-	// geom is nil for a feature without geometry.
-	geom  orb.MultiPolygon
+	// geom is nil for a feature without geometry, else an
+	// orb.MultiPolygon or an orb.Point, in CRS84.
+	geom  orb.Geometry
 	bound orb.Bound
 	// validFrom and validTo bound the feature's validity (temporal
 	// collections); a zero validTo is open.
 	validFrom, validTo time.Time
 	// values holds the properties in the collection's field order: a
-	// string, an int, a []string, or nil for null.
+	// string, an int, a []string, a time.Time, a bool, or nil for null.
 	values []any
-	// feature is the GeoJSON Feature, without links.
-	feature []byte
+	// feature is the GeoJSON Feature in CRS84, without links; props is
+	// its properties member, for features in other CRSs.
+	feature, props []byte
 }
 
 // ogcCache holds the layers of one snapshot's rendering, built together on
@@ -179,20 +222,26 @@ type ogcCache struct {
 	layers map[string]*ogcLayer
 }
 
-// ogcLayer returns col's features in r's snapshot.
+// ogcLayer returns col's features in r's snapshot; an empty layer for
+// collections read from the database.
 func (r *rendering) ogcLayer(col *ogcCollection) *ogcLayer {
 	r.ogc.once.Do(func() {
 		r.ogc.layers = make(map[string]*ogcLayer, len(ogcCollections))
 		for _, c := range ogcCollections {
-			r.ogc.layers[c.id] = c.build(r)
+			if c.build != nil {
+				r.ogc.layers[c.id] = c.build(r)
+			}
 		}
 	})
-	return r.ogc.layers[col.id]
+	if l, ok := r.ogc.layers[col.id]; ok {
+		return l
+	}
+	return &ogcLayer{at: map[string]int{}}
 }
 
 // add appends an item and extends the extent.
 func (l *ogcLayer) add(it ogcItem) {
-	if len(it.geom) > 0 {
+	if it.geom != nil {
 		it.bound = it.geom.Bound()
 		if l.hasExtent {
 			l.extent = l.extent.Union(it.bound)
@@ -217,9 +266,9 @@ func ogcGridLayer(r *rendering) *ogcLayer {
 		if p.Leader != nil {
 			leader = *p.Leader
 		}
-		l.add(ogcItem{id: g.Code, geom: g.Geometry, validFrom: g.ValidFrom, validTo: g.ValidTo, feature: features[i],
-			values: []any{p.Code, p.Name, p.VillageCode, p.VillageName, p.DistrictCode, p.DistrictName,
-				p.Households, p.Population, leader}})
+		l.add(ogcItem{id: g.Code, geom: geomOf(g.Geometry), validFrom: g.ValidFrom, validTo: g.ValidTo, feature: features[i],
+			props: ogcProps(g.Code, p), values: []any{p.Code, p.Name, p.VillageCode, p.VillageName, p.DistrictCode,
+				p.DistrictName, p.Households, p.Population, leader}})
 		if g.ValidFrom.After(l.since) {
 			l.since = g.ValidFrom
 		}
@@ -262,8 +311,11 @@ func ogcVillageLayer(r *rendering) *ogcLayer {
 	l := &ogcLayer{at: make(map[string]int, len(snap.Villages))}
 	for i, v := range snap.Villages {
 		p := props[i]
-		l.add(ogcItem{id: v.Code, geom: v.Outline, feature: ogcFeature(v.Code, v.Outline, p),
-			values: []any{p.Code, p.Name, p.DistrictCode, p.DistrictName, p.Grids, p.Households, p.Population}})
+		it := ogcItem{id: v.Code, props: ogcProps(v.Code, p),
+			values: []any{p.Code, p.Name, p.DistrictCode, p.DistrictName, p.Grids, p.Households, p.Population}}
+		it.geom = geomOf(v.Outline)
+		it.feature = ogcFeature(it.id, it.geom, it.props, crsCRS84)
+		l.add(it)
 	}
 	return l
 }
@@ -320,7 +372,8 @@ func ogcOrganizationLayer(r *rendering) *ogcLayer {
 			}
 			id = ogcOrganizationID(p.VillageCode, p.Kind, p.Name) + "-" + strconv.Itoa(n)
 		}
-		l.add(ogcItem{id: id, feature: ogcFeature(id, nil, p),
+		props := ogcProps(id, p)
+		l.add(ogcItem{id: id, feature: ogcFeature(id, nil, props, crsCRS84), props: props,
 			values: []any{string(p.Kind), p.Name, p.VillageCode, p.VillageName, p.Grids, p.GridCount}})
 	}
 	return l
@@ -335,27 +388,37 @@ func ogcOrganizationID(village string, kind geo.OrgKind, name string) string {
 	return fmt.Sprintf("%s-%s-%08x", village, kind, h.Sum32())
 }
 
-// ogcFeature renders a GeoJSON Feature with a string id; a nil geometry is
-// written as null.
-func ogcFeature(id string, geom orb.MultiPolygon, props any) []byte {
+// ogcProps renders a feature's properties member.
+func ogcProps(id string, props any) []byte {
+	pj, err := json.Marshal(props)
+	if err != nil {
+		panic(fmt.Sprintf("feature %s properties: %v", id, err)) // plain structs of strings, numbers and times
+	}
+	return pj
+}
+
+// ogcFeature renders a GeoJSON Feature with a string id, its geometry
+// (CRS84) in crs, and its rendered properties; a nil geometry is written
+// as null.
+func ogcFeature(id string, geom orb.Geometry, props []byte, crs ogcCRS) []byte {
 	idj, err := json.Marshal(id)
 	if err != nil {
 		panic(err) // a string always marshals
 	}
-	pj, err := json.Marshal(props)
-	if err != nil {
-		panic(fmt.Sprintf("feature %s properties: %v", id, err)) // plain structs of strings and numbers
-	}
 	b := append([]byte(`{"type":"Feature","id":`), idj...)
 	b = append(b, `,"geometry":`...)
-	if len(geom) == 0 {
-		b = append(b, "null"...)
-	} else {
-		b = featurejson.AppendMultiPolygon(b, geom, featurejson.Exact)
-	}
+	b = appendGeometry(b, geom, crs)
 	b = append(b, `,"properties":`...)
-	b = append(b, pj...)
+	b = append(b, props...)
 	return append(b, '}')
+}
+
+// featureIn returns the item as a GeoJSON Feature in crs.
+func (it *ogcItem) featureIn(crs ogcCRS) []byte {
+	if crs == crsCRS84 {
+		return it.feature
+	}
+	return ogcFeature(it.id, it.geom, it.props, crs)
 }
 
 // ogcFilter is one property filter of an items request.
@@ -364,6 +427,8 @@ type ogcFilter struct {
 	kind  ogcFieldKind
 	s     string
 	n     int
+	b     bool
+	t     time.Time
 }
 
 // match reports whether the item's property passes the filter; a null
@@ -376,6 +441,10 @@ func (f ogcFilter) match(it *ogcItem) bool {
 		return f.kind == ogcInteger && v == f.n
 	case []string:
 		return f.kind == ogcStringList && slices.Contains(v, f.s)
+	case bool:
+		return f.kind == ogcBoolean && v == f.b
+	case time.Time:
+		return f.kind == ogcTimestamp && v.Equal(f.t)
 	}
 	return false
 }
@@ -386,6 +455,12 @@ type ogcTimeRange struct {
 	start, end time.Time
 }
 
+// contains reports whether the instant t lies in the range, ends
+// included.
+func (tr ogcTimeRange) contains(t time.Time) bool {
+	return (tr.start.IsZero() || !t.Before(tr.start)) && (tr.end.IsZero() || !t.After(tr.end))
+}
+
 // overlaps reports whether [from, to) (to zero: open) meets the range.
 func (tr ogcTimeRange) overlaps(from, to time.Time) bool {
 	if !tr.end.IsZero() && from.After(tr.end) {
@@ -394,14 +469,23 @@ func (tr ogcTimeRange) overlaps(from, to time.Time) bool {
 	return to.IsZero() || tr.start.IsZero() || to.After(tr.start)
 }
 
-// ogcQuery is what an items request selects.
+// ogcQuery is what an items request selects, and in which order.
 type ogcQuery struct {
+	col      *ogcCollection
 	bbox     *orb.Bound
 	datetime *ogcTimeRange
 	filters  []ogcFilter
+	// filter is the CQL2 filter (nil: none), checked against the
+	// collection's queryables, with its geometries in CRS84.
+	filter *cql2.Node
+	// sort is the sortby keys, most significant first.
+	sort []ogcSortKey
+	// crs is the CRS of the response's coordinates.
+	crs ogcCRS
 }
 
-// match returns the positions of the items that the query selects.
+// match returns the positions of the items that the query selects, in
+// the order it asks for (the layer's order when it asks for none).
 func (l *ogcLayer) match(q ogcQuery) []int {
 	out := make([]int, 0, len(l.items))
 next:
@@ -412,15 +496,47 @@ next:
 				continue next
 			}
 		}
-		if q.bbox != nil && !multiPolygonMeetsBound(it.geom, it.bound, *q.bbox) {
+		if q.bbox != nil && !geometryMeetsBound(it.geom, it.bound, *q.bbox) {
 			continue
 		}
-		if q.datetime != nil && !q.datetime.overlaps(it.validFrom, it.validTo) {
+		if q.datetime != nil {
+			if q.col != nil && q.col.instant != "" {
+				if !q.datetime.contains(it.validFrom) {
+					continue
+				}
+			} else if !q.datetime.overlaps(it.validFrom, it.validTo) {
+				continue
+			}
+		}
+		if q.filter != nil && !cql2.Match(q.filter, ogcFeatureOf{q.col, it}) {
 			continue
 		}
 		out = append(out, i)
 	}
+	if len(q.sort) > 0 {
+		slices.SortStableFunc(out, func(a, b int) int { return compareItems(q.sort, &l.items[a], &l.items[b]) })
+	}
 	return out
+}
+
+// geometryMeetsBound reports whether geometry g (with bounding box gb)
+// and the closed box b have a point in common; nil meets nothing.
+func geometryMeetsBound(g orb.Geometry, gb orb.Bound, b orb.Bound) bool {
+	switch g := g.(type) {
+	case orb.MultiPolygon:
+		return multiPolygonMeetsBound(g, gb, b)
+	case orb.Point:
+		return b.Contains(g)
+	}
+	return false
+}
+
+// geomOf is mp as a geometry: nil when it is empty.
+func geomOf(mp orb.MultiPolygon) orb.Geometry {
+	if len(mp) == 0 {
+		return nil
+	}
+	return mp
 }
 
 // multiPolygonMeetsBound reports whether the polygons mp (with bounding box

@@ -29,7 +29,9 @@ type ogcCollectionPage struct {
 	Fields   []ogcField
 	Temporal bool
 	Since    time.Time
-	Items    int
+	// Items counts the features; -1 for collections read from the
+	// database on each request.
+	Items int
 }
 
 // ogcItemsPage is the Body of an items page.
@@ -124,12 +126,15 @@ code { font-size: .95em; }
 
 {{define "collection"}}{{template "top" .}}
 <p>{{.Body.Description}}</p>
-<p><a href="{{.Base}}/collections/{{.Body.ID}}/items?f=html">Browse the {{.Body.Items}} features</a> (<a href="{{.Base}}/collections/{{.Body.ID}}/items?f=json">GeoJSON</a>).</p>
+<p><a href="{{.Base}}/collections/{{.Body.ID}}/items?f=html">Browse the {{if ge .Body.Items 0}}{{.Body.Items}} {{end}}features</a> (<a href="{{.Base}}/collections/{{.Body.ID}}/items?f=json">GeoJSON</a>).</p>
 {{with .Body.Extent}}{{with .Spatial}}<p>Extent: {{index .BBox 0}} (CRS84).</p>{{end}}{{end}}
 <h2>Properties and filters</h2>
 <p>Each property is also a parameter of items: <code>?name=value</code> selects features whose property equals the value
-(for a list, contains it). Items also take <code>bbox</code> (minLon,minLat,maxLon,maxLat in CRS84), <code>limit</code>
-(1..10000, default 10) and <code>offset</code>{{if .Body.Temporal}}, and <code>datetime</code> ({{since .Body.Since}}){{end}}.</p>
+(for a list, contains it). Items also take <code>bbox</code> (minLon,minLat,maxLon,maxLat in CRS84, or in
+<code>bbox-crs</code>), <code>crs</code> (CRS84, EPSG:4326, EPSG:4490 or EPSG:3857), <code>filter</code> (CQL2 text or
+JSON, with <code>filter-lang</code> and <code>filter-crs</code>; see the <a href="{{.Base}}/collections/{{.Body.ID}}/queryables?f=html">queryables</a>),
+<code>sortby</code>, <code>limit</code> (1..10000, default 10) and <code>offset</code>{{if .Body.Temporal}}, and
+<code>datetime</code> ({{since .Body.Since}}){{end}}.</p>
 <table>
 <tr><th>property</th><th>type</th><th>meaning</th></tr>{{range .Body.Fields}}
 <tr><td><code>{{.Name}}</code></td><td>{{kind .Kind}}</td><td>{{.Title}}</td></tr>{{end}}
@@ -142,6 +147,14 @@ code { font-size: .95em; }
 <table>
 <tr><th>id</th>{{range .Collection.Fields}}<th>{{.Name}}</th>{{end}}</tr>{{range .Rows}}
 <tr><td><a href="{{.Href}}">{{.ID}}</a></td>{{range .Cells}}<td>{{.}}</td>{{end}}</tr>{{end}}
+</table>{{end}}
+{{template "bottom" .}}{{end}}
+
+{{define "queryables"}}{{template "top" .}}{{with .Body}}
+<p>{{.Description}}</p>
+<table>
+<tr><th>queryable</th><th>type</th><th>meaning</th></tr>{{range $name, $q := .Properties}}
+<tr><td><code>{{$name}}</code></td><td>{{$q.Type}}{{if $q.Format}} ({{$q.Format}}){{end}}</td><td>{{$q.Title}}{{if $q.Enum}}: {{range $i, $e := $q.Enum}}{{if $i}}, {{end}}{{$e}}{{end}}{{end}}</td></tr>{{end}}
 </table>{{end}}
 {{template "bottom" .}}{{end}}
 

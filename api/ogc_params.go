@@ -150,11 +150,6 @@ func ogcCheckParams(c *gin.Context, allowed []string, hint string) error {
 	slices.Sort(names)
 	for _, name := range names {
 		if !slices.Contains(allowed, name) {
-			switch name {
-			case "crs", "bbox-crs":
-				return badParam(name, "coordinates under /ogc are CRS84 (WGS-84 lon/lat) only; "+
-					"for GCJ-02 or BD-09 use /v1/grids?crs=gcj02|bd09")
-			}
 			return badParam(truncate(name), "unknown parameter%s; want one of %s", hint, strings.Join(allowed, ", "))
 		}
 		if n := len(q[name]); n > 1 {
@@ -184,22 +179,69 @@ func ogcPaging(c *gin.Context) (limit, offset int, err error) {
 	return limit, offset, nil
 }
 
-// ogcQueryOf reads bbox, datetime and the property filters of an items
-// request for col, whose features are l.
-func ogcQueryOf(c *gin.Context, col *ogcCollection, l *ogcLayer) (ogcQuery, error) {
-	var q ogcQuery
-	if raw, ok := c.GetQuery("bbox"); ok {
-		if n := strings.Count(raw, ",") + 1; n == 6 {
-			return q, badParam("bbox", "got 6 numbers; heights are not supported, want minLon,minLat,maxLon,maxLat")
+// ogcItemsParams are the parameters of every items request, besides the
+// collection's properties and datetime.
+var ogcItemsParams = []string{"f", "bbox", "bbox-crs", "crs", "limit", "offset", "filter", "filter-lang", "filter-crs", "sortby"}
+
+// ogcAllowed lists the parameters of col's items.
+func ogcAllowed(col *ogcCollection) []string {
+	allowed := slices.Clone(ogcItemsParams)
+	if col.temporal || col.instant != "" {
+		allowed = append(allowed, "datetime")
+	}
+	for _, fl := range col.fields {
+		allowed = append(allowed, fl.name)
+	}
+	return allowed
+}
+
+// ogcCRSOf reads crs (default CRS84). Features without geometry accept
+// only CRS84.
+func ogcCRSOf(c *gin.Context, col *ogcCollection) (ogcCRS, error) {
+	raw, ok := c.GetQuery("crs")
+	if !ok {
+		return crsCRS84, nil
+	}
+	crs, err := parseOGCCRS("crs", raw)
+	if err == nil && col.geometry == "" && crs != crsCRS84 {
+		return 0, badParam("crs", "collection %s has no geometry; its only CRS is %s", col.id, ogcCRS84)
+	}
+	return crs, err
+}
+
+// ogcQueryOf reads what an items request for col selects: bbox (in
+// bbox-crs), datetime, the property filters, filter, sortby and crs.
+func (s *Server) ogcQueryOf(c *gin.Context, col *ogcCollection) (ogcQuery, error) {
+	q := ogcQuery{col: col}
+	var err error
+	if q.crs, err = ogcCRSOf(c, col); err != nil {
+		return q, err
+	}
+	bboxCRS := crsCRS84
+	if raw, ok := c.GetQuery("bbox-crs"); ok {
+		if bboxCRS, err = parseOGCCRS("bbox-crs", raw); err != nil {
+			return q, err
 		}
-		b, _, err := queryBBox(c)
-		if err != nil {
+		if _, has := c.GetQuery("bbox"); !has {
+			return q, badParam("bbox-crs", "given without bbox")
+		}
+	}
+	if raw, ok := c.GetQuery("bbox"); ok {
+		var b orb.Bound
+		if bboxCRS == crsCRS84 {
+			if n := strings.Count(raw, ",") + 1; n == 6 {
+				return q, badParam("bbox", "got 6 numbers; heights are not supported, want minLon,minLat,maxLon,maxLat")
+			}
+			if b, _, err = queryBBox(c); err != nil {
+				return q, err
+			}
+		} else if b, err = ogcBBoxIn(raw, bboxCRS); err != nil {
 			return q, err
 		}
 		q.bbox = &b
 	}
 	if raw, ok := c.GetQuery("datetime"); ok {
-		tr, err := ogcDatetime(raw, l)
+		tr, err := ogcDatetime(raw)
 		if err != nil {
 			return q, err
 		}
@@ -211,24 +253,45 @@ func ogcQueryOf(c *gin.Context, col *ogcCollection, l *ogcLayer) (ogcQuery, erro
 			continue
 		}
 		flt := ogcFilter{field: i, kind: f.kind, s: raw}
-		if f.kind == ogcInteger {
+		switch f.kind {
+		case ogcInteger:
 			n, err := strconv.Atoi(raw)
 			if err != nil {
 				return q, badParam(f.name, "got %q, want an integer", truncate(raw))
 			}
 			flt.n = n
+		case ogcBoolean:
+			b, err := strconv.ParseBool(raw)
+			if err != nil {
+				return q, badParam(f.name, "got %q, want true or false", truncate(raw))
+			}
+			flt.b = b
+		case ogcTimestamp:
+			t, err := time.Parse(time.RFC3339Nano, raw)
+			if err != nil {
+				return q, badParam(f.name, "got %q, want an RFC 3339 time (or use datetime or filter for ranges)", truncate(raw))
+			}
+			flt.t = t
+		case ogcString:
+			if vals := col.enum(s, f.name); vals != nil && !slices.Contains(vals, raw) {
+				return q, badParam(f.name, "got %q, want one of %s", truncate(raw), strings.Join(vals, ", "))
+			}
 		}
 		q.filters = append(q.filters, flt)
+	}
+	if q.filter, err = ogcFilterOf(c, col); err != nil {
+		return q, err
+	}
+	if q.sort, err = ogcSortOf(c, col); err != nil {
+		return q, err
 	}
 	return q, nil
 }
 
 // ogcDatetime reads datetime: an RFC 3339 date-time, or an interval
-// "start/end" whose ends may be open (".." or empty). The snapshot holds the
-// current generation only, so a datetime is answered when it lies wholly at
-// or after the moment that generation took effect (l.since); earlier times
-// need the grid history, which is not served yet, and are a 400.
-func ogcDatetime(raw string, l *ogcLayer) (ogcTimeRange, error) {
+// "start/end" whose ends may be open (".." or empty). An instant is the
+// range [t, t].
+func ogcDatetime(raw string) (ogcTimeRange, error) {
 	var tr ogcTimeRange
 	parse := func(s string, open bool) (time.Time, error) {
 		if open && (s == "" || s == "..") {
@@ -249,6 +312,9 @@ func ogcDatetime(raw string, l *ogcLayer) (ogcTimeRange, error) {
 		if tr.end, err = parse(end, true); err != nil {
 			return tr, err
 		}
+		if tr.start.IsZero() && tr.end.IsZero() {
+			return tr, badParam("datetime", "got %q: both ends open, leave datetime out instead", truncate(raw))
+		}
 		if !tr.start.IsZero() && !tr.end.IsZero() && tr.end.Before(tr.start) {
 			return tr, badParam("datetime", "got %q: the interval ends before it starts", truncate(raw))
 		}
@@ -258,12 +324,11 @@ func ogcDatetime(raw string, l *ogcLayer) (ogcTimeRange, error) {
 		}
 		tr.end = tr.start
 	}
-	if !l.since.IsZero() && (tr.start.IsZero() || tr.start.Before(l.since)) {
-		return tr, badParam("datetime", "not supported yet before %s, when the current generation took effect: "+
-			"the grid history is not served yet; ask about that moment or later", l.since.UTC().Format(time.RFC3339))
-	}
 	return tr, nil
 }
+
+// instant reports whether the range is one instant.
+func (tr ogcTimeRange) instant() bool { return !tr.start.IsZero() && tr.start.Equal(tr.end) }
 
 // ogcPageLink is the href of an items page: the request's own filters with
 // the given paging and format.

@@ -404,8 +404,10 @@ func TestTiles_badRequests(t *testing.T) {
 		{"/tiles/grids/14/13294/.mvt", 400, "y:"},
 		{"/tiles/villages/1/2/0.mvt", 400, "x:"},
 		{"/tiles/grids/1/0/0.pbf", 404, "no tile at"},
-		{"/tiles/incidents/14/13294/6901.mvt", 404, `no tile layer "incidents"; the layers are grids, villages`},
-		{"/tiles/incidents.json", 404, `no tile layer "incidents"`},
+		{"/tiles/incidents/14/13294/6901.mvt", 401, "the incidents layer needs a dispatcher's or admin's token"},
+		{"/tiles/incidents.json", 401, "the incidents layer needs a dispatcher's or admin's token"},
+		{"/tiles/roads/14/13294/6901.mvt", 404, `no tile layer "roads"; the layers are grids, villages, incidents`},
+		{"/tiles/roads.json", 404, `no tile layer "roads"`},
 		{"/tiles/grids", 404, "no endpoint at"},
 	}
 	for _, tt := range tests {

@@ -14,12 +14,14 @@
     customs: '移风易俗', left_behind_children: '留守儿童', other: '其他' };
   const SEVERITY = { urgent: '紧急', major: '重要', minor: '一般' };
   const STATUS = { received: '待派单', dispatched: '待接单', accepted: '已接单', in_progress: '处理中', resolved: '已办结',
-    verified: '已核实', closed: '已结案', rejected: '已退回', reopened: '重新打开' };
+    verified: '已核实', closed: '已结案', rejected: '已退回', reopened: '重新打开',
+    suspended: '挂起', cancelled: '已撤销', merged: '已合并' };
   const ACTION = { receive: '受理', dispatch: '派单', accept: '接单', start: '开始处理', resolve: '办结', verify: '核实',
     close: '结案', reject: '退回', reopen: '重新打开', reassign: '改派', escalate: '上报', comment: '备注',
-    request_reassign: '申请改派', request_escalate: '申请上报', photo: '上传照片' };
+    request_reassign: '申请改派', request_escalate: '申请上报', photo: '上传照片',
+    correct: '更正', suspend: '挂起', resume: '恢复办理', cancel: '撤销', merge: '合并', reroute: '重新派单', handover: '工作交接' };
   const ROLE = { leader: '网格长', deputy: '副网格长', member: '网格员', liaison_leader: '联村组长', duty_desk: '镇值班室' };
-  const SOURCE = { hotline_12345: '12345 热线', wechat: '微信', walk_in: '来访', patrol: '巡查', other: '其他' };
+  const SOURCE = { hotline_12345: '12345 热线', wechat: '微信', walk_in: '来访', patrol: '巡查', other: '其他', open311: 'Open311 接口' };
   const MATCH = { inside: '网格内', boundary: '网格边界上', nearest: '网格外附近', code: '按网格编码派单', outside: '不在任何网格内' };
   const CHECK = { inside: '网格内拍摄', near: '网格附近拍摄', outside: '不在网格内拍摄', none: '无位置信息' };
   const SENT = { pending: '待发送', sending: '发送中', sent: '已送达', dead: '发送失败' };
@@ -222,10 +224,14 @@
   }
   function timeLeft(inc) {
     const ms = Date.parse(inc.due_at) - now();
+    // A suspended case's clock stands: it is neither running out nor over.
+    if (inc.status === 'suspended') return { over: false, ms, text: '计时暂停' };
     const over = STATUS_OPEN.has(inc.status) && (inc.overdue || ms <= 0);
     return { over, ms, text: over ? '已超时 ' + duration(ms) : '剩余 ' + duration(ms) };
   }
-  const STATUS_OPEN = new Set(['received', 'dispatched', 'accepted', 'in_progress', 'rejected', 'reopened']);
+  // STATUS_OPEN are geo.Status.Open's: still to be handled, a suspended
+  // case too (a person may still comment or ask to reassign or escalate).
+  const STATUS_OPEN = new Set(['received', 'dispatched', 'accepted', 'in_progress', 'rejected', 'reopened', 'suspended']);
   const two = (n) => String(n).padStart(2, '0');
   function when(t) {
     if (!t) return '';
@@ -691,7 +697,8 @@
         pending.length > 0 && el('span', { className: 'chip queued' }, `待发送 ${pending.length}`)),
       STATUS_OPEN.has(status) && el('p', null, el('span', { className: 'left' + (l.over ? ' overdue' : ''), id: 'time-left' }, l.text),
         el('span', { className: 'muted small' }, `　期限 ${when(inc.due_at)}`)),
-      !STATUS_OPEN.has(status) && inc.resolved_at && el('p', { className: 'small muted' }, `办结于 ${when(inc.resolved_at)}`)));
+      !STATUS_OPEN.has(status) && inc.resolved_at && el('p', { className: 'small muted' }, `办结于 ${when(inc.resolved_at)}`),
+      outcome(inc)));
 
     panels.push(el('section', { className: 'panel' },
       el('h3', null, '群众反映'),
@@ -749,10 +756,32 @@
     if (form) form.scrollIntoView({ block: 'start' });
   }
 
+  // outcome says why a case stands still or ended without being handled:
+  // suspended (挂起) with the reason it was suspended for, cancelled or
+  // merged (both closed for the grid) with the dispatcher's reason.
+  function outcome(inc) {
+    const last = (action) => (inc.events || []).filter((e) => e.action === action).pop();
+    if (inc.status === 'suspended') {
+      const e = last('suspend');
+      return el('p', { className: 'outcome', id: 'outcome' }, `已挂起${inc.suspended_at ? `（${when(inc.suspended_at)}起）` : ''}，计时暂停。`,
+        e && e.note ? el('span', { className: 'reason' }, `原因：${e.note}`) : null);
+    }
+    if (inc.status === 'cancelled') {
+      return el('p', { className: 'outcome', id: 'outcome' }, '已撤销，无需办理。',
+        el('span', { className: 'reason' }, `原因：${inc.outcome_reason || (last('cancel') || {}).note || '—'}`));
+    }
+    if (inc.status === 'merged') {
+      const e = last('merge');
+      return el('p', { className: 'outcome', id: 'outcome' }, `已合并到 ${inc.merged_into ? inc.merged_into.number : '另一事件'}，按该事件办理。`,
+        e && e.note ? el('span', { className: 'reason' }, `原因：${e.note}`) : null);
+    }
+    return null;
+  }
+
   // actorName is who did a step, as people say it: the person's name
   // without the server's "(person 7)", the router and escalator in Chinese.
   function actorName(a) {
-    return { router: '系统派单', escalator: '系统上报', resident: '反映人' }[a] || String(a || '').replace(/ \(person \d+\)$/, '');
+    return { router: '系统派单', escalator: '系统上报', resident: '反映人', system: '系统' }[a] || String(a || '').replace(/ \(person \d+\)$/, '');
   }
 
   // gridLabel names a grid as people know it (village and grid name)
@@ -801,6 +830,7 @@
     buttons.push(el('button', { type: 'button', className: 'btn' + (open ? ' wide' : ''), id: 'do-comment', onclick: () => go('comment') }, '备注'));
     return el('div', null,
       !open && el('p', { className: 'hint' }, status === 'resolved' ? '已办结，等待核实。' : '此事件已不在办理中。'),
+      status === 'suspended' && el('p', { className: 'hint' }, '已挂起：恢复前无需处理，可备注或申请改派、上报。'),
       el('div', { className: 'actions' }, buttons));
   }
 

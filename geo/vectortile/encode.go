@@ -41,8 +41,11 @@ const (
 // mvtVersion is the version of the specification the layers follow.
 const mvtVersion = 2
 
-// typePolygon is GeomType POLYGON.
-const typePolygon = 3
+// GeomType values of the features written.
+const (
+	typePoint   = 1
+	typePolygon = 3
+)
 
 // Geometry commands (MVT 2.1 §4.3.2).
 const (
@@ -105,7 +108,11 @@ func (e *encoder) appendLayer(out []byte, l *Layer) []byte {
 			}
 			e.fb = appendBytes(e.fb, keyFeatureTags, e.pb)
 		}
-		e.fb = append(e.fb, keyFeatureType, typePolygon)
+		if f.pts != nil {
+			e.fb = append(e.fb, keyFeatureType, typePoint)
+		} else {
+			e.fb = append(e.fb, keyFeatureType, typePolygon)
+		}
 		e.pb = e.pb[:0]
 		for _, c := range e.geom {
 			e.pb = binary.AppendUvarint(e.pb, uint64(c))
@@ -156,6 +163,9 @@ func local(at []uint32, used *[]uint32, i uint32) uint32 {
 func (e *encoder) geometry(f *feature) bool {
 	e.geom = e.geom[:0]
 	e.cx, e.cy = 0, 0
+	if f.pts != nil {
+		return e.points(f.pts)
+	}
 	for _, poly := range f.polys {
 		if len(poly) == 0 {
 			continue
@@ -180,6 +190,27 @@ func (e *encoder) geometry(f *feature) bool {
 		}
 	}
 	return len(e.geom) > 0
+}
+
+// points encodes the points that snap into the buffered tile as one
+// MoveTo with as many points, and reports whether any did.
+func (e *encoder) points(pts []mpt) bool {
+	e.geom = append(e.geom, 0) // the command, once the count is known
+	n := 0
+	for _, m := range pts {
+		p := e.f.snap(m)
+		if p.x < e.f.lo || p.x > e.f.hi || p.y < e.f.lo || p.y > e.f.hi {
+			continue
+		}
+		e.point(p)
+		n++
+	}
+	if n == 0 {
+		e.geom = e.geom[:0]
+		return false
+	}
+	e.geom[0] = command(cmdMoveTo, n)
+	return true
 }
 
 // ring appends the commands of one ring: MoveTo its first point, LineTo

@@ -1,7 +1,10 @@
-// Package vectortile encodes layers of polygons as Mapbox Vector Tiles
-// (MVT 2.1) in the Web Mercator tiling scheme: EPSG:3857, tiles addressed
-// z/x/y with y growing southwards, as MapLibre, Leaflet and QGIS expect.
-// Input is lon/lat WGS-84; nothing here knows GCJ-02 or BD-09.
+// Package vectortile encodes layers of polygons (and of points) as Mapbox
+// Vector Tiles (MVT 2.1) in the Web Mercator tiling scheme: EPSG:3857,
+// tiles addressed z/x/y with y growing southwards, as MapLibre, Leaflet
+// and QGIS expect. Input is lon/lat; nothing here knows GCJ-02 or BD-09
+// (a caller that wants GCJ-02 tiles shifts the coordinates first). A point
+// is snapped to the tile grid as a vertex is, and kept when it lands in
+// the tile grown by the buffer.
 //
 // A tile is made in three steps, each of which keeps an edge shared by two
 // polygons shared in the tile, so that neighbouring polygons never show a
@@ -75,14 +78,19 @@ type Property struct {
 	Value any
 }
 
-// Feature is one polygonal feature of a layer, in lon/lat WGS-84.
+// Feature is one feature of a layer, in lon/lat: polygonal, or a point
+// feature when Points is set.
 type Feature struct {
 	// ID is the feature's id in the tile. Zero means no id (MVT ids are
 	// optional and unsigned).
 	ID uint64
 	// Geometry is the feature's area: rings closed or not, any winding
 	// (exterior rings come first in each polygon, then its holes).
-	Geometry   orb.MultiPolygon
+	Geometry orb.MultiPolygon
+	// Points makes the feature a POINT (or, with several, MULTIPOINT)
+	// feature; Geometry must then be empty. A point is in a tile when it
+	// snaps into the tile grown by the buffer.
+	Points     orb.MultiPoint
 	Properties []Property
 }
 
@@ -107,7 +115,10 @@ type feature struct {
 	// polys holds the polygons' rings in Web Mercator unit coordinates
 	// (see mercator), without closing points.
 	polys [][][]mpt
-	// box is the bounding box of polys.
+	// pts are the points of a point feature, in Web Mercator unit
+	// coordinates; nil for a polygonal one.
+	pts []mpt
+	// box is the bounding box of polys or pts.
 	box box
 }
 
@@ -145,6 +156,17 @@ func NewLayer(name string, features []Feature) (*Layer, error) {
 		lf := &l.features[i]
 		lf.id = f.ID
 		lf.box = box{math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)}
+		if len(f.Points) > 0 && len(f.Geometry) > 0 {
+			return nil, fmt.Errorf("vectortile: layer %s feature %d: both points and polygons: want one kind", name, i)
+		}
+		for _, p := range f.Points {
+			if !(p[0] >= -180 && p[0] <= 180 && p[1] >= -90 && p[1] <= 90) {
+				return nil, fmt.Errorf("vectortile: layer %s feature %d: coordinate %v: want lon -180..180, lat -90..90", name, i, p)
+			}
+			x, y := mercator(p)
+			lf.pts = append(lf.pts, mpt{x, y})
+			lf.box = box{min(lf.box.minX, x), min(lf.box.minY, y), max(lf.box.maxX, x), max(lf.box.maxY, y)}
+		}
 		for _, poly := range f.Geometry {
 			rings := make([][]mpt, 0, len(poly))
 			for _, ring := range poly {

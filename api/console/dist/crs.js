@@ -1,7 +1,10 @@
 // Conversion of GCJ-02 (AMap, Tencent) and BD-09 (Baidu) points to WGS-84,
-// the console's map coordinates. It mirrors geo/chinacrs, which the server
-// uses to route: the console only needs it to put a marker where a searched
-// point lies, so routing never depends on this file.
+// and of WGS-84 to GCJ-02. It mirrors geo/chinacrs, which the server uses
+// to route: the console needs it to put a marker where a searched point
+// lies, and, over an AMap or Tencent base map (drawn in GCJ-02), to shift
+// the few layers it does not ask the server for in GCJ-02 (the town
+// outline, incidents, coverage problems, marks). Routing never depends on
+// this file.
 
 const KRASOVSKY_A = 6378245.0;
 const KRASOVSKY_EE = 0.00669342162296594323;
@@ -88,4 +91,20 @@ export function toWGS84(crs, p) {
     default:
       return p;
   }
+}
+
+// fromWGS84 converts a WGS-84 [lon, lat] to crs ("wgs84" or "gcj02").
+export function fromWGS84(crs, p) {
+  if (crs !== 'gcj02' || outOfChina(p[0], p[1])) return p;
+  const [dLon, dLat] = gcjOffset(p[0], p[1]);
+  return [p[0] + dLon, p[1] + dLat];
+}
+
+// shiftGeometry returns a GeoJSON geometry with every position passed
+// through f.
+export function shiftGeometry(g, f) {
+  if (!g) return g;
+  const walk = (c) => (typeof c[0] === 'number' ? f(c) : c.map(walk));
+  if (g.type === 'GeometryCollection') return { ...g, geometries: g.geometries.map((x) => shiftGeometry(x, f)) };
+  return { ...g, coordinates: walk(g.coordinates) };
 }

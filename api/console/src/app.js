@@ -3,9 +3,14 @@
 // box routes a lon,lat (WGS-84, GCJ-02 or BD-09) through GET /v1/locate.
 //
 // Everything comes from this server: MapLibre GL JS is served beside this
-// file, the map has no base map, and labels are drawn by MapLibre from the
-// browser's own fonts (no glyphs URL in the style), so the page works
-// offline.
+// file, labels are drawn by MapLibre from the browser's own fonts (no
+// glyphs URL in the style), and the base map an admin chose (GET
+// /v1/basemap: 天地图, AMap, Tencent, or an offline PMTiles file) is
+// served by wangge too, under /basemap. Over a GCJ-02 base map (AMap,
+// Tencent) the map's coordinates are GCJ-02: the grids are asked for in
+// GCJ-02 (/v1/grids?crs=gcj02, shifted by the server as its gcj02 tiles
+// are), the other layers are shifted here (crs.js), and clicks are taken
+// back to WGS-84.
 //
 // The map is a list of overlays (OVERLAYS below). An overlay is one
 // function returning {id, title, layers, load}: load fetches its data and
@@ -17,7 +22,7 @@
 // map: intake of complaints and the open cases with their messages.
 
 import { AttributionControl, Map as MapLibreMap, NavigationControl, Popup, ScaleControl } from './maplibre-gl.mjs';
-import { toWGS84 } from './crs.js';
+import { fromWGS84, shiftGeometry, toWGS84 } from './crs.js';
 import { area, bbox, labelPoint } from './geometry.js';
 
 // FONTS is the CSS font stack labels are drawn with: common Chinese fonts of
@@ -144,7 +149,34 @@ const state = {
   reloadOverlay: {}, // id → reload of a token overlay, if it is wanted
   popup: null,
   desk: null, // the dispatcher's desk (desk.js)
+  basemap: null, // GET /v1/basemap
+  display: 'wgs84', // the map's coordinates: wgs84, or gcj02 over AMap and Tencent
 };
+
+// toDisplay takes a WGS-84 [lon, lat] to the map's coordinates; fromDisplay
+// takes a map position ({lng, lat}) back to WGS-84 [lon, lat].
+const toDisplay = (p) => fromWGS84(state.display, p);
+const fromDisplay = (ll) => toWGS84(state.display, [ll.lng, ll.lat]);
+
+// shiftCollection returns a WGS-84 FeatureCollection in the map's
+// coordinates.
+function shiftCollection(fc) {
+  if (state.display === 'wgs84') return fc;
+  return { ...fc, features: fc.features.map((f) => ({ ...f, geometry: shiftGeometry(f.geometry, toDisplay) })) };
+}
+
+// phone reports whether the page is laid out for a phone.
+const phone = () => window.matchMedia('(max-width: 640px)').matches;
+
+// watchSheet keeps --sheet, the height of the panel (a sheet at the
+// bottom on a phone), on the page, so that the zoom buttons and the layer
+// list stay above it, within the thumb's reach, while it is open.
+function watchSheet() {
+  const panel = document.getElementById('panel');
+  const update = () => document.body.style.setProperty('--sheet', `${panel.hidden ? 0 : panel.offsetHeight}px`);
+  new ResizeObserver(update).observe(panel);
+  new MutationObserver(update).observe(panel, { attributes: true, attributeFilter: ['hidden'] });
+}
 
 // picking reports whether a click on the map sets the desk's intake point
 // (then it neither selects a grid nor opens a popup).
@@ -160,7 +192,7 @@ function gridsOverlay() {
     title: '网格 Grids',
     layers: ['grid-fill', 'grid-line', 'grid-selected-fill', 'grid-selected-line', 'grid-label'],
     async load({ map, villages }) {
-      const fc = await getJSON('/v1/grids');
+      const fc = await getJSON(state.display === 'gcj02' ? '/v1/grids?crs=gcj02' : '/v1/grids');
       const labels = [];
       for (const f of fc.features) {
         const p = f.properties;
@@ -181,7 +213,7 @@ function gridsOverlay() {
         : '#c8c8c8';
       const none = ['==', ['get', 'code'], ''];
       map.addLayer({ id: 'grid-fill', type: 'fill', source: 'grids',
-        paint: { 'fill-color': fill, 'fill-opacity': 0.62 } });
+        paint: { 'fill-color': fill, 'fill-opacity': state.basemap && state.basemap.layers.length ? 0.38 : 0.62 } });
       map.addLayer({ id: 'grid-line', type: 'line', source: 'grids',
         paint: { 'line-color': '#ffffff', 'line-opacity': 0.95,
           'line-width': ['interpolate', ['linear'], ['zoom'], 10, 0.5, 14, 1.2, 18, 2.5] } });
@@ -223,7 +255,7 @@ function townOverlay() {
     layers: ['town-outline'],
     async load({ map, town }) {
       if (!town.outline) return;
-      map.addSource('town', { type: 'geojson', data: { type: 'Feature', geometry: town.outline, properties: {} } });
+      map.addSource('town', { type: 'geojson', data: { type: 'Feature', geometry: shiftGeometry(town.outline, toDisplay), properties: {} } });
       map.addLayer({ id: 'town-outline', type: 'line', source: 'town',
         paint: { 'line-color': '#3b3b3b', 'line-width': ['interpolate', ['linear'], ['zoom'], 10, 1.5, 16, 3] } });
     },
@@ -266,6 +298,9 @@ const STATUSES = {
   verified: ['已核实 verified', '#15803d'],
   closed: ['已关闭 closed', '#6b7280'],
   rejected: ['已驳回 rejected', '#a8a29e'],
+  suspended: ['已挂起 suspended', '#b45309'],
+  cancelled: ['已撤销 cancelled', '#78716c'],
+  merged: ['已合并 merged', '#94a3b8'],
   reopened: ['已重开 reopened', '#ea580c'],
 };
 
@@ -305,8 +340,9 @@ function incidentsOverlay() {
     token: true,
     layers: ['incident-point'],
     async load({ map }, token) {
-      const fc = await getJSON('/v1/incidents?limit=1000', { token, accept: 'application/geo+json, application/problem+json' });
+      let fc = await getJSON('/v1/incidents?limit=1000', { token, accept: 'application/geo+json, application/problem+json' });
       fc.features = (fc.features || []).filter((f) => f.geometry);
+      fc = shiftCollection(fc);
       if (map.getSource('incidents')) {
         map.getSource('incidents').setData(fc);
         return fc.features.length;
@@ -352,8 +388,9 @@ function coverageOverlay() {
     token: true,
     layers: ['coverage-fill', 'coverage-line', 'coverage-point'],
     async load({ map }, token) {
-      const fc = await getJSON('/v1/coverage/report?f=geojson', { token, accept: 'application/geo+json, application/problem+json' });
+      let fc = await getJSON('/v1/coverage/report?f=geojson', { token, accept: 'application/geo+json, application/problem+json' });
       fc.features = (fc.features || []).filter((f) => f.geometry);
+      fc = shiftCollection(fc);
       if (map.getSource('coverage')) {
         map.getSource('coverage').setData(fc);
         return fc.features.length;
@@ -484,7 +521,8 @@ function select(code) {
   document.body.dataset.selected = code || '';
 }
 
-// fitGrid shows a grid with its neighbours around it, beside the panel.
+// fitGrid shows a grid with its neighbours around it, beside the panel
+// (above it on a phone, where the panel is a sheet at the bottom).
 function fitGrid(code) {
   const f = state.grids.get(code);
   if (!f) return;
@@ -492,8 +530,10 @@ function fitGrid(code) {
   const dx = (e - w) * 0.8;
   const dy = (n - s) * 0.8;
   const panel = document.getElementById('panel');
-  const left = panel.hidden ? 40 : Math.min(panel.offsetWidth + 40, window.innerWidth / 2);
-  state.map.fitBounds([[w - dx, s - dy], [e + dx, n + dy]], { padding: { top: 40, bottom: 40, left, right: 40 }, maxZoom: 16 });
+  const padding = { top: 40, bottom: 40, left: 40, right: 40 };
+  if (!panel.hidden && phone()) padding.bottom = Math.min(panel.offsetHeight + 20, window.innerHeight / 2);
+  else if (!panel.hidden) padding.left = Math.min(panel.offsetWidth + 40, window.innerWidth / 2);
+  state.map.fitBounds([[w - dx, s - dy], [e + dx, n + dy]], { padding, maxZoom: 16 });
 }
 
 function openPanel(...content) {
@@ -508,7 +548,7 @@ function openPanel(...content) {
 function showLocated(at) {
   const map = state.map;
   state.located = at;
-  const data = { type: 'FeatureCollection', features: at ? [{ type: 'Feature', geometry: { type: 'Point', coordinates: at }, properties: {} }] : [] };
+  const data = { type: 'FeatureCollection', features: at ? [{ type: 'Feature', geometry: { type: 'Point', coordinates: toDisplay(at) }, properties: {} }] : [] };
   if (map.getSource('located')) {
     map.getSource('located').setData(data);
     return;
@@ -631,31 +671,59 @@ function caption(town) {
 
 // ---- Start ------------------------------------------------------------------
 
+// NO_BASEMAP is the setting when /v1/basemap cannot be read: the map is
+// drawn without one rather than not at all.
+const NO_BASEMAP = { provider: 'none', crs: 'wgs84', layers: [], attribution: '' };
+
+// mapStyle is the map's style: a plain background, and the base map's
+// raster layers (labels over the base) served by wangge under /basemap.
+function mapStyle(basemap) {
+  const style = { version: 8, sources: {}, layers: [{ id: 'background', type: 'background', paint: { 'background-color': '#eef0eb' } }] };
+  for (const l of basemap.layers) {
+    style.sources[`basemap-${l.id}`] = { type: 'raster', tiles: l.tiles, tileSize: basemap.tile_size || 256,
+      minzoom: basemap.minzoom || 0, maxzoom: basemap.maxzoom || 18, bounds: basemap.bounds,
+      attribution: l.id === 'base' ? basemap.attribution : undefined };
+    style.layers.push({ id: `basemap-${l.id}`, type: 'raster', source: `basemap-${l.id}` });
+  }
+  return style;
+}
+
 async function start() {
   performance.mark('wangge:start');
-  const [town, villages] = await Promise.all([getJSON('/console/town.json'), getJSON('/v1/villages')]);
+  const [town, villages, basemap] = await Promise.all([getJSON('/console/town.json'), getJSON('/v1/villages'),
+    getJSON('/v1/basemap').catch(() => NO_BASEMAP)]);
   state.town = town;
   state.villages = villages.villages || [];
+  state.basemap = basemap;
+  state.display = basemap.layers.length && basemap.crs === 'gcj02' ? 'gcj02' : 'wgs84';
+  document.body.dataset.basemap = basemap.provider;
   document.getElementById('town-name').textContent = `${town.name}网格地图`;
   document.title = `${town.name}网格地图 · wangge`;
   caption(town);
 
+  const [w, s, e, n] = town.bbox;
+  const sw = toDisplay([w, s]);
+  const ne = toDisplay([e, n]);
   const map = new MapLibreMap({
     container: 'map',
-    style: { version: 8, sources: {}, layers: [{ id: 'background', type: 'background', paint: { 'background-color': '#eef0eb' } }] },
-    bounds: town.bbox,
+    style: mapStyle(basemap),
+    bounds: [sw[0], sw[1], ne[0], ne[1]],
     fitBoundsOptions: { padding: 30 },
     maxZoom: 19,
     attributionControl: false,
   });
   state.map = map;
-  map.addControl(new NavigationControl({ showCompass: false }), 'top-right');
-  map.addControl(new ScaleControl({ unit: 'metric' }), 'bottom-right');
+  // On a phone the zoom buttons sit at the bottom, under the thumb.
+  map.addControl(new NavigationControl({ showCompass: false }), phone() ? 'bottom-right' : 'top-right');
+  map.addControl(new ScaleControl({ unit: 'metric' }), phone() ? 'bottom-left' : 'bottom-right');
   map.addControl(new AttributionControl({ compact: true, customAttribution: `${town.name}网格 · wangge` }), 'bottom-right');
   await map.once('load');
   performance.mark('wangge:map-load');
-  map.on('click', (e) => {
-    if (picking()) state.desk.pick(e.lngLat);
+  map.on('click', (ev) => {
+    if (picking()) {
+      const [lng, lat] = fromDisplay(ev.lngLat);
+      state.desk.pick({ lng, lat });
+    }
   });
 
   const ctx = { map, town, villages: state.villages };
@@ -675,6 +743,7 @@ function loadDesk() {
     state.desk = createDesk({
       h, getJSON, sendJSON, ProblemError, problemSection, state, formatTime, toWGS84, STATUSES, CATEGORIES,
       select: (code) => state.map && state.map.getLayer('grid-selected-fill') && select(code),
+      toDisplay,
       // incidentsChanged redraws the incidents layer, if it is on.
       incidentsChanged: () => state.reloadOverlay.incidents && state.reloadOverlay.incidents(),
     });
@@ -695,9 +764,88 @@ function wireDesk() {
   });
 }
 
+// ---- The base map: an admin's setting --------------------------------------
+
+const PROVIDERS = {
+  none: '无底图 None',
+  tianditu: '天地图 Tianditu (WMTS, CGCS2000)',
+  amap: '高德 AMap (GCJ-02)',
+  tencent: '腾讯 Tencent (GCJ-02)',
+  xyz: '其他 XYZ 瓦片 Other XYZ tiles',
+  pmtiles: '离线 PMTiles 文件 Offline PMTiles file',
+};
+
+// basemapForm shows the setting (GET /v1/basemap with the token: an
+// admin sees the template, the file list and the key's last four
+// characters) and saves it with PUT /v1/basemap; the page then reloads,
+// since the map's coordinates may change with the base map.
+async function basemapForm() {
+  let current;
+  try {
+    current = await getJSON('/v1/basemap', { token: state.token });
+  } catch (err) {
+    openPanel(problemSection(err));
+    return;
+  }
+  const field = (label, input, hint) => h('div', { class: 'field' }, h('label', {}, label, input), hint ? h('p', { class: 'muted' }, hint) : null);
+  const provider = h('select', { name: 'provider' },
+    Object.entries(PROVIDERS).map(([k, v]) => h('option', { value: k, selected: k === current.provider }, v)));
+  const key = h('input', { name: 'key', type: 'password', autocomplete: 'off', placeholder: current.key_hint ? `已保存 saved ${current.key_hint}` : 'tk' });
+  const layer = h('select', { name: 'layer' }, ['vec', 'img', 'ter'].map((l) => h('option', { value: l, selected: l === current.layer }, l)));
+  const url = h('input', { name: 'url', type: 'text', value: current.url || '', placeholder: 'https://…/{z}/{x}/{y}.png' });
+  const file = h('select', { name: 'file' }, (current.files || []).map((f) => h('option', { value: f, selected: f === current.file }, f)));
+  const crs = h('select', { name: 'crs' }, ['wgs84', 'gcj02'].map((c) => h('option', { value: c, selected: c === current.crs }, c)));
+  const errors = h('div', { class: 'form-problem', hidden: true });
+  const form = h('form', { class: 'basemap-form desk-form' },
+    h('h2', {}, '底图设置 Base map'),
+    field('来源 Provider ', provider),
+    field('天地图密钥 Tianditu key ', key, '服务端密钥；只保存在服务器，地图瓦片经本服务转发。A server key; it stays on the server, tiles come through wangge.'),
+    field('天地图图层 Tianditu layer ', layer),
+    field('瓦片地址 Tile URL ', url, '留空用默认地址 Empty: the provider\'s own. {z} {x} {y} ({-y} from the south)'),
+    field('离线文件 File ', file, (current.files || []).length ? null : '数据目录 maps/ 中没有 .pmtiles 文件 No .pmtiles file in the maps folder'),
+    field('坐标系 CRS ', crs),
+    errors,
+    h('div', { class: 'buttons' }, h('button', { type: 'submit', class: 'primary' }, '保存 Save')));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const p = provider.value;
+    const body = { provider: p };
+    if (p === 'tianditu') {
+      body.layer = layer.value;
+      if (key.value.trim()) body.key = key.value.trim();
+    }
+    if (['tianditu', 'amap', 'tencent', 'xyz'].includes(p) && url.value.trim()) body.url = url.value.trim();
+    if (p === 'pmtiles') body.file = file.value;
+    if (p === 'xyz' || p === 'pmtiles') body.crs = crs.value;
+    try {
+      await sendJSON('PUT', '/v1/basemap', body, { token: state.token });
+      window.location.reload();
+    } catch (err) {
+      errors.hidden = false;
+      const where = (err.problem && err.problem.errors || []).map((x) => `${x.where}: ${x.reason}`);
+      errors.replaceChildren(problemSection(err), ...where.map((t) => h('p', { class: 'field-error' }, t)));
+    }
+  });
+  openPanel(form);
+}
+
 function wire() {
   wireToken();
   wireDesk();
+  watchSheet();
+  document.getElementById('basemap-settings').addEventListener('click', () => {
+    if (!state.token) {
+      openPanel(problemSection(new ProblemError(0, { title: '需要管理员令牌 An admin token is needed',
+        detail: '请在图层列表下输入管理员令牌。Enter an admin token under the layer list.' })));
+      return;
+    }
+    basemapForm();
+  });
+  // The layer list starts folded on a phone, where the map needs the room.
+  if (phone()) document.getElementById('layers').open = false;
+  document.getElementById('figures-toggle').addEventListener('click', () => import('./figures.js') // 考核 figures
+    .then(({ toggleFigures }) => toggleFigures({ h, getJSON, ProblemError, problemSection, state }))
+    .catch((err) => openPanel(problemSection(new ProblemError(0, { title: '考核加载失败', detail: err.message })))));
   document.getElementById('search').addEventListener('submit', (e) => {
     e.preventDefault();
     locate(document.getElementById('search-input').value, document.getElementById('search-crs').value);
@@ -746,6 +894,16 @@ window.wangge = {
   },
   // located is the searched point as marked on the map, WGS-84.
   located: () => state.located,
+  // display is the map's coordinate system (wgs84 or gcj02); basemap the
+  // setting read at start.
+  display: () => state.display,
+  basemap: () => state.basemap,
+  // project returns the screen pixel of a WGS-84 point, through the map's
+  // coordinates.
+  project: (wgs) => state.map.project(toDisplay(wgs)),
+  // gridsNear returns the codes of the grids drawn within r pixels of x, y.
+  gridsNear: (x, y, r) => [...new Set(state.map.queryRenderedFeatures([[x - r, y - r], [x + r, y + r]], { layers: ['grid-fill'] })
+    .map((f) => f.properties.code))].sort(),
   // desk is the dispatcher's desk once opened (null before): toggle(on),
   // openCase(number), state().
   get desk() { return state.desk; },

@@ -15,7 +15,12 @@
 // message with its delivery status (polled while some are still pending),
 // and the closed-loop steps (POST /v1/incidents/{number}/events): reassign
 // along the chain or to a named person, escalate with a note, and the
-// others the case's status allows.
+// others the case's status allows. The case also shows its record (first
+// due, on time, escalations, missed deadlines and every deadline, why it
+// ended, a possible duplicate with its 合并 button, what it was merged
+// into, the reporters of merged duplicates) and offers 更正 (category,
+// location or grid), 挂起 and 恢复, 撤销 and 合并; the reason those need
+// (geo.ReasonRequired) is asked for before anything is sent.
 //
 // The desk gets everything it needs from app.js through env (the DOM
 // helper, the HTTP helpers, the map state), so it holds no copy of them.
@@ -27,14 +32,33 @@ const CRS_NAMES = { wgs84: 'WGS-84', gcj02: 'GCJ-02', bd09: 'BD-09' };
 const SEVERITY_RANK = { urgent: 3, major: 2, minor: 1 };
 const SOURCES = {
   hotline_12345: '12345 热线', wechat: '微信 WeChat', walk_in: '来访 walk-in', patrol: '巡查 patrol', other: '其他 other',
+  open311: 'Open311 接口',
 };
-const OPEN_STATUSES = ['received', 'dispatched', 'accepted', 'in_progress', 'rejected', 'reopened'];
+// INTAKE_SOURCES are the sources a dispatcher may pick: open311 incidents
+// come in through the Open311 endpoint, and the intake refuses it.
+const INTAKE_SOURCES = Object.fromEntries(Object.entries(SOURCES).filter(([k]) => k !== 'open311'));
+// OPEN_STATUSES are geo.Status.Open's: a suspended case is still open,
+// its clock stopped.
+const OPEN_STATUSES = ['received', 'dispatched', 'accepted', 'in_progress', 'rejected', 'reopened', 'suspended'];
+// RUNNING are the open statuses with the clock running (geo's openStatuses):
+// the ones a case may be suspended from.
+const RUNNING = OPEN_STATUSES.filter((s) => s !== 'suspended');
+// MORE_STATUSES label the statuses of the honest record where app.js's
+// STATUSES has none.
+const MORE_STATUSES = {
+  suspended: ['已挂起 suspended', '#b45309'],
+  cancelled: ['已撤销 cancelled', '#78716c'],
+  merged: ['已合并 merged', '#94a3b8'],
+};
+const LEVELS = ['网格 grid', '村 village', '镇 town'];
 
 const ACTIONS = {
   receive: '受理 received', dispatch: '派单 dispatched', accept: '接单 accept', start: '开始处理 start',
   resolve: '办结 resolve', verify: '核实 verify', close: '关闭 close', reject: '退回 reject', reopen: '重开 reopen',
   reassign: '改派 reassign', escalate: '上报 escalate', comment: '备注 comment',
   request_reassign: '申请改派 asks to reassign', request_escalate: '申请上报 asks to escalate',
+  correct: '更正 correct', suspend: '挂起 suspend', resume: '恢复 resume', cancel: '撤销 cancel', merge: '合并 merge',
+  reroute: '重新派单 rerouted', handover: '交接 handover',
 };
 
 // STEPS are the closed-loop steps and the statuses each may be taken from
@@ -47,7 +71,16 @@ const STEPS = {
   close: ['verified', 'rejected'],
   reject: ['dispatched', 'accepted'],
   reopen: ['resolved', 'verified', 'closed'],
+  resume: ['suspended'],
 };
+
+// MERGEABLE are the statuses a duplicate may be merged from (geo's
+// transitions: open, suspended or resolved).
+const MERGEABLE = [...OPEN_STATUSES, 'resolved'];
+
+// REASONED are the actions whose note is their reason: the server refuses
+// them without one (geo.ReasonRequired), so the desk asks first.
+const REASONED = ['reject', 'cancel', 'suspend', 'correct'];
 
 const MESSAGE_KINDS = {
   routed: '派单通知 routed', reassigned: '改派通知 reassigned', escalated: '上报通知 escalated',
@@ -68,7 +101,7 @@ const ROLES = {
 const HINTS = {
   where: '位置有误', lon: '经度有误', lat: '纬度有误', crs: '坐标系有误', category: '请选择类别', severity: '请选择紧急程度',
   source: '请选择来源', description: '请填写诉求内容', reporter_name: '反映人有误', reporter_phone: '电话号码有误',
-  assignee: '请填写姓名和有效的手机号', note: '说明有误',
+  assignee: '请填写姓名和有效的手机号', note: '请填写原因', grid: '网格编码有误', into: '合并目标有误',
 };
 const MATCH = { inside: '网格内', boundary: '网格边界', nearest: '就近归属', outside: '不在覆盖范围', code: '按网格编码' };
 
@@ -80,7 +113,9 @@ function newKey() {
 }
 
 export function createDesk(env) {
-  const { h, getJSON, sendJSON, ProblemError, problemSection, state, formatTime, STATUSES, CATEGORIES } = env;
+  const { h, getJSON, sendJSON, ProblemError, problemSection, state, formatTime, CATEGORIES } = env;
+  const STATUSES = { ...env.STATUSES };
+  for (const [k, v] of Object.entries(MORE_STATUSES)) STATUSES[k] ||= v;
 
   const desk = {
     open: false,
@@ -179,7 +214,9 @@ export function createDesk(env) {
   function markPoint(wgs) {
     const map = state.map;
     if (!map) return;
-    const data = { type: 'FeatureCollection', features: wgs ? [{ type: 'Feature', geometry: { type: 'Point', coordinates: wgs }, properties: {} }] : [] };
+    // The map may be in GCJ-02 (over an AMap or Tencent base map).
+    const at = wgs && env.toDisplay(wgs);
+    const data = { type: 'FeatureCollection', features: at ? [{ type: 'Feature', geometry: { type: 'Point', coordinates: at }, properties: {} }] : [] };
     if (map.getSource('desk-point')) {
       map.getSource('desk-point').setData(data);
       return;
@@ -193,7 +230,7 @@ export function createDesk(env) {
     markPoint(wgs);
     env.select(grid || null);
     const map = state.map;
-    if (wgs && map && !map.getBounds().contains(wgs)) map.jumpTo({ center: wgs });
+    if (wgs && map && !map.getBounds().contains(env.toDisplay(wgs))) map.jumpTo({ center: env.toDisplay(wgs) });
   }
 
   // ---- Intake -------------------------------------------------------------------
@@ -203,7 +240,7 @@ export function createDesk(env) {
       placeholder: '粘贴“经度,纬度”或高德/百度分享链接，或在地图上点选\n112.12,27.27 · https://uri.amap.com/marker?position=…' });
     const lon = h('input', { id: 'intake-lon', name: 'lon', inputmode: 'decimal', spellcheck: 'false', placeholder: '经度 lon' });
     const lat = h('input', { id: 'intake-lat', name: 'lat', inputmode: 'decimal', spellcheck: 'false', placeholder: '纬度 lat' });
-    const crs = select('intake-crs', { wgs84: 'WGS-84 (GPS/地图点选)', gcj02: 'GCJ-02 (高德/腾讯)', bd09: 'BD-09 (百度)' }, 'wgs84');
+    const crs = select('intake-crs', { wgs84: 'GPS/地图点选 (WGS-84)', gcj02: '高德/腾讯 (GCJ-02)', bd09: '百度 (BD-09)' }, 'wgs84');
     const pick = h('input', { type: 'checkbox', id: 'intake-pick', checked: true });
     el.where = where;
     el.lon = lon;
@@ -236,7 +273,7 @@ export function createDesk(env) {
       h('div', { class: 'row' },
         field('category', '类别 Category', select('intake-category', { '': '— 请选择 —', ...CATEGORIES }, '')),
         field('severity', '紧急程度 Severity', select('intake-severity', { '': '— 请选择 —', ...SEVERITIES }, ''))),
-      field('source', '来源 Source', select('intake-source', SOURCES, 'hotline_12345')),
+      field('source', '来源 Source', select('intake-source', INTAKE_SOURCES, 'hotline_12345')),
       field('description', '诉求内容 What the resident said', h('textarea', { id: 'intake-description', name: 'description', rows: 3 })),
       h('div', { class: 'row' },
         field('reporter_name', '反映人 Reporter', h('input', { id: 'intake-reporter-name', name: 'reporter_name' })),
@@ -277,7 +314,8 @@ export function createDesk(env) {
     pointFromFields(p.via);
   }
 
-  // pick sets the point from a click on the map (WGS-84, as the map is).
+  // pick sets the point from a click on the map (WGS-84: app.js takes a
+  // click on a GCJ-02 map back to WGS-84 first).
   function pick(lngLat) {
     const round = (x) => Math.round(x * 1e7) / 1e7;
     el.lon.value = String(round(lngLat.lng));
@@ -499,7 +537,9 @@ export function createDesk(env) {
         h('button', { type: 'button', onclick: () => openCase(inc.number) },
           h('span', { class: 'case-head' }, h('span', { class: 'code number' }, inc.number), ' ', statusChip(inc.status),
             ' ', h('span', { class: `sev sev-${inc.severity}` }, SEVERITIES[inc.severity] || inc.severity),
-            inc.overdue ? h('span', { class: 'chip overdue' }, '超期 overdue') : null),
+            inc.overdue ? h('span', { class: 'chip overdue' }, '超期 overdue') : null,
+            inc.possible_duplicate_of && MERGEABLE.includes(inc.status)
+              ? h('span', { class: 'chip duplicate', title: `疑似重复 ${inc.possible_duplicate_of.number}` }, '疑似重复 duplicate?') : null),
           h('span', { class: 'case-what' }, `${CATEGORIES[inc.category] || inc.category} · ${inc.description}`),
           h('span', { class: 'case-where muted' },
             `${gridName(grid) || grid || '—'}${grid && inc.grid.village_code ? ` · ${villageName(inc.grid.village_code)}` : ''}`,
@@ -550,6 +590,72 @@ export function createDesk(env) {
   };
   const row = (term, cls, ...value) => [h('dt', {}, term), h('dd', { class: cls }, ...value)];
   const person = (p) => (p ? [p.name, p.phone ? h('span', { class: 'muted' }, ` ${p.phone}`) : null] : ['—']);
+  // duration says a number of seconds in days, hours and minutes.
+  const duration = (sec) => {
+    const m = Math.round((sec || 0) / 60);
+    if (m < 60) return `${m} 分钟`;
+    const d = Math.floor(m / 1440);
+    const hr = Math.floor((m % 1440) / 60);
+    return `${d ? `${d} 天` : ''}${hr ? `${hr} 小时` : ''}${m % 60 ? `${m % 60} 分` : ''}`;
+  };
+  // caseLink opens another incident in the desk.
+  const caseLink = (ref, cls) => h('button', { type: 'button', class: `link code ${cls}`, 'data-number': ref.number,
+    onclick: () => openCase(ref.number) }, ref.number);
+  const onTime = (inc) => {
+    if (inc.on_time === true) return h('span', { class: 'chip on-time', 'data-on-time': 'true' }, '按时办结 on time');
+    if (inc.on_time === false) return h('span', { class: 'chip late', 'data-on-time': 'false' }, '超时办结 late');
+    return h('span', { class: 'muted', 'data-on-time': '' }, '未办结 not completed');
+  };
+
+  // recordRows are the honest record's facts: the first time limit and
+  // whether it was kept, escalations, missed deadlines, why it ended, and
+  // the duplicates.
+  function recordRows(inc) {
+    const ended = inc.status === 'cancelled' || inc.status === 'rejected' || inc.status === 'closed';
+    const suspendedFor = inc.status === 'suspended' ? (inc.events || []).findLast((e) => e.action === 'suspend') : null;
+    return [
+      row('首次时限 First due', 'first-due', formatTime(inc.first_due_at)),
+      row('按时办结 On time', 'on-time', onTime(inc),
+        inc.completed_at ? h('span', { class: 'muted' }, ` · 办结 ${formatTime(inc.completed_at)}`) : null),
+      row('上报次数 Escalations', 'escalations', String(inc.escalation_count || 0),
+        h('span', { class: 'muted' }, ` · 最高 ${LEVELS[inc.max_level || 0] || inc.max_level}`)),
+      row('超期 Missed deadlines', 'missed', `${inc.missed_deadlines || 0} 次`,
+        inc.overdue_seconds ? h('span', { class: 'muted' }, ` · 累计超时 ${duration(inc.overdue_seconds)}`) : null),
+      inc.suspended_at ? row('挂起 Suspended since', 'suspended', formatTime(inc.suspended_at),
+        suspendedFor ? h('div', { class: 'suspend-reason' }, `原因：${suspendedFor.note}`) : null) : null,
+      inc.suspended_seconds ? row('挂起时长 Time suspended', 'suspended-for', duration(inc.suspended_seconds)) : null,
+      inc.outcome_reason || ended ? row('结果原因 Outcome reason', 'outcome', inc.outcome_reason || '—') : null,
+      inc.possible_duplicate_of ? row('疑似重复 Possible duplicate of', 'duplicate',
+        caseLink(inc.possible_duplicate_of, 'duplicate-link'),
+        MERGEABLE.includes(inc.status)
+          ? h('button', { type: 'button', class: 'merge-now', id: 'merge-duplicate',
+            onclick: () => {
+              // Problems are shown in the merge form, opened for them.
+              el.mergeForm.closest('details').open = true;
+              act(el.mergeForm, { action: 'merge' });
+            } }, '合并 Merge')
+          : null) : null,
+      inc.merged_into ? row('已并入 Merged into', 'merged-into', caseLink(inc.merged_into, 'merged-link')) : null,
+      inc.contacts && inc.contacts.length ? row('其他反映人 Contacts', 'contacts',
+        h('ul', { class: 'contacts' }, inc.contacts.map((c) => h('li', { 'data-from': c.from },
+          ...person(c.reporter), h('span', { class: 'muted' }, ` · 来自 ${c.from} · ${formatTime(c.at)}`))))) : null,
+    ];
+  }
+
+  function deadlinesTable(inc) {
+    const list = inc.deadlines || [];
+    if (!list.length) return null;
+    return h('table', { class: 'deadlines-table', id: 'case-deadlines' },
+      h('thead', {}, h('tr', {}, ['#', '层级 Level', '时限 Due', '设定 Set', '结果 Outcome'].map((t) => h('th', {}, t)))),
+      h('tbody', {}, list.map((d) => h('tr', { class: `deadline${d.missed ? ' missed' : ''}`, 'data-seq': d.seq, 'data-missed': String(!!d.missed) },
+        h('td', { class: 'num' }, String(d.seq)),
+        h('td', {}, LEVELS[d.level] || String(d.level)),
+        h('td', {}, formatTime(d.due_at)),
+        h('td', {}, formatTime(d.set_at), h('div', { class: 'muted' }, ACTIONS[d.set_by] || d.set_by)),
+        h('td', {}, d.missed ? h('span', { class: 'chip late' }, `超期 missed${d.missed_at ? ` ${shortTime(d.missed_at)}` : ''}`)
+          : d.ended_at ? h('span', { class: 'muted' }, `结束 ended ${formatTime(d.ended_at)}`)
+            : h('span', { class: 'muted' }, '进行中 in force'))))));
+  }
 
   function renderDetail(inc) {
     desk.detail = inc;
@@ -576,7 +682,10 @@ export function createDesk(env) {
           row('时限 Due', 'due', formatTime(inc.due_at)),
           row('受理 Received', 'received', `${formatTime(inc.received_at)} · ${inc.created_by || ''}`),
           inc.reporter ? row('反映人 Reporter', 'reporter', ...person(inc.reporter)) : null,
-          inc.co_notified && inc.co_notified.length ? row('协同组织 Co-notified', 'orgs', inc.co_notified.map((o) => o.name).join('、')) : null),
+          inc.co_notified && inc.co_notified.length ? row('协同组织 Co-notified', 'orgs', inc.co_notified.map((o) => o.name).join('、')) : null,
+          ...recordRows(inc)),
+        inc.deadlines && inc.deadlines.length ? h('h3', {}, '时限记录 Deadlines') : null,
+        deadlinesTable(inc),
         h('h3', {}, '通知送达 Messages ', h('button', { type: 'button', class: 'link', id: 'case-refresh', onclick: () => refreshCase() }, '刷新 refresh')),
         el.messages,
         h('h3', {}, '处置 Actions'),
@@ -645,17 +754,117 @@ export function createDesk(env) {
     }, 3000);
   }
 
+  // needReason checks that a reason was given where the server requires
+  // one, and says so beside the form's note field otherwise.
+  function needReason(form, action, note) {
+    if (!REASONED.includes(action) || note.trim()) return true;
+    clearErrors(form);
+    const slot = form.querySelector('.field[data-field="note"] .field-error');
+    slot.hidden = false;
+    slot.textContent = `${HINTS.note}：${ACTIONS[action] || action} 需要填写原因 a reason is required`;
+    slot.closest('.field').classList.add('invalid');
+    form.querySelector('[name=note]').focus();
+    return false;
+  }
+
+  // reasonForm is a form of one action whose note is its reason.
+  function reasonForm(id, action, label, placeholder, ...more) {
+    const note = h('textarea', { id: `${id}-note`, name: 'note', rows: 2, required: true, placeholder });
+    const form = h('form', { class: 'desk-form act', id: `act-${id}`, novalidate: true },
+      ...more.map((m) => m.control),
+      field('note', '原因 Reason（必填）', note),
+      h('div', { class: 'form-problem', hidden: true }),
+      h('div', { class: 'buttons' }, h('button', { type: 'submit', id: `${id}-submit`, 'data-action': action }, label)));
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      if (!needReason(form, action, note.value)) return;
+      const body = { action, note: note.value.trim() };
+      for (const m of more) if (!m.add(body, form)) return;
+      act(form, body);
+    });
+    return form;
+  }
+
+  // correctFields are the correction's category and place: a location
+  // (lon, lat, crs) or a grid code; only what is filled in is sent.
+  function correctFields(inc) {
+    const category = select('correct-category', { '': '— 不变 unchanged —', ...CATEGORIES }, '');
+    const lon = h('input', { id: 'correct-lon', name: 'lon', inputmode: 'decimal', placeholder: '经度 lon' });
+    const lat = h('input', { id: 'correct-lat', name: 'lat', inputmode: 'decimal', placeholder: '纬度 lat' });
+    const crs = select('correct-crs', { wgs84: 'WGS-84', gcj02: 'GCJ-02', bd09: 'BD-09' }, 'wgs84');
+    const grid = h('input', { id: 'correct-grid', name: 'grid', spellcheck: 'false', placeholder: `网格编码 ${inc.grid ? inc.grid.code : ''}` });
+    return {
+      control: h('div', {},
+        field('category', '类别 Category', category),
+        h('div', { class: 'row' }, field('lon', '经度 Lon', lon), field('lat', '纬度 Lat', lat), field('crs', '坐标系 CRS', crs)),
+        field('grid', '或网格 or grid code', grid)),
+      add(body) {
+        if (category.value) body.category = category.value;
+        const num = (x) => (x.value.trim() === '' ? undefined : Number(x.value.trim()));
+        const [x, y] = [num(lon), num(lat)];
+        if (x !== undefined || y !== undefined) {
+          body.lon = Number.isFinite(x) ? x : lon.value.trim();
+          body.lat = Number.isFinite(y) ? y : lat.value.trim();
+          body.crs = crs.value;
+        }
+        if (grid.value.trim()) body.grid = grid.value.trim();
+        return true;
+      },
+    };
+  }
+
+  function mergeFields(inc) {
+    const into = h('input', { id: 'merge-into', name: 'into', spellcheck: 'false',
+      placeholder: inc.possible_duplicate_of ? `默认 ${inc.possible_duplicate_of.number}` : '并入的事件编号 WG…' });
+    return {
+      control: field('into', '并入 Into', into),
+      add(body) {
+        if (into.value.trim()) body.into = into.value.trim();
+        return true;
+      },
+    };
+  }
+
   function actionsFor(inc) {
     const open = OPEN_STATUSES.includes(inc.status);
-    const note = h('textarea', { id: 'act-note', name: 'note', rows: 2, placeholder: '说明（可选）note' });
+    const note = h('textarea', { id: 'act-note', name: 'note', rows: 2, placeholder: '说明（退回必填）note (a reject needs its reason)' });
     const steps = Object.entries(STEPS).filter(([, from]) => from.includes(inc.status)).map(([action]) => action);
+    const step = (action) => (e) => {
+      const form = e.target.closest('form');
+      if (needReason(form, action, note.value)) act(form, { action, note: note.value.trim() });
+    };
     const stepForm = h('form', { class: 'desk-form act', id: 'act-steps', novalidate: true },
       field('note', '说明 Note', note),
       h('div', { class: 'buttons' },
-        steps.map((action) => h('button', { type: 'button', 'data-action': action, onclick: (e) => act(e.target.closest('form'), { action, note: note.value }) }, ACTIONS[action])),
-        h('button', { type: 'button', 'data-action': 'comment', onclick: (e) => act(e.target.closest('form'), { action: 'comment', note: note.value }) }, ACTIONS.comment)),
+        steps.map((action) => h('button', { type: 'button', 'data-action': action, onclick: step(action) }, ACTIONS[action])),
+        h('button', { type: 'button', 'data-action': 'comment', onclick: step('comment') }, ACTIONS.comment)),
       h('div', { class: 'form-problem', hidden: true }));
-    if (!open) return stepForm;
+
+    // The record's forms: correct (not once ended), suspend (clock
+    // running), cancel (open), merge (open or resolved).
+    const boxes = [];
+    const box = (id, summary, form) => boxes.push(h('details', { id: `${id}-box`, class: 'act-box' }, h('summary', {}, summary), form));
+    const ended = ['closed', 'cancelled', 'merged'].includes(inc.status);
+    if (!ended) box('correct', '更正 Correct…', reasonForm('correct', 'correct', '更正并重新派单 Correct', '更正原因 why', correctFields(inc)));
+    if (RUNNING.includes(inc.status)) box('suspend', '挂起 Suspend…', reasonForm('suspend', 'suspend', '挂起 Suspend', '挂起原因，如：等待司法鉴定'));
+    if (open) box('cancel', '撤销 Cancel…', reasonForm('cancel', 'cancel', '撤销 Cancel', '撤销原因，如：来电人撤回'));
+    el.mergeForm = null;
+    if (MERGEABLE.includes(inc.status)) {
+      const merge = mergeFields(inc);
+      const form = h('form', { class: 'desk-form act', id: 'act-merge', novalidate: true },
+        merge.control,
+        h('div', { class: 'form-problem', hidden: true }),
+        h('div', { class: 'buttons' }, h('button', { type: 'submit', id: 'merge-submit', 'data-action': 'merge' }, '合并 Merge')));
+      form.addEventListener('submit', (e) => {
+        e.preventDefault();
+        const body = { action: 'merge' };
+        merge.add(body);
+        act(form, body);
+      });
+      el.mergeForm = form;
+      box('merge', '合并 Merge…', form);
+    }
+    if (!RUNNING.includes(inc.status)) return h('div', { class: 'actions' }, stepForm, ...boxes);
 
     const chain = h('input', { type: 'radio', name: 'to', value: 'chain', id: 'reassign-chain', checked: true });
     const named = h('input', { type: 'radio', name: 'to', value: 'named', id: 'reassign-named' });
@@ -691,7 +900,8 @@ export function createDesk(env) {
     // Reassign and escalate open on demand, so the case stays short.
     return h('div', { class: 'actions' }, stepForm,
       h('details', { id: 'reassign-box', class: 'act-box' }, h('summary', {}, '改派 Reassign…'), reassign),
-      h('details', { id: 'escalate-box', class: 'act-box' }, h('summary', {}, '上报 Escalate…'), escalate));
+      h('details', { id: 'escalate-box', class: 'act-box' }, h('summary', {}, '上报 Escalate…'), escalate),
+      ...boxes);
   }
 
   // act posts one step; the answer is the incident as it now is. As with
