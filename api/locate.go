@@ -5,10 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"runtime"
 	"slices"
 	"strconv"
-	"sync"
 
 	"github.com/gin-gonic/gin"
 	"github.com/paulmach/orb"
@@ -16,11 +14,12 @@ import (
 	"wangge/geo"
 	"wangge/geo/chinacrs"
 	"wangge/geo/featurejson"
-	"wangge/geo/gridindex"
 )
 
 // locate answers GET /v1/locate?lon=&lat=[&crs=]: the grid of one point
-// with its leader, deputy and organizations, from the snapshot in memory.
+// with its leader, deputy and organizations, from the snapshot in memory;
+// a leader or deputy on leave (now, or at at=) says until when and who
+// covers.
 func (s *Server) locate(c *gin.Context) error {
 	p, err := queryPoint(c)
 	if err != nil {
@@ -56,7 +55,14 @@ func (s *Server) locate(c *gin.Context) error {
 	if callerRole(c).SeesPersonalData() {
 		audience = 1
 	}
-	b = append(b, r.routing[audience][loc.Entry]...)
+	// Bytes rendered once per snapshot serve grids whose people are
+	// present; a grid with its leader or deputy away is rendered now, with
+	// who covers.
+	if at := s.leaveTime(c); loc.Grid.AnyAbsent(at) {
+		b = append(b, routingJSONAt(snap, loc.Grid, audience == 1, at)...)
+	} else {
+		b = append(b, r.routing[audience][loc.Entry]...)
+	}
 	b = append(b, `,"also":[`...)
 	for i, code := range loc.Also {
 		if i > 0 {
@@ -92,46 +98,7 @@ func (s *Server) locateBatch(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	snap := s.registry.Load()
-	results := make([]gridindex.Result, len(pts))
-	found := make([]bool, len(pts))
-	s.locateAll(snap, pts, crs, results, found)
-
-	b := make([]byte, 0, 64+len(pts)*64)
-	b = append(b, `{"generation":`...)
-	b = strconv.AppendInt(b, snap.Generation, 10)
-	b = append(b, `,"results":[`...)
-	var counts [4]int
-	for i, r := range results {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		if !found[i] {
-			b = append(b, `{"grid":null,"match":"outside","distance_m":null,"also":[]}`...)
-			counts[0]++
-			continue
-		}
-		counts[r.Match]++
-		b = append(b, `{"grid":"`...)
-		b = append(b, snap.Grids[r.ID].Code...)
-		b = append(b, `","match":"`...)
-		b = append(b, r.Match.String()...)
-		b = append(b, `","distance_m":`...)
-		b = featurejson.AppendFloat(b, r.DistanceM, 2)
-		b = appendAlso(b, snap, r.Also)
-		b = append(b, '}')
-	}
-	b = append(b, "]}"...)
-	for m, n := range counts {
-		if n > 0 {
-			label := "outside"
-			if m > 0 {
-				label = gridindex.Match(m).String()
-			}
-			s.metrics.locatedCounter(label).Add(float64(n))
-		}
-	}
-	c.Data(http.StatusOK, "application/json", b)
+	s.writeBatch(c, s.registry.Load(), pts, crs) // locate_batch.go
 	return nil
 }
 
@@ -363,32 +330,15 @@ func (d *batchDecoder) points() bool {
 	if !d.next('[') {
 		return false
 	}
+	if pts, end, ok := decodePointsParallel(d.data, d.i, d.max); ok {
+		d.pts, d.i = pts, end
+		return true
+	}
 	d.pts = make([]orb.Point, 0, min(d.max, len(d.data)/8+1))
 	if d.next(']') {
 		return true
 	}
-	for {
-		if !d.next('[') {
-			return false
-		}
-		lon, ok := d.number()
-		if !ok || !d.next(',') {
-			return false
-		}
-		lat, ok := d.number()
-		if !ok || !d.next(']') {
-			return false
-		}
-		if len(d.pts) == d.max || geo.CheckLonLat(lon, lat) != nil {
-			return false
-		}
-		d.pts = append(d.pts, orb.Point{lon, lat})
-		if d.next(',') {
-			d.ws()
-			continue
-		}
-		return d.next(']')
-	}
+	return d.elements(-1)
 }
 
 // number reads a JSON number after optional whitespace, as encoding/json
@@ -431,8 +381,8 @@ func (d *batchDecoder) number() (float64, bool) {
 			i++
 		}
 	}
-	f, err := strconv.ParseFloat(string(b[start:i]), 64)
-	if err != nil {
+	f, ok := parseNumber(b[start:i])
+	if !ok {
 		return 0, false
 	}
 	d.i = i
@@ -465,33 +415,6 @@ func (s *Server) checkBatch(req *batchRequest) ([]orb.Point, chinacrs.CRS, error
 		pts[i] = orb.Point{xy[0], xy[1]}
 	}
 	return pts, crs, nil
-}
-
-// batchChunk is the number of points one goroutine locates: large batches
-// are spread over the cores, small ones stay on the request's goroutine.
-const batchChunk = 2048
-
-func (s *Server) locateAll(snap *geo.Snapshot, pts []orb.Point, crs chinacrs.CRS, results []gridindex.Result, found []bool) {
-	work := func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			results[i], found[i] = snap.LocateCode(chinacrs.ToWGS84(crs, pts[i]), s.cfg.ToleranceM)
-		}
-	}
-	workers := min(runtime.GOMAXPROCS(0), (len(pts)+batchChunk-1)/batchChunk)
-	if workers <= 1 {
-		work(0, len(pts))
-		return
-	}
-	var wg sync.WaitGroup
-	per := (len(pts) + workers - 1) / workers
-	for lo := 0; lo < len(pts); lo += per {
-		wg.Add(1)
-		go func(lo, hi int) {
-			defer wg.Done()
-			work(lo, hi)
-		}(lo, min(lo+per, len(pts)))
-	}
-	wg.Wait()
 }
 
 // invalidField is the problem for one wrong member of a JSON body.

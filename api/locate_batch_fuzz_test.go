@@ -5,11 +5,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"maps"
 	"math"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/gin-gonic/gin"
 	"github.com/paulmach/orb"
 
 	"wangge/geo/chinacrs"
@@ -65,8 +70,8 @@ func strictFeature(body []byte) bool {
 	if _, err := dec.Token(); err != nil {
 		return false
 	}
-	rest, _ := io.ReadAll(dec.Buffered())
-	return len(bytes.TrimLeft(rest, " \t\r\n")) > 0
+	// After the body: all of it, not only what the decoder has buffered.
+	return len(bytes.TrimLeft(body[dec.InputOffset():], " \t\r\n")) > 0
 }
 
 func batchSeeds() []string {
@@ -80,7 +85,7 @@ func batchSeeds() []string {
 	}
 	big.WriteString("]}")
 	tooMany := strings.Replace(big.String(), `"points":[`, `"points":[[1,2],`, 1)
-	return []string{
+	return append([]string{
 		big.String(), tooMany,
 		`{"points":[[112.1,27.25]]}`, `{"points":[]}`, ` { "points" : [ [ 112.1 , 27.25 ] , [0,0] ] , "crs" : "BD09" } ` + "\n",
 		`{"points":[[112.1,27.25]],"crs":null}`, `{"points":null}`, `null`, `{}`, ``, ` `, `[]`, `"x"`, `1`,
@@ -98,6 +103,45 @@ func batchSeeds() []string {
 		`{"points":[[1,2]],"crs":"wgs-84"}`, `{"points":[[1,2]],"crs":"EPSG:4326"}`, `{"points":[[1,2]],"crs":""}`, "\t\r\n{\"points\":[[1,2]]}\t\r\n",
 		`{"points":[[1,2]]}  null`, `{"crs":"0","Crs":"","points":[]}`, `{"points":[[999,0]],"Points":[[1,2]]}`, `{"points":[[1,2,3]],"Points":[[1,2]]}`,
 		`{"points":{"a":1},"points":[[1,2]]}`, `{"points":[[1,{}]],"points":[[1,2]]}`, `{"points":[[1,2]],"crs":"bad","crs":"gcj02"}`, `{"points" : [[ 1 ,2 ] ] ,"crs":"gcj02" }`, `{"points":[[1.7976931348623157e308,2]]}`, `{"points":[[1,2]],"crs":"wgs84"}` + strings.Repeat(" ", 100),
+		`{"points":[[112.123456789012345,27.1234567890123],[0.000000000000000000001,1e-22],[99.999999999999999,-0.000000000000001]]}`,
+		`{"points":[[123456789012345,0],[12345678901234.5,0],[0.1234567890123456,0.12345678901234567]]}`,
+	}, bigSeeds()...)
+}
+
+// bigSeeds are bodies large enough for the parallel decoder (over
+// parallelDecodeBytes): 10,000 device-like points (6 decimals), a bad
+// point placed where a part of the split array ends or begins, a null,
+// wide whitespace, a large member before the points or after them that
+// looks like elements ("],[") to the split search, and an array of
+// 10,001 points.
+func bigSeeds() []string {
+	pts := make([]string, 10_000)
+	for i := range pts {
+		pts[i] = fmt.Sprintf("[%.6f,%.6f]", 112.05+float64(i%1400)*1e-4, 27.21+float64(i%1259)*1e-4)
+	}
+	body := func(pts []string, sep, head, tail string) string {
+		return `{` + head + `"points":[` + strings.Join(pts, sep) + `]` + tail + `}`
+	}
+	with := func(i int, p string) []string {
+		c := slices.Clone(pts)
+		c[i] = p
+		return c
+	}
+	looksLikeElements := strings.Repeat(`],[`, 40_000)
+	return []string{
+		body(pts, ",", "", `,"crs":"gcj02"`),
+		body(pts, " ,\n\t ", `"crs":"bd09",`, ""),
+		body(with(4999, "[181,2]"), ",", "", ""),
+		body(with(5000, "[1,null]"), ",", "", ""),
+		body(with(5001, "[1,2,3]"), ",", "", ""),
+		body(with(9999, `["1",2]`), ",", "", ""),
+		body(with(0, "[1e400,2]"), ",", "", ""),
+		body(pts, ",", "", ","+`"crs":"`+looksLikeElements+`"`),
+		body(pts[:2], ",", `"x":"`+looksLikeElements+`",`, ""),
+		body(pts[:2], ",", "", `,"crs":"gcj02"`+strings.Repeat(" ", 100_000)),
+		body(pts[:2], ",", "", `,"crs":"`+looksLikeElements+`"`),
+		body(append(slices.Clone(pts), "[1,2]"), ",", "", ""),
+		body(pts, ",", "", "") + strings.Repeat(" ", 70_000) + "]",
 	}
 }
 
@@ -218,4 +262,26 @@ func BenchmarkBatchDecode(b *testing.B) {
 			b.ReportMetric(float64(b.N)*10_000/b.Elapsed().Seconds(), "points/s")
 		})
 	}
+}
+
+// FuzzQueryNames holds queryNames (the adapter's names, GET /v1/locate's
+// hot path) to the keys of url.ParseQuery, sorted, as the adapter read
+// them before.
+func FuzzQueryNames(f *testing.F) {
+	for _, s := range []string{"", "lon=1&lat=2", "lat=2&lon=1&lon=3", "a;b=1&c=2", "%zz=1&b=2", "b=%zz&b=1", "b=%zz",
+		"a+b=1&a%20b=2", "&&=1&x", "x=1&x=2&y", "%C3%A9=1", strings.Repeat("k&", 40) + "z", "lon=1&lat=2&crs=gcj02&at=2026-01-01"} {
+		f.Add(s)
+	}
+	for i := range 40 {
+		f.Add(fmt.Sprintf("%s&n%02d=1", strings.Repeat("a=1&", i), i))
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		c, _ := gin.CreateTestContext(httptest.NewRecorder())
+		c.Request = &http.Request{URL: &url.URL{RawQuery: raw}}
+		values, _ := url.ParseQuery(raw)
+		want := slices.Sorted(maps.Keys(values))
+		if got := queryNames(c, nil); !slices.Equal(got, want) {
+			t.Fatalf("%q: got %q, want %q", raw, got, want)
+		}
+	})
 }

@@ -26,17 +26,18 @@ func (s *Server) cors(c *gin.Context) {
 		c.Next()
 		return
 	}
-	addVary(c.Writer.Header(), "Origin")
+	h := c.Writer.Header()
+	addVary(h, "Origin")
 	switch {
 	case slices.Contains(s.cfg.CORSOrigins, "*"):
-		c.Header("Access-Control-Allow-Origin", "*")
+		h["Access-Control-Allow-Origin"] = anyOrigin
 	case slices.Contains(s.cfg.CORSOrigins, origin):
 		c.Header("Access-Control-Allow-Origin", origin)
 	default:
 		c.Next()
 		return
 	}
-	c.Header("Access-Control-Expose-Headers", "ETag, X-Request-Id, Retry-After, Location")
+	h["Access-Control-Expose-Headers"] = exposedHeaders
 	if c.Request.Method == http.MethodOptions && c.GetHeader("Access-Control-Request-Method") != "" {
 		c.Header("Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS")
 		if h := c.GetHeader("Access-Control-Request-Headers"); h != "" {
@@ -48,6 +49,15 @@ func (s *Server) cors(c *gin.Context) {
 	}
 	c.Next()
 }
+
+// Header values set on every response, shared rather than allocated per
+// request: net/http only reads them, and Header.Add on the same name
+// appends to a full slice, which copies it.
+var (
+	anyOrigin      = []string{"*"}
+	exposedHeaders = []string{"ETag, X-Request-Id, Retry-After, Location"}
+	varyValues     = map[string][]string{"Origin": {"Origin"}, "Accept-Encoding": {"Accept-Encoding"}}
+)
 
 // gzipMinBytes: smaller bodies are not worth a gzip header and the CPU.
 const gzipMinBytes = 1024
@@ -102,11 +112,28 @@ func (s *Server) gzipResponses(c *gin.Context) {
 		c.Next()
 		return
 	}
-	gw := &gzipWriter{ResponseWriter: c.Writer}
+	gw := gzipWriters.Get().(*gzipWriter)
+	*gw = gzipWriter{ResponseWriter: c.Writer}
 	c.Writer = gw
-	defer gw.close()
+	finished := false
+	defer func() {
+		if !finished { // a panic on its way to recovery: close, keep nothing
+			gw.close()
+		}
+	}()
 	c.Next()
+	finished = true
+	gw.close()
+	if c.Writer == gw {
+		// Nothing holds gw now: gin's context is reset before its next
+		// request. A writer replaced by a later middleware is left to the GC.
+		c.Writer = gw.ResponseWriter
+		*gw = gzipWriter{}
+		gzipWriters.Put(gw)
+	}
 }
+
+var gzipWriters = sync.Pool{New: func() any { return new(gzipWriter) }}
 
 // gzipWriter decides at the first write whether to compress: only 2xx/4xx/5xx
 // bodies of compressible types, not already encoded, of at least
@@ -159,6 +186,12 @@ func (w *gzipWriter) close() {
 
 // addVary adds name to the Vary header unless a handler already did.
 func addVary(h http.Header, name string) {
+	if _, ok := h["Vary"]; !ok {
+		if v, ok := varyValues[name]; ok {
+			h["Vary"] = v
+			return
+		}
+	}
 	for _, v := range h.Values("Vary") {
 		for v != "" {
 			var f string
