@@ -8,10 +8,10 @@ BIN := bin/wangge
 # Installed by .ci/deps (make deps) at the version pinned there.
 STATICCHECK = $(shell $(GO) env GOPATH)/bin/staticcheck
 
-.PHONY: run test deps build bench vet fmt fixtures console
+.PHONY: run test deps build bench vet fmt fixtures console ha-test
 
 run: deps build
-	./$(BIN) serve
+	./$(BIN) serve --demo-year
 
 test: deps
 	$(GO) vet ./...
@@ -28,9 +28,19 @@ build:
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
-# Regenerates the demo town from fixtures/source (deterministic).
+# PostgreSQL failover under load (about 2 minutes): pg_auto_failover's
+# monitor, primary and synchronous secondary on this machine, the primary
+# killed during a stream of incident creations; prints acknowledged writes
+# lost, failover time, time until writes resume, lookup errors
+# (cmd/wangge/ha_failover_test.go, build tag ha).
+ha-test: deps
+	$(GO) test -tags ha -count=1 -run '^TestHA_' -v -timeout 15m ./cmd/wangge/
+
+# Regenerates the demo town from fixtures/source, then its demo year of
+# incidents (both deterministic).
 fixtures:
 	$(GO) run ./fixtures/cmd/gentown
+	$(GO) run ./fixtures/cmd/genyear
 
 # Rebuilds the map console's embedded assets from api/console/src and the
 # pinned MapLibre (the built files are committed: go build needs no npm).

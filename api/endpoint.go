@@ -8,6 +8,7 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -15,6 +16,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"wangge/geo/jsonerr"
+	"wangge/geo/workcal"
 )
 
 // This file is the one opening every /v1 handler shares. Before a handler
@@ -40,6 +42,9 @@ const (
 	needRatings
 	needLogins
 	needPhotos
+	needBaseMaps
+	needServiceItems
+	needFigures
 )
 
 // endpoint declares what one route accepts.
@@ -69,7 +74,15 @@ func read(names ...string) []param {
 
 // Query parameters shared by several routes.
 var (
-	pCRS       = param{"crs", func(c *gin.Context) error { _, err := queryCRS(c); return err }}
+	// pCRS also names the answer's system in Content-Crs (tiles.go): a
+	// GCJ-02 or BD-09 answer says so.
+	pCRS = param{"crs", func(c *gin.Context) error {
+		crs, err := queryCRS(c)
+		if err == nil {
+			setCRSHeader(c, crs)
+		}
+		return err
+	}}
 	pPrecision = param{"precision", func(c *gin.Context) error { _, err := queryPrecision(c); return err }}
 	pBBox      = param{"bbox", func(c *gin.Context) error { _, _, err := queryBBox(c); return err }}
 	pAt        = param{"at", func(c *gin.Context) error { _, _, err := queryAt(c); return err }}
@@ -106,11 +119,12 @@ func (s *Server) op(method string, e endpoint, h handlerFunc) gin.HandlerFunc {
 			}
 		}
 		if c.Request.URL.RawQuery != "" {
-			query := c.Request.URL.Query()
-			// In name order, so that of several wrong parameters the same
-			// one is named every time.
-			for _, name := range slices.Sorted(maps.Keys(query)) {
-				values := query[name]
+			// The names come from the raw query and the values from Gin's
+			// query cache, which the handlers read too: the query is
+			// parsed once per request (queryNames).
+			var buf [8]string
+			for _, name := range queryNames(c, buf[:0]) {
+				values := c.QueryArray(name)
 				p, ok := byName[name]
 				if !ok {
 					return badParam(truncate(name), "unknown parameter: this endpoint takes %s", accepted)
@@ -141,6 +155,43 @@ func (s *Server) op(method string, e endpoint, h handlerFunc) gin.HandlerFunc {
 	})
 }
 
+// queryNames appends to names the distinct names of the request's query
+// parameters, in ascending order (so that of several wrong parameters the
+// same one is named every time): exactly the keys of Gin's query cache
+// (url.ParseQuery of the raw query, which drops pairs with a semicolon or
+// a bad escape), found without building a second url.Values. Escaped
+// names are unescaped as ParseQuery does; only they allocate.
+func queryNames(c *gin.Context, names []string) []string {
+	rest := c.Request.URL.RawQuery
+	for rest != "" {
+		var pair string
+		pair, rest, _ = strings.Cut(rest, "&")
+		if pair == "" || strings.IndexByte(pair, ';') >= 0 {
+			continue
+		}
+		name, _, _ := strings.Cut(pair, "=")
+		if strings.ContainsAny(name, "%+") {
+			var err error
+			if name, err = url.QueryUnescape(name); err != nil {
+				continue
+			}
+		}
+		if slices.Contains(names, name) {
+			continue
+		}
+		if len(names) == 32 {
+			// Many names: a map, not a quadratic search.
+			return slices.Sorted(maps.Keys(c.Request.URL.Query()))
+		}
+		if _, ok := c.GetQueryArray(name); !ok {
+			continue // the pair was dropped (a bad escape in its value)
+		}
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return names
+}
+
 // checkText returns why s cannot be stored as text, or "".
 func checkText(s string) string {
 	switch {
@@ -167,6 +218,16 @@ func checkPathParam(name, v string) error {
 		// (12 digits): the handler tells which.
 		if (len(v) != 15 && len(v) != 12) || strings.ContainsFunc(v, func(r rune) bool { return r < '0' || r > '9' }) {
 			return badParam(name, "got %q, want a 15-digit grid code (or a 12-digit village code)", truncate(v))
+		}
+	case "item":
+		// A service item's code (serviceitems.go).
+		if v == "" || len(v) > 40 || strings.ContainsFunc(v, func(r rune) bool { return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_') }) {
+			return badParam(name, "got %q, want a service item code such as dispute", truncate(v))
+		}
+	case "date":
+		// A day of the holiday calendar (calendar.go).
+		if _, err := workcal.ParseDate(v); err != nil {
+			return badParam(name, "got %q, want a date YYYY-MM-DD", truncate(v))
 		}
 	case "token":
 		if !isRatingToken(v) {
@@ -205,8 +266,14 @@ func (s *Server) storeReady(n need) error {
 		ok, what = s.cfg.Channels != nil, "notification channels are"
 	case needLogins:
 		ok, what = s.cfg.Logins != nil && s.logins.keys.Usable(), "sign-in for people is"
+	case needServiceItems:
+		ok, what = s.cfg.ServiceItems != nil, "service items and the holiday calendar are"
 	case needPhotos:
 		ok, what = s.cfg.Photos != nil && s.cfg.Incidents != nil, "photos are"
+	case needBaseMaps:
+		ok, what = s.cfg.BaseMaps != nil, "base-map settings are"
+	case needFigures:
+		ok, what = s.figuresStore() != nil, "the 考核 figures are"
 	}
 	if !ok {
 		return problemf(TypeUnavailable, http.StatusServiceUnavailable, "%s not available on this server", what)

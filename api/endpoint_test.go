@@ -71,7 +71,7 @@ type openAPIOperation struct {
 // was.
 func TestWriteEndpoints_badInputChangesNothing(t *testing.T) {
 	e := newPlanAPI(t)
-	e.serve(api.Config{Plans: e.db, Outbox: e.db, Channels: e.db, Ratings: e.db, SecretKey: notify.DeriveKey("test"), Logins: e.db})
+	e.serve(api.Config{Plans: e.db, Outbox: e.db, Channels: e.db, Ratings: e.db, SecretKey: notify.DeriveKey("test"), Logins: e.db, ServiceItems: e.db, BaseMaps: e.db})
 	var channel struct{ ID int64 }
 	if code := e.do(geo.AccessAdmin, "POST", "/v1/channels", map[string]any{"name": "群", "kind": "wecom",
 		"url": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=0123456789abcdef"}, &channel); code != 201 {
@@ -106,8 +106,9 @@ func TestWriteEndpoints_badInputChangesNothing(t *testing.T) {
 		t.Fatalf("incident: %d", code)
 	}
 	good := map[string]string{"id": fmt.Sprint(org.ID), "member": fmt.Sprint(member.ID), "leave": fmt.Sprint(leave.ID),
-		"person": fmt.Sprint(person.ID), "number": inc.Number, "code": "431321101201001", "token": "AAAAAAAAAAAAAAAAAAAAAA"}
-	bad := map[string]string{"id": "x1", "member": "0", "leave": "-3", "person": "1e3", "number": "%FF%FE", "code": "12345", "token": "short"}
+		"person": fmt.Sprint(person.ID), "number": inc.Number, "code": "431321101201001", "token": "AAAAAAAAAAAAAAAAAAAAAA", "item": "dispute", "date": "2026-02-14"}
+	bad := map[string]string{"id": "x1", "member": "0", "leave": "-3", "person": "1e3", "number": "%FF%FE", "code": "12345", "token": "short",
+		"item": "Dispute!", "date": "2026-02-30"}
 
 	raw, err := os.ReadFile("openapi.json")
 	if err != nil {

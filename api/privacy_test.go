@@ -66,6 +66,7 @@ func TestPrivacy_noPhoneForViewers(t *testing.T) {
 		"code": "431321101201001", "number": inc.Number, "id": personID, "gen": "1", "layer": "grids",
 		"z": "14", "x": "13300", "y": "6900", "collectionId": "grids", "featureId": "431321101201001",
 		"member": "1", "leave": "1", "person": personID, "slug": "outside-coverage",
+		"item": "dispute", "date": "2026-02-14",
 	}
 	var doc struct {
 		Paths map[string]map[string]json.RawMessage

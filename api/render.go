@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/project"
@@ -121,14 +122,10 @@ func gridRef(snap *geo.Snapshot, g *geo.GridRecord) gridRefJSON {
 	return ref
 }
 
+// routingJSON is what locate says of g when its leader and deputy are
+// present (see routingJSONAt, which renders leave).
 func routingJSON(snap *geo.Snapshot, g *geo.GridRecord, personal bool) []byte {
-	b, _ := json.Marshal(struct {
-		Grid          gridRefJSON `json:"grid"`
-		Leader        *personJSON `json:"leader"`
-		Deputy        *personJSON `json:"deputy"`
-		Organizations []orgJSON   `json:"organizations"`
-	}{gridRef(snap, g), contactJSON(g.Leader, personal), contactJSON(g.Deputy, personal), orgsJSON(g)})
-	return b[1 : len(b)-1] // the members, without the braces
+	return routingJSONAt(snap, g, personal, time.Time{})
 }
 
 // gridProperties are the properties of a grid in GET /v1/grids.

@@ -19,6 +19,7 @@ import (
 
 	"wangge/geo"
 	"wangge/geo/layerfile"
+	"wangge/geo/open311"
 )
 
 // Config holds the tunables of the HTTP interface. Zero fields take the
@@ -43,6 +44,11 @@ type Config struct {
 	Tokens Tokens
 	// Incidents stores incidents; nil disables the dispatch endpoints (503).
 	Incidents geo.IncidentStore
+	// ServiceItems keeps the catalogue of service items and the holiday
+	// calendar that intake takes categories and time limits from (nil:
+	// the built-in categories and the severity limits; their endpoints
+	// answer 503). ReloadLimits reads them into memory.
+	ServiceItems geo.ServiceItemStore
 	// People and Organizations keep who serves the grids; nil disables
 	// their endpoints (503).
 	People        geo.PeopleStore
@@ -86,8 +92,19 @@ type Config struct {
 	Photos         geo.PhotoStore
 	MaxPhotoBytes  int64
 	MaxPhotoPixels int
+	// Open311 keeps what Open311 requests carry beside their incidents
+	// (open311.go); nil: the Incidents store if it keeps them too.
+	Open311 open311.Store
+	// BaseMaps keeps the console's base-map setting (basemaps.go; nil: no
+	// base map, and PUT /v1/basemap answers 503). MapsDir is the folder
+	// offline PMTiles base maps are dropped into (empty: none).
+	BaseMaps geo.BaseMapStore
+	MapsDir  string
 	// Now is the clock (nil: time.Now); tests control it.
 	Now func() time.Time
+	// ReadyMaxLag: /readyz answers 503 once the database has held a newer
+	// generation than the snapshot for longer (0: DefaultReadyMaxLag).
+	ReadyMaxLag time.Duration
 }
 
 // DefaultConfig returns the defaults: 200 m tolerance, 10,000 points per
@@ -123,6 +140,16 @@ type Server struct {
 
 	// logins holds the sign-in keys and the revoked sessions (login.go).
 	logins loginState
+
+	// basemap is the console's base-map setting in use (basemaps.go).
+	basemap basemapState
+
+	// limits holds the catalogue and the calendar the dispatcher decides
+	// intake with (serviceitems.go).
+	limits geo.Limits
+
+	// lag is since when the snapshot is behind the database (health.go).
+	lag lagWatch
 }
 
 // New returns a server answering from registry. db may be nil (no database:
@@ -158,8 +185,15 @@ func New(registry *geo.Registry, db Pinger, cfg Config, log *slog.Logger) *Serve
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.Open311 == nil {
+		cfg.Open311, _ = cfg.Incidents.(open311.Store)
+	}
+	if cfg.ReadyMaxLag <= 0 {
+		cfg.ReadyMaxLag = DefaultReadyMaxLag
+	}
 	s := &Server{registry: registry, db: db, tokens: cfg.Tokens, cfg: cfg, log: log, metrics: newMetrics(registry, cfg.Outbox),
 		dispatcher: geo.NewDispatcher(cfg.Dispatch, cfg.ToleranceM).WithPublicURL(cfg.PublicURL)}
+	s.dispatcher = s.dispatcher.WithLimits(&s.limits)
 	s.engine = s.routes()
 	return s
 }
@@ -210,19 +244,24 @@ func (s *Server) routes() *gin.Engine {
 	s.peopleRoutes(v1)       // people.go: people, appointments, leave, rosters, staffing
 	s.organizationRoutes(v1) // organizations.go: organizations, members, attachments
 	s.planRoutes(v1)         // plans.go: plans (drafts, validation, impact, apply), coverage report
+	s.figureRoutes(v1)       // figures.go: the 考核 figures, CSV and the .xlsx 通报
+	s.serviceItemRoutes(v1)  // serviceitems.go: the catalogue of service items and their time limits
+	s.calendarRoutes(v1)     // calendar.go: the holiday calendar working days count on
+	s.basemapRoutes(r, v1)   // basemaps.go: the console's base map, /v1/basemap and its tiles under /basemap
 
 	s.ogcRoutes(r)     // ogc.go: OGC API – Features under /ogc
 	s.tileRoutes(r)    // tiles.go: vector tiles and TileJSON under /tiles
 	s.consoleRoutes(r) // console.go: the map console at /
 	s.mobileRoutes(r)  // mobile.go: the work screen of grid leaders at /m
+	s.open311Routes(r) // open311.go: Open311 GeoReport v2 under /open311/v2
 
-	r.NoRoute(s.handle(func(c *gin.Context) error {
+	r.NoRoute(s.handle(s.open311Fallback(func(c *gin.Context) error {
 		return problemf(TypeNoRoute, http.StatusNotFound, "no endpoint at %s; see /openapi.json", c.Request.URL.Path)
-	}))
-	r.NoMethod(s.handle(func(c *gin.Context) error {
+	})))
+	r.NoMethod(s.handle(s.open311Fallback(func(c *gin.Context) error {
 		return problemf(TypeMethodNotAllowed, http.StatusMethodNotAllowed, "%s is not allowed on %s (allowed: %s)",
 			c.Request.Method, c.Request.URL.Path, c.Writer.Header().Get("Allow"))
-	}))
+	})))
 	return r
 }
 
@@ -280,7 +319,7 @@ func nextRequestID() string {
 // limitBody caps every request body; reading past the cap fails with
 // *http.MaxBytesError, which handlers turn into 413.
 func (s *Server) limitBody(c *gin.Context) {
-	if c.Request.Body != nil {
+	if c.Request.Body != nil && c.Request.Body != http.NoBody { // a GET has nothing to cap
 		limit := s.bodyLimit(c)
 		if isLayerUpload(c) {
 			limit = max(limit, s.cfg.MaxLayerBytes+multipartSlack)

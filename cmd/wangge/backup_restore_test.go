@@ -33,7 +33,7 @@ func TestBackup_restoreDrill(t *testing.T) {
 	t.Cleanup(func() { obStopCluster(dataDir) })
 	bin := obBuildBinary(t)
 	desk := obToken(t, []string{"-data-dir", dataDir}, "dispatcher", "backup-desk")
-	srv := rpStart(t, bin, "", "--data-dir", dataDir)
+	srv := obStartBinary(t, bin, "", "--data-dir", dataDir)
 	api := obNewAPI(t, srv.addr)
 	points := obPoints(t, 35)
 	obBurst(t, api, desk, points[:30], 2)

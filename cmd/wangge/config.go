@@ -31,7 +31,11 @@ type Config struct {
 	DatabaseURL string  // --database-url, DATABASE_URL: use this server instead
 	ToleranceM  float64 // --tolerance-m, WANGGE_TOLERANCE_M: metres, 0 < m ≤ 10000
 	Demo        bool    // --demo, WANGGE_DEMO: load the demo town into an empty database
-	CORSOrigins string  // --cors-origins, WANGGE_CORS_ORIGINS: comma-separated, "*" for any
+	// DemoYear (--demo-year, WANGGE_DEMO_YEAR) also loads a synthetic year
+	// of the demo town's incidents, for the figures and 通报 to show; make
+	// run sets it. Off by default: a real town never wants invented cases.
+	DemoYear    bool
+	CORSOrigins string // --cors-origins, WANGGE_CORS_ORIGINS: comma-separated, "*" for any
 	// TrustedProxies (--trusted-proxies, WANGGE_TRUSTED_PROXIES): the
 	// reverse proxies whose X-Forwarded-For names the client, for the
 	// per-address limits of sign-in; comma-separated IPs or CIDRs.
@@ -41,7 +45,12 @@ type Config struct {
 	Due           string
 	CoNotify      string
 	EscalateEvery time.Duration
-	dispatch      geo.DispatchConfig
+	// Possible duplicates: --duplicate-within-m
+	// (WANGGE_DUPLICATE_WITHIN_M; 0 turns the check off) and
+	// --duplicate-window (WANGGE_DUPLICATE_WINDOW).
+	DuplicateWithinM float64
+	DuplicateWindow  time.Duration
+	dispatch         geo.DispatchConfig
 	// Notifications: --public-url (WANGGE_PUBLIC_URL) for the links in
 	// messages, --remind-before (WANGGE_REMIND_BEFORE) for the due-soon
 	// reminder, --delivery-attempts (WANGGE_DELIVERY_ATTEMPTS) before a
@@ -89,10 +98,13 @@ var settings = map[string]struct{ env, want string }{
 	"database-url":       {"DATABASE_URL", "a PostgreSQL URL (postgres://user@host/db) or key=value connection string"},
 	"tolerance-m":        {"WANGGE_TOLERANCE_M", "a number of metres > 0 and ≤ 10000"},
 	"demo":               {"WANGGE_DEMO", "true or false"},
+	"demo-year":          {"WANGGE_DEMO_YEAR", "true or false"},
 	"cors-origins":       {"WANGGE_CORS_ORIGINS", `"*", or comma-separated origins such as https://map.example.com (scheme://host[:port] in lower case, no path)`},
 	"due":                {"WANGGE_DUE", "severity=duration pairs, e.g. urgent=2h,major=24h,minor=72h"},
 	"co-notify":          {"WANGGE_CO_NOTIFY", "category=organization kind pairs, or none"},
 	"escalate-every":     {"WANGGE_ESCALATE_EVERY", "a duration of at least 1s, e.g. 1m"},
+	"duplicate-within-m": {"WANGGE_DUPLICATE_WITHIN_M", "a number of metres, 0 (no duplicate check) .. 10000, e.g. 100"},
+	"duplicate-window":   {"WANGGE_DUPLICATE_WINDOW", "a duration of 1m..8760h, e.g. 72h"},
 	"public-url":         {"WANGGE_PUBLIC_URL", "the http(s) address people reach this service at, e.g. https://wangge.example.cn"},
 	"remind-before":      {"WANGGE_REMIND_BEFORE", "a duration of at least 1m, e.g. 2h (0 turns the reminder off)"},
 	"delivery-attempts":  {"WANGGE_DELIVERY_ATTEMPTS", "a whole number of attempts, 1..50"},
@@ -116,6 +128,7 @@ func DefaultConfig() Config {
 		RemindBefore: 2 * time.Hour, DeliveryAttempts: geo.DefaultDeliveryPolicy().MaxAttempts,
 		HeaderTimeout: 5 * time.Second, BodyTimeout: api.DefaultBodyTimeout, BodyMinRate: api.DefaultBodyMinRate,
 		MaxConnsPerAddr: api.DefaultMaxConnsPerAddr, MaxLayerBytes: layerfile.DefaultLimits.MaxBytes,
+		DuplicateWithinM: geo.DefaultDuplicateRule.Meters, DuplicateWindow: geo.DefaultDuplicateRule.Within,
 		from: map[string]source{}, envErrs: map[string]error{}}
 	text := func(v string) (string, error) { return v, nil }
 	envValue(&c, "addr", &c.Addr, text)
@@ -125,7 +138,10 @@ func DefaultConfig() Config {
 	envValue(&c, "co-notify", &c.CoNotify, text)
 	envValue(&c, "tolerance-m", &c.ToleranceM, func(v string) (float64, error) { return strconv.ParseFloat(v, 64) })
 	envValue(&c, "demo", &c.Demo, strconv.ParseBool)
+	envValue(&c, "demo-year", &c.DemoYear, strconv.ParseBool)
 	envValue(&c, "escalate-every", &c.EscalateEvery, time.ParseDuration)
+	envValue(&c, "duplicate-within-m", &c.DuplicateWithinM, func(v string) (float64, error) { return strconv.ParseFloat(v, 64) })
+	envValue(&c, "duplicate-window", &c.DuplicateWindow, time.ParseDuration)
 	envValue(&c, "public-url", &c.PublicURL, text)
 	envValue(&c, "remind-before", &c.RemindBefore, time.ParseDuration)
 	envValue(&c, "delivery-attempts", &c.DeliveryAttempts, strconv.Atoi)
@@ -311,6 +327,12 @@ func (c *Config) Validate() error {
 	if c.SecretKey != "" && len(c.SecretKey) < 16 {
 		errs = append(errs, fmt.Errorf("WANGGE_SECRET_KEY: %d characters, want %s", len(c.SecretKey), settings["secret-key"].want))
 	}
+	if !(c.DuplicateWithinM >= 0 && c.DuplicateWithinM <= 10000) {
+		bad("duplicate-within-m", c.DuplicateWithinM)
+	}
+	if c.DuplicateWindow < time.Minute || c.DuplicateWindow > 8760*time.Hour {
+		bad("duplicate-window", c.DuplicateWindow)
+	}
 	if _, err := geo.ParseDispatchConfig(c.Due, ""); err != nil {
 		errs = append(errs, fmt.Errorf("%s: %w", c.name("due"), err))
 	}
@@ -324,6 +346,7 @@ func (c *Config) Validate() error {
 	if err != nil {
 		return err
 	}
+	d.Duplicates = geo.DuplicateRule{Meters: c.DuplicateWithinM, Within: c.DuplicateWindow}
 	c.dispatch = d
 	return nil
 }

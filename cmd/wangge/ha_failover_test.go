@@ -48,7 +48,7 @@ func TestHA_failover(t *testing.T) {
 	bin := obBuildBinary(t)
 	dbURL := f.uri()
 	desk := obToken(t, []string{"-database-url", dbURL}, "dispatcher", "ha-desk")
-	srv := rpStart(t, bin, dbURL)
+	srv := obStartBinary(t, bin, dbURL)
 	api := obNewAPI(t, srv.addr)
 	api.client.Timeout = 10 * time.Second
 	primary := f.primary(t)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -39,7 +40,7 @@ type server struct {
 	main   *Main
 	cancel context.CancelFunc
 	done   chan error
-	log    *bytes.Buffer
+	log    *syncLog
 }
 
 // startServer boots the real Main on a free port with cfg and waits until
@@ -47,7 +48,7 @@ type server struct {
 func startServer(t *testing.T, cfg Config) *server {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	log := &bytes.Buffer{}
+	log := &syncLog{}
 	m := NewMain(io.Discard, log)
 	m.Config = cfg
 	m.Config.Addr = "127.0.0.1:0"
@@ -499,4 +500,23 @@ func TestExport_formats(t *testing.T) {
 	if err := Run(context.Background(), []string{"export", "-database-url", url, "-format", "dwg", "-out", filepath.Join(dir, "x")}, &stdout, &stderr); err == nil {
 		t.Error("export -format dwg succeeded")
 	}
+}
+
+// syncLog is a server's log as a test reads it while the server's
+// goroutines write it.
+type syncLog struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *syncLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *syncLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

@@ -805,29 +805,12 @@ func (a *obAPI) do(method, path, token string, body any) (obReply, error) {
 	return obReply{status: res.StatusCode, header: res.Header, body: b}, err
 }
 
-// obLog is a log the server writes while the test reads it.
-type obLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *obLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *obLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
+// syncLog is a log the server writes while the test reads it.
 // obInProcess is `wangge serve` running in this process (Main.Run).
 type obInProcess struct {
 	t      testing.TB
 	main   *Main
-	log    *obLog
+	log    *syncLog
 	cancel context.CancelFunc
 	done   chan error
 }
@@ -837,7 +820,7 @@ type obInProcess struct {
 func obStartInProcess(tb testing.TB, cfg Config) *obInProcess {
 	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &obInProcess{t: tb, log: &obLog{}, cancel: cancel, done: make(chan error, 1)}
+	s := &obInProcess{t: tb, log: &syncLog{}, cancel: cancel, done: make(chan error, 1)}
 	s.main = NewMain(io.Discard, s.log)
 	s.main.Config = cfg
 	s.main.Config.Addr = "127.0.0.1:0"
@@ -922,23 +905,27 @@ type obBinary struct {
 	t      testing.TB
 	cmd    *exec.Cmd
 	addr   string
-	log    *obLog
+	log    *syncLog
 	exited chan struct{}
 }
 
 var obServingAddr = regexp.MustCompile(`msg=serving addr=(\S+)`)
 
-// obStartBinary runs the binary on dbURL and waits until it serves; it is
+// obStartBinary runs the binary's serve with args on dbURL ("": its own
+// embedded cluster, --data-dir in args) and waits until it serves; it is
 // stopped (SIGTERM) when the test ends, unless killed before.
-func obStartBinary(tb testing.TB, bin, dbURL string) *obBinary {
+func obStartBinary(tb testing.TB, bin, dbURL string, args ...string) *obBinary {
 	tb.Helper()
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0")
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "DATABASE_URL=") && !strings.HasPrefix(kv, "WANGGE_") {
 			cmd.Env = append(cmd.Env, kv)
 		}
 	}
-	cmd.Env = append(cmd.Env, "DATABASE_URL="+dbURL, "WANGGE_SECRET_KEY="+obSecretKey)
+	cmd.Env = append(cmd.Env, "WANGGE_SECRET_KEY="+obSecretKey)
+	if dbURL != "" {
+		cmd.Env = append(cmd.Env, "DATABASE_URL="+dbURL)
+	}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		tb.Fatal(err)
@@ -946,7 +933,7 @@ func obStartBinary(tb testing.TB, bin, dbURL string) *obBinary {
 	if err := cmd.Start(); err != nil {
 		tb.Fatal(err)
 	}
-	s := &obBinary{t: tb, cmd: cmd, log: &obLog{}, exited: make(chan struct{})}
+	s := &obBinary{t: tb, cmd: cmd, log: &syncLog{}, exited: make(chan struct{})}
 	addr := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)

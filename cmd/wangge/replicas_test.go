@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -13,7 +12,6 @@ import (
 	"os/exec"
 	"regexp"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -49,8 +47,8 @@ func TestReplicas_planAppliedThroughOneAnsweredByOther(t *testing.T) {
 	db := rpOpen(t, dbURL)
 	// A first: it loads the demo town into the empty database; B then
 	// finds it there.
-	a := rpStart(t, bin, dbURL)
-	b := rpStart(t, bin, dbURL)
+	a := obStartBinary(t, bin, dbURL)
+	b := obStartBinary(t, bin, dbURL)
 	apiA, apiB := obNewAPI(t, a.addr), obNewAPI(t, b.addr)
 
 	// The test listens too: the moment it hears the new generation
@@ -152,8 +150,8 @@ func TestReplicas_escalateOnce(t *testing.T) {
 	bin := obBuildBinary(t)
 	desk := obToken(t, []string{"-database-url", dbURL}, "dispatcher", "replicas-desk")
 	db := rpOpen(t, dbURL)
-	a := rpStart(t, bin, dbURL, "--escalate-every", "1s")
-	b := rpStart(t, bin, dbURL, "--escalate-every", "1s")
+	a := obStartBinary(t, bin, dbURL, "--escalate-every", "1s")
+	b := obStartBinary(t, bin, dbURL, "--escalate-every", "1s")
 	api := obNewAPI(t, a.addr)
 	created, _, _ := obBurst(t, api, desk, obPoints(t, 40), 2)
 	overdue, dueSoon := make([]string, 20), make([]string, 20)
@@ -236,8 +234,8 @@ func TestReplicas_outboxOnce(t *testing.T) {
 	admin := obToken(t, []string{"-database-url", dbURL}, "admin", "replicas-admin")
 	desk := obToken(t, []string{"-database-url", dbURL}, "dispatcher", "replicas-desk")
 	db := rpOpen(t, dbURL)
-	a := rpStart(t, bin, dbURL)
-	b := rpStart(t, bin, dbURL)
+	a := obStartBinary(t, bin, dbURL)
+	b := obStartBinary(t, bin, dbURL)
 	apiA, apiB := obNewAPI(t, a.addr), obNewAPI(t, b.addr)
 	webhook := notifytest.NewWebhook(t, obWebhookSecret)
 	webhook.Delay(20 * time.Millisecond) // deliveries overlap: both workers find work
@@ -288,8 +286,8 @@ var rpSentMetric = regexp.MustCompile(`wangge_message_deliveries_total\{[^}]*out
 func TestReplicas_haproxy(t *testing.T) {
 	dbURL := pgtest.ConnString(t)
 	bin := obBuildBinary(t)
-	a := rpStart(t, bin, dbURL)
-	b := rpStart(t, bin, dbURL)
+	a := obStartBinary(t, bin, dbURL)
+	b := obStartBinary(t, bin, dbURL)
 	front := rpStartHAProxy(t, a.addr, b.addr)
 	api := obNewAPI(t, front)
 	points := obPoints(t, 200)
@@ -349,56 +347,6 @@ func TestReplicas_haproxy(t *testing.T) {
 	}
 }
 
-// rpStart runs the built binary on dbURL (empty: none, args name a data
-// folder) with args and waits until it serves; it is stopped when the
-// test ends.
-func rpStart(tb testing.TB, bin, dbURL string, args ...string) *obBinary {
-	tb.Helper()
-	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "DATABASE_URL=") && !strings.HasPrefix(kv, "WANGGE_") {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
-	cmd.Env = append(cmd.Env, "WANGGE_SECRET_KEY="+obSecretKey)
-	if dbURL != "" {
-		cmd.Env = append(cmd.Env, "DATABASE_URL="+dbURL)
-	}
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		tb.Fatal(err)
-	}
-	s := &obBinary{t: tb, cmd: cmd, log: &obLog{}, exited: make(chan struct{})}
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			line := sc.Text()
-			s.log.Write([]byte(line + "\n"))
-			if m := obServingAddr.FindStringSubmatch(line); m != nil {
-				select {
-				case addr <- m[1]:
-				default:
-				}
-			}
-		}
-		cmd.Wait()
-		close(s.exited)
-	}()
-	tb.Cleanup(s.stop)
-	select {
-	case s.addr = <-addr:
-	case <-s.exited:
-		tb.Fatalf("wangge serve exited before serving:\n%s", s.log)
-	case <-time.After(90 * time.Second):
-		tb.Fatalf("wangge serve did not start in 90 s:\n%s", s.log)
-	}
-	return s
-}
-
 // rpStartHAProxy runs haproxy in the foreground with the shipped
 // configuration, the two replicas and a free loopback port in its
 // environment, and returns the address it listens on once both replicas
@@ -417,7 +365,7 @@ func rpStartHAProxy(tb testing.TB, replica1, replica2 string) string {
 	l.Close()
 	cmd := exec.Command(path, "-db", "-f", "deploy/haproxy.cfg")
 	cmd.Env = append(os.Environ(), "WANGGE_LISTEN="+front, "WANGGE_REPLICA_1="+replica1, "WANGGE_REPLICA_2="+replica2)
-	log := &obLog{}
+	log := &syncLog{}
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		tb.Fatalf("starting haproxy (Debian package haproxy; make deps installs it): %v", err)

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
@@ -61,8 +62,11 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.StringVar(&m.Config.CORSOrigins, "cors-origins", m.Config.CORSOrigins, "origins whose browsers may read responses, comma-separated; * for any; empty for none (env WANGGE_CORS_ORIGINS)")
 	fs.StringVar(&m.Config.Due, "due", m.Config.Due, "time limits by severity, e.g. urgent=2h,major=24h,minor=72h (the defaults) (env WANGGE_DUE)")
 	fs.StringVar(&m.Config.CoNotify, "co-notify", m.Config.CoNotify, "organization kind co-notified per category, e.g. customs=red_white_council,dispute=mediation; none for no co-notification (env WANGGE_CO_NOTIFY)")
+	fs.Float64Var(&m.Config.DuplicateWithinM, "duplicate-within-m", m.Config.DuplicateWithinM, "flag a new incident as a possible duplicate of an open one of the same category this many metres away; 0: never (env WANGGE_DUPLICATE_WITHIN_M)")
+	fs.DurationVar(&m.Config.DuplicateWindow, "duplicate-window", m.Config.DuplicateWindow, "… and received at most this long before it (env WANGGE_DUPLICATE_WINDOW)")
 	fs.DurationVar(&m.Config.EscalateEvery, "escalate-every", m.Config.EscalateEvery, "how often overdue incidents are escalated (env WANGGE_ESCALATE_EVERY)")
 	fs.BoolVar(&m.Config.Demo, "demo", m.Config.Demo, "load the demo town into an empty database (env WANGGE_DEMO)")
+	fs.BoolVar(&m.Config.DemoYear, "demo-year", m.Config.DemoYear, "with the demo town, load a synthetic year of its incidents once (env WANGGE_DEMO_YEAR)")
 	fs.StringVar(&m.Config.TrustedProxies, "trusted-proxies", m.Config.TrustedProxies, "reverse proxies whose X-Forwarded-For names the client, comma-separated IPs or CIDRs (env WANGGE_TRUSTED_PROXIES)")
 	fs.StringVar(&m.Config.PublicURL, "public-url", m.Config.PublicURL, "address people reach this service at, for links in messages (env WANGGE_PUBLIC_URL)")
 	fs.DurationVar(&m.Config.RemindBefore, "remind-before", m.Config.RemindBefore, "remind the assignee this long before an incident is due; 0: never (env WANGGE_REMIND_BEFORE)")
@@ -114,13 +118,22 @@ func (m *Main) Run(ctx context.Context) error {
 		CORSOrigins: m.Config.corsOrigins(), Tokens: &m.Tokens, Incidents: db, Dispatch: m.Config.dispatch,
 		People: db, Organizations: db, History: db, Plans: db, Reload: func(ctx context.Context) error { return m.reload(ctx, db) },
 		Outbox: db, Channels: db, Ratings: db, SecretKey: key, PublicURL: m.Config.PublicURL, Photos: db,
-		Logins: db, TrustedProxies: m.Config.trustedProxies(), MaxLayerBytes: m.Config.MaxLayerBytes}, m.log)
+		Logins: db, TrustedProxies: m.Config.trustedProxies(), MaxLayerBytes: m.Config.MaxLayerBytes, ServiceItems: db,
+		BaseMaps: db, MapsDir: filepath.Join(m.Config.DataDir, "maps")}, m.log)
 	m.worker = m.newWorker(db, key, handler)
 	// People's sessions are checked from memory, and so are the revoked
 	// ones; watch reloads them when a replica announces a revocation.
 	if err := handler.ReloadSessions(ctx); err != nil {
 		return err
 	}
+	// Intake takes categories and time limits from the catalogue and the
+	// holiday calendar in memory; watch reloads them on LimitsChanged.
+	if err := handler.ReloadLimits(ctx); err != nil {
+		return err
+	}
+	// The store re-decides routing inside its own writes (a plan applied,
+	// an appointment ended): with the same catalogue and calendar.
+	db.Dispatcher = db.Dispatcher.WithLimits(handler.Limits())
 	m.server = handler
 
 	var wg sync.WaitGroup
@@ -169,19 +182,33 @@ func (m *Main) Run(ctx context.Context) error {
 	return nil
 }
 
-// loadDemo imports the embedded demo town when the database has none.
+// loadDemo imports the embedded demo town when the database has none and,
+// with --demo-year, its synthetic year of incidents once (LoadDemoYear
+// loads nothing into any other town, nor twice).
 func (m *Main) loadDemo(ctx context.Context, db *database) error {
 	gen, err := db.CurrentGeneration(ctx)
-	if err != nil || gen > 0 || !m.Config.Demo {
+	if err != nil {
 		return err
 	}
-	td, err := townfile.ReadFS(fixtures.Heye, fixtures.HeyeDir)
-	if err != nil {
-		return fmt.Errorf("reading the demo town: %w", err)
+	if gen == 0 && m.Config.Demo {
+		td, err := townfile.ReadFS(fixtures.Heye, fixtures.HeyeDir)
+		if err != nil {
+			return fmt.Errorf("reading the demo town: %w", err)
+		}
+		m.log.Info("the database is empty: loading the demo town (synthetic boundaries)", "town", td.Town.Name, "grids", len(td.Grids))
+		if _, err := db.ImportTown(ctx, td, "demo", "demo town loaded on first start"); err != nil {
+			return fmt.Errorf("loading the demo town: %w", err)
+		}
 	}
-	m.log.Info("the database is empty: loading the demo town (synthetic boundaries)", "town", td.Town.Name, "grids", len(td.Grids))
-	if _, err := db.ImportTown(ctx, td, "demo", "demo town loaded on first start"); err != nil {
-		return fmt.Errorf("loading the demo town: %w", err)
+	if !m.Config.DemoYear {
+		return nil
+	}
+	n, err := db.LoadDemoYear(ctx, fixtures.HeyeCode, fixtures.OpenDemoYear)
+	if err != nil {
+		return fmt.Errorf("loading the demo year: %w", err)
+	}
+	if n > 0 {
+		m.log.Info("loaded the demo year: synthetic incidents for the figures", "incidents", n)
 	}
 	return nil
 }
@@ -200,7 +227,9 @@ func (m *Main) reload(ctx context.Context, db *database) error {
 func (m *Main) escalate(ctx context.Context, db *database) {
 	t := time.NewTicker(m.Config.EscalateEvery)
 	defer t.Stop()
-	dispatcher := geo.NewDispatcher(m.Config.dispatch, m.Config.ToleranceM).WithPublicURL(m.Config.PublicURL)
+	// The server's catalogue and calendar: an escalation's fresh time
+	// limit is the service item's, as at intake.
+	dispatcher := geo.NewDispatcher(m.Config.dispatch, m.Config.ToleranceM).WithPublicURL(m.Config.PublicURL).WithLimits(m.server.Limits())
 	for {
 		select {
 		case <-ctx.Done():
@@ -300,6 +329,14 @@ func (m *Main) watch(ctx context.Context, db *database) {
 			if payload == pgstore.OutboxChanged {
 				m.worker.Wake()
 				return
+			}
+			if payload == pgstore.LimitsChanged || payload == "" {
+				if err := m.server.ReloadLimits(ctx); err != nil {
+					m.log.Warn("reloading the service items and calendar", "err", err)
+				}
+				if payload != "" {
+					return
+				}
 			}
 			if payload == pgstore.SessionsChanged || payload == "" {
 				if err := m.server.ReloadSessions(ctx); err != nil {
