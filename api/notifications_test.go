@@ -68,10 +68,12 @@ func newNotifyEnv(t *testing.T) *notifyEnv {
 	return e
 }
 
-// deliver runs worker rounds until the outbox has nothing due (or 10 s).
+// deliver runs worker rounds until the outbox has nothing due (or 60 s:
+// a bound on waiting, not a speed; under -race on a loaded machine 10 s
+// was once too little).
 func (e *notifyEnv) deliver(t *testing.T) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		n, err := e.worker.Round(context.Background())
 		if err != nil {
