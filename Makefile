@@ -38,9 +38,11 @@ ha-test: deps
 
 # Regenerates the demo town from fixtures/source, then its demo year of
 # incidents (both deterministic).
+# Then the demo county 双峰县 in fixtures/county (deterministic too).
 fixtures:
 	$(GO) run ./fixtures/cmd/gentown
 	$(GO) run ./fixtures/cmd/genyear
+	$(GO) run ./fixtures/cmd/gencounty
 
 # Rebuilds the map console's embedded assets from api/console/src and the
 # pinned MapLibre (the built files are committed: go build needs no npm).
