@@ -41,6 +41,7 @@ ha-test: deps
 # Then the demo county 双峰县 in fixtures/county (deterministic too).
 fixtures:
 	$(GO) run ./fixtures/cmd/gentown
+	$(GO) run ./fixtures/cmd/genstructure
 	$(GO) run ./fixtures/cmd/genyear
 	$(GO) run ./fixtures/cmd/gencounty
 

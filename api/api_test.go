@@ -33,7 +33,7 @@ var demo = func() *geo.Snapshot {
 	if err != nil {
 		panic(err)
 	}
-	s, err := geo.NewSnapshot(1, td, time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
+	s, err := geo.NewSnapshot(1, td.Area(), time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
 	if err != nil {
 		panic(err)
 	}
@@ -161,7 +161,7 @@ type location struct {
 // randomPoints returns n points in and around the town, deterministically.
 func randomPoints(n int) []orb.Point {
 	r := rand.New(rand.NewPCG(1, 2))
-	b := demo.Town.Outline.Bound().Pad(0.01)
+	b := demo.Whole().Outline.Bound().Pad(0.01)
 	pts := make([]orb.Point, n)
 	for i := range pts {
 		pts[i] = orb.Point{b.Min[0] + r.Float64()*(b.Max[0]-b.Min[0]), b.Min[1] + r.Float64()*(b.Max[1]-b.Min[1])}

@@ -322,7 +322,7 @@ func (s *Server) pmtilesReader(name string) (*pmtiles.Reader, error) {
 // basemapBox is the area base-map tiles are served for: the town's box,
 // in the base map's system, widened by basemapMarginDeg.
 func basemapBox(snap *geo.Snapshot, b geo.BaseMap) orb.Bound {
-	box := snap.Town.Outline.Bound()
+	box := snap.Whole().Outline.Bound()
 	if b.CRS == "gcj02" {
 		box = orb.Bound{Min: chinacrs.WGS84ToGCJ02(box.Min), Max: chinacrs.WGS84ToGCJ02(box.Max)}
 	}

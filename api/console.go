@@ -219,7 +219,7 @@ func (s *Server) consoleTown(c *gin.Context) error {
 	if notModified(c, etag) {
 		return nil
 	}
-	t := snap.Town
+	t := snap.Whole()
 	b := t.Outline.Bound()
 	body, err := json.Marshal(consoleTownJSON{Code: t.Code, Name: t.Name, County: t.County, Province: t.Province,
 		Note: t.Note, Generation: snap.Generation, BBox: [4]float64{b.Min[0], b.Min[1], b.Max[0], b.Max[1]},

@@ -126,15 +126,15 @@ func TestConsole_town(t *testing.T) {
 		}
 	}
 	res.json(t, &town)
-	if town.Code != demo.Town.Code || town.Name != "荷叶镇" || town.Generation != demo.Generation {
+	if town.Code != demo.Whole().Code || town.Name != "荷叶镇" || town.Generation != demo.Generation {
 		t.Errorf("town.json: %s %s generation %d", town.Code, town.Name, town.Generation)
 	}
 	if !strings.Contains(town.Note, "Synthetic") || !strings.Contains(town.Note, "合成") {
 		t.Errorf("the demo town's note does not say it is synthetic: %q", town.Note)
 	}
-	b := demo.Town.Outline.Bound()
+	b := demo.Whole().Outline.Bound()
 	if town.BBox != [4]float64{b.Min[0], b.Min[1], b.Max[0], b.Max[1]} || town.Outline.Type != "MultiPolygon" ||
-		town.Outline.Coordinates[0][0][0] != [2]float64(demo.Town.Outline[0][0][0]) {
+		town.Outline.Coordinates[0][0][0] != [2]float64(demo.Whole().Outline[0][0][0]) {
 		t.Errorf("town.json: bbox %v, outline %s starting at %v", town.BBox, town.Outline.Type, town.Outline.Coordinates[0][0][0])
 	}
 	if again := c.get("/console/town.json", "If-None-Match", res.Header.Get("ETag")); again.StatusCode != 304 {

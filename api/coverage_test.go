@@ -57,7 +57,7 @@ func (c *client) cover(body string, role geo.AccessRole, secrets map[geo.AccessR
 }
 
 // coverageCentre is a point well inside the demo town.
-func coverageCentre() orb.Point { return demo.Town.Outline.Bound().Center() }
+func coverageCentre() orb.Point { return demo.Whole().Outline.Bound().Center() }
 
 func TestCoverage_roles(t *testing.T) {
 	c, secrets := newCoverageClient(t)

@@ -219,6 +219,18 @@ func checkPathParam(name, v string) error {
 		if (len(v) != 15 && len(v) != 12) || strings.ContainsFunc(v, func(r rune) bool { return r < '0' || r > '9' }) {
 			return badParam(name, "got %q, want a 15-digit grid code (or a 12-digit village code)", truncate(v))
 		}
+	case "town":
+		// A town's 9-digit statistical code.
+		if len(v) != 9 || strings.ContainsFunc(v, func(r rune) bool { return r < '0' || r > '9' }) {
+			return badParam(name, "got %q, want a 9-digit town code", truncate(v))
+		}
+	case "district":
+		// A district (片区) code, numbered within its town (structure.go).
+		if v == "" || len(v) > 20 || strings.ContainsFunc(v, func(r rune) bool {
+			return !(r >= '0' && r <= '9' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r == '-' || r == '_')
+		}) {
+			return badParam(name, "got %q, want a district code of 1 to 20 letters, digits, - or _ (e.g. 01)", truncate(v))
+		}
 	case "item":
 		// A service item's code (serviceitems.go).
 		if v == "" || len(v) > 40 || strings.ContainsFunc(v, func(r rune) bool { return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_') }) {

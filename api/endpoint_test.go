@@ -106,9 +106,9 @@ func TestWriteEndpoints_badInputChangesNothing(t *testing.T) {
 		t.Fatalf("incident: %d", code)
 	}
 	good := map[string]string{"id": fmt.Sprint(org.ID), "member": fmt.Sprint(member.ID), "leave": fmt.Sprint(leave.ID),
-		"person": fmt.Sprint(person.ID), "number": inc.Number, "code": "431321101201001", "token": "AAAAAAAAAAAAAAAAAAAAAA", "item": "dispute", "date": "2026-02-14"}
+		"person": fmt.Sprint(person.ID), "number": inc.Number, "code": "431321101201001", "token": "AAAAAAAAAAAAAAAAAAAAAA", "item": "dispute", "date": "2026-02-14", "kind": "mediation"}
 	bad := map[string]string{"id": "x1", "member": "0", "leave": "-3", "person": "1e3", "number": "%FF%FE", "code": "12345", "token": "short",
-		"item": "Dispute!", "date": "2026-02-30"}
+		"item": "Dispute!", "date": "2026-02-30", "kind": "Not-a-kind"}
 
 	raw, err := os.ReadFile("openapi.json")
 	if err != nil {

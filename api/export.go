@@ -48,8 +48,14 @@ func (s *Server) exportGeneration(c *gin.Context) error {
 			return err
 		}
 	}
-	td := &geo.TownData{Town: snap.Town, Villages: snap.Villages, Grids: snap.Grids}
-	name := exportName(snap.Town.Code, snap.Generation, crs)
+	// ?town= exports one town of a county; without it, the whole
+	// deployment (in a one-town deployment, that town).
+	town := c.Query("town")
+	td, ok := snap.TownData(town)
+	if !ok {
+		return badParam("town", "got %q, want the code of one of the %d towns, e.g. %s", truncate(town), len(snap.Towns), snap.Towns[0].Code)
+	}
+	name := exportName(td.Town.Code, snap.Generation, crs)
 	opts := layerfile.WriteOptions{Name: name, CRS: crs, Modified: inForceSince(snap)}
 	body, err := ogr.Write(c.Request.Context(), format, td, opts)
 	if err != nil {

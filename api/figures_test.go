@@ -117,6 +117,36 @@ func TestFigures_ranked(t *testing.T) {
 	}
 }
 
+// TestFigures_townAndCounty: the town and county levels of a one-town
+// deployment have one row each, the town's, equal to the total, named by
+// the town and its county.
+func TestFigures_townAndCounty(t *testing.T) {
+	e := figuresEnv(t)
+	var village figuresAnswer
+	e.do(geo.AccessDispatcher, "GET", "/v1/figures?level=village&period=2026", nil, &village)
+	for level, key := range map[string]string{"town": "431321101", "county": "431321"} {
+		var a figuresAnswer
+		if code := e.do(geo.AccessDispatcher, "GET", "/v1/figures?level="+level+"&period=2026", nil, &a); code != 200 {
+			t.Fatalf("%s: %d", level, code)
+		}
+		if len(a.Rows) != 1 || a.Rows[0].Key != key || a.Rows[0].Name == key || a.Rows[0].Name == "" {
+			t.Fatalf("%s: rows %+v, want one, %s, named", level, a.Rows, key)
+		}
+		for name, v := range village.Total.Figures {
+			if got := a.Rows[0].Figures[name]; (got == nil) != (v == nil) || got != nil && *got != *v {
+				t.Errorf("%s %s: %v, the villages' total %v", level, name, deref(got), deref(v))
+			}
+		}
+	}
+}
+
+func deref(p *float64) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
+
 // TestFigures_refused: roles, and every bad parameter named at once.
 func TestFigures_refused(t *testing.T) {
 	e := figuresEnv(t)
@@ -130,7 +160,7 @@ func TestFigures_refused(t *testing.T) {
 	var p struct {
 		Errors []struct{ Where string }
 	}
-	if code := e.do(geo.AccessDispatcher, "GET", "/v1/figures?level=county&period=2026-13&sort=speed", nil, &p); code != 400 {
+	if code := e.do(geo.AccessDispatcher, "GET", "/v1/figures?level=province&period=2026-13&sort=speed", nil, &p); code != 400 {
 		t.Fatalf("bad parameters: got %d", code)
 	}
 	var where []string

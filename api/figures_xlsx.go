@@ -70,7 +70,7 @@ func (s *Server) figuresXLSX(c *gin.Context) error {
 	}
 	town := ""
 	if snap := s.registry.Load(); snap != nil {
-		town = snap.Town.Name
+		town = snap.Whole().Name
 	}
 	for i, level := range figures.ReportLevels {
 		t, ranked, err := s.table(c, r, level)

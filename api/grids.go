@@ -141,6 +141,68 @@ type villageJSON struct {
 	Population int           `json:"population"`
 }
 
+// townJSON is a town of the deployment in GET /v1/towns.
+type townJSON struct {
+	Code       string         `json:"code"`
+	Name       string         `json:"name"`
+	County     string         `json:"county"`
+	Province   string         `json:"province"`
+	Note       string         `json:"note,omitempty"`
+	Districts  []codeNameJSON `json:"districts"`
+	Villages   int            `json:"villages"`
+	Grids      int            `json:"grids"`
+	Households int            `json:"households"`
+	Population int            `json:"population"`
+	BBox       [4]float64     `json:"bbox"`
+}
+
+// listTowns answers GET /v1/towns: every town of the deployment (one, or a
+// county's) with its districts and the number of villages, grids,
+// households and people in it.
+func (s *Server) listTowns(c *gin.Context) error {
+	snap := s.registry.Load()
+	etag := fmt.Sprintf(`"g%s-towns"`, snap.Version())
+	if notModified(c, etag) {
+		return nil
+	}
+	out := make([]townJSON, len(snap.Towns))
+	at := make(map[string]int, len(snap.Towns))
+	for i, t := range snap.Towns {
+		b := t.Outline.Bound()
+		out[i] = townJSON{Code: t.Code, Name: t.Name, County: t.County, Province: t.Province, Note: t.Note,
+			Districts: []codeNameJSON{}, BBox: [4]float64{b.Min[0], b.Min[1], b.Max[0], b.Max[1]}}
+		for _, d := range t.Districts {
+			out[i].Districts = append(out[i].Districts, codeNameJSON{Code: d.Code, Name: d.Name})
+		}
+		at[t.Code] = i
+	}
+	for _, v := range snap.Villages {
+		if i, ok := at[geo.TownCodeOf(v.Code)]; ok {
+			out[i].Villages++
+		}
+	}
+	for _, g := range snap.Grids {
+		if i, ok := at[geo.TownCodeOf(g.Code)]; ok {
+			out[i].Grids++
+			out[i].Households += g.Households
+			out[i].Population += g.Population
+		}
+	}
+	w := snap.Whole()
+	body, err := json.Marshal(struct {
+		Area       codeNameJSON `json:"area"`
+		Generation int64        `json:"generation"`
+		Towns      []townJSON   `json:"towns"`
+	}{codeNameJSON{w.Code, w.Name}, snap.Generation, out})
+	if err != nil {
+		return err
+	}
+	c.Header("ETag", etag)
+	c.Header("Cache-Control", "no-cache")
+	c.Data(http.StatusOK, "application/json", body)
+	return nil
+}
+
 // listVillages answers GET /v1/villages: every village with its district
 // and the number of grids, households and people in it.
 func (s *Server) listVillages(c *gin.Context) error {
@@ -153,7 +215,7 @@ func (s *Server) listVillages(c *gin.Context) error {
 	at := map[string]int{}
 	for i, v := range snap.Villages {
 		out[i] = villageJSON{Code: v.Code, Name: v.Name}
-		if d, ok := snap.District(v.DistrictCode); ok {
+		if d, ok := snap.VillageDistrict(&v); ok {
 			out[i].District = &codeNameJSON{Code: d.Code, Name: d.Name}
 		}
 		at[v.Code] = i
@@ -169,7 +231,7 @@ func (s *Server) listVillages(c *gin.Context) error {
 		Town       codeNameJSON  `json:"town"`
 		Generation int64         `json:"generation"`
 		Villages   []villageJSON `json:"villages"`
-	}{codeNameJSON{snap.Town.Code, snap.Town.Name}, snap.Generation, out})
+	}{codeNameJSON{snap.Whole().Code, snap.Whole().Name}, snap.Generation, out})
 	if err != nil {
 		return err
 	}

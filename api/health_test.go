@@ -24,7 +24,7 @@ func TestReadyz_behind(t *testing.T) {
 		t.Fatal(err)
 	}
 	snapshot := func() *geo.Snapshot {
-		loaded, gen, err := db.LoadTown(ctx, 0, time.Now())
+		loaded, gen, err := db.LoadArea(ctx, 0, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -86,7 +86,7 @@ func (s *Server) snapshotAt(ctx context.Context, at time.Time) (*geo.Snapshot, *
 	if e := s.past.get(key); e != nil {
 		return e.snap, e.r, nil
 	}
-	td, _, err := s.cfg.History.LoadTown(ctx, gen, key.at)
+	td, _, err := s.cfg.History.LoadArea(ctx, gen, key.at)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -130,7 +130,7 @@ func (s *Server) generationSnapshot(ctx context.Context, gen int64) (*geo.Snapsh
 	if e := s.past.get(key); e != nil {
 		return e.snap, nil
 	}
-	td, _, err := s.cfg.History.LoadTown(ctx, gen, at)
+	td, _, err := s.cfg.History.LoadArea(ctx, gen, at)
 	if err != nil {
 		return nil, err
 	}
@@ -187,6 +187,7 @@ func (s *Server) listGenerations(c *gin.Context) error {
 		CreatedAt  time.Time `json:"created_at"`
 		CreatedBy  string    `json:"created_by"`
 		Note       string    `json:"note"`
+		Town       string    `json:"town"`
 		Grids      int       `json:"grids"`
 		Introduced int       `json:"introduced"`
 		Retired    int       `json:"retired"`
@@ -195,7 +196,7 @@ func (s *Server) listGenerations(c *gin.Context) error {
 	cur := s.registry.Load().Generation
 	out := make([]genJSON, len(gens))
 	for i, g := range gens {
-		out[i] = genJSON{g.ID, g.CreatedAt, g.CreatedBy, g.Note, g.Grids, g.Introduced, g.Retired, g.ID == cur}
+		out[i] = genJSON{g.ID, g.CreatedAt, g.CreatedBy, g.Note, g.TownCode, g.Grids, g.Introduced, g.Retired, g.ID == cur}
 	}
 	c.JSON(http.StatusOK, gin.H{"generations": out})
 	return nil

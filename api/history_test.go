@@ -37,7 +37,7 @@ func TestHistory_locateAt(t *testing.T) {
 	if _, err := db.ImportTown(ctx, td, "test", "redraw"); err != nil {
 		t.Fatal(err)
 	}
-	loaded, gen, err := db.LoadTown(ctx, 0, time.Now())
+	loaded, gen, err := db.LoadArea(ctx, 0, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +129,7 @@ func TestHistory_exportPastGeneration(t *testing.T) {
 	if _, err := db.ImportTown(ctx, td, "test", "redraw"); err != nil {
 		t.Fatal(err)
 	}
-	loaded, gen, _ := db.LoadTown(ctx, 0, time.Now())
+	loaded, gen, _ := db.LoadArea(ctx, 0, time.Now())
 	snap, _ := geo.NewSnapshot(gen, loaded, time.Now())
 	var reg geo.Registry
 	reg.Store(snap)

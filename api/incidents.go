@@ -65,6 +65,9 @@ func (s *Server) intake(c *gin.Context, req geo.IncidentRequest, role geo.Access
 	if err != nil {
 		return nil, false, err
 	}
+	if !callerTown(c).Covers(inc.TownCode) {
+		return nil, false, s.outsideTown(c, "the incident's place", inc.TownCode)
+	}
 	channels, err := s.notificationChannels(c.Request.Context())
 	if err != nil {
 		return nil, false, err
@@ -109,6 +112,9 @@ func (s *Server) addIncidentEvent(c *gin.Context, req *geo.EventRequest) error {
 				return geo.IncidentChange{}, err
 			}
 			ch, err := s.dispatcher.Decide(snap, inc, ev, now)
+			if err == nil {
+				err = s.townMayChange(c, snap, ch) // auth.go: a town's token keeps to its town
+			}
 			if err == nil {
 				// The role the caller acts in now: the record keeps it
 				// as it was, whatever they hold later.
@@ -162,6 +168,7 @@ type incidentOut struct {
 	Location    *[2]float64   `json:"location"`
 	Input       *inputJSON    `json:"input"`
 	Grid        *incidentGrid `json:"grid"`
+	Town        string        `json:"town"` // the 9-digit code of its town
 	Assignee    *assigneeJSON `json:"assignee"`
 	CoNotified  []orgJSON     `json:"co_notified"`
 	ReportedAt  time.Time     `json:"reported_at"`
@@ -307,7 +314,7 @@ func (s *Server) incidentJSON(c *gin.Context, inc *geo.Incident, history bool) i
 	}
 	now := s.cfg.Now()
 	out := incidentOut{Number: inc.Number, Status: inc.Status, Category: inc.Category, Severity: inc.Severity,
-		Source: inc.Source, Description: inc.Description, Location: inc.Location, Assignee: assignee(&inc.Assignee),
+		Source: inc.Source, Description: inc.Description, Location: inc.Location, Town: inc.TownCode, Assignee: assignee(&inc.Assignee),
 		CoNotified: []orgJSON{}, ReportedAt: inc.ReportedAt, ReceivedAt: inc.ReceivedAt, DueAt: inc.DueAt,
 		Overdue: inc.Overdue(now), CreatedBy: inc.CreatedBy, ResolvedAt: timePtr(inc.ResolvedAt), ClosedAt: timePtr(inc.ClosedAt),
 		FirstDueAt: inc.FirstDueAt, EscalationCount: inc.EscalationCount, MaxLevel: inc.MaxLevel,
@@ -413,6 +420,11 @@ func (s *Server) listIncidents(c *gin.Context) error {
 // incidents keep a category no longer offered.
 func (s *Server) incidentFilter(c *gin.Context, now time.Time) (geo.IncidentFilter, error) {
 	f := geo.IncidentFilter{GridCode: c.Query("grid"), VillageCode: c.Query("village"), Now: now}
+	town, err := s.queryTown(c) // auth.go: ?town=, and a town's token sees its town only
+	if err != nil {
+		return f, err
+	}
+	f.TownCode = town
 	if f.GridCode != "" && geo.ValidateGridCode(f.GridCode, "") != nil {
 		return f, badParam("grid", "got %q, want a 15-digit grid code", truncate(f.GridCode))
 	}
@@ -480,7 +492,7 @@ func (s *Server) stats(c *gin.Context) error {
 	for _, cat := range s.limits.Categories(true) {
 		byCat[cat] = st.ByCategory[cat]
 	}
-	c.JSON(http.StatusOK, gin.H{"scope": gin.H{"grid": f.GridCode, "village": f.VillageCode, "category": f.Category,
+	c.JSON(http.StatusOK, gin.H{"scope": gin.H{"town": f.TownCode, "grid": f.GridCode, "village": f.VillageCode, "category": f.Category,
 		"from": timePtr(f.From), "to": timePtr(f.To)},
 		"received": st.Received, "closed": st.Closed, "completed": st.Completed, "completion_rate": st.CompletionRate,
 		"median_hours_to_close": st.MedianHoursToClose, "p90_hours_to_close": st.P90HoursToClose,

@@ -149,7 +149,7 @@ func (e *dispatchEnv) serve(cfg api.Config) {
 // as the server's own reload does at the wall clock.
 func (e *dispatchEnv) reload(ctx context.Context) error {
 	now := e.clock()
-	td, gen, err := e.db.LoadTown(ctx, 0, now)
+	td, gen, err := e.db.LoadArea(ctx, 0, now)
 	if err != nil {
 		return err
 	}

@@ -61,7 +61,7 @@ func (s *Server) locate(c *gin.Context) error {
 	if at := s.leaveTime(c); loc.Grid.AnyAbsent(at) {
 		b = append(b, routingJSONAt(snap, loc.Grid, audience == 1, at)...)
 	} else {
-		b = append(b, r.routing[audience][loc.Entry]...)
+		b = append(b, r.routingOf(audience, loc.Entry)...)
 	}
 	b = append(b, `,"also":[`...)
 	for i, code := range loc.Also {

@@ -202,6 +202,9 @@ func (s *Server) requireCaseWork() gin.HandlerFunc {
 // EFORBIDDEN error saying why. It fails closed: a person on a route that
 // did not load what they hold (not behind requireCaseWork) is refused.
 func (s *Server) personMay(c *gin.Context, inc *geo.Incident, action geo.Action) error {
+	if err := s.townMay(c, inc); err != nil { // auth.go: a town's token, another town's incident
+		return err
+	}
 	if _, ok := sessionClaims(c); !ok {
 		return nil
 	}

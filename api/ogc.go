@@ -181,10 +181,10 @@ func (s *Server) ogcLanding(c *gin.Context) error {
 	version := "none"
 	if snap := s.registry.Load(); snap != nil {
 		version = snap.Version()
-		title = "wangge: " + snap.Town.Name
+		title = "wangge: " + snap.Whole().Name
 		desc = fmt.Sprintf("The grids (网格), villages and social organizations of %s (%s), generation %d, and for "+
 			"dispatchers the incidents, as OGC API – Features. Coordinates are CRS84 (WGS-84 lon/lat) unless crs asks "+
-			"for EPSG:4326, EPSG:4490 (CGCS2000) or EPSG:3857. %s", snap.Town.Name, snap.Town.Code, snap.Generation, snap.Town.Note)
+			"for EPSG:4326, EPSG:4490 (CGCS2000) or EPSG:3857. %s", snap.Whole().Name, snap.Whole().Code, snap.Generation, snap.Whole().Note)
 	}
 	if ogcRevalidate(c, version, base, f) {
 		return nil

@@ -158,7 +158,8 @@ var ogcCollections = []*ogcCollection{
 		},
 		build: ogcOrganizationLayer,
 	},
-	ogcIncidents, // ogc_incidents.go
+	ogcIncidents,     // ogc_incidents.go
+	ogcServicePoints, // servicepoints_map.go
 }
 
 // ogcOrgKinds lists the organization kinds, for the kind property's title.
@@ -295,7 +296,7 @@ func ogcVillageLayer(r *rendering) *ogcLayer {
 	props := make([]ogcVillageProperties, len(snap.Villages))
 	for i, v := range snap.Villages {
 		props[i] = ogcVillageProperties{Code: v.Code, Name: v.Name, DistrictCode: v.DistrictCode}
-		if d, ok := snap.District(v.DistrictCode); ok {
+		if d, ok := snap.VillageDistrict(&v); ok {
 			props[i].DistrictName = d.Name
 		}
 	}

@@ -35,11 +35,11 @@ func TestOGC_GDAL(t *testing.T) {
 	// The layers: one per collection.
 	out := runGDAL(t, ogrinfo, "-ro", "-so", source)
 	var layers []string
-	for _, m := range regexp.MustCompile(`(?m)^\d+: (\w+)`).FindAllStringSubmatch(out, -1) {
+	for _, m := range regexp.MustCompile(`(?m)^\d+: ([\w-]+)`).FindAllStringSubmatch(out, -1) {
 		layers = append(layers, m[1])
 	}
-	if !slices.Equal(layers, []string{"grids", "villages", "organizations"}) {
-		t.Fatalf("ogrinfo lists the layers %v, want grids, villages, organizations:\n%s", layers, out)
+	if !slices.Equal(layers, []string{"grids", "villages", "organizations", "service-points"}) {
+		t.Fatalf("ogrinfo lists the layers %v, want grids, villages, organizations, service-points:\n%s", layers, out)
 	}
 
 	// The grids layer: count, geometry type, attributes.

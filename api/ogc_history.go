@@ -118,7 +118,7 @@ func (s *Server) pastSnapshotAt(c *gin.Context, t time.Time) (*geo.Snapshot, *re
 	if geo.ErrorCode(err) != geo.ENOTFOUND {
 		return snap, r, err
 	}
-	empty, err := geo.NewSnapshot(0, &geo.TownData{Town: s.registry.Load().Town}, t)
+	empty, err := geo.NewSnapshot(0, &geo.Area{Towns: s.registry.Load().Towns}, t)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -22,7 +22,7 @@ const ogcMaxIncidents = 50_000
 // access policy.
 const ogcIncidentsDescription = "The incidents (complaints) routed to the grids: location (Point, null when the " +
 	"complaint came with a grid code only), status, category, severity, grid, assignee and times. " +
-	"Who sees them: dispatchers and admins see every incident; a person signed in (a grid leader, a deputy, a " +
+	"Who sees them: dispatchers and admins see every incident (a token limited to a town: that town's); a person signed in (a grid leader, a deputy, a " +
 	"village liaison leader, an organization's chair) sees the incidents of their own scope, as on GET /v1/me; " +
 	"anonymous callers and viewer or planner tokens do not see this collection at all (401/403), because where a " +
 	"complaint was made and what it is about can say who made it. No role gets personal data here: no reporter's " +
@@ -157,7 +157,7 @@ func (s *Server) ogcIncidentLayer(c *gin.Context, q ogcQuery) (*ogcLayer, error)
 		return nil, err
 	}
 	now := s.cfg.Now()
-	f := geo.IncidentFilter{Now: now, Limit: 1000}
+	f := geo.IncidentFilter{Now: now, Limit: 1000, TownCode: string(callerTown(c))} // a town's token: its town only
 	for _, flt := range q.filters {
 		switch q.col.fields[flt.field].name {
 		case "status":
@@ -213,6 +213,9 @@ func (s *Server) ogcIncident(c *gin.Context, number string) (*ogcItem, error) {
 	}
 	inc, err := s.cfg.Incidents.Incident(c.Request.Context(), number)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.townMay(c, inc); err != nil {
 		return nil, err
 	}
 	if scope != nil {

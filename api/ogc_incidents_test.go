@@ -273,7 +273,7 @@ func TestOGC_gridsDatetimeHistory(t *testing.T) {
 	if _, err := db.ImportTown(ctx, td, "test", "redraw"); err != nil {
 		t.Fatal(err)
 	}
-	loaded, gen, err := db.LoadTown(ctx, 0, time.Now())
+	loaded, gen, err := db.LoadArea(ctx, 0, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -99,7 +99,7 @@ func TestOGC_landingConformanceAPI(t *testing.T) {
 			}
 			path(t, l.Href)
 		}
-		if !strings.Contains(landing.Title, demo.Town.Name) || !strings.Contains(landing.Description, "ynthetic") {
+		if !strings.Contains(landing.Title, demo.Whole().Name) || !strings.Contains(landing.Description, "ynthetic") {
 			t.Errorf("landing: %q / %q: want the town's name and the synthetic-data note", landing.Title, landing.Description)
 		}
 	}
@@ -225,7 +225,7 @@ func TestOGC_collections(t *testing.T) {
 			t.Errorf("/ogc/collections/%s: %+v", col.ID, one)
 		}
 	}
-	if !slices.Equal(ids, []string{"grids", "villages", "organizations"}) {
+	if !slices.Equal(ids, []string{"grids", "villages", "organizations", "service-points"}) {
 		t.Fatalf("collections %v", ids)
 	}
 	grids := doc.Collections[0]
@@ -382,7 +382,7 @@ func TestOGC_bbox(t *testing.T) {
 			t.Errorf("bbox at %v: got %v, want %v", p, got, want)
 		}
 	}
-	b := demo.Town.Outline.Bound()
+	b := demo.Whole().Outline.Bound()
 	whole := fmt.Sprintf("bbox=%v,%v,%v,%v", b.Min[0], b.Min[1], b.Max[0], b.Max[1])
 	if fc := c.items("/ogc/collections/grids/items?" + whole); fc.NumberMatched != len(demo.Grids) {
 		t.Errorf("the town's bbox: %d grids", fc.NumberMatched)
@@ -411,7 +411,7 @@ func datedSnapshot(t *testing.T) *geo.Snapshot {
 		td.Grids[i].ValidFrom = time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	}
 	td.Grids[0].ValidFrom = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	s, err := geo.NewSnapshot(2, td, time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
+	s, err := geo.NewSnapshot(2, td.Area(), time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -229,7 +229,7 @@ func (s *Server) open311Ready(args url.Values, needsStore bool) error {
 	if snap == nil {
 		return problemf(TypeNotReady, http.StatusServiceUnavailable, "the grids are not loaded yet")
 	}
-	if err := open311.CheckJurisdiction(strings.TrimSpace(args.Get(open311.ParamJurisdiction)), snap.Town); err != nil {
+	if err := open311.CheckJurisdiction(strings.TrimSpace(args.Get(open311.ParamJurisdiction)), *snap.Whole(), snap.Towns); err != nil {
 		return err
 	}
 	if needsStore {
@@ -393,6 +393,9 @@ func (s *Server) open311Caller(c *gin.Context, args url.Values) (geo.AccessRole,
 	}
 	if s.tokens != nil && !strings.HasPrefix(key, geo.SessionTokenPrefix) {
 		if tok, ok := s.tokens.Lookup(geo.HashToken(key)); ok {
+			if tok.TownCode != "" { // auth.go: the token's town scopes intake and what it sees
+				c.Set(townKey, geo.TownScope(tok.TownCode))
+			}
 			return tok.Role, tok.Name, nil
 		}
 	}
@@ -571,7 +574,7 @@ func (s *Server) open311SendRequests(c *gin.Context, f open311Format, role geo.A
 	}
 	out := make([]requestOut, len(list))
 	for i, inc := range list {
-		out[i] = s.open311RequestOut(inc, extras[inc.Number], updates[inc.Number], role.SeesPersonalData())
+		out[i] = s.open311RequestOut(inc, extras[inc.Number], updates[inc.Number], role.SeesPersonalData() && callerTown(c).Covers(inc.TownCode))
 	}
 	s.open311Send(c, f, http.StatusOK, out, struct {
 		XMLName  xml.Name     `xml:"service_requests"`
@@ -630,7 +633,8 @@ func (s *Server) open311Requests(c *gin.Context, f open311Format, args url.Value
 		}
 		return s.open311SendRequests(c, f, role, list)
 	}
-	filter := geo.IncidentFilter{From: q.From, To: q.To, Now: now, Limit: open311.MaxRequests}
+	filter := geo.IncidentFilter{From: q.From, To: q.To, Now: now, Limit: open311.MaxRequests,
+		TownCode: string(callerTown(c))} // auth.go: a town's key searches its town
 	for _, st := range q.Statuses {
 		filter.Statuses = append(filter.Statuses, open311.Statuses(st, geo.Statuses)...)
 	}

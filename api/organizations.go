@@ -133,8 +133,8 @@ func (s *Server) listOrganizations(c *gin.Context) error {
 	}
 	f := geo.OrganizationFilter{At: at, Status: "active"}
 	if raw, ok := c.GetQuery("kind"); ok {
-		if !geo.OrgKind(raw).Valid() {
-			return badParam("kind", "got %q, want one of %v", truncate(raw), geo.OrgKinds)
+		if err := s.knownOrgKind(c, "kind", raw); err != nil {
+			return err
 		}
 		f.Kind = geo.OrgKind(raw)
 	}

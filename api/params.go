@@ -146,7 +146,7 @@ var (
 	pLat = param{"lat", func(c *gin.Context) error { _, err := queryFloat(c, "lat"); return err }}
 	// incidentFilterParams are the scope of the incident list and stats,
 	// read by incidentFilter.
-	incidentFilterParams = append(read("grid", "village", "category", "status", "overdue", "from", "to"), pBBox)
+	incidentFilterParams = append(read("town", "grid", "village", "category", "status", "overdue", "from", "to"), pBBox)
 )
 
 // pLimit is ?limit= of a paged list, 1..max.

@@ -40,6 +40,7 @@ func (s *Server) peopleRoutes(v1 router) {
 		{"/grids/:code/deputy", geo.RoleDeputy},
 		{"/villages/:code/liaison-leader", geo.RoleLiaisonLeader},
 		{"/town/duty-desk", geo.RoleDutyDesk},
+		{"/towns/:town/duty-desk", geo.RoleDutyDesk},
 	} {
 		admin.PUT(r.path, people, s.appoint(r.role))
 		admin.DELETE(r.path, vacating, s.vacate(r.role))

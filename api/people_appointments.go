@@ -33,6 +33,10 @@ func appointmentScope(c *gin.Context, role geo.Role) (geo.Appointment, error) {
 		if geo.ValidateVillageCode(a.VillageCode) != nil {
 			return a, badParam("code", "got %q, want a 12-digit village code", truncate(a.VillageCode))
 		}
+	case geo.RoleDutyDesk:
+		// /v1/towns/{town}/duty-desk; /v1/town/duty-desk is the only
+		// town's (the store refuses it when there are several).
+		a.TownCode = c.Param("town")
 	}
 	return a, nil
 }
@@ -45,6 +49,9 @@ func (s *Server) appoint(role geo.Role) handlerFunc {
 	return withBody(func(c *gin.Context, req *geo.AppointmentRequest) error {
 		scope, err := appointmentScope(c, role)
 		if err != nil {
+			return err
+		}
+		if err := s.townMayAppoint(c, scope); err != nil { // auth.go: a town's admin appoints in its town
 			return err
 		}
 		now := s.cfg.Now().UTC()
@@ -82,6 +89,9 @@ func (s *Server) vacate(role geo.Role) handlerFunc {
 		store := s.cfg.People
 		a, err := appointmentScope(c, role)
 		if err != nil {
+			return err
+		}
+		if err := s.townMayAppoint(c, a); err != nil { // auth.go: a town's admin vacates in its town
 			return err
 		}
 		if role == geo.RoleMember {

@@ -348,8 +348,8 @@ func TestAppointments_history(t *testing.T) {
 			t.Errorf("PUT %s: %d", target, code)
 		}
 	}
-	if e.snap.Town.DutyDesk == nil || e.snap.Town.DutyDesk.Name != "镇综治中心" {
-		t.Errorf("duty desk %+v", e.snap.Town.DutyDesk)
+	if e.snap.Whole().DutyDesk == nil || e.snap.Whole().DutyDesk.Name != "镇综治中心" {
+		t.Errorf("duty desk %+v", e.snap.Whole().DutyDesk)
 	}
 	if v, _ := e.snap.Village("431321101202"); v.LiaisonLeader == nil || v.LiaisonLeader.Name != "联村组长乙" {
 		t.Errorf("village 2 liaison leader %+v", v.LiaisonLeader)

@@ -44,7 +44,7 @@ func (s *Server) photoRoutes(caseWork router) {
 
 // bodyLimit is the request body limit of the route c matched.
 func (s *Server) bodyLimit(c *gin.Context) int64 {
-	if c.FullPath() == photoUploadPath && c.Request.Method == http.MethodPost {
+	if (c.FullPath() == photoUploadPath || c.FullPath() == visitPhotoPath) && c.Request.Method == http.MethodPost {
 		return max(s.cfg.MaxBodyBytes, s.cfg.MaxPhotoBytes+multipartSlack)
 	}
 	return s.cfg.MaxBodyBytes

@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"mime"
 	"net/http"
@@ -33,13 +34,13 @@ import (
 // planRoutes registers the plan endpoints and the coverage report under
 // /v1.
 func (s *Server) planRoutes(v1 router) {
-	p := router{s, v1.g.Group("/plans", s.require(geo.AccessPlanner))}
+	p := router{s, v1.g.Group("/plans", s.require(geo.AccessPlanner), s.planTownScope)} // auth.go: a town's planner, its town's plans
 	plans := endpoint{needs: needPlans}
 	// Routes that answer with the draft as GeoJSON take its crs and
 	// precision; those that read coordinates take crs.
 	view := endpoint{needs: needPlans, query: []param{pCRS, pPrecision}}
 	p.POST("", plans, withOptionalBody(s.createPlan))
-	p.GET("", endpoint{needs: needPlans, query: read("status")}, s.listPlans)
+	p.GET("", endpoint{needs: needPlans, query: read("status", "town")}, s.listPlans)
 	p.GET("/:id", endpoint{needs: needPlans, query: append(read("change"), pCRS, pPrecision)}, s.getPlan)
 	p.POST("/:id/grids", view, withFeatureBody(s.addPlanGrid))
 	p.PUT("/:id/grids/:code", view, withFeatureBody(s.editPlanGrid))
@@ -119,8 +120,11 @@ func gridCodeParam(c *gin.Context) (string, error) {
 
 // planJSON is a plan's header as sent.
 type planJSON struct {
-	ID                int64           `json:"id"`
-	Note              string          `json:"note"`
+	ID   int64  `json:"id"`
+	Note string `json:"note"`
+	// Town is the code of the town the plan redraws; null for a plan of
+	// every town.
+	Town              *string         `json:"town"`
 	Status            geo.PlanStatus  `json:"status"`
 	BaseGeneration    int64           `json:"base_generation"`
 	ETag              string          `json:"etag"`
@@ -152,6 +156,9 @@ func planOut(p *geo.Plan) planJSON {
 		CreatedBy: p.CreatedBy, CreatedAt: p.CreatedAt.UTC(), UpdatedAt: p.UpdatedAt.UTC(), Revision: p.Revision,
 		Summary: planSummaryJSON{Unchanged: p.Summary.Unchanged, Modified: p.Summary.Modified, Added: p.Summary.Added,
 			Retired: p.Summary.Retired, Leaders: p.Summary.Leaders}}
+	if p.Town != "" {
+		out.Town = &p.Town
+	}
 	if p.RebasedFrom > 0 {
 		out.RebasedFrom = &p.RebasedFrom
 	}
@@ -232,12 +239,17 @@ func (s *Server) sendPlanView(c *gin.Context, status int, v *geo.PlanView) error
 	return nil
 }
 
-// createPlan answers POST /v1/plans: a draft on the current generation.
+// createPlan answers POST /v1/plans: a draft of a town (the body's
+// "town"; by default the plan rebased's, or the deployment's only town) on
+// its current generation.
 func (s *Server) createPlan(c *gin.Context, req *geo.NewPlan) error {
 	if err := req.Check(); err != nil {
 		return err
 	}
-	p, err := s.cfg.Plans.CreatePlan(c.Request.Context(), req.Note, req.Rebase, callerName(c), s.cfg.Now().UTC())
+	if err := s.townMayPlan(c, req); err != nil { // auth.go: a town's planner opens its town's plans
+		return err
+	}
+	p, err := s.cfg.Plans.CreatePlan(c.Request.Context(), *req, callerName(c), s.cfg.Now().UTC())
 	if err != nil {
 		return err
 	}
@@ -247,8 +259,8 @@ func (s *Server) createPlan(c *gin.Context, req *geo.NewPlan) error {
 	return nil
 }
 
-// listPlans answers GET /v1/plans[?status=draft|applied|all]: drafts by
-// default, newest first.
+// listPlans answers GET /v1/plans[?status=draft|applied|all][&town=]:
+// drafts by default, of every town unless town names one, newest first.
 func (s *Server) listPlans(c *gin.Context) error {
 	store := s.cfg.Plans
 	status := geo.PlanStatus(c.DefaultQuery("status", string(geo.PlanDraft)))
@@ -259,7 +271,17 @@ func (s *Server) listPlans(c *gin.Context) error {
 	default:
 		return badParam("status", "got %q, want draft, applied or all", truncate(string(status)))
 	}
-	plans, err := store.Plans(c.Request.Context(), status)
+	town := c.Query("town")
+	if town != "" {
+		if err := geo.ValidateTownCode(town); err != nil {
+			return badParam("town", "%s", geo.ErrorMessage(err))
+		}
+	}
+	town, err := s.scopedTown(c, town) // auth.go: a town's planner lists its town's plans
+	if err != nil {
+		return err
+	}
+	plans, err := store.Plans(c.Request.Context(), status, town)
 	if err != nil {
 		return err
 	}
@@ -436,10 +458,27 @@ func (s *Server) addPlanGrid(c *gin.Context, req *featureRequest) error {
 	}
 	v, err := store.AddPlanGrid(c.Request.Context(), id, g, callerName(c), s.cfg.Now().UTC())
 	if err != nil {
-		return err
+		return inProperties(err)
 	}
 	c.Header("Location", fmt.Sprintf("/v1/plans/%d", id))
 	return s.sendPlanView(c, http.StatusCreated, v)
+}
+
+// inProperties locates the problems of err (a store's refusal naming
+// "code" or "village_code") in the Feature's properties, where the
+// request gave them.
+func inProperties(err error) error {
+	var ge *geo.Error
+	if !errors.As(err, &ge) || len(ge.Problems) == 0 {
+		return err
+	}
+	out := *ge
+	out.Problems = slices.Clone(ge.Problems)
+	for i := range out.Problems {
+		out.Problems[i].Where = "properties." + out.Problems[i].Where
+	}
+	out.Message = out.Problems[0].String()
+	return &out
 }
 
 // retirePlanGrid answers DELETE /v1/plans/{id}/grids/{code}.

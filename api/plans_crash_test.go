@@ -403,7 +403,7 @@ func (c *crashEnv) check(prev int64, plan string) int64 {
 		       (SELECT count(*) FROM wangge_grids_at_generation((SELECT max(id) FROM generations))),
 		       (SELECT count(*) FROM grids WHERE retired_generation > (SELECT max(id) FROM generations)),
 		       (SELECT count(*) FROM grids WHERE generation > (SELECT max(id) FROM generations)),
-		       (SELECT ST_Area(ST_SymDifference(ST_Union(g.geom), t.outline)::geography) FROM grids g, town t
+		       (SELECT ST_Area(ST_SymDifference(ST_Union(g.geom), t.outline)::geography) FROM grids g, towns t
 		        WHERE g.retired_generation IS NULL GROUP BY t.outline),
 		       (SELECT coalesce(max(wangge_area_m2(ST_Intersection(a.geom, b.geom))), 0)
 		        FROM grids a JOIN grids b ON a.code < b.code AND a.geom && b.geom
@@ -443,7 +443,7 @@ func (c *crashEnv) locateAgrees(point orb.Point, gen int64) {
 	ctx := context.Background()
 	var bounds orb.Bound
 	var minX, minY, maxX, maxY float64
-	if err := c.db.Pool.QueryRow(ctx, `SELECT ST_XMin(outline), ST_YMin(outline), ST_XMax(outline), ST_YMax(outline) FROM town`).
+	if err := c.db.Pool.QueryRow(ctx, `SELECT ST_XMin(outline), ST_YMin(outline), ST_XMax(outline), ST_YMax(outline) FROM towns`).
 		Scan(&minX, &minY, &maxX, &maxY); err != nil {
 		c.t.Fatal(err)
 	}

@@ -80,6 +80,7 @@ var problemTitles = map[string]string{
 	TypeUnauthorized:     "Unauthorized",
 	TypeIdempotency:      "Idempotency-Key reused",
 	TypeForbidden:        "Forbidden",
+	TypeOutsideTown:      "Outside the token's town",
 	TypeUnavailable:      "Service unavailable",
 	TypeNotReady:         "Not ready",
 	TypeInternal:         "Internal error",
@@ -113,6 +114,7 @@ var problemDocs = map[string]string{
 	TypeUnauthorized:     "The request needs a valid bearer token (Authorization: Bearer <token>), or the one sent is unknown or revoked. Tokens are made with `wangge token create`; people sign in with POST /v1/login or a login link, and their sessions end with POST /v1/logout or after 30 days.",
 	TypeForbidden:        "The token's role may not do this. Roles: viewer, dispatcher, planner, admin; a person signed in sees and acts only on the incidents assigned to them or in the grids and villages they hold now.",
 	TypeUnavailable:      "The database cannot be reached. Lookups keep working from memory; writes must be retried later.",
+	TypeOutsideTown:      "The token is limited to one town of the deployment (`wangge token create --town CODE`) and this belongs to another: an incident of another town (read, act on, create), a list asked for another town (?town=), a plan of another town, an appointment in another town's grids, villages or duty desk. The detail names both towns. Locating a point stays open across towns; a county's token (no --town) covers every town.",
 	TypeNotReady:         "The server has not loaded its first snapshot of the grids yet, or its snapshot has been behind the database's generation for longer than it allows (it missed a change); the load balancer sends requests to another replica meanwhile.",
 	TypeInternal:         "An unexpected failure. The request_id identifies it in the server's log.",
 	TypeRequestTimeout: "The request body arrived too slowly: after a grace period (default 5 s) it must keep up " +

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/paulmach/orb"
@@ -24,8 +25,11 @@ type rendering struct {
 	snap *geo.Snapshot
 	// routing[audience][i] is the JSON members shared by every locate
 	// answer that lands in grid i: "grid", "leader", "deputy",
-	// "organizations"; audience 1 (dispatchers, admins) sees phones.
-	routing [2][][]byte
+	// "organizations"; audience 1 (dispatchers, admins) sees phones. It is
+	// rendered on first use (routingOf): rendering a million grids up front
+	// took 20 s and 830 MiB, during which the first lookups on a new
+	// snapshot waited.
+	routing [2][]atomic.Pointer[[]byte]
 
 	mu sync.Mutex
 	// features[k][i] is grid i as a GeoJSON Feature in k's CRS and
@@ -58,12 +62,20 @@ func (s *Server) renderingFor(snap *geo.Snapshot) *rendering {
 func newRendering(snap *geo.Snapshot) *rendering {
 	r := &rendering{snap: snap, features: map[renderKey][][]byte{}, collections: map[renderKey][]byte{}, gzipped: map[renderKey][]byte{}}
 	for audience := range r.routing {
-		r.routing[audience] = make([][]byte, len(snap.Grids))
-		for i := range snap.Grids {
-			r.routing[audience][i] = routingJSON(snap, &snap.Grids[i], audience == 1)
-		}
+		r.routing[audience] = make([]atomic.Pointer[[]byte], len(snap.Grids))
 	}
 	return r
+}
+
+// routingOf returns routing[audience][i], rendering it on first use. Two
+// requests racing on it render the same bytes; either may be kept.
+func (r *rendering) routingOf(audience, i int) []byte {
+	if b := r.routing[audience][i].Load(); b != nil {
+		return *b
+	}
+	b := routingJSON(r.snap, &r.snap.Grids[i], audience == 1)
+	r.routing[audience][i].Store(&b)
+	return b
 }
 
 // personJSON is a person as shown in responses: the phone only to roles
@@ -88,6 +100,8 @@ type gridRefJSON struct {
 	Name     string        `json:"name"`
 	Village  codeNameJSON  `json:"village"`
 	District *codeNameJSON `json:"district"`
+	// Town is the grid's town: a county's dispatcher locates across towns.
+	Town codeNameJSON `json:"town"`
 }
 
 // contactJSON is what a caller may see of a person: the name, and the
@@ -113,9 +127,12 @@ func orgsJSON(g *geo.GridRecord) []orgJSON {
 
 func gridRef(snap *geo.Snapshot, g *geo.GridRecord) gridRefJSON {
 	ref := gridRefJSON{Code: g.Code, Name: g.Name, Village: codeNameJSON{Code: g.VillageCode}}
+	if t, ok := snap.TownOf(g.Code); ok {
+		ref.Town = codeNameJSON{Code: t.Code, Name: t.Name}
+	}
 	if v, ok := snap.Village(g.VillageCode); ok {
 		ref.Village.Name = v.Name
-		if d, ok := snap.District(v.DistrictCode); ok {
+		if d, ok := snap.VillageDistrict(v); ok {
 			ref.District = &codeNameJSON{Code: d.Code, Name: d.Name}
 		}
 	}

@@ -164,6 +164,9 @@ func (s *Server) importRoster(c *gin.Context) error {
 		return err
 	}
 	now := s.cfg.Now().UTC()
+	if err := s.townMayRoster(c, rf.Rows, now); err != nil { // auth.go: a town's admin imports its town's roster
+		return err
+	}
 	report, err := store.ImportRoster(c.Request.Context(), rf.Rows, !dryRun, callerName(c), now)
 	if err != nil {
 		return err

@@ -53,7 +53,7 @@ func newLeaveEnv(t *testing.T) *leaveEnv {
 	td.Grids[picked[1]].Leader.Leave = []geo.Period{{From: start, To: start.Add(day + time.Hour)}}
 	td.Grids[picked[1]].Deputy.Leave = []geo.Period{{From: start, To: start.Add(3 * day)}}
 	codes := []string{td.Grids[picked[0]].Code, td.Grids[picked[1]].Code, td.Grids[picked[2]].Code}
-	if e.snap, err = geo.NewSnapshot(1, td, loaded); err != nil {
+	if e.snap, err = geo.NewSnapshot(1, td.Area(), loaded); err != nil {
 		t.Fatal(err)
 	}
 	e.away, _ = e.snap.Grid(codes[0])
@@ -179,7 +179,7 @@ func TestRouting_leaveShownInEveryView(t *testing.T) {
 		{"nobody away", e.present, time.Time{}, time.Time{}, ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			routed, ok := e.snap.Assign(tt.g, geo.LevelGrid, e.now)
+			routed, ok := e.snap.Assign("", tt.g, geo.LevelGrid, e.now)
 			if !ok {
 				t.Fatal("nobody on duty in the demo town")
 			}

@@ -49,6 +49,10 @@ type Config struct {
 	// the built-in categories and the severity limits; their endpoints
 	// answer 503). ReloadLimits reads them into memory.
 	ServiceItems geo.ServiceItemStore
+	// ServicePoints keeps the service points and duty rosters
+	// (servicepoints.go); nil: the ServiceItems store if it keeps them
+	// too, else their endpoints answer 503.
+	ServicePoints geo.ServicePointStore
 	// People and Organizations keep who serves the grids; nil disables
 	// their endpoints (503).
 	People        geo.PeopleStore
@@ -188,6 +192,9 @@ func New(registry *geo.Registry, db Pinger, cfg Config, log *slog.Logger) *Serve
 	if cfg.Open311 == nil {
 		cfg.Open311, _ = cfg.Incidents.(open311.Store)
 	}
+	if cfg.ServicePoints == nil {
+		cfg.ServicePoints, _ = cfg.ServiceItems.(geo.ServicePointStore)
+	}
 	if cfg.ReadyMaxLag <= 0 {
 		cfg.ReadyMaxLag = DefaultReadyMaxLag
 	}
@@ -223,8 +230,9 @@ func (s *Server) routes() *gin.Engine {
 	v1.GET("/grids", endpoint{query: append(read("village"), pCRS, pPrecision, pBBox, pAt)}, s.listGrids)
 	v1.GET("/grids/:code", endpoint{query: []param{pCRS, pPrecision, pAt}}, s.getGrid)
 	v1.GET("/villages", endpoint{query: []param{pAt}}, s.listVillages)
-	v1.GET("/export", endpoint{query: append(read("format"), pCRS)}, s.exportGeneration)
-	v1.GET("/generations/:gen/export", endpoint{query: append(read("format"), pCRS)}, s.exportGeneration)
+	v1.GET("/towns", endpoint{}, s.listTowns)
+	v1.GET("/export", endpoint{query: append(read("format", "town"), pCRS)}, s.exportGeneration)
+	v1.GET("/generations/:gen/export", endpoint{query: append(read("format", "town"), pCRS)}, s.exportGeneration)
 	v1.GET("/generations", endpoint{needs: needHistory}, s.listGenerations)
 	v1.GET("/grids/:code/history", endpoint{needs: needHistory, query: []param{pCRS, pPrecision}}, s.gridHistory)
 	v1.with(s.require(geo.AccessDispatcher)).POST("/coverage", endpoint{}, withBody(s.coverage))
@@ -243,10 +251,15 @@ func (s *Server) routes() *gin.Engine {
 	s.ratingRoutes(r, v1)    // ratings.go: residents' feedback (回访)
 	s.peopleRoutes(v1)       // people.go: people, appointments, leave, rosters, staffing
 	s.organizationRoutes(v1) // organizations.go: organizations, members, attachments
+	s.structureRoutes(v1)    // structure.go: 片区 bodies (secretary, members) and work teams
 	s.planRoutes(v1)         // plans.go: plans (drafts, validation, impact, apply), coverage report
 	s.figureRoutes(v1)       // figures.go: the 考核 figures, CSV and the .xlsx 通报
 	s.serviceItemRoutes(v1)  // serviceitems.go: the catalogue of service items and their time limits
 	s.calendarRoutes(v1)     // calendar.go: the holiday calendar working days count on
+	s.servicePointRoutes(v1) // servicepoints.go: service points, their duty rosters, who is on duty, the nearest open one
+	s.orgKindRoutes(v1)      // orgkinds.go: the catalogue of organization kinds per town
+	s.visitRoutes(v1)        // visits.go: the log of visits and meetings, and their counts
+	s.partyRoutes(v1)        // party.go: party members, 党员小组, 联系户 links and their counts
 	s.basemapRoutes(r, v1)   // basemaps.go: the console's base map, /v1/basemap and its tiles under /basemap
 
 	s.ogcRoutes(r)     // ogc.go: OGC API – Features under /ogc

@@ -105,7 +105,7 @@ func (s *Server) staffing(c *gin.Context) error {
 	for _, v := range snap.Villages {
 		sv := staffingVillage{Code: v.Code, Name: v.Name, Gaps: []string{}, LiaisonLeader: contactJSON(v.LiaisonLeader, personal),
 			Grids: byVillage[v.Code]}
-		if d, ok := snap.District(v.DistrictCode); ok {
+		if d, ok := snap.VillageDistrict(&v); ok {
 			sv.District = &codeNameJSON{Code: d.Code, Name: d.Name}
 		}
 		if v.LiaisonLeader == nil {
@@ -120,8 +120,18 @@ func (s *Server) staffing(c *gin.Context) error {
 		}
 		villages = append(villages, sv)
 	}
+	// Each town has its duty desk; duty_desk is the one of a one-town
+	// deployment, as before towns were many.
+	desks := make([]gin.H, len(snap.Towns))
+	var desk any
+	for i, t := range snap.Towns {
+		desks[i] = gin.H{"town": codeNameJSON{Code: t.Code, Name: t.Name}, "duty_desk": contactJSON(t.DutyDesk, personal)}
+		if len(snap.Towns) == 1 {
+			desk = contactJSON(t.DutyDesk, personal)
+		}
+	}
 	c.JSON(http.StatusOK, gin.H{"at": now, "generation": snap.Generation, "kinds": kinds, "totals": totals,
-		"duty_desk": contactJSON(snap.Town.DutyDesk, personal), "villages": villages})
+		"duty_desk": desk, "duty_desks": desks, "villages": villages})
 	return nil
 }
 

@@ -126,6 +126,7 @@ var tileLayers = []tileLayer{
 		},
 		features: villageTileFeatures,
 	},
+	servicePointTileLayer, // servicepoints_map.go
 }
 
 // gridTileFeatures returns the grids as tile features: public attributes
@@ -635,7 +636,7 @@ func (t *tileServer) tileJSON(c *gin.Context) error {
 	for _, f := range l.fields {
 		fields[f[0]] = f[1]
 	}
-	b := snap.Town.Outline.Bound()
+	b := snap.Whole().Outline.Bound()
 	b = orb.Bound{Min: crs.point(b.Min), Max: crs.point(b.Max)}
 	span := max(b.Max[0]-b.Min[0], b.Max[1]-b.Min[1], 1e-9)
 	centerZoom := min(max(math.Floor(math.Log2(360/span))+1, 0), tileJSONMaxZoom)
@@ -646,8 +647,8 @@ func (t *tileServer) tileJSON(c *gin.Context) error {
 	}
 	doc := tileJSONDoc{
 		TileJSON:    "3.0.0",
-		Name:        fmt.Sprintf("%s %s", snap.Town.Name, l.name),
-		Description: fmt.Sprintf("%s of %s (%s), Web Mercator vector tiles of %s. %s", l.description, snap.Town.Name, snap.Town.Code, system, snap.Town.Note),
+		Name:        fmt.Sprintf("%s %s", snap.Whole().Name, l.name),
+		Description: fmt.Sprintf("%s of %s (%s), Web Mercator vector tiles of %s. %s", l.description, snap.Whole().Name, snap.Whole().Code, system, snap.Whole().Note),
 		Attribution: "wangge",
 		Scheme:      "xyz",
 		Tiles:       []string{baseURL(c) + "/tiles/" + l.name + "/{z}/{x}/{y}.mvt" + suffix},

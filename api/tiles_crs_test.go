@@ -178,7 +178,7 @@ func TestTiles_crsParameter(t *testing.T) {
 	}
 	res := c.get("/tiles/grids.json?crs=gcj02")
 	res.json(t, &doc)
-	b := demo.Town.Outline.Bound()
+	b := demo.Whole().Outline.Bound()
 	want := chinacrs.WGS84ToGCJ02(b.Min)
 	if doc.Crs != "gcj02" || len(doc.Tiles) != 1 || !strings.HasSuffix(doc.Tiles[0], "/tiles/grids/{z}/{x}/{y}.mvt?crs=gcj02") ||
 		math.Abs(doc.Bounds[0]-want[0]) > 1e-9 || math.Abs(doc.Bounds[1]-want[1]) > 1e-9 {

@@ -180,7 +180,7 @@ func codeNumber(code string) uint64 {
 // townOutline is the demo town's outline as a tile layer: the reference
 // the crack test compares the grids' outer edges with.
 var townOutline = func() *vectortile.Layer {
-	l, err := vectortile.NewLayer("town", []vectortile.Feature{{Geometry: demo.Town.Outline}})
+	l, err := vectortile.NewLayer("town", []vectortile.Feature{{Geometry: demo.Whole().Outline}})
 	if err != nil {
 		panic(err)
 	}
@@ -198,7 +198,7 @@ var townOutline = func() *vectortile.Layer {
 func TestTiles_noCracks(t *testing.T) {
 	c := newClient(t)
 	r := rand.New(rand.NewPCG(10, 14))
-	outlineBound := demo.Town.Outline.Bound()
+	outlineBound := demo.Whole().Outline.Bound()
 	// Vertices that several grids share: where a sampled tile must look.
 	var shared []orb.Point
 	for _, g := range demo.Grids[:40] {
@@ -307,7 +307,7 @@ func TestTiles_agreeWithPostGIS(t *testing.T) {
 	inside := func(p orb.Point) bool { return p[0] > 0 && p[0] < 4096 && p[1] > 0 && p[1] < 4096 }
 	var ours, onlyOurs, onlyTheirs, tiles int
 	for z := maptile.Zoom(10); z <= 18; z++ {
-		cover := coverTiles(demo.Town.Outline.Bound(), z)
+		cover := coverTiles(demo.Whole().Outline.Bound(), z)
 		r.Shuffle(len(cover), func(i, j int) { cover[i], cover[j] = cover[j], cover[i] })
 		for _, tile := range cover[:min(25, len(cover))] {
 			var data []byte
@@ -406,7 +406,7 @@ func TestTiles_badRequests(t *testing.T) {
 		{"/tiles/grids/1/0/0.pbf", 404, "no tile at"},
 		{"/tiles/incidents/14/13294/6901.mvt", 401, "the incidents layer needs a dispatcher's or admin's token"},
 		{"/tiles/incidents.json", 401, "the incidents layer needs a dispatcher's or admin's token"},
-		{"/tiles/roads/14/13294/6901.mvt", 404, `no tile layer "roads"; the layers are grids, villages, incidents`},
+		{"/tiles/roads/14/13294/6901.mvt", 404, `no tile layer "roads"; the layers are grids, villages, service-points, incidents`},
 		{"/tiles/roads.json", 404, `no tile layer "roads"`},
 		{"/tiles/grids", 404, "no endpoint at"},
 	}
@@ -429,7 +429,7 @@ func TestTiles_badRequests(t *testing.T) {
 
 // townCentre is the z14 tile at the centre of the town's bounding box,
 // the tile BENCHMARKS.md measures.
-func townCentre() maptile.Tile { return maptile.At(demo.Town.Outline.Bound().Center(), 14) }
+func townCentre() maptile.Tile { return maptile.At(demo.Whole().Outline.Bound().Center(), 14) }
 
 // TestTiles_httpCaching: ETag per generation, tile and encoding;
 // If-None-Match → 304; gzip bytes that gunzip to the plain tile;
@@ -492,7 +492,7 @@ func newDemoSnapshot(t testing.TB, gen int64) *geo.Snapshot {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := geo.NewSnapshot(gen, td, time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC))
+	s, err := geo.NewSnapshot(gen, td.Area(), time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -515,7 +515,7 @@ func TestTiles_empty(t *testing.T) {
 		}
 	}
 	// Down to z8 the town still shows.
-	if layers := c.getTile("grids", maptile.At(demo.Town.Outline.Bound().Center(), 8), false); len(layers[0].Features) < 100 {
+	if layers := c.getTile("grids", maptile.At(demo.Whole().Outline.Bound().Center(), 8), false); len(layers[0].Features) < 100 {
 		t.Errorf("z8: %d grids", len(layers[0].Features))
 	}
 }
@@ -539,7 +539,7 @@ func TestTileJSON(t *testing.T) {
 			} `json:"vector_layers"`
 		}
 		res.json(t, &doc)
-		b := demo.Town.Outline.Bound()
+		b := demo.Whole().Outline.Bound()
 		if doc.TileJSON != "3.0.0" || doc.Scheme != "xyz" || doc.MinZoom != 0 || doc.MaxZoom != 18 ||
 			!slices.Equal(doc.Bounds, []float64{b.Min[0], b.Min[1], b.Max[0], b.Max[1]}) {
 			t.Errorf("%s: %+v", layer, doc)
@@ -665,7 +665,7 @@ func TestTiles_concurrent(t *testing.T) {
 	snaps := []*geo.Snapshot{demo, newDemoSnapshot(t, 2)}
 	reg.Store(snaps[0])
 	srv := api.New(&reg, nil, api.Config{}, nil)
-	tiles := coverTiles(demo.Town.Outline.Bound(), 13)
+	tiles := coverTiles(demo.Whole().Outline.Bound(), 13)
 	done := make(chan error)
 	for w := range 4 {
 		go func() {

@@ -60,6 +60,21 @@ type Token struct {
 	Hash      [32]byte
 	CreatedAt time.Time
 	RevokedAt time.Time // zero while the token is in use
+	// TownCode limits the token to one town of the deployment: its
+	// dispatcher sees and acts on that town's incidents only, its planner
+	// on that town's plans, its admin appoints in that town. Empty: every
+	// town (a county's token).
+	TownCode string
+}
+
+// TownScope is the town a caller is limited to: "" for every town.
+type TownScope string
+
+// Covers reports whether a caller limited to s may see or act on what
+// belongs to town (a 9-digit code; a village or grid code is cut to its
+// town). An unscoped caller covers every town.
+func (s TownScope) Covers(town string) bool {
+	return s == "" || TownCodeOf(town) == string(s)
 }
 
 // tokenPrefix marks wangge tokens, so that a leaked one is recognisable

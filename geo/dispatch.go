@@ -132,8 +132,9 @@ func (d Dispatcher) Route(snap *Snapshot, req IncidentRequest, now time.Time) (*
 	if pl.grid != nil {
 		inc.GridCode, inc.VillageCode = pl.grid.Code, pl.grid.VillageCode
 	}
+	inc.TownCode = snap.TownCodeAt(pl.grid, pl.location, "")
 	inc.Status = StReceived
-	if a, ok := snap.Assign(pl.grid, LevelGrid, now); ok {
+	if a, ok := snap.Assign(inc.TownCode, pl.grid, LevelGrid, now); ok {
 		inc.Assignee, inc.Status = a, StDispatched
 	}
 	inc.CoNotified = d.cfg.CoNotified(pl.grid, inc.Category)
@@ -235,14 +236,14 @@ func (d Dispatcher) Decide(snap *Snapshot, inc *Incident, ev Event, now time.Tim
 		a := ev.Assignee
 		g, _ := snap.Grid(inc.GridCode)
 		if a == nil {
-			routed, ok := snap.Assign(g, inc.Assignee.Level, now)
+			routed, ok := snap.Assign(inc.TownCode, g, inc.Assignee.Level, now)
 			if !ok {
 				return ch, Errorf(ECONFLICT, "nobody to reassign incident %s to", inc.Number)
 			}
 			a = &routed
 		} else {
 			named := *a
-			named.Role, named.Level = snap.roleOf(g, named.Phone, inc.Assignee.Level)
+			named.Role, named.Level = snap.roleOf(inc.TownCode, g, named.Phone, inc.Assignee.Level, now)
 			a = &named
 		}
 		ch.Assignee, ch.DueAt = a, d.due(inc, now)
@@ -290,9 +291,10 @@ func suspendedFrom(inc *Incident) Status {
 
 // roleOf is the role and level of the person with phone for grid g (nil
 // outside coverage): the grid's leader or deputy, the village's liaison
-// leader, the town duty desk; anyone else a dispatcher names is a
-// designee at level (the incident's current one).
-func (s *Snapshot) roleOf(g *GridRecord, phone string, level Level) (Role, Level) {
+// leader or work team leader, its 片区's secretary, the town duty desk (whoever its roster has on duty at at, or
+// its fixed desk); anyone else a dispatcher names is a designee at level
+// (the incident's current one).
+func (s *Snapshot) roleOf(town string, g *GridRecord, phone string, level Level, at time.Time) (Role, Level) {
 	is := func(c *Contact) bool { return c != nil && c.Phone != "" && c.Phone == phone }
 	if g != nil {
 		switch {
@@ -301,28 +303,36 @@ func (s *Snapshot) roleOf(g *GridRecord, phone string, level Level) (Role, Level
 		case is(g.Deputy):
 			return RoleDeputy, LevelGrid
 		}
-		if v, ok := s.Village(g.VillageCode); ok && is(v.LiaisonLeader) {
-			return RoleLiaisonLeader, LevelVillage
+		if v, ok := s.Village(g.VillageCode); ok {
+			switch d, _ := s.VillageDistrict(v); {
+			case is(v.LiaisonLeader):
+				return RoleLiaisonLeader, LevelVillage
+			case v.WorkTeam != nil && is(v.WorkTeam.Leader):
+				return RoleTeamLeader, LevelVillage
+			case is(d.Secretary):
+				return RoleDistrictSecretary, LevelTown
+			}
 		}
 	}
-	if is(s.Town.DutyDesk) {
+	if desk, _ := s.dutyDeskAt(town, g, at); is(desk) || is(s.dutyDesk(town, g)) {
 		return RoleDutyDesk, LevelTown
 	}
 	return RoleDesignee, level
 }
 
 // Escalate decides the escalation of inc at now: one level up (grid →
-// village liaison leader → town duty desk), skipping people on leave, with
-// a fresh time limit; the one it replaces stays on the record (missed if
-// past). ok is false when there is no higher level or nobody to take it.
-// An empty note says why: overdue since the due time when it has passed,
-// or that it went up before.
+// village liaison leader or work team leader → town duty desk, with the
+// 片区's secretary before the town when the configuration says ViaDistrict),
+// skipping people on leave, with a fresh time limit; the one it replaces
+// stays on the record (missed if past). ok is false when there is no
+// higher level or nobody to take it. An empty note says why: overdue since
+// the due time when it has passed, or that it went up before.
 func (d Dispatcher) Escalate(s *Snapshot, inc *Incident, now time.Time, note string) (IncidentChange, bool) {
-	if inc.Assignee.Level >= LevelTown || s == nil {
+	if s == nil || inc.Assignee.Level >= LevelTown && inc.Assignee.Role != RoleDistrictSecretary {
 		return IncidentChange{}, false
 	}
 	g, _ := s.Grid(inc.GridCode)
-	a, ok := s.Assign(g, inc.Assignee.Level+1, now)
+	a, ok := s.escalation(inc.TownCode, g, inc.Assignee, now, d.cfg.ViaDistrict)
 	if !ok {
 		return IncidentChange{}, false
 	}
@@ -365,6 +375,7 @@ func (d Dispatcher) Correct(snap *Snapshot, inc *Incident, req CorrectionRequest
 		if g != nil {
 			c.GridCode, c.VillageCode = g.Code, g.VillageCode
 		}
+		c.TownCode = snap.TownCodeAt(g, c.Location, inc.TownCode)
 	}
 	c.CoNotified = d.cfg.CoNotified(g, c.Category)
 	var what []string
@@ -385,7 +396,11 @@ func (d Dispatcher) Correct(snap *Snapshot, inc *Incident, req CorrectionRequest
 	if len(what) > 0 {
 		ch.Note += " (" + strings.Join(what, ", ") + ")"
 	}
-	a, ok := snap.Assign(g, inc.Assignee.Level, now)
+	town := c.TownCode
+	if town == "" {
+		town = inc.TownCode
+	}
+	a, ok := snap.Assign(town, g, inc.Assignee.Level, now)
 	switch {
 	case !ok || a.Name == inc.Assignee.Name && a.Phone == inc.Assignee.Phone || !inc.Status.Open():
 	case inc.Status == StSuspended:

@@ -54,7 +54,7 @@ func oneGridTown(t *testing.T, leader, deputy, liaison staff, desk bool) *geo.Sn
 	if desk {
 		td.Town.DutyDesk = &geo.Contact{Name: "镇值班室", Phone: "0738-6812345"}
 	}
-	snap, err := geo.NewSnapshot(1, td, dispatchNow)
+	snap, err := geo.NewSnapshot(1, td.Area(), dispatchNow)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +103,7 @@ func TestAssign_fallbackChain(t *testing.T) {
 								grid = nil
 							}
 							name := fmt.Sprintf("leader %v, deputy %v, liaison %v, desk %v, level %d, in grid %v", leader, deputy, liaison, desk, level, inGrid)
-							a, ok := snap.Assign(grid, level, dispatchNow)
+							a, ok := snap.Assign("", grid, level, dispatchNow)
 							wantRole, wantOK := expectedRole(inGrid, level, leader, deputy, liaison, desk)
 							if ok != wantOK || a.Role != wantRole {
 								t.Errorf("%s: got %q ok=%v, want %q ok=%v", name, a.Role, ok, wantRole, wantOK)

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/paulmach/orb"
 )
 
 // Category is what an incident is about.
@@ -219,6 +221,9 @@ type DispatchConfig struct {
 	CoNotify map[Category]OrgKind
 	// Duplicates says when intake flags a possible duplicate.
 	Duplicates DuplicateRule
+	// ViaDistrict sends escalations from the village to the secretary of
+	// the village's 片区 before the town duty desk (structure.go).
+	ViaDistrict bool
 }
 
 // DefaultDispatchConfig returns the town's practice: urgent 2 h, major
@@ -239,7 +244,8 @@ const RoleDesignee Role = "designee"
 
 // Assignee is who an incident is routed to.
 type Assignee struct {
-	// Role is leader, deputy, liaison_leader, duty_desk or designee.
+	// Role is leader, deputy, liaison_leader, team_leader (village level),
+	// district_secretary (town level), duty_desk or designee.
 	Role  Role
 	Level Level
 	Name  string
@@ -249,11 +255,14 @@ type Assignee struct {
 }
 
 // Assign picks who takes an incident at level for grid g (nil when outside
-// coverage) at time at: the grid's leader unless on leave, then the deputy
-// unless on leave, then the village liaison leader, then the town duty
-// desk; escalation starts the search at a higher level. ok is false when
-// nobody at all is on duty (not even the duty desk).
-func (s *Snapshot) Assign(g *GridRecord, level Level, at time.Time) (a Assignee, ok bool) {
+// coverage) in town (the town code of an incident outside coverage; g's
+// town otherwise) at time at: the grid's leader unless on leave, then the
+// deputy unless on leave, then the village liaison leader, then the leader
+// of the work team covering the village, then the town duty desk;
+// escalation starts the search at a higher level (and may go through the
+// district: see Dispatcher.Escalate). ok is false
+// when nobody at all is on duty (not even the duty desk).
+func (s *Snapshot) Assign(town string, g *GridRecord, level Level, at time.Time) (a Assignee, ok bool) {
 	var skipped []string
 	if g != nil && level <= LevelGrid {
 		for _, c := range []struct {
@@ -271,24 +280,50 @@ func (s *Snapshot) Assign(g *GridRecord, level Level, at time.Time) (a Assignee,
 		}
 	}
 	if g != nil && level <= LevelVillage {
-		if v, found := s.Village(g.VillageCode); found {
-			switch p := v.LiaisonLeader; {
-			case p == nil:
-				skipped = append(skipped, "no village liaison leader")
-			case p.OnLeave(at):
-				skipped = append(skipped, "village liaison leader on leave")
-			default:
-				return Assignee{Role: RoleLiaisonLeader, Level: LevelVillage, Name: p.Name, Phone: p.Phone, Reason: reason(skipped, "village liaison leader")}, true
-			}
+		// The village's liaison leader, then its work team's leader
+		// (structure.go).
+		if a, ok := s.villageStep(g, at, &skipped); ok {
+			return a, true
 		}
 	}
 	if g == nil {
 		skipped = append(skipped, "outside coverage")
 	}
-	if p := s.Town.DutyDesk; p != nil {
-		return Assignee{Role: RoleDutyDesk, Level: LevelTown, Name: p.Name, Phone: p.Phone, Reason: reason(skipped, "town duty desk")}, true
+	if p, why := s.dutyDeskAt(town, g, at); p != nil {
+		return Assignee{Role: RoleDutyDesk, Level: LevelTown, Name: p.Name, Phone: p.Phone, Reason: reason(skipped, why)}, true
 	}
 	return Assignee{}, false
+}
+
+// dutyDesk is the duty desk of g's town, or of town when g is nil; a
+// one-town deployment's desk when the incident names no town (an incident
+// read from a database written before towns were recorded).
+func (s *Snapshot) dutyDesk(town string, g *GridRecord) *Contact {
+	if g != nil {
+		town = g.Code
+	}
+	if t, ok := s.TownOf(town); ok {
+		return t.DutyDesk
+	}
+	if town == "" && len(s.Towns) == 1 {
+		return s.Towns[0].DutyDesk
+	}
+	return nil
+}
+
+// TownCodeAt is the town of an incident routed to grid g (nil outside
+// coverage) from location loc (nil when given by code): g's town, else the
+// town loc is in or nearest to, else fallback.
+func (s *Snapshot) TownCodeAt(g *GridRecord, loc *[2]float64, fallback string) string {
+	if g != nil {
+		return TownCodeOf(g.Code)
+	}
+	if loc != nil {
+		if t, ok := s.TownAt(orb.Point(*loc)); ok {
+			return t.Code
+		}
+	}
+	return fallback
 }
 
 func reason(skipped []string, chosen string) string {
@@ -342,17 +377,20 @@ type Incident struct {
 	// nearest (then DistanceM), code (given by grid code) or outside.
 	GridCode    string
 	VillageCode string
-	Match       string
-	DistanceM   float64
-	Generation  int64
-	Assignee    Assignee
-	CoNotified  []OrganizationRef
-	ReportedAt  time.Time
-	ReceivedAt  time.Time
-	DueAt       time.Time
-	ResolvedAt  time.Time
-	ClosedAt    time.Time
-	CreatedBy   string
+	// TownCode is the town the incident belongs to: its grid's, or
+	// (outside coverage) the town the point is in or nearest to.
+	TownCode   string
+	Match      string
+	DistanceM  float64
+	Generation int64
+	Assignee   Assignee
+	CoNotified []OrganizationRef
+	ReportedAt time.Time
+	ReceivedAt time.Time
+	DueAt      time.Time
+	ResolvedAt time.Time
+	ClosedAt   time.Time
+	CreatedBy  string
 	// CreatedByRole is the role the creator acted in (the receive event's).
 	CreatedByRole string
 	Events        []IncidentEvent
@@ -516,15 +554,20 @@ type Correction struct {
 	InputPoint  *[2]float64
 	GridCode    string
 	VillageCode string
-	Match       string
-	DistanceM   float64
-	Generation  int64
-	CoNotified  []OrganizationRef
+	// TownCode is the town of the corrected place (empty: unchanged).
+	TownCode   string
+	Match      string
+	DistanceM  float64
+	Generation int64
+	CoNotified []OrganizationRef
 }
 
 // IncidentFilter selects incidents for lists and statistics. Zero fields do
 // not filter.
 type IncidentFilter struct {
+	// TownCode keeps the incidents of one town (a town-scoped caller's,
+	// or the town asked for).
+	TownCode    string
 	GridCode    string
 	VillageCode string
 	Statuses    []Status

@@ -50,7 +50,7 @@ func (s *Snapshot) Absence(g *GridRecord, c *Contact, t time.Time) *Absence {
 		return nil
 	}
 	a := &Absence{From: p.From, Until: p.To}
-	if cover, ok := s.Assign(g, LevelGrid, t); ok {
+	if cover, ok := s.Assign("", g, LevelGrid, t); ok {
 		a.CoveredBy = &cover
 	}
 	return a

@@ -23,8 +23,11 @@ const (
 // OrgKinds lists every organization kind in a stable order.
 var OrgKinds = []OrgKind{OrgRedWhiteCouncil, OrgHealthCommittee, OrgLeftBehindChildren, OrgMediation, OrgPartyGroup, OrgOther}
 
-// Valid reports whether k is a known organization kind.
-func (k OrgKind) Valid() bool { return k.Rank() < len(OrgKinds) }
+// Valid reports whether k is a kind every town's catalogue is seeded with
+// (SeededOrgKinds, orgkind.go): what town files and --co-notify, read
+// without the database, accept. Kinds an admin adds to a town's catalogue
+// are taken by the organization endpoints, which the database checks.
+func (k OrgKind) Valid() bool { return k.Rank() < len(OrgKinds) || slices.Contains(SeededOrgKinds, k) }
 
 // Organization is a social organization of a village, attached to the grids
 // it serves. Within a village it is identified by its kind and name. An
@@ -61,6 +64,9 @@ func (k OrgKind) Rank() int {
 func SortOrganizationRefs(refs []OrganizationRef) {
 	slices.SortFunc(refs, func(a, b OrganizationRef) int {
 		if c := cmp.Compare(a.Kind.Rank(), b.Kind.Rank()); c != 0 {
+			return c
+		}
+		if c := strings.Compare(string(a.Kind), string(b.Kind)); c != 0 {
 			return c
 		}
 		return strings.Compare(a.Name, b.Name)

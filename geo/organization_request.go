@@ -196,8 +196,8 @@ func (r EndRequest) Check(now time.Time) (time.Time, error) {
 
 // orgKind records at "kind" an unknown organization kind.
 func (ps *problemList) orgKind(raw string) OrgKind {
-	if k := OrgKind(raw); !k.Valid() {
-		ps.add("kind", "got %q, want one of %v", Clip(raw), OrgKinds)
+	if k := OrgKind(raw); !k.WellFormed() {
+		ps.add("kind", "got %q, want a kind of the town's catalogue (GET /v1/organization-kinds), e.g. %v", Clip(raw), OrgKinds)
 	}
 	return OrgKind(raw)
 }

@@ -31,14 +31,14 @@ func TestOrganizationRequest_Check(t *testing.T) {
 			r.Contact = &geo.ContactJSON{Name: "李会长", Phone: "139 0000 1234"}
 		}), nil},
 		{"a contact without a phone", changed(ok, func(r *geo.OrganizationRequest) { r.Contact = &geo.ContactJSON{Name: "李会长"} }), nil},
-		{"unknown kind", changed(ok, func(r *geo.OrganizationRequest) { r.Kind = "choir" }), []string{"kind"}},
+		{"unknown kind", changed(ok, func(r *geo.OrganizationRequest) { r.Kind = "Choir!" }), []string{"kind"}},
 		{"no name", changed(ok, func(r *geo.OrganizationRequest) { r.Name = "  " }), []string{"name"}},
 		{"name too long", changed(ok, func(r *geo.OrganizationRequest) { r.Name = strings.Repeat("会", 101) }), []string{"name"}},
 		{"malformed village", changed(ok, func(r *geo.OrganizationRequest) { r.Village = "4313" }), []string{"village"}},
 		{"village not in the town", changed(ok, func(r *geo.OrganizationRequest) { r.Village = "431321101299" }), []string{"village"}},
 		{"contact without name", changed(ok, func(r *geo.OrganizationRequest) { r.Contact = &geo.ContactJSON{Phone: "13900001111"} }), []string{"contact.name"}},
 		{"contact with a bad phone", changed(ok, func(r *geo.OrganizationRequest) { r.Contact = &geo.ContactJSON{Name: "李", Phone: "12345"} }), []string{"contact.phone"}},
-		{"everything wrong", geo.OrganizationRequest{Kind: "choir", Village: "4313", Contact: &geo.ContactJSON{Phone: "1"}},
+		{"everything wrong", geo.OrganizationRequest{Kind: "Choir!", Village: "4313", Contact: &geo.ContactJSON{Phone: "1"}},
 			[]string{"kind", "name", "village", "contact.name", "contact.phone"}},
 	}
 	for _, tt := range tests {
@@ -75,7 +75,7 @@ func TestOrganizationPatch_Check(t *testing.T) {
 		{"end on a date, saying so", `{"status":"ended","ended_at":"2026-11-01"}`, geo.OrganizationUpdate{End: time.Date(2026, 10, 31, 16, 0, 0, 0, time.UTC)}, nil},
 		{"reopen", `{"status":"active"}`, geo.OrganizationUpdate{Reopen: true}, nil},
 		{"nothing", `{}`, geo.OrganizationUpdate{}, []string{"body"}},
-		{"unknown kind", `{"kind":"choir"}`, geo.OrganizationUpdate{}, []string{"kind"}},
+		{"unknown kind", `{"kind":"Choir!"}`, geo.OrganizationUpdate{}, []string{"kind"}},
 		{"blank name", `{"name":""}`, geo.OrganizationUpdate{}, []string{"name"}},
 		{"village not in the town", `{"village":"431321101299"}`, geo.OrganizationUpdate{}, []string{"village"}},
 		{"contact not an object", `{"contact":"王"}`, geo.OrganizationUpdate{}, []string{"contact"}},
@@ -85,7 +85,7 @@ func TestOrganizationPatch_Check(t *testing.T) {
 		{"empty status", `{"status":""}`, geo.OrganizationUpdate{}, []string{"status"}},
 		{"active with ended_at", `{"status":"active","ended_at":"2026-01-01"}`, geo.OrganizationUpdate{}, []string{"ended_at"}},
 		{"ended at no time", `{"ended_at":"yesterday"}`, geo.OrganizationUpdate{}, []string{"ended_at"}},
-		{"everything wrong", `{"kind":"choir","name":" ","village":"1","contact":{"phone":"x"},"status":"paused"}`, geo.OrganizationUpdate{},
+		{"everything wrong", `{"kind":"Choir!","name":" ","village":"1","contact":{"phone":"x"},"status":"paused"}`, geo.OrganizationUpdate{},
 			[]string{"kind", "name", "village", "contact.name", "contact.phone", "status"}},
 	}
 	for _, tt := range tests {

@@ -180,6 +180,9 @@ type Appointment struct {
 	Role        Role
 	GridCode    string
 	VillageCode string
+	// TownCode is the duty desk's town; empty for the only town of a
+	// one-town deployment.
+	TownCode    string
 	PersonID    int64
 	Name, Phone string
 	From        time.Time
@@ -193,6 +196,8 @@ func (a *Appointment) Target() string {
 		return "grid:" + a.GridCode
 	case a.VillageCode != "":
 		return "village:" + a.VillageCode
+	case a.TownCode != "":
+		return "town:" + a.TownCode
 	}
 	return "town"
 }

@@ -47,8 +47,15 @@ const (
 type Plan struct {
 	ID   int64
 	Note string
-	// BaseGeneration is the generation the draft was opened on; apply
-	// refuses the plan once another generation has followed it.
+	// Town is the code of the town the plan redraws; empty for a plan of
+	// every town (the deployment as a whole). A town's plan copies, checks
+	// and writes that town's grids and villages only, and goes stale only
+	// when that town changes.
+	Town string
+	// BaseGeneration is the generation the draft was opened on: the
+	// town's current generation (the newest that changed it). Apply
+	// refuses the plan once another generation has changed its town;
+	// generations of other towns do not make it stale.
 	BaseGeneration int64
 	Status         PlanStatus
 	// RebasedFrom is the plan whose changes this one replayed onto a newer
@@ -65,6 +72,32 @@ type Plan struct {
 	AppliedAt         time.Time
 	AppliedGeneration int64
 	Summary           PlanSummary
+}
+
+// InTown reports whether the village or grid code is of the town p
+// redraws: any code for a plan of every town.
+func (p *Plan) InTown(code string) bool {
+	return p.Town == "" || TownCodeOf(code) == p.Town
+}
+
+// CheckInTown refuses, as EINVALID located at where, a village or grid
+// code of another town than the one p redraws: a town's plan never
+// touches another town's grids or villages.
+func (p *Plan) CheckInTown(where, code string) error {
+	if why := p.OutsideTown(code); why != "" {
+		return Invalidf(where, "%s", why)
+	}
+	return nil
+}
+
+// OutsideTown says why the village or grid code is not p's to change
+// (another town's), or returns "" when it is.
+func (p *Plan) OutsideTown(code string) string {
+	if p.InTown(code) {
+		return ""
+	}
+	return fmt.Sprintf("%s is in town %s, but plan %d redraws town %s: open a plan of town %s to change it",
+		code, TownCodeOf(code), p.ID, p.Town, TownCodeOf(code))
 }
 
 // PlanTag names a draft as someone reviewed it: its base generation and
@@ -756,8 +789,11 @@ type IncidentMove struct {
 // Tag is the plan's tag as it is.
 type StaleBaseError struct {
 	Plan, Base, Current int64
-	IfMatch             PlanTag
-	Tag                 PlanTag
+	// Town is the town the plan redraws ("" for every town): Current is
+	// that town's current generation.
+	Town    string
+	IfMatch PlanTag
+	Tag     PlanTag
 }
 
 func (e *StaleBaseError) Error() string {
@@ -767,6 +803,9 @@ func (e *StaleBaseError) Error() string {
 	case e.IfMatch.Revision != e.Tag.Revision:
 		return fmt.Sprintf("If-Match names revision %d of plan %d, but it is at revision %d: it was edited since; review it again (GET) and apply with its ETag %q",
 			e.IfMatch.Revision, e.Plan, e.Tag.Revision, e.Tag.String())
+	}
+	if e.Town != "" {
+		return fmt.Sprintf("plan %d is based on generation %d, but generation %d has changed town %s since: open a new plan (rebase) and apply that", e.Plan, e.Base, e.Current, e.Town)
 	}
 	return fmt.Sprintf("plan %d is based on generation %d, but generation %d is current: open a new plan (rebase) and apply that", e.Plan, e.Base, e.Current)
 }
@@ -785,18 +824,26 @@ func (e *BlockingError) Error() string {
 // PlanStore keeps plans. Every method returns EUNAVAILABLE when the
 // database cannot be reached, and ENOTFOUND when the plan does not exist.
 // Edits take the actor, recorded in the audit log in the same transaction,
-// and now; they return ECONFLICT when the plan is no longer a draft, and
-// return the grids they touched as they are after the edit.
+// and now; they return ECONFLICT when the plan is no longer a draft,
+// EINVALID located at the member when a grid or village code is of another
+// town than the plan's (Plan.CheckInTown), and return the grids they
+// touched as they are after the edit.
 type PlanStore interface {
-	// CreatePlan opens a draft on the current generation, copying its
-	// grids and village outlines. With rebase > 0 it then replays that
-	// plan's changes (grids it added, modified or retired, and leaders it
-	// appoints) onto the copy: ECONFLICT if that plan was applied.
-	// ENOTFOUND when the database holds no town.
-	CreatePlan(ctx context.Context, note string, rebase int64, actor string, now time.Time) (*Plan, error)
-	// Plans lists the plans of the status (every plan when empty), newest
-	// first.
-	Plans(ctx context.Context, status PlanStatus) ([]Plan, error)
+	// CreatePlan opens a draft of np.Town (see NewPlan for the default)
+	// on its current generation, copying that town's grids and village
+	// outlines. With np.Rebase > 0 it then replays that plan's changes
+	// (grids it added, modified or retired, and leaders it appoints) onto
+	// the copy: ECONFLICT if that plan was applied. EINVALID naming
+	// "town" when the deployment has no such town, naming "rebase" when
+	// the plan rebased redraws another town. ENOTFOUND when the database
+	// holds no town.
+	CreatePlan(ctx context.Context, np NewPlan, actor string, now time.Time) (*Plan, error)
+	// Plans lists the plans of the status (every plan when empty) that
+	// redraw town (every plan when empty; a plan of every town is listed
+	// under each town), newest first.
+	Plans(ctx context.Context, status PlanStatus, town string) ([]Plan, error)
+	// PlanHeader returns a plan's header and summary, without its grids.
+	PlanHeader(ctx context.Context, id int64) (*Plan, error)
 	// Plan returns a plan with every grid of its draft and the retired
 	// ones, leaders as they would be at time at.
 	Plan(ctx context.Context, id int64, at time.Time) (*PlanView, error)
@@ -841,9 +888,12 @@ type PlanStore interface {
 	RepairPlan(ctx context.Context, id int64, r Repair, actor string, now time.Time) (*RepairResult, error)
 	// PlanImpact computes what applying the plan would change, at time at.
 	PlanImpact(ctx context.Context, id int64, at time.Time) (*Impact, error)
-	// ApplyPlan writes the draft as a new generation in one transaction,
-	// under the generation lock: *StaleBaseError when ifMatch is not the
-	// plan's tag (base and revision) or the base is no longer current;
+	// ApplyPlan writes the draft as a new generation of its town in one
+	// transaction: *StaleBaseError when ifMatch is not the plan's tag
+	// (base and revision) or the base is no longer its town's current
+	// generation; a town's apply checks its draft under a lock of that
+	// town and holds the generation lock (shared by every writer of
+	// generations) only while it writes;
 	// ECONFLICT when it was applied already or changes nothing (no grid
 	// added, modified or retired, no leader appointed); *BlockingError
 	// when blocking problems remain. It appoints the plan's leaders,

@@ -14,21 +14,32 @@ import (
 // MergeRequest, MoveRequest, CheckLeader in plan.go): each returns one
 // EINVALID error that locates every wrong member of the request.
 
-// NewPlan is a draft to open on the current generation: a note, and the
-// plan (if any) whose changes it replays (a draft left behind by another
-// apply).
+// NewPlan is a draft to open on the current generation: a note, the town
+// it redraws, and the plan (if any) whose changes it replays (a draft left
+// behind by another apply).
 type NewPlan struct {
-	Note   string `json:"note"`
+	Note string `json:"note"`
+	// Town is the 9-digit code of the town the plan redraws. Empty: the
+	// town of the plan rebased, else the deployment's only town, else
+	// every town at once (a plan of the whole deployment, as before
+	// deployments held many towns).
+	Town   string `json:"town"`
 	Rebase int64  `json:"rebase"`
 }
 
-// Check trims the note and checks it is within MaxPlanNote characters, and
-// that rebase names a plan or none (0).
+// Check trims the note and checks it is within MaxPlanNote characters,
+// that town is a town code or empty, and that rebase names a plan or none
+// (0). Whether the town is one of the deployment's is the store's to say.
 func (p *NewPlan) Check() error {
 	var ps problemList
 	p.Note = strings.TrimSpace(p.Note)
 	if n := utf8.RuneCountInString(p.Note); n > MaxPlanNote {
 		ps.add("note", "%d characters, want at most %d", n, MaxPlanNote)
+	}
+	if p.Town != "" {
+		if err := ValidateTownCode(p.Town); err != nil {
+			ps.add("town", "%s", ErrorMessage(err))
+		}
 	}
 	if p.Rebase < 0 {
 		ps.add("rebase", "got %d, want a plan number", p.Rebase)

@@ -25,6 +25,9 @@ func TestNewPlan_Check(t *testing.T) {
 		{"501 characters", geo.NewPlan{Note: strings.Repeat("划", 501)}, "", []string{"note"}},
 		{"negative rebase", geo.NewPlan{Rebase: -1}, "", []string{"rebase"}},
 		{"both wrong", geo.NewPlan{Note: strings.Repeat("x", 501), Rebase: -1}, "", []string{"note", "rebase"}},
+		{"a town", geo.NewPlan{Town: "431321101"}, "", nil},
+		{"a village code as the town", geo.NewPlan{Town: "431321101201"}, "", []string{"town"}},
+		{"a town of letters", geo.NewPlan{Town: "43132110x"}, "", []string{"town"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -35,6 +38,42 @@ func TestNewPlan_Check(t *testing.T) {
 				t.Errorf("note %q, want %q", p.Note, tt.note)
 			}
 		})
+	}
+}
+
+// TestPlan_InTown: a plan of a town changes that town's grids and
+// villages only; a plan of every town, any.
+func TestPlan_InTown(t *testing.T) {
+	town := geo.Plan{ID: 7, Town: "431321101"}
+	every := geo.Plan{ID: 8}
+	for _, tt := range []struct {
+		code      string
+		inTown    bool
+		inEvery   bool
+		whereTown string
+	}{
+		{"431321101201001", true, true, ""},
+		{"431321101201", true, true, ""},
+		{"431321102201001", false, true, "code"},
+		{"431321102201", false, true, "code"},
+	} {
+		if got := town.InTown(tt.code); got != tt.inTown {
+			t.Errorf("plan of %s, %s: InTown %v, want %v", town.Town, tt.code, got, tt.inTown)
+		}
+		if got := every.InTown(tt.code); got != tt.inEvery {
+			t.Errorf("plan of every town, %s: InTown %v, want %v", tt.code, got, tt.inEvery)
+		}
+		err := town.CheckInTown("code", tt.code)
+		if tt.whereTown == "" {
+			if err != nil {
+				t.Errorf("%s: %v", tt.code, err)
+			}
+			continue
+		}
+		checkWheres(t, err, tt.whereTown)
+		if msg := geo.ErrorMessage(err); !strings.Contains(msg, "431321102") || !strings.Contains(msg, "plan 7") {
+			t.Errorf("%s: message %q should name the grid's town and the plan", tt.code, msg)
+		}
 	}
 }
 

@@ -140,7 +140,7 @@ func TestDecide_record(t *testing.T) {
 			Grids: []geo.GridRecord{{Grid: geo.Grid{Code: "431321101201001", Name: "网格1", VillageCode: "431321101201",
 				Geometry: square(112, 27, 112.01, 27.01)},
 				Leader: &geo.Contact{Name: "网格长", Phone: "13900000001"}, Deputy: &geo.Contact{Name: "副网格长", Phone: "13800000001"}}}}
-		s, err := geo.NewSnapshot(1, td, now)
+		s, err := geo.NewSnapshot(1, td.Area(), now)
 		if err != nil {
 			t.Fatal(err)
 		}

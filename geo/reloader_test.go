@@ -16,7 +16,7 @@ func snapshotAt(t *testing.T, gen int64, loaded time.Time) *geo.Snapshot {
 		Villages: []geo.Village{{Code: "431321101201", Name: "一村", Outline: square(112, 27, 112.01, 27.01)}},
 		Grids: []geo.GridRecord{{Grid: geo.Grid{Code: "431321101201001", Name: "网格1", VillageCode: "431321101201",
 			Geometry: square(112, 27, 112.01, 27.01)}}}}
-	s, err := geo.NewSnapshot(gen, td, loaded)
+	s, err := geo.NewSnapshot(gen, td.Area(), loaded)
 	if err != nil {
 		t.Fatal(err)
 	}

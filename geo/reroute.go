@@ -88,7 +88,7 @@ func (d Dispatcher) Handover(snap *Snapshot, channels []Channel, inc *Incident, 
 // grid g at inc's level, the status after, and the messages.
 func (d Dispatcher) reassignFor(snap *Snapshot, channels []Channel, inc *Incident, g *GridRecord, r Reroute, now time.Time) Reroute {
 	prev := inc.Assignee
-	a, onDuty := snap.Assign(g, inc.Assignee.Level, now)
+	a, onDuty := snap.Assign(inc.TownCode, g, inc.Assignee.Level, now)
 	if onDuty {
 		r.Assignee = a
 	}

@@ -66,7 +66,7 @@ func TestSnapshot_Absence(t *testing.T) {
 				if got := a.CoveredBy; tt.cover == "" && got != nil || tt.cover != "" && (got == nil || got.Role != tt.cover) {
 					t.Errorf("%s covered by %+v, want %q", c.Name, got, tt.cover)
 				}
-				routed, _ := snap.Assign(g, geo.LevelGrid, dispatchNow)
+				routed, _ := snap.Assign("", g, geo.LevelGrid, dispatchNow)
 				if a.CoveredBy != nil && *a.CoveredBy != routed {
 					t.Errorf("covered by %+v, routing sends to %+v", *a.CoveredBy, routed)
 				}

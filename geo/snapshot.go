@@ -3,12 +3,16 @@ package geo
 import (
 	"context"
 	"fmt"
+	"math"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/planar"
 
 	"wangge/geo/gridindex"
 )
@@ -17,16 +21,17 @@ import (
 // spheroid) a point is still routed to the nearest grid.
 const DefaultToleranceM = 200
 
-// Snapshot is an immutable view of one generation of the town: its grids
-// with the people and organizations on them, and the lookup index over the
-// grids. Readers share it without locks; a change builds a new snapshot and
+// Snapshot is an immutable view of one generation of the deployment: its
+// towns, their grids with the people and organizations on them, and one
+// lookup index over the grids of every town. Readers share it without locks; a change builds a new snapshot and
 // swaps it in (see Registry).
 type Snapshot struct {
 	Generation int64
 	// LoadedAt is when the snapshot was built; People and organizations are
 	// those in office at that moment.
 	LoadedAt time.Time
-	Town     Town
+	// Towns are sorted by code; a one-town deployment has one.
+	Towns []Town
 	// Villages and Grids are sorted by code. Grids[i] is entry i of the index,
 	// so a smaller index is a smaller code: the boundary rule needs no lookup.
 	Villages []Village
@@ -35,17 +40,20 @@ type Snapshot struct {
 	index     *gridindex.Index
 	gridAt    map[string]int
 	villageAt map[string]int
-	district  map[string]District
+	townAt    map[string]int
+	district  map[string]District // by town code + district code
+	whole     Town
 }
 
 // NewSnapshot builds the snapshot of generation gen from td. It sorts td's
-// villages and grids by code in place.
-func NewSnapshot(gen int64, td *TownData, loadedAt time.Time) (*Snapshot, error) {
+// towns, villages and grids by code in place.
+func NewSnapshot(gen int64, td *Area, loadedAt time.Time) (*Snapshot, error) {
+	sort.Slice(td.Towns, func(i, j int) bool { return td.Towns[i].Code < td.Towns[j].Code })
 	sort.Slice(td.Villages, func(i, j int) bool { return td.Villages[i].Code < td.Villages[j].Code })
 	sort.Slice(td.Grids, func(i, j int) bool { return td.Grids[i].Code < td.Grids[j].Code })
-	s := &Snapshot{Generation: gen, LoadedAt: loadedAt, Town: td.Town, Villages: td.Villages, Grids: td.Grids,
+	s := &Snapshot{Generation: gen, LoadedAt: loadedAt, Towns: td.Towns, Villages: td.Villages, Grids: td.Grids,
 		gridAt: make(map[string]int, len(td.Grids)), villageAt: make(map[string]int, len(td.Villages)),
-		district: map[string]District{}}
+		townAt: make(map[string]int, len(td.Towns)), district: map[string]District{}}
 	polys := make([]orb.MultiPolygon, len(td.Grids))
 	for i, g := range td.Grids {
 		polys[i] = g.Geometry
@@ -54,9 +62,13 @@ func NewSnapshot(gen int64, td *TownData, loadedAt time.Time) (*Snapshot, error)
 	for i, v := range td.Villages {
 		s.villageAt[v.Code] = i
 	}
-	for _, d := range td.Town.Districts {
-		s.district[d.Code] = d
+	for i, t := range td.Towns {
+		s.townAt[t.Code] = i
+		for _, d := range t.Districts {
+			s.district[t.Code+d.Code] = d
+		}
 	}
+	s.whole = wholeTown(td.Towns)
 	ix, err := gridindex.New(polys)
 	if err != nil {
 		return nil, fmt.Errorf("building the lookup index of generation %d: %w", gen, err)
@@ -86,10 +98,110 @@ func (s *Snapshot) Village(code string) (*Village, bool) {
 	return &s.Villages[i], true
 }
 
-// District returns the liaison district with the given code.
-func (s *Snapshot) District(code string) (District, bool) {
-	d, ok := s.district[code]
+// VillageDistrict returns the liaison district of village v. District
+// codes are numbered within a town.
+func (s *Snapshot) VillageDistrict(v *Village) (District, bool) {
+	d, ok := s.district[TownCodeOf(v.Code)+v.DistrictCode]
 	return d, ok
+}
+
+// TownOf returns the town of a town, village or grid code (its first nine
+// digits).
+func (s *Snapshot) TownOf(code string) (*Town, bool) {
+	i, ok := s.townAt[TownCodeOf(code)]
+	if !ok {
+		return nil, false
+	}
+	return &s.Towns[i], true
+}
+
+// TownAt returns the town whose outline covers p or, outside every town,
+// the one whose outline is nearest (in degrees, as PostGIS's <-> orders
+// them for the incidents' town); false when there is no town.
+func (s *Snapshot) TownAt(p orb.Point) (*Town, bool) {
+	best, bestD := -1, math.Inf(1)
+	for i := range s.Towns {
+		d := outlineDistance(s.Towns[i].Outline, p)
+		if d < bestD || d == bestD && best >= 0 && s.Towns[i].Code < s.Towns[best].Code {
+			best, bestD = i, d
+		}
+	}
+	if best < 0 {
+		return nil, false
+	}
+	return &s.Towns[best], true
+}
+
+// Whole is what the snapshot covers, as one Town for the titles of maps,
+// feeds and files: the town itself in a one-town deployment; for several,
+// the county (or city, or province) they share, by name and code, with
+// every town's outline. It has no districts and no duty desk.
+func (s *Snapshot) Whole() *Town { return &s.whole }
+
+// TownData returns the data of town code as a town file holds it, or
+// with code "" the whole deployment as one layer (Area.TownData).
+func (s *Snapshot) TownData(code string) (*TownData, bool) {
+	return (&Area{Towns: s.Towns, Villages: s.Villages, Grids: s.Grids}).TownData(code)
+}
+
+func wholeTown(towns []Town) Town {
+	switch len(towns) {
+	case 0:
+		return Town{}
+	case 1:
+		return towns[0]
+	}
+	w := Town{Code: towns[0].Code, County: towns[0].County, Province: towns[0].Province}
+	var notes []string
+	for _, t := range towns {
+		for !strings.HasPrefix(t.Code, w.Code) {
+			w.Code = w.Code[:len(w.Code)-1]
+		}
+		if t.County != w.County {
+			w.County = ""
+		}
+		if t.Province != w.Province {
+			w.Province = ""
+		}
+		if t.Note != "" && !slices.Contains(notes, t.Note) {
+			notes = append(notes, t.Note)
+		}
+		w.Outline = append(w.Outline, t.Outline...)
+	}
+	// A division code is 2 (province), 4 (city) or 6 (county) digits.
+	switch {
+	case len(w.Code) >= 6:
+		w.Code = w.Code[:6]
+	case len(w.Code) >= 4:
+		w.Code = w.Code[:4]
+	case len(w.Code) >= 2:
+		w.Code = w.Code[:2]
+	default:
+		w.Code = ""
+	}
+	w.Name = fmt.Sprintf("%d towns", len(towns))
+	switch {
+	case w.County != "":
+		w.Name = fmt.Sprintf("%s (%d towns)", w.County, len(towns))
+	case w.Province != "":
+		w.Name = fmt.Sprintf("%s (%d towns)", w.Province, len(towns))
+	}
+	w.Note = strings.Join(notes, " ")
+	return w
+}
+
+// outlineDistance is the planar distance in degrees from p to m: 0 inside.
+func outlineDistance(m orb.MultiPolygon, p orb.Point) float64 {
+	if planar.MultiPolygonContains(m, p) {
+		return 0
+	}
+	best := math.Inf(1)
+	for _, poly := range m {
+		for _, ring := range poly {
+			best = min(best, planar.DistanceFrom(orb.LineString(ring), p))
+		}
+	}
+	return best
 }
 
 // Location is where a point is routed.

@@ -19,7 +19,7 @@ func demoSnapshot(tb testing.TB, gen int64) *geo.Snapshot {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	s, err := geo.NewSnapshot(gen, td, time.Now())
+	s, err := geo.NewSnapshot(gen, td.Area(), time.Now())
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -44,7 +44,7 @@ func TestSnapshot_sortedAndLookups(t *testing.T) {
 	if !ok {
 		t.Fatalf("village %s of grid %s missing", g.VillageCode, g.Code)
 	}
-	if _, ok := s.District(v.DistrictCode); !ok {
+	if _, ok := s.VillageDistrict(v); !ok {
 		t.Errorf("district %q of village %s missing", v.DistrictCode, v.Code)
 	}
 	loc, ok := s.Locate(orb.Point{116.4, 39.9}, geo.DefaultToleranceM)
@@ -59,7 +59,7 @@ func TestRegistry_swapIsAtomic(t *testing.T) {
 	full := demoSnapshot(t, 1)
 	td, _ := townfile.ReadFS(fixtures.Heye, fixtures.HeyeDir)
 	td.Grids = td.Grids[:100]
-	part, err := geo.NewSnapshot(2, td, time.Now())
+	part, err := geo.NewSnapshot(2, td.Area(), time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +84,7 @@ func TestRegistry_swapIsAtomic(t *testing.T) {
 					t.Errorf("generation %d with %d grids", s.Generation, len(s.Grids))
 					return
 				}
-				b := s.Town.Outline.Bound()
+				b := s.Whole().Outline.Bound()
 				s.Locate(orb.Point{b.Min[0] + r.Float64()*(b.Max[0]-b.Min[0]), b.Min[1] + r.Float64()*(b.Max[1]-b.Min[1])}, 200)
 			}
 		}()
@@ -105,7 +105,7 @@ func TestRegistry_swapIsAtomic(t *testing.T) {
 func BenchmarkLocate_demoTown(b *testing.B) {
 	s := demoSnapshot(b, 1)
 	r := rand.New(rand.NewPCG(5, 6))
-	bd := s.Town.Outline.Bound()
+	bd := s.Whole().Outline.Bound()
 	pts := make([]orb.Point, 4096)
 	for i := range pts {
 		pts[i] = orb.Point{bd.Min[0] + r.Float64()*(bd.Max[0]-bd.Min[0]), bd.Min[1] + r.Float64()*(bd.Max[1]-bd.Min[1])}

@@ -42,9 +42,9 @@ type HistoryStore interface {
 	// GenerationAt returns the generation in force at t; ENOTFOUND before
 	// the first.
 	GenerationAt(ctx context.Context, t time.Time) (int64, error)
-	// LoadTown reads generation gen (0: current) with the people and
-	// organizations in office at time at.
-	LoadTown(ctx context.Context, gen int64, at time.Time) (*TownData, int64, error)
+	// LoadArea reads every town at generation gen (0: current) with the
+	// people and organizations in office at time at.
+	LoadArea(ctx context.Context, gen int64, at time.Time) (*Area, int64, error)
 	// Generations lists the generations, newest first.
 	Generations(ctx context.Context) ([]GenerationSummary, error)
 	// GridHistory lists a grid's versions, oldest first; ENOTFOUND if the

@@ -9,8 +9,10 @@ import (
 	"github.com/paulmach/orb"
 )
 
-// Town is the township (镇/乡/街道) that wangge serves: one per deployment.
-// Its outline is the area the grids must tile exactly.
+// Town is a township (镇/乡/街道) that wangge serves. A deployment holds one
+// town or many (a county, a city): the town of a village or a grid is the
+// first nine digits of its code. Its outline is the area its grids must
+// tile exactly.
 type Town struct {
 	// Code is the 9-digit statistical code of the township, e.g. 431321101.
 	Code     string
@@ -25,6 +27,13 @@ type Town struct {
 	// DutyDesk is the town's duty desk (值班室): it takes what is outside
 	// every grid and what villages escalate.
 	DutyDesk *Contact
+	// DutyRoster is the desk's duty roster (servicepoint_duty.go): the
+	// shifts not ended two days before the data was read, by start. A
+	// shift covering a time takes the desk's place then.
+	DutyRoster []DutyShift
+	// ServicePoints are the town's service points in service when the data
+	// was read, by id (servicepoint.go): the map layers are drawn from them.
+	ServicePoints []ServicePoint
 }
 
 // District is a liaison district (片区联络组): a group of villages followed by
@@ -32,6 +41,9 @@ type Town struct {
 type District struct {
 	Code string // short, stable, unique in the town, e.g. "01"
 	Name string
+	// Secretary is the secretary of the district's 片区党工委 at the
+	// snapshot's time (structure.go); not part of town files.
+	Secretary *Contact
 }
 
 // Village is an administrative village (村) or community (社区).
@@ -44,6 +56,9 @@ type Village struct {
 	// LiaisonLeader leads the village's liaison work group (联村工作组组长):
 	// it takes a grid's matters when the grid has nobody, and escalations.
 	LiaisonLeader *Contact
+	// WorkTeam is the work team covering the village at the snapshot's
+	// time (structure.go); not part of town files.
+	WorkTeam *TeamOnDuty
 	// Organizations are the village's organizations with their members, as
 	// exchanged in town files (which grids each serves is on the grids).
 	Organizations []OrganizationRoster
@@ -90,6 +105,60 @@ type TownData struct {
 	Town     Town
 	Villages []Village
 	Grids    []GridRecord
+}
+
+// Area returns td as the area of a one-town deployment; it shares td's
+// slices.
+func (td *TownData) Area() *Area {
+	return &Area{Towns: []Town{td.Town}, Villages: td.Villages, Grids: td.Grids}
+}
+
+// Area is what a deployment holds at one generation: its towns (one, or a
+// county's) with their villages and grids.
+type Area struct {
+	Towns    []Town
+	Villages []Village
+	Grids    []GridRecord
+}
+
+// TownData returns the data of the town with the given code: what a
+// per-town export writes; with code "", that of the only town or, when
+// there are several, the whole area as one layer under a Town naming what
+// they share (see Snapshot.Whole). False when there is no such town. The
+// slices of one town are copies of a's entries (the grids share their
+// geometries).
+func (a *Area) TownData(code string) (*TownData, bool) {
+	if code == "" && len(a.Towns) == 1 {
+		code = a.Towns[0].Code
+	}
+	if code == "" {
+		return &TownData{Town: wholeTown(a.Towns), Villages: a.Villages, Grids: a.Grids}, true
+	}
+	i := slices.IndexFunc(a.Towns, func(t Town) bool { return t.Code == code })
+	if i < 0 {
+		return nil, false
+	}
+	td := &TownData{Town: a.Towns[i]}
+	for _, v := range a.Villages {
+		if TownCodeOf(v.Code) == code {
+			td.Villages = append(td.Villages, v)
+		}
+	}
+	for _, g := range a.Grids {
+		if TownCodeOf(g.Code) == code {
+			td.Grids = append(td.Grids, g)
+		}
+	}
+	return td, true
+}
+
+// TownCodeOf returns the town part of a village or grid code (its first
+// nine digits), or "" when code is shorter.
+func TownCodeOf(code string) string {
+	if len(code) < 9 {
+		return ""
+	}
+	return code[:9]
 }
 
 // GridRecord is a grid as exchanged in files: the grid itself and the people

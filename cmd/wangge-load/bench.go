@@ -36,7 +36,7 @@ type bench struct {
 // the API and PostGIS give the snapshot's answers on a sample of them. The
 // caller closes the bench, also on error.
 func newBench(ctx context.Context, e *env, o options, logf func(string, ...any)) (*bench, error) {
-	b := &bench{e: e, o: o, logf: logf, pts: randomPoints(e.snap.Town.Outline.Bound(), pointCount, 1),
+	b := &bench{e: e, o: o, logf: logf, pts: randomPoints(e.snap.Whole().Outline.Bound(), pointCount, 1),
 		meter: newCPUMeter(e.cluster.PGData)}
 	var err error
 	if b.pool, err = openBenchPool(ctx, e.cluster.ConnString("wangge"), max(o.conns, o.batchConns)); err != nil {
@@ -50,8 +50,8 @@ func newBench(ctx context.Context, e *env, o options, logf func(string, ...any))
 	mix := mixOf(s, b.pts)
 	pct := func(n int) float64 { return 100 * float64(n) / float64(len(b.pts)) }
 	b.rep = &report{Date: time.Now().Format("2006-01-02"), Command: o.command(), Machine: m, Runs: o.runs,
-		Town: fmt.Sprintf("demo town %s (%s), %d villages, %d grids, generation %d",
-			s.Town.Name, s.Town.Code, len(s.Villages), len(s.Grids), s.Generation),
+		Town: fmt.Sprintf("demo %s: %s (%s), %d villages, %d grids, generation %d", o.data,
+			s.Whole().Name, s.Whole().Code, len(s.Villages), len(s.Grids), s.Generation),
 		Points: fmt.Sprintf("%d uniform random points in the town's bounding box: %.1f%% inside a grid, "+
 			"%.2f%% on a border, %.1f%% outside but within 200 m (nearest grid), %.1f%% farther (404)",
 			len(b.pts), pct(mix.Inside), pct(mix.Boundary), pct(mix.Nearest), pct(mix.Outside))}
@@ -384,7 +384,7 @@ func (b *bench) measureIndex(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	lookup := "index lookup (`Snapshot.LocateCode`), demo town, "
+	lookup := "index lookup (`Snapshot.LocateCode`), demo " + b.o.data + ", "
 	b.rep.cost(lookup+"all the random points", "ns", t.AllNs).atMost(300)
 	b.rep.cost(lookup+"points inside a grid", "ns", t.InsideNs).atMost(300)
 	b.rep.cost(lookup+"points within 200 m outside (nearest grid)", "ns", t.NearestNs)

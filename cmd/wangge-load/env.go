@@ -38,14 +38,14 @@ const setupTimeout = 3 * time.Minute
 // caller's deferred close stops what was started. Set-up does not stop
 // half-way on Ctrl-C (a half-started server could be left running);
 // ctx is checked once it is done.
-func setUp(ctx context.Context, logf func(string, ...any)) (*env, error) {
+func setUp(ctx context.Context, data string, logf func(string, ...any)) (*env, error) {
 	e := &env{logf: logf}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), setupTimeout)
 	defer cancel()
 	if err := e.startDatabase(sctx); err != nil {
 		return e, err
 	}
-	if err := e.loadDemoTown(sctx); err != nil {
+	if err := e.loadDemo(sctx, data); err != nil {
 		return e, err
 	}
 	if err := e.serve(); err != nil {
@@ -91,19 +91,35 @@ func openMigrated(ctx context.Context, c *pgstore.Cluster, name string) (*pgstor
 	return db, nil
 }
 
-// loadDemoTown imports the demo town and builds its snapshot the way
-// `wangge serve` does.
-func (e *env) loadDemoTown(ctx context.Context) error {
-	td, err := townfile.ReadFS(fixtures.Heye, fixtures.HeyeDir)
-	if err != nil {
-		return fmt.Errorf("reading the demo town: %w", err)
+// loadDemo imports the demo town (data "town") or the demo county
+// ("county") and builds its snapshot the way `wangge serve` does.
+func (e *env) loadDemo(ctx context.Context, data string) error {
+	var towns []*geo.TownData
+	switch data {
+	case "town":
+		td, err := townfile.ReadFS(fixtures.Heye, fixtures.HeyeDir)
+		if err != nil {
+			return fmt.Errorf("reading the demo town: %w", err)
+		}
+		towns = []*geo.TownData{td}
+	case "county":
+		var err error
+		if towns, err = fixtures.County(); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("-data %q: want town or county", data)
 	}
-	e.logf("importing the demo town (%d grids)", len(td.Grids))
-	if _, err := e.db.ImportTown(ctx, td, "wangge-load", "benchmark"); err != nil {
-		return fmt.Errorf("importing the demo town: %w", err)
+	grids := 0
+	for _, td := range towns {
+		grids += len(td.Grids)
+	}
+	e.logf("importing the demo %s (%d towns, %d grids)", data, len(towns), grids)
+	if _, err := e.db.ImportTowns(ctx, towns, "wangge-load", "benchmark"); err != nil {
+		return fmt.Errorf("importing the demo %s: %w", data, err)
 	}
 	now := e.db.Now()
-	loaded, gen, err := e.db.LoadTown(ctx, 0, now)
+	loaded, gen, err := e.db.LoadArea(ctx, 0, now)
 	if err != nil {
 		return err
 	}

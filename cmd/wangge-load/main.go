@@ -53,11 +53,18 @@ type options struct {
 	batchConns int
 	skip1M     bool
 	skipCounty bool
+	// data is what the benchmarks run on: the demo town or the demo county.
+	data       string
 	json       bool
 	cpuProfile string
 	runs       int
 	waitIdle   time.Duration
 	args       []string
+	// intake, intakeClients, intakeChannel: the intake benchmark
+	// (intakebench.go), run alone.
+	intake        bool
+	intakeClients string
+	intakeChannel bool
 }
 
 func main() {
@@ -87,10 +94,14 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.batchConns, "batch-c", 2, "concurrent connections for batches and full-town GeoJSON (HTTP and PostGIS)")
 	fs.BoolVar(&o.skip1M, "skip-1m", false, "skip the in-memory index over a million synthetic grids")
 	fs.BoolVar(&o.skipCounty, "skip-county", false, "skip the import of a synthetic county of 5,000 grids")
+	fs.StringVar(&o.data, "data", "town", "what the benchmarks run on: town (the demo town, 荷叶镇) or county (the demo county, 16 towns of 双峰县)")
 	fs.BoolVar(&o.json, "json", false, "print JSON instead of Markdown")
 	fs.IntVar(&o.runs, "runs", 1, "repeat every measurement this many times and report the median and the range (for noisy machines)")
 	fs.DurationVar(&o.waitIdle, "wait-idle", 0, "before each measurement, wait up to this long for other processes to leave the CPUs idle, and measure again (up to 3 times) when they take more than 10% of the CPU time meanwhile (for shared machines)")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of each HTTP measurement (server and load generator together) to `FILE`.get-locate.1, FILE.post-locate.1, FILE.grids-cold.1, FILE.grids-warm.1 (.2 … for further runs)")
+	fs.BoolVar(&o.intake, "intake", false, "measure only intake (POST /v1/incidents) on a PostgreSQL with fsync on; see intakebench.go")
+	fs.StringVar(&o.intakeClients, "intake-c", "8,16,32", "-intake: the numbers of concurrent clients, comma-separated")
+	fs.BoolVar(&o.intakeChannel, "intake-channel", false, "-intake: with an enabled SMS channel (messages written to the outbox, nobody delivering)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -127,7 +138,10 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	logf := func(format string, args ...any) {
 		fmt.Fprintf(stderr, "%s wangge-load: %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
 	}
-	e, err := setUp(ctx, logf)
+	if o.intake {
+		return runIntake(ctx, o, stdout, logf)
+	}
+	e, err := setUp(ctx, o.data, logf)
 	defer e.close()
 	if err != nil {
 		return err

@@ -15,9 +15,7 @@ import (
 	"github.com/paulmach/orb/encoding/mvt"
 	"github.com/paulmach/orb/maptile"
 
-	"wangge/fixtures"
 	"wangge/geo"
-	"wangge/geo/townfile"
 )
 
 // sqlTileMVT is GET /tiles/grids/{z}/{x}/{y}.mvt's tile made by PostGIS:
@@ -59,7 +57,7 @@ type tileFigures struct {
 // It first checks that PostGIS's tile and the API's hold the same grids.
 func (b *bench) measureTiles(ctx context.Context, run int) error {
 	o, addr := b.o, b.e.addr
-	f := &tileFigures{tile: maptile.At(b.e.snap.Town.Outline.Bound().Center(), 14)}
+	f := &tileFigures{tile: maptile.At(b.e.snap.Whole().Outline.Bound().Center(), 14)}
 	path := fmt.Sprintf("/tiles/grids/%d/%d/%d.mvt", f.tile.Z, f.tile.X, f.tile.Y)
 	if err := b.checkTiles(ctx, f, path); err != nil {
 		return err
@@ -221,14 +219,11 @@ func tileIDs(data []byte) []uint64 {
 	return ids
 }
 
-// demoSnapshot builds a second snapshot of the demo town, equal to snap
-// in content and generation, for the cold tile measurement to swap with.
+// demoSnapshot builds a second snapshot equal to snap in content and
+// generation (a new index over the same grids), for the cold tile
+// measurement to swap with.
 func demoSnapshot(snap *geo.Snapshot) (*geo.Snapshot, error) {
-	td, err := townfile.ReadFS(fixtures.Heye, fixtures.HeyeDir)
-	if err != nil {
-		return nil, err
-	}
-	return geo.NewSnapshot(snap.Generation, td, snap.LoadedAt)
+	return geo.NewSnapshot(snap.Generation, &geo.Area{Towns: snap.Towns, Villages: snap.Villages, Grids: snap.Grids}, snap.LoadedAt)
 }
 
 // tileCold measures the tile at path on one connection, swapping the

@@ -30,7 +30,10 @@ type Config struct {
 	DataDir     string  // --data-dir, WANGGE_DATA_DIR: the embedded cluster's folder
 	DatabaseURL string  // --database-url, DATABASE_URL: use this server instead
 	ToleranceM  float64 // --tolerance-m, WANGGE_TOLERANCE_M: metres, 0 < m ≤ 10000
-	Demo        bool    // --demo, WANGGE_DEMO: load the demo town into an empty database
+	Demo        bool    // --demo, WANGGE_DEMO: load a demo into an empty database
+	// DemoData is which demo --demo loads: DemoTown (荷叶镇, the default)
+	// or DemoCounty (双峰县's 16 towns); --demo=county sets both.
+	DemoData string
 	// DemoYear (--demo-year, WANGGE_DEMO_YEAR) also loads a synthetic year
 	// of the demo town's incidents, for the figures and 通报 to show; make
 	// run sets it. Off by default: a real town never wants invented cases.
@@ -50,7 +53,11 @@ type Config struct {
 	// --duplicate-window (WANGGE_DUPLICATE_WINDOW).
 	DuplicateWithinM float64
 	DuplicateWindow  time.Duration
-	dispatch         geo.DispatchConfig
+	// EscalateViaDistrict (--escalate-via-district,
+	// WANGGE_ESCALATE_VIA_DISTRICT): escalations from the village go to
+	// the 片区's secretary before the town duty desk. Off by default.
+	EscalateViaDistrict bool
+	dispatch            geo.DispatchConfig
 	// Notifications: --public-url (WANGGE_PUBLIC_URL) for the links in
 	// messages, --remind-before (WANGGE_REMIND_BEFORE) for the due-soon
 	// reminder, --delivery-attempts (WANGGE_DELIVERY_ATTEMPTS) before a
@@ -97,7 +104,7 @@ var settings = map[string]struct{ env, want string }{
 	"data-dir":           {"WANGGE_DATA_DIR", "a folder for the embedded PostgreSQL cluster"},
 	"database-url":       {"DATABASE_URL", "a PostgreSQL URL (postgres://user@host/db) or key=value connection string"},
 	"tolerance-m":        {"WANGGE_TOLERANCE_M", "a number of metres > 0 and ≤ 10000"},
-	"demo":               {"WANGGE_DEMO", "true or false"},
+	"demo":               {"WANGGE_DEMO", "true, false, town (the same as true) or county"},
 	"demo-year":          {"WANGGE_DEMO_YEAR", "true or false"},
 	"cors-origins":       {"WANGGE_CORS_ORIGINS", `"*", or comma-separated origins such as https://map.example.com (scheme://host[:port] in lower case, no path)`},
 	"due":                {"WANGGE_DUE", "severity=duration pairs, e.g. urgent=2h,major=24h,minor=72h"},
@@ -116,6 +123,9 @@ var settings = map[string]struct{ env, want string }{
 	"max-conns-per-addr": {"WANGGE_MAX_CONNS_PER_ADDR", "a whole number of connections, 0 (no cap) or more, e.g. 256"},
 	"max-layer-bytes":    {"WANGGE_MAX_LAYER_BYTES", "a whole number of bytes, 1048576 (1 MiB) .. 4294967296 (4 GiB), e.g. 268435456 (256 MiB)"},
 	"trusted-proxies":    {"WANGGE_TRUSTED_PROXIES", "comma-separated IP addresses or CIDRs of reverse proxies, e.g. 10.0.0.0/8,192.168.1.5"},
+
+	// The escalation path through the 片区 (geo/structure.go).
+	"escalate-via-district": {"WANGGE_ESCALATE_VIA_DISTRICT", "true or false"},
 }
 
 // DefaultConfig returns the defaults, overridden by the environment. A
@@ -124,7 +134,7 @@ var settings = map[string]struct{ env, want string }{
 // parse is kept aside for Validate to report, unless a flag replaces it.
 // Without WANGGE_DATA_DIR the data folder is defaultDataDir's.
 func DefaultConfig() Config {
-	c := Config{Addr: ":8080", ToleranceM: geo.DefaultToleranceM, Demo: true, CORSOrigins: "*", EscalateEvery: time.Minute,
+	c := Config{Addr: ":8080", ToleranceM: geo.DefaultToleranceM, Demo: true, DemoData: DemoTown, CORSOrigins: "*", EscalateEvery: time.Minute,
 		RemindBefore: 2 * time.Hour, DeliveryAttempts: geo.DefaultDeliveryPolicy().MaxAttempts,
 		HeaderTimeout: 5 * time.Second, BodyTimeout: api.DefaultBodyTimeout, BodyMinRate: api.DefaultBodyMinRate,
 		MaxConnsPerAddr: api.DefaultMaxConnsPerAddr, MaxLayerBytes: layerfile.DefaultLimits.MaxBytes,
@@ -137,11 +147,16 @@ func DefaultConfig() Config {
 	envValue(&c, "due", &c.Due, text)
 	envValue(&c, "co-notify", &c.CoNotify, text)
 	envValue(&c, "tolerance-m", &c.ToleranceM, func(v string) (float64, error) { return strconv.ParseFloat(v, 64) })
-	envValue(&c, "demo", &c.Demo, strconv.ParseBool)
+	var demo demoFlag
+	envValue(&c, "demo", &demo, parseDemo)
+	if c.from["demo"].name != "" {
+		c.Demo, c.DemoData = demo.on, demo.data
+	}
 	envValue(&c, "demo-year", &c.DemoYear, strconv.ParseBool)
 	envValue(&c, "escalate-every", &c.EscalateEvery, time.ParseDuration)
 	envValue(&c, "duplicate-within-m", &c.DuplicateWithinM, func(v string) (float64, error) { return strconv.ParseFloat(v, 64) })
 	envValue(&c, "duplicate-window", &c.DuplicateWindow, time.ParseDuration)
+	envValue(&c, "escalate-via-district", &c.EscalateViaDistrict, strconv.ParseBool)
 	envValue(&c, "public-url", &c.PublicURL, text)
 	envValue(&c, "remind-before", &c.RemindBefore, time.ParseDuration)
 	envValue(&c, "delivery-attempts", &c.DeliveryAttempts, strconv.Atoi)
@@ -347,6 +362,7 @@ func (c *Config) Validate() error {
 		return err
 	}
 	d.Duplicates = geo.DuplicateRule{Meters: c.DuplicateWithinM, Within: c.DuplicateWindow}
+	d.ViaDistrict = c.EscalateViaDistrict
 	c.dispatch = d
 	return nil
 }
@@ -393,3 +409,53 @@ func (c *Config) trustedProxies() []string {
 	}
 	return out
 }
+
+// The demos --demo loads into an empty database.
+const (
+	DemoTown   = "town"   // 荷叶镇: one town, about 230 grids
+	DemoCounty = "county" // 双峰县: 16 towns, about 3,500 grids
+)
+
+// demoFlag is the value of --demo: a boolean (--demo, --demo=false) that
+// may also name the demo (--demo=county).
+type demoFlag struct {
+	on   bool
+	data string
+}
+
+func parseDemo(v string) (demoFlag, error) {
+	switch v {
+	case DemoTown, DemoCounty:
+		return demoFlag{true, v}, nil
+	}
+	on, err := strconv.ParseBool(v)
+	if err != nil {
+		return demoFlag{}, fmt.Errorf("got %q, want true, false, town or county", v)
+	}
+	return demoFlag{on, DemoTown}, nil
+}
+
+// demoValue sets a Config's Demo and DemoData from --demo.
+type demoValue struct{ c *Config }
+
+func (d demoValue) String() string {
+	if d.c == nil || !d.c.Demo {
+		return "false"
+	}
+	if d.c.DemoData == DemoCounty {
+		return DemoCounty
+	}
+	return "true"
+}
+
+func (d demoValue) Set(v string) error {
+	f, err := parseDemo(v)
+	if err != nil {
+		return err
+	}
+	d.c.Demo, d.c.DemoData = f.on, f.data
+	return nil
+}
+
+// IsBoolFlag lets --demo stand alone, as a boolean flag does.
+func (demoValue) IsBoolFlag() bool { return true }

@@ -85,7 +85,7 @@ func cliLogger(stderr io.Writer) *slog.Logger {
 // people and organizations in office now.
 func (d *database) snapshot(ctx context.Context) (*geo.Snapshot, error) {
 	now := d.Now()
-	td, gen, err := d.LoadTown(ctx, 0, now)
+	td, gen, err := d.LoadArea(ctx, 0, now)
 	if err != nil {
 		return nil, err
 	}

@@ -100,7 +100,7 @@ commands:
                         -format geojson|kml|kmz|shp|gpkg|csv|xlsx -out FILE, the
                         grids alone (gpkg needs GDAL's ogr2ogr)
   locate LON LAT        print the grid and leader of a point
-  token create --role R --name N | list | revoke NAME
+  token create --role R --name N [--town CODE] | list | revoke NAME
                         API tokens (roles: viewer, dispatcher, planner, admin)
   channel list | add --name N --kind K --url U [--village V] [--format markdown] | enable NAME | disable NAME
                         notification channels (the secret from WANGGE_CHANNEL_SECRET)

@@ -105,11 +105,11 @@ func demoPoint(t *testing.T) (lon, lat float64, code string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	snap, err := geo.NewSnapshot(1, td, time.Now())
+	snap, err := geo.NewSnapshot(1, td.Area(), time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := snap.Town.Outline.Bound()
+	b := snap.Whole().Outline.Bound()
 	for i := 1; ; i++ {
 		p := b.Center()
 		p[0] += float64(i) * 1e-4

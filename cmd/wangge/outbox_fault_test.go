@@ -653,11 +653,11 @@ func obPoints(tb testing.TB, n int) [][2]float64 {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	snap, err := geo.NewSnapshot(1, td, time.Now())
+	snap, err := geo.NewSnapshot(1, td.Area(), time.Now())
 	if err != nil {
 		tb.Fatal(err)
 	}
-	b := snap.Town.Outline.Bound()
+	b := snap.Whole().Outline.Bound()
 	byGrid := map[string][][2]float64{}
 	var codes []string
 	const steps = 80

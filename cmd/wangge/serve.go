@@ -16,6 +16,7 @@ import (
 
 	"wangge/api"
 	"wangge/fixtures"
+	"wangge/fixtures/towngen"
 	"wangge/geo"
 	"wangge/geo/outbox"
 	"wangge/geo/pgstore"
@@ -65,7 +66,8 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.Float64Var(&m.Config.DuplicateWithinM, "duplicate-within-m", m.Config.DuplicateWithinM, "flag a new incident as a possible duplicate of an open one of the same category this many metres away; 0: never (env WANGGE_DUPLICATE_WITHIN_M)")
 	fs.DurationVar(&m.Config.DuplicateWindow, "duplicate-window", m.Config.DuplicateWindow, "… and received at most this long before it (env WANGGE_DUPLICATE_WINDOW)")
 	fs.DurationVar(&m.Config.EscalateEvery, "escalate-every", m.Config.EscalateEvery, "how often overdue incidents are escalated (env WANGGE_ESCALATE_EVERY)")
-	fs.BoolVar(&m.Config.Demo, "demo", m.Config.Demo, "load the demo town into an empty database (env WANGGE_DEMO)")
+	fs.BoolVar(&m.Config.EscalateViaDistrict, "escalate-via-district", m.Config.EscalateViaDistrict, "escalate from the village to the 片区's secretary before the town duty desk (env WANGGE_ESCALATE_VIA_DISTRICT)")
+	fs.Var(demoValue{&m.Config}, "demo", "load a demo into an empty database: the demo town (true, the default), the demo county (county: 16 towns of 双峰县), or none (false) (env WANGGE_DEMO)")
 	fs.BoolVar(&m.Config.DemoYear, "demo-year", m.Config.DemoYear, "with the demo town, load a synthetic year of its incidents once (env WANGGE_DEMO_YEAR)")
 	fs.StringVar(&m.Config.TrustedProxies, "trusted-proxies", m.Config.TrustedProxies, "reverse proxies whose X-Forwarded-For names the client, comma-separated IPs or CIDRs (env WANGGE_TRUSTED_PROXIES)")
 	fs.StringVar(&m.Config.PublicURL, "public-url", m.Config.PublicURL, "address people reach this service at, for links in messages (env WANGGE_PUBLIC_URL)")
@@ -159,7 +161,7 @@ func (m *Main) Run(ctx context.Context) error {
 	ln := api.LimitListener(tcp, api.ConnLimits{Total: m.Config.MaxConns, PerAddr: m.Config.MaxConnsPerAddr}, m.log)
 	m.Addr = ln.Addr().String()
 	snap := m.Registry.Load()
-	m.log.Info("serving", "addr", m.Addr, "town", snap.Town.Name, "generation", snap.Generation,
+	m.log.Info("serving", "addr", m.Addr, "town", snap.Whole().Name, "generation", snap.Generation,
 		"grids", len(snap.Grids), "startup", time.Since(start).Round(time.Millisecond))
 	close(m.Ready)
 
@@ -190,6 +192,27 @@ func (m *Main) loadDemo(ctx context.Context, db *database) error {
 	if err != nil {
 		return err
 	}
+	if gen == 0 && m.Config.Demo && m.Config.DemoData == DemoCounty {
+		towns, err := fixtures.County()
+		if err != nil {
+			return fmt.Errorf("reading the demo county: %w", err)
+		}
+		grids := 0
+		for _, td := range towns {
+			grids += len(td.Grids)
+		}
+		m.log.Info("the database is empty: loading the demo county (real names and codes, synthetic boundaries)",
+			"county", towns[0].Town.County, "towns", len(towns), "grids", grids)
+		if _, err := db.ImportTowns(ctx, towns, "demo", "demo county loaded on first start"); err != nil {
+			return fmt.Errorf("loading the demo county: %w", err)
+		}
+	}
+	if m.Config.DemoData == DemoCounty {
+		if m.Config.DemoYear {
+			m.log.Warn("--demo-year is the demo town's year of incidents: not loaded into the demo county")
+		}
+		return nil
+	}
 	if gen == 0 && m.Config.Demo {
 		td, err := townfile.ReadFS(fixtures.Heye, fixtures.HeyeDir)
 		if err != nil {
@@ -198,6 +221,26 @@ func (m *Main) loadDemo(ctx context.Context, db *database) error {
 		m.log.Info("the database is empty: loading the demo town (synthetic boundaries)", "town", td.Town.Name, "grids", len(td.Grids))
 		if _, err := db.ImportTown(ctx, td, "demo", "demo town loaded on first start"); err != nil {
 			return fmt.Errorf("loading the demo town: %w", err)
+		}
+		// Its service points and duty rosters for the demo year, generated
+		// from the town's files with a fixed seed.
+		cat, err := geo.LoadCatalogue(ctx, db)
+		if err != nil {
+			return fmt.Errorf("reading the calendar for the demo rosters: %w", err)
+		}
+		points := towngen.DemoServicePoints(td, towngen.DefaultServicePointSeed)
+		shifts := towngen.DemoDutyRoster(td, points, cat.Calendar, towngen.DefaultServicePointSeed)
+		if _, err := db.LoadDemoServicePoints(ctx, td.Town.Code, points, shifts, towngen.YearStart); err != nil {
+			return fmt.Errorf("loading the demo service points: %w", err)
+		}
+		// Its 片区 with their 党工委 and a work team per village
+		// (fixtures/heye/structure.json, geo/structure.go).
+		structure, err := fixtures.HeyeStructure()
+		if err != nil {
+			return fmt.Errorf("reading the demo town's structure: %w", err)
+		}
+		if _, err := db.SeedStructure(ctx, structure, time.Now(), "demo"); err != nil {
+			return fmt.Errorf("loading the demo town's structure: %w", err)
 		}
 	}
 	if !m.Config.DemoYear {
@@ -281,9 +324,18 @@ func (m *Main) reloadTokens(ctx context.Context, db *database) error {
 	return nil
 }
 
-// reloadPeriodically rebuilds the snapshot every reloadEvery.
+// reloadPeriodically rebuilds the snapshot every reloadEvery when
+// something dated has come into force (or gone out of it) since it was
+// loaded: rebuilding a national snapshot takes seconds of CPU and a second
+// copy in memory, and every other change is announced.
 func (m *Main) reloadPeriodically(ctx context.Context, db *database) {
 	every(ctx, reloadEvery, func() {
+		if snap := m.Registry.Load(); snap != nil {
+			changed, err := db.RegistryChangedSince(ctx, snap.Generation, snap.LoadedAt, db.Now())
+			if err == nil && !changed {
+				return
+			}
+		}
 		if err := m.reload(ctx, db); err != nil && ctx.Err() == nil {
 			m.log.Warn("periodic reload of the grids; lookups continue from the snapshot in memory", "err", err)
 		}

@@ -25,6 +25,7 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cfg.databaseFlags(fs)
 	role := fs.String("role", "", "create: viewer, dispatcher, planner or admin")
 	name := fs.String("name", "", "create: who or what the token is for, e.g. 调度员-王芳 or map-frontend")
+	town := fs.String("town", "", "create: limit the token to one town of the deployment (its 9-digit code); default every town")
 	pos, err := cfg.parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -35,10 +36,13 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	switch sub {
 	case "create":
 		if len(pos) != 0 {
-			return fmt.Errorf("token create: got arguments %q, want only --name N --role R", pos)
+			return fmt.Errorf("token create: got arguments %q, want only --name N --role R [--town CODE]", pos)
 		}
 		if *name == "" || !geo.AccessRole(*role).Valid() {
 			return fmt.Errorf("token create: want --name N and --role one of %v", geo.AccessRoles)
+		}
+		if *town != "" && geo.ValidateTownCode(*town) != nil {
+			return fmt.Errorf("token create: --town %q: want the 9-digit code of a town of the deployment", *town)
 		}
 	case "revoke":
 		if len(pos) != 1 {
@@ -59,12 +63,16 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer db.close(log, false)
 	switch sub {
 	case "create":
-		secret, err := db.CreateToken(ctx, *name, geo.AccessRole(*role), "cli")
+		secret, err := db.CreateScopedToken(ctx, *name, geo.AccessRole(*role), *town, "cli")
 		if err != nil {
 			return err
 		}
+		scope := "every town"
+		if *town != "" {
+			scope = "town " + *town
+		}
 		fmt.Fprintln(stdout, secret)
-		fmt.Fprintf(stderr, "token %q (%s) created: it is shown only this once; send it as \"Authorization: Bearer <token>\"\n", *name, *role)
+		fmt.Fprintf(stderr, "token %q (%s, %s) created: it is shown only this once; send it as \"Authorization: Bearer <token>\"\n", *name, *role, scope)
 	case "revoke":
 		if err := db.RevokeToken(ctx, pos[0], "cli"); err != nil {
 			return err
@@ -76,13 +84,17 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 		w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(w, "NAME\tROLE\tCREATED\tREVOKED")
+		fmt.Fprintln(w, "NAME\tROLE\tTOWN\tCREATED\tREVOKED")
 		for _, t := range tokens {
 			revoked := "-"
 			if !t.RevokedAt.IsZero() {
 				revoked = t.RevokedAt.Local().Format(time.DateTime)
 			}
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", t.Name, t.Role, t.CreatedAt.Local().Format(time.DateTime), revoked)
+			town := t.TownCode
+			if town == "" {
+				town = "*"
+			}
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", t.Name, t.Role, town, t.CreatedAt.Local().Format(time.DateTime), revoked)
 		}
 		w.Flush()
 	}

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/paulmach/orb"
@@ -41,8 +43,10 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	return nil
 }
 
-// runImport replaces the town with the files in a folder, or refuses with
-// every problem listed and nothing written.
+// runImport replaces a town with the files in a folder, or several towns
+// (a county) with the folders of a folder, one per town, in one
+// transaction; or refuses with every problem listed and nothing written.
+// Towns the files do not name are left as they are.
 func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg := DefaultConfig()
 	fs := flag.NewFlagSet("wangge import", flag.ContinueOnError)
@@ -57,37 +61,72 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	if len(pos) != 1 {
-		return errors.New("import: want one folder holding town.geojson, villages.geojson and grids.geojson")
+		return errors.New("import: want one folder holding town.geojson, villages.geojson and grids.geojson, or a folder of such folders (one per town)")
 	}
-	dir := pos[0]
+	dirs, err := townFolders(pos[0])
+	if err != nil {
+		return err
+	}
 	start := time.Now()
 	prog := newProgress(stderr, "import")
-	var td *geo.TownData
-	err = prog.during(fmt.Sprintf("reading %s (%s)", dir, megabytes(townFolderBytes(dir))), func() (err error) {
-		td, err = townfile.ReadDir(dir)
-		return err
-	})
-	if err != nil {
-		return reportProblems(stderr, err)
+	tds := make([]*geo.TownData, len(dirs))
+	grids, villages := 0, 0
+	for i, dir := range dirs {
+		err = prog.during(fmt.Sprintf("reading %s (%s)", dir, megabytes(townFolderBytes(dir))), func() (err error) {
+			tds[i], err = townfile.ReadDir(dir)
+			return err
+		})
+		if err != nil {
+			return reportProblems(stderr, err)
+		}
+		prog.printf("read %s: %d villages, %d grids", tds[i].Town.Name, len(tds[i].Villages), len(tds[i].Grids))
+		grids, villages = grids+len(tds[i].Grids), villages+len(tds[i].Villages)
 	}
-	prog.printf("read %s: %d villages, %d grids", td.Town.Name, len(td.Villages), len(td.Grids))
 	log := cliLogger(stderr)
 	db, err := openDatabase(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer db.close(log, false)
-	var gen int64
-	err = prog.during("checking the coverage (validity, overlaps, gaps) and writing, in one transaction", func() (err error) {
-		gen, err = db.ImportTown(ctx, td, "cli", *note)
+	var gens []int64
+	err = prog.during("checking the coverage (validity, overlaps, gaps, town borders) and writing, in one transaction", func() (err error) {
+		gens, err = db.ImportTowns(ctx, tds, "cli", *note)
 		return err
 	})
 	if err != nil {
 		return reportProblems(stderr, err)
 	}
-	fmt.Fprintf(stdout, "imported %s: %d villages, %d grids as generation %d in %s\n",
-		td.Town.Name, len(td.Villages), len(td.Grids), gen, time.Since(start).Round(time.Millisecond))
+	if len(tds) == 1 {
+		fmt.Fprintf(stdout, "imported %s: %d villages, %d grids as generation %d in %s\n",
+			tds[0].Town.Name, villages, grids, gens[0], time.Since(start).Round(time.Millisecond))
+		return nil
+	}
+	fmt.Fprintf(stdout, "imported %d towns: %d villages, %d grids as generations %d-%d in %s\n",
+		len(tds), villages, grids, gens[0], gens[len(gens)-1], time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// townFolders returns dir when it holds a town's files, else its
+// subfolders that do, by name; an error when there are none.
+func townFolders(dir string) ([]string, error) {
+	if _, err := os.Stat(filepath.Join(dir, "town.geojson")); err == nil {
+		return []string{dir}, nil
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("import: %w", err)
+	}
+	var out []string
+	for _, e := range entries {
+		sub := filepath.Join(dir, e.Name())
+		if _, err := os.Stat(filepath.Join(sub, "town.geojson")); e.IsDir() && err == nil {
+			out = append(out, sub)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("import: %s holds no town.geojson, and no folder in it does", dir)
+	}
+	return out, nil
 }
 
 // reportProblems prints a domain error's problems one per line.
@@ -115,6 +154,7 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	cfg.databaseFlags(fs)
 	out := fs.String("out", "town-export", "town format: the folder to write town.geojson, villages.geojson and grids.geojson to; other formats: the file")
 	gen := fs.Int64("generation", 0, "generation to export (0: the current one)")
+	town := fs.String("town", "", "the town to export (9-digit code); without it, every town: a folder per town in the town format, one layer in the others")
 	format := fs.String("format", "town", "town (the import format), or the grids alone as geojson, kml, kmz, shp (a zipped Shapefile), gpkg (GeoPackage: needs GDAL's ogr2ogr), csv (geometry as WKT) or xlsx (attribute table)")
 	if err := cfg.parseFlags(fs, args); err != nil {
 		return err
@@ -128,9 +168,16 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer db.close(log, false)
-	td, g, err := db.LoadTown(ctx, *gen, db.Now())
+	area, g, err := db.LoadArea(ctx, *gen, db.Now())
 	if err != nil {
 		return err
+	}
+	if *format == "town" && *town == "" && len(area.Towns) > 1 {
+		return exportTowns(area, g, *out, stdout)
+	}
+	td, ok := area.TownData(*town)
+	if !ok {
+		return fmt.Errorf("export: -town %q: the database holds no such town (%s)", *town, townCodes(area.Towns))
 	}
 	if *format != "town" {
 		f, err := layerfile.ParseExportFormat(*format)
@@ -152,6 +199,29 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	fmt.Fprintf(stdout, "exported %s generation %d: %d villages, %d grids to %s\n", td.Town.Name, g, len(td.Villages), len(td.Grids), *out)
 	return nil
+}
+
+// exportTowns writes every town of area as town files, each in a folder
+// named by its code under out: what runImport reads back as a county.
+func exportTowns(area *geo.Area, gen int64, out string, stdout io.Writer) error {
+	for _, t := range area.Towns {
+		td, _ := area.TownData(t.Code)
+		if err := townfile.WriteDir(filepath.Join(out, t.Code), td); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(stdout, "exported %d towns generation %d: %d villages, %d grids to %s\n",
+		len(area.Towns), gen, len(area.Villages), len(area.Grids), out)
+	return nil
+}
+
+// townCodes lists the towns' codes and names for a message.
+func townCodes(towns []geo.Town) string {
+	names := make([]string, len(towns))
+	for i, t := range towns {
+		names[i] = t.Code + " " + t.Name
+	}
+	return strings.Join(names, ", ")
 }
 
 // runLocate prints the grid and leader of a point, for a dispatcher's

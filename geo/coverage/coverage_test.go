@@ -65,7 +65,7 @@ func sumOverlaps(os []Overlap) float64 {
 func checkTiling(t *testing.T, sh *Shape, os []Overlap) {
 	t.Helper()
 	snap := demo(t)
-	town, _ := sh.Overlap(snap.Town.Outline)
+	town, _ := sh.Overlap(snap.Whole().Outline)
 	if got := sumOverlaps(os); math.Abs(got-town.OverlapM2) > 1e-4*math.Max(town.OverlapM2, 1)+0.01 {
 		t.Errorf("overlaps add up to %.4f m², the shape covers %.4f m² of the town", got, town.OverlapM2)
 	}
@@ -375,7 +375,7 @@ func TestGrids(t *testing.T) {
 	})
 
 	t.Run("buffered line", func(t *testing.T) {
-		b := snap.Town.Outline.Bound()
+		b := snap.Whole().Outline.Bound()
 		line := orb.LineString{{b.Min[0], b.Min[1]}, b.Center(), {b.Max[0], b.Center()[1]}}
 		sh := mustShape(t, Request{Geometry: line, BufferM: metres(40)})
 		os := sh.Grids(snap)
@@ -403,7 +403,7 @@ func TestGrids(t *testing.T) {
 	})
 
 	t.Run("outside the town", func(t *testing.T) {
-		b := snap.Town.Outline.Bound()
+		b := snap.Whole().Outline.Bound()
 		sh := mustShape(t, Request{Geometry: orb.Point{b.Max[0] + 0.1, b.Max[1] + 0.1}, RadiusM: metres(2000)})
 		if os := sh.Grids(snap); len(os) != 0 {
 			t.Errorf("got %v, want none", os)
@@ -416,7 +416,7 @@ func TestGrids(t *testing.T) {
 func TestGrids_randomShapes(t *testing.T) {
 	snap := demo(t)
 	r := rand.New(rand.NewPCG(7, 11))
-	b := snap.Town.Outline.Bound()
+	b := snap.Whole().Outline.Bound()
 	random := func() orb.Point {
 		return orb.Point{b.Min[0] + r.Float64()*(b.Max[0]-b.Min[0]), b.Min[1] + r.Float64()*(b.Max[1]-b.Min[1])}
 	}

@@ -15,7 +15,7 @@ var demoOnce = sync.OnceValues(func() (*geo.Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	return geo.NewSnapshot(1, td, time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
+	return geo.NewSnapshot(1, td.Area(), time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
 })
 
 // demo returns the demo town's snapshot, built once.

@@ -1,6 +1,7 @@
 package coverage
 
 import (
+	"cmp"
 	"math"
 	"slices"
 	"wangge/geo/robust"
@@ -500,9 +501,26 @@ func chain(all []seg) (orb.MultiPolygon, int) {
 			pieces = append(pieces, s)
 		}
 	}
-	out := make(map[orb.Point][]int32, len(pieces))
-	for i, s := range pieces {
-		out[s.a] = append(out[s.a], int32(i))
+	// The pieces by start point, sorted: out(p) is the run that starts at
+	// p (a sorted index takes a tenth of the memory of a map of slices).
+	byStart := make([]int32, len(pieces))
+	for i := range byStart {
+		byStart[i] = int32(i)
+	}
+	cmpPoint := func(p, q orb.Point) int {
+		if c := cmp.Compare(p[0], q[0]); c != 0 {
+			return c
+		}
+		return cmp.Compare(p[1], q[1])
+	}
+	slices.SortFunc(byStart, func(i, j int32) int { return cmpPoint(pieces[i].a, pieces[j].a) })
+	out := func(p orb.Point) []int32 {
+		lo, _ := slices.BinarySearchFunc(byStart, p, func(i int32, p orb.Point) int { return cmpPoint(pieces[i].a, p) })
+		hi := lo
+		for hi < len(byStart) && pieces[byStart[hi]].a == p {
+			hi++
+		}
+		return byStart[lo:hi]
 	}
 	used := make([]bool, len(pieces))
 	// nearby finds unused pieces that start within snapDeg of p, through
@@ -548,7 +566,7 @@ func chain(all []seg) (orb.MultiPolygon, int) {
 				break
 			}
 			ring = append(ring, s.b)
-			cands := out[s.b]
+			cands := out(s.b)
 			next := leftmost(pieces, used, s, cands)
 			if next < 0 {
 				next = leftmost(pieces, used, s, nearby(s.b))

@@ -25,8 +25,9 @@
 //   - median and p90 time to close: hours from receipt to completion of the
 //     completed incidents.
 //
-// A row's place in a table (its group) is the incident's: the village and
-// grid it was routed to, the village's 片区, the assignee it has now, its
+// A row's place in a table (its group) is the incident's: its town (and
+// the town's county: a county's row is the sum of its towns'), the village
+// and grid it was routed to, the village's 片区, the assignee it has now, its
 // service item; by time levels, the day, week, month or quarter in China of
 // receipt for accepted-side figures and of completion for completion-side
 // ones.
@@ -45,9 +46,12 @@ import (
 // Level is what a table's rows are.
 type Level string
 
-// Levels. The first five are the places and people a township is assessed
-// by; the time levels cut the period into buckets, for trends.
+// Levels. The first seven are the places and people a township (or a
+// county's towns) is assessed by; the time levels cut the period into
+// buckets, for trends.
 const (
+	LevelCounty   Level = "county"   // 县（市、区）: the sum of its towns
+	LevelTown     Level = "town"     // 乡镇（街道）
 	LevelDistrict Level = "district" // 片区
 	LevelVillage  Level = "village"  // 村（社区）
 	LevelGrid     Level = "grid"     // 网格
@@ -60,14 +64,18 @@ const (
 )
 
 // Levels lists every level, in the order of the 通报's sheets.
-var Levels = []Level{LevelDistrict, LevelVillage, LevelGrid, LevelPerson, LevelItem, LevelDay, LevelWeek, LevelMonth, LevelQuarter}
+var Levels = []Level{LevelCounty, LevelTown, LevelDistrict, LevelVillage, LevelGrid, LevelPerson, LevelItem, LevelDay, LevelWeek, LevelMonth, LevelQuarter}
 
 // ReportLevels are the levels the .xlsx 通报 has a sheet for.
-var ReportLevels = []Level{LevelDistrict, LevelVillage, LevelGrid, LevelPerson, LevelItem, LevelMonth}
+var ReportLevels = []Level{LevelCounty, LevelTown, LevelDistrict, LevelVillage, LevelGrid, LevelPerson, LevelItem, LevelMonth}
 
 // Chinese is the level's name in a 通报.
 func (l Level) Chinese() string {
 	switch l {
+	case LevelCounty:
+		return "县（市、区）"
+	case LevelTown:
+		return "乡镇（街道）"
 	case LevelDistrict:
 		return "片区"
 	case LevelVillage:
@@ -113,8 +121,10 @@ func ParseLevel(s string) (Level, error) {
 
 // Row is one line of a table: a group's figures in the period.
 type Row struct {
-	// Key identifies the group: a district, village or grid code, the
-	// assignee's name, a category, or a bucket's first day (2026-11-02).
+	// Key identifies the group: a county's code (6 digits), a town's (9),
+	// a 片区's (its town's and its own: 43132110101), a village or grid
+	// code, the assignee's name, a category, or a bucket's first day
+	// (2026-11-02).
 	Key string
 	// Name is how a reader knows the group (a village's name); Parent is
 	// the group it lies in, where there is one (a grid's village, a
@@ -294,12 +304,30 @@ func Rank(rows []Row, f Figure) []Ranked {
 // and not empty, interpolated linearly between the two closest ranks: what
 // PostgreSQL's percentile_cont computes.
 func Percentile(sorted []float64, p float64) float64 {
-	pos := p * float64(len(sorted)-1)
+	return PercentileAt(len(sorted), p, func(rank int) float64 { return sorted[rank] })
+}
+
+// PercentileRanks are the ranks (0-based, ascending) of n values that
+// their p-quantile is computed from: one or two.
+func PercentileRanks(n int, p float64) []int {
+	pos := p * float64(n-1)
 	lo := int(pos)
-	if lo+1 >= len(sorted) {
-		return sorted[len(sorted)-1]
+	if lo+1 >= n {
+		return []int{n - 1}
 	}
-	return sorted[lo] + (pos-float64(lo))*(sorted[lo+1]-sorted[lo])
+	return []int{lo, lo + 1}
+}
+
+// PercentileAt is Percentile of n sorted values (n > 0) of which at
+// returns the one of a rank; it asks only for PercentileRanks(n, p).
+func PercentileAt(n int, p float64, at func(rank int) float64) float64 {
+	pos := p * float64(n-1)
+	lo := int(pos)
+	if lo+1 >= n {
+		return at(n - 1)
+	}
+	a, b := at(lo), at(lo+1)
+	return a + (pos-float64(lo))*(b-a)
 }
 
 // Query asks for one table.

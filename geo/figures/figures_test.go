@@ -2,6 +2,7 @@ package figures
 
 import (
 	"math"
+	"slices"
 	"testing"
 	"time"
 
@@ -80,8 +81,8 @@ func TestParseLevelAndSort(t *testing.T) {
 			t.Errorf("level %s has no Chinese name", l)
 		}
 	}
-	if _, err := ParseLevel("county"); geo.ErrorCode(err) != geo.EINVALID {
-		t.Errorf("level county: got %v, want EINVALID", err)
+	if _, err := ParseLevel("province"); geo.ErrorCode(err) != geo.EINVALID {
+		t.Errorf("level province: got %v, want EINVALID", err)
 	}
 	if f, err := ParseSort(""); err != nil || f.Name != "accepted" {
 		t.Errorf("empty sort: got %q %v, want accepted", f.Name, err)
@@ -165,6 +166,37 @@ func TestPercentile(t *testing.T) {
 	} {
 		if got := Percentile(tc.xs, tc.p); math.Abs(got-tc.want) > 1e-12 {
 			t.Errorf("Percentile(%v, %v) = %v, want %v", tc.xs, tc.p, got, tc.want)
+		}
+	}
+}
+
+// TestPercentileAt: from the ranks PercentileRanks names alone,
+// PercentileAt gives percentile_cont of the whole sorted slice, to the bit,
+// and so does Percentile.
+func TestPercentileAt(t *testing.T) {
+	for n := 1; n <= 40; n++ {
+		xs := make([]float64, n)
+		for i := range xs {
+			xs[i] = float64(i*i) / 7
+		}
+		for _, p := range []float64{0, 0.1, 0.5, 0.9, 1} {
+			ranks := PercentileRanks(n, p)
+			got := PercentileAt(n, p, func(rank int) float64 {
+				if !slices.Contains(ranks, rank) {
+					t.Errorf("n %d p %v: asked for rank %d, not in %v", n, p, rank, ranks)
+				}
+				return xs[rank]
+			})
+			// percentile_cont's formula, written out.
+			pos := p * float64(n-1)
+			lo := int(pos)
+			want := xs[n-1]
+			if lo+1 < n {
+				want = xs[lo] + (pos-float64(lo))*(xs[lo+1]-xs[lo])
+			}
+			if got != want || Percentile(xs, p) != want {
+				t.Errorf("n %d p %v: got %v, want %v", n, p, got, want)
+			}
 		}
 	}
 }

@@ -101,13 +101,18 @@ func Find(services []Service, code string) (Service, bool) {
 }
 
 // CheckJurisdiction returns ENOTFOUND when a jurisdiction_id is given and
-// is not the town's code: the spec's 404 "jurisdiction_id provided was not
-// found".
-func CheckJurisdiction(given string, town geo.Town) error {
-	if given == "" || given == town.Code {
+// is neither the code of one of the towns nor that of the whole they make
+// (the county's): the spec's 404 "jurisdiction_id provided was not found".
+func CheckJurisdiction(given string, whole geo.Town, towns []geo.Town) error {
+	if given == "" || given == whole.Code {
 		return nil
 	}
-	return geo.Errorf(geo.ENOTFOUND, "jurisdiction_id %q not found: this endpoint serves %s (%s)", geo.Clip(given), town.Code, town.Name)
+	for _, t := range towns {
+		if given == t.Code {
+			return nil
+		}
+	}
+	return geo.Errorf(geo.ENOTFOUND, "jurisdiction_id %q not found: this endpoint serves %s (%s)", geo.Clip(given), whole.Code, whole.Name)
 }
 
 // Extras are the members of a submitted request that an incident has no

@@ -149,7 +149,7 @@ func TestCheckJurisdiction(t *testing.T) {
 		given string
 		code  string
 	}{{"", ""}, {"431321101", ""}, {"sfgov.org", geo.ENOTFOUND}, {"431321", geo.ENOTFOUND}} {
-		if got := geo.ErrorCode(open311.CheckJurisdiction(tt.given, town)); got != tt.code {
+		if got := geo.ErrorCode(open311.CheckJurisdiction(tt.given, town, []geo.Town{town})); got != tt.code {
 			t.Errorf("CheckJurisdiction(%q) = %q, want %q", tt.given, got, tt.code)
 		}
 	}

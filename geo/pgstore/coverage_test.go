@@ -32,7 +32,7 @@ func covMetres(v float64) *float64 { return &v }
 // retracing, a multi-line, random walks) and a shape outside the town.
 func coverageCases(snap *geo.Snapshot) []coverageCase {
 	r := rand.New(rand.NewPCG(20261122, 7))
-	b := snap.Town.Outline.Bound()
+	b := snap.Whole().Outline.Bound()
 	at := func(u, v float64) orb.Point {
 		return orb.Point{b.Min[0] + u*(b.Max[0]-b.Min[0]), b.Min[1] + v*(b.Max[1]-b.Min[1])}
 	}
@@ -230,7 +230,7 @@ func TestCoverage_agreesWithPostGIS(t *testing.T) {
 	}
 	// The vertices of a 50 km circle are where they should be: at the
 	// enlarged radius that gives the polygon the circle's area.
-	center := snap.Town.Outline.Bound().Center()
+	center := snap.Whole().Outline.Bound().Center()
 	ring := coverage.Circle(center, 50_000)[0]
 	xs, ys := make([]float64, len(ring)), make([]float64, len(ring))
 	for i, p := range ring {

@@ -42,6 +42,11 @@ type DB struct {
 	Dispatcher geo.Dispatcher
 }
 
+// DefaultPoolConns is the most connections a server opens to PostgreSQL
+// unless its URL says otherwise (pool_max_conns): two replicas stay well
+// under PostgreSQL's default max_connections of 100.
+const DefaultPoolConns = 16
+
 // Open connects to the database at connString and checks that it answers.
 func Open(ctx context.Context, connString string) (*DB, error) {
 	cfg, err := pgxpool.ParseConfig(connString)
@@ -54,6 +59,13 @@ func Open(ctx context.Context, connString string) (*DB, error) {
 	// milliseconds (measured on the coverage checks). wangge's queries are
 	// short; JIT never pays off.
 	cfg.ConnConfig.RuntimeParams["jit"] = "off"
+	// pgxpool's default is max(4, cores) connections: intake at 32
+	// clients then queues for a connection while PostgreSQL waits on
+	// fsync, where more sessions would share one flush (group commit).
+	// A pool_max_conns in the URL still decides.
+	if !strings.Contains(connString, "pool_max_conns") {
+		cfg.MaxConns = max(cfg.MaxConns, DefaultPoolConns)
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, err

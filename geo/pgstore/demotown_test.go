@@ -31,7 +31,7 @@ func loadDemo(t *testing.T) (*pgstore.DB, *geo.Snapshot) {
 		t.Fatalf("importing the demo town: %v", err)
 	}
 	now := time.Now()
-	loaded, gen, err := db.LoadTown(ctx, 0, now)
+	loaded, gen, err := db.LoadArea(ctx, 0, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,8 +60,8 @@ func TestDemoTown_isValidCoverage(t *testing.T) {
 		  (SELECT count(*) FROM grids WHERE NOT ST_IsValid(geom)),
 		  (SELECT count(*) FROM grids g JOIN villages v ON v.code = g.village_code
 		    WHERE NOT ST_CoveredBy(g.geom, v.outline)),
-		  (SELECT ST_Area(ST_SymDifference(ST_Union(g.geom), t.outline)::geography) FROM grids g, town t GROUP BY t.outline),
-		  (SELECT ST_Area(ST_SymDifference(ST_Union(v.outline), t.outline)::geography) FROM villages v, town t GROUP BY t.outline),
+		  (SELECT ST_Area(ST_SymDifference(ST_Union(g.geom), t.outline)::geography) FROM grids g, towns t GROUP BY t.outline),
+		  (SELECT ST_Area(ST_SymDifference(ST_Union(v.outline), t.outline)::geography) FROM villages v, towns t GROUP BY t.outline),
 		  (SELECT coalesce(max(ST_Area(ST_Intersection(a.geom, b.geom)::geography)), 0)
 		    FROM grids a JOIN grids b ON a.code < b.code AND a.geom && b.geom)`).
 		Scan(&invalid, &outsideVillage, &symDiff, &villageSymDiff, &maxOverlap)
@@ -88,7 +88,7 @@ func TestIndex_agreesWithSTCovers(t *testing.T) {
 	db, snap := loadDemo(t)
 	ctx := context.Background()
 	r := rand.New(rand.NewPCG(20261122, 2))
-	b := snap.Town.Outline.Bound().Pad(0.005)
+	b := snap.Whole().Outline.Bound().Pad(0.005)
 	var pts []orb.Point
 	for range 100_000 {
 		pts = append(pts, orb.Point{b.Min[0] + r.Float64()*(b.Max[0]-b.Min[0]), b.Min[1] + r.Float64()*(b.Max[1]-b.Min[1])})
@@ -173,7 +173,7 @@ func TestIndex_nearestAgreesWithPostGIS(t *testing.T) {
 	db, snap := loadDemo(t)
 	ctx := context.Background()
 	r := rand.New(rand.NewPCG(7, 8))
-	b := snap.Town.Outline.Bound().Pad(0.004) // about 400 m
+	b := snap.Whole().Outline.Bound().Pad(0.004) // about 400 m
 	var xs, ys []float64
 	for len(xs) < 2000 {
 		p := orb.Point{b.Min[0] + r.Float64()*(b.Max[0]-b.Min[0]), b.Min[1] + r.Float64()*(b.Max[1]-b.Min[1])}

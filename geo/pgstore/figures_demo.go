@@ -20,7 +20,8 @@ var demoYearTables = []struct{ file, table string }{
 // with their events, deadlines and ratings) into the demo town, in one
 // transaction. open returns a file of the year by name (incidents.csv, …),
 // decompressed. It loads nothing, and returns 0, when the year is loaded
-// already or the town is not townCode (someone imported their own town);
+// already or the deployment holds no town townCode (someone imported their
+// own town);
 // replicas starting together load it once.
 func (db *DB) LoadDemoYear(ctx context.Context, townCode string, open func(name string) (io.ReadCloser, error)) (int, error) {
 	var n int
@@ -31,7 +32,7 @@ func (db *DB) LoadDemoYear(ctx context.Context, townCode string, open func(name 
 		var loaded bool
 		var town string
 		var gen int64
-		if err := tx.QueryRow(ctx, q("demo_year_loaded")).Scan(&loaded, &town, &gen); err != nil {
+		if err := tx.QueryRow(ctx, q("demo_year_loaded"), townCode).Scan(&loaded, &town, &gen); err != nil {
 			return err
 		}
 		if loaded || town != townCode || gen == 0 {

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"wangge/fixtures"
 	"wangge/geo/figures"
 	"wangge/geo/pgstore"
@@ -74,7 +76,8 @@ type rawIncident struct {
 	received, completed *time.Time
 	status              string
 	due                 time.Time
-	district, village   string
+	town, district      string
+	village             string
 	grid, person, item  string
 	escalations         int
 	maxLevel            int
@@ -85,7 +88,7 @@ type rawIncident struct {
 
 // bruteForce computes a table from raw rows, one loop per figure's
 // definition, independently of the store's query.
-func bruteForce(raw []rawIncident, level figures.Level, from, to, now time.Time) map[string]*figures.Row {
+func bruteForce(raw []rawIncident, level figures.Level, from, to, now time.Time) (map[string]*figures.Row, figures.Row) {
 	out := map[string]*figures.Row{}
 	in := func(t *time.Time) bool { return t != nil && !t.Before(from) && t.Before(to) }
 	bucket := func(t time.Time) string {
@@ -103,6 +106,10 @@ func bruteForce(raw []rawIncident, level figures.Level, from, to, now time.Time)
 	}
 	key := func(r rawIncident, at time.Time) string {
 		switch level {
+		case figures.LevelCounty:
+			return r.town[:6]
+		case figures.LevelTown:
+			return r.town
 		case figures.LevelDistrict:
 			return r.district
 		case figures.LevelVillage:
@@ -158,12 +165,34 @@ func bruteForce(raw []rawIncident, level figures.Level, from, to, now time.Time)
 			hours[k] = append(hours[k], r.completed.Sub(*r.received).Hours())
 		}
 	}
+	var all []float64
 	for k, hs := range hours {
+		all = append(all, hs...)
 		slices.Sort(hs)
 		m, p := percentile(hs, 0.5), percentile(hs, 0.9)
 		out[k].MedianHours, out[k].P90Hours = &m, &p
 	}
-	return out
+	// The total: the sum of the rows, with the median and p90 of all
+	// their hours.
+	total := figures.Row{Key: "total"}
+	if len(all) > 0 {
+		slices.Sort(all)
+		m, p := percentile(all, 0.5), percentile(all, 0.9)
+		total.MedianHours, total.P90Hours = &m, &p
+	}
+	for _, r := range out {
+		total.Accepted += r.Accepted
+		total.Completed += r.Completed
+		total.OnTime += r.OnTime
+		total.OverdueNow += r.OverdueNow
+		total.Escalations += r.Escalations
+		total.InVillage += r.InVillage
+		total.InTown += r.InTown
+		total.Rated += r.Rated
+		total.Satisfied += r.Satisfied
+		total.Unsatisfied += r.Unsatisfied
+	}
+	return out, total
 }
 
 // percentile is PostgreSQL's percentile_cont: linear between the two
@@ -182,7 +211,8 @@ func readRaw(t *testing.T, db *pgstore.DB) []rawIncident {
 	// Plain reads: every incident with its place, and the answer to its
 	// latest rating request.
 	rows, err := db.Pool.Query(context.Background(), `
-		SELECT i.received_at, i.completed_at, i.status, i.due_at, coalesce(v.district_code, ''), coalesce(i.village_code, ''),
+		SELECT i.received_at, i.completed_at, i.status, i.due_at, i.town_code,
+		       CASE WHEN v.district_code IS NULL THEN '' ELSE v.town_code || v.district_code END, coalesce(i.village_code, ''),
 		       coalesce(i.grid_code, ''), i.assignee_name, i.category, i.escalation_count, i.max_level, i.on_time,
 		       i.merged_into IS NOT NULL,
 		       (SELECT r.rating FROM incident_ratings r WHERE r.incident_id = i.id ORDER BY r.requested_at DESC, r.id DESC LIMIT 1)
@@ -194,7 +224,7 @@ func readRaw(t *testing.T, db *pgstore.DB) []rawIncident {
 	var out []rawIncident
 	for rows.Next() {
 		var r rawIncident
-		if err := rows.Scan(&r.received, &r.completed, &r.status, &r.due, &r.district, &r.village, &r.grid, &r.person,
+		if err := rows.Scan(&r.received, &r.completed, &r.status, &r.due, &r.town, &r.district, &r.village, &r.grid, &r.person,
 			&r.item, &r.escalations, &r.maxLevel, &r.onTime, &r.merged, &r.rating); err != nil {
 			t.Fatal(err)
 		}
@@ -258,7 +288,7 @@ func TestFigures_bruteForce(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				want := bruteForce(raw, level, period.From, period.To, now)
+				want, wantTotal := bruteForce(raw, level, period.From, period.To, now)
 				if len(tbl.Rows) != len(want) {
 					t.Errorf("got %d rows, want %d", len(tbl.Rows), len(want))
 				}
@@ -280,13 +310,68 @@ func TestFigures_bruteForce(t *testing.T) {
 				if tbl.Total.Accepted != total.Accepted || tbl.Total.Completed != total.Completed || tbl.Total.OverdueNow != total.OverdueNow {
 					t.Errorf("total %+v does not add up to its rows %+v", tbl.Total, total)
 				}
+				compareRow(t, tbl.Total, wantTotal)
+				// The medians are PostgreSQL's percentile_cont over the
+				// hours as the rollup computes them, to the bit.
+				if col, ok := exactColumn[level]; ok {
+					exact := exactPercentiles(t, db, col, period)
+					for _, got := range append(tbl.Rows, tbl.Total) {
+						key := got.Key
+						if got.Key == "total" {
+							key = "(total)"
+						}
+						w := exact[key]
+						if !same(got.MedianHours, w[0]) || !same(got.P90Hours, w[1]) {
+							t.Errorf("row %q: median, p90 %v %v, percentile_cont %v %v", got.Key,
+								deref(got.MedianHours), deref(got.P90Hours), deref(w[0]), deref(w[1]))
+						}
+					}
+				}
 				if !slices.IsSortedFunc(tbl.Rows, func(a, b figures.Row) int { return cmp.Compare(a.Key, b.Key) }) {
 					t.Error("rows are not in key order")
 				}
 			})
 		}
 	}
+	// The year was read from whole months (those that ended more than a
+	// month before the clock) and the days of the others.
+	var months int
+	if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM figures_months_built WHERE month < '2026-11-01'`).Scan(&months); err != nil || months < 10 {
+		t.Errorf("%d months of the demo year built (%v), want its first 11", months, err)
+	}
 }
+
+// exactColumn is, by level, the incidents' column a table groups by.
+var exactColumn = map[figures.Level]string{
+	figures.LevelCounty: "left(town_code, 6)", figures.LevelTown: "town_code", figures.LevelVillage: "coalesce(village_code, '')",
+	figures.LevelGrid: "coalesce(grid_code, '')", figures.LevelPerson: "assignee_name", figures.LevelItem: "category",
+}
+
+// exactPercentiles is the median and p90 of the hours to close of the
+// incidents completed in period, by col and (key "(total)") in all,
+// from percentile_cont.
+func exactPercentiles(t *testing.T, db *pgstore.DB, col string, period figures.Period) map[string][2]*float64 {
+	t.Helper()
+	rows, err := db.Pool.Query(context.Background(), `
+		SELECT coalesce(`+col+`, '(total)'),
+		       percentile_cont(0.5) WITHIN GROUP (ORDER BY h), percentile_cont(0.9) WITHIN GROUP (ORDER BY h)
+		FROM (SELECT *, extract(epoch FROM completed_at - received_at)::float8 / 3600 AS h FROM incidents
+		      WHERE completed_at >= $1 AND completed_at < $2) i
+		GROUP BY GROUPING SETS ((`+col+`), ())`, period.From, period.To)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][2]*float64{}
+	var key string
+	var m, p *float64
+	_, err = pgx.ForEachRow(rows, []any{&key, &m, &p}, func() error { out[key] = [2]*float64{m, p}; return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func same(a, b *float64) bool { return (a == nil) == (b == nil) && (a == nil || *a == *b) }
 
 func compareRow(t *testing.T, got, want figures.Row) {
 	t.Helper()
@@ -335,6 +420,10 @@ func TestFigures_followsWrites(t *testing.T) {
 		 WHERE id = (SELECT min(id) FROM incidents WHERE status = 'accepted')`,
 		`UPDATE incidents SET assignee_name = '新网格长'
 		 WHERE id = (SELECT min(id) FROM incidents WHERE status = 'closed' AND received_at > timestamptz '2026-06-15 00:00+08')`,
+		// Only the due time moves (a limit extended): overdue now follows.
+		`UPDATE incidents SET due_at = timestamptz '2026-12-10 00:00+08'
+		 WHERE id = (SELECT max(id) FROM incidents WHERE status IN ('received', 'dispatched', 'accepted', 'reopened')
+		             AND due_at < timestamptz '2026-11-01 00:00+08')`,
 		`UPDATE incident_ratings SET rating = 'unsatisfied', rated_at = requested_at + interval '1 hour'
 		 WHERE id = (SELECT min(id) FROM incident_ratings WHERE rating IS NULL)`,
 		`UPDATE incidents SET grid_code = (SELECT min(code) FROM grids), village_code = left((SELECT min(code) FROM grids), 12)
@@ -351,12 +440,13 @@ func TestFigures_followsWrites(t *testing.T) {
 		}
 	}
 	raw := readRaw(t, db)
-	for _, level := range []figures.Level{figures.LevelGrid, figures.LevelPerson, figures.LevelDistrict, figures.LevelDay} {
+	for _, level := range []figures.Level{figures.LevelGrid, figures.LevelPerson, figures.LevelDistrict, figures.LevelDay, figures.LevelTown} {
 		tbl, err := db.Figures(ctx, figures.Query{Level: level, Period: period, Now: now})
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := bruteForce(raw, level, period.From, period.To, now)
+		want, wantTotal := bruteForce(raw, level, period.From, period.To, now)
+		compareRow(t, tbl.Total, wantTotal)
 		if len(tbl.Rows) != len(want) {
 			t.Errorf("%s: got %d rows, want %d", level, len(tbl.Rows), len(want))
 		}
@@ -367,5 +457,177 @@ func TestFigures_followsWrites(t *testing.T) {
 				t.Errorf("%s: row %q is not in the brute-force count", level, got.Key)
 			}
 		}
+	}
+}
+
+// TestFigures_townsRollUp: with incidents of three towns in two counties
+// (the demo town, a second town of its county, a town of the next county),
+// the town and county tables agree with the brute-force count, and a
+// county's row is the sum of its towns' rows, its median and p90 those of
+// all its towns' hours.
+func TestFigures_townsRollUp(t *testing.T) {
+	db := loadDemoYear(t)
+	ctx := context.Background()
+	now := time.Date(2026, 12, 3, 9, 0, 0, 0, figures.China)
+	for _, sql := range []string{
+		`INSERT INTO towns (code, name, county, province, note, outline)
+		 SELECT '431321102', '第二镇', county, province, '', ST_Translate(outline, 0.2, 0) FROM towns WHERE code = '431321101'
+		 UNION ALL
+		 SELECT '431322101', '邻县一镇', '邻县', province, '', ST_Translate(outline, 0.4, 0) FROM towns WHERE code = '431321101'`,
+		// A third of the demo year again in each other town, as they
+		// would be written (outside every grid of this database).
+		`INSERT INTO incidents (category, severity, source, status, description, match, assignee_name, reported_at, received_at,
+		     due_at, first_due_at, escalation_count, max_level, completed_at, on_time, created_by, town_code)
+		 SELECT category, severity, source, status, description, 'outside', assignee_name, reported_at, received_at + interval '7 hours',
+		     due_at + interval '7 hours', first_due_at, escalation_count, max_level, completed_at + (id % 97) * interval '13 minutes',
+		     on_time, 'test', CASE WHEN id % 2 = 0 THEN '431321102' ELSE '431322101' END
+		 FROM incidents WHERE id % 3 = 0 AND status <> 'merged'`,
+	} {
+		if _, err := db.Pool.Exec(ctx, sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	raw := readRaw(t, db)
+	towns := map[string]bool{}
+	for _, r := range raw {
+		towns[r.town] = true
+	}
+	if len(towns) != 3 {
+		t.Fatalf("incidents of towns %v, want 3", towns)
+	}
+	for _, ps := range []struct{ spec, from, to string }{{"", "2025-12-01", "2026-11-30"}, {"2026-07", "", ""}} {
+		period, err := figures.ParsePeriod(ps.spec, ps.from, ps.to, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tables := map[figures.Level]*figures.Table{}
+		for _, level := range []figures.Level{figures.LevelCounty, figures.LevelTown} {
+			tbl, err := db.Figures(ctx, figures.Query{Level: level, Period: period, Now: now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tables[level] = tbl
+			want, wantTotal := bruteForce(raw, level, period.From, period.To, now)
+			if len(tbl.Rows) != len(want) {
+				t.Errorf("%s %s: got %d rows, want %d", period.Spec, level, len(tbl.Rows), len(want))
+			}
+			exact := exactPercentiles(t, db, exactColumn[level], period)
+			for _, got := range tbl.Rows {
+				w, ok := want[got.Key]
+				if !ok {
+					t.Errorf("%s %s: row %q is not in the brute-force count", period.Spec, level, got.Key)
+					continue
+				}
+				compareRow(t, got, *w)
+				if e := exact[got.Key]; !same(got.MedianHours, e[0]) || !same(got.P90Hours, e[1]) {
+					t.Errorf("%s %s: row %q median, p90 %v %v, percentile_cont %v %v", period.Spec, level, got.Key,
+						deref(got.MedianHours), deref(got.P90Hours), deref(e[0]), deref(e[1]))
+				}
+			}
+			compareRow(t, tbl.Total, wantTotal)
+		}
+		if got := len(tables[figures.LevelCounty].Rows); got != 2 {
+			t.Fatalf("%s: %d counties, want 2", period.Spec, got)
+		}
+		// Each county is the sum of its towns.
+		for _, c := range tables[figures.LevelCounty].Rows {
+			var sum figures.Row
+			var ntowns int
+			for _, tw := range tables[figures.LevelTown].Rows {
+				if tw.Key[:6] != c.Key {
+					continue
+				}
+				ntowns++
+				if tw.Parent != c.Name {
+					t.Errorf("town %q (%s) lies in %q, want its county %q", tw.Key, tw.Name, tw.Parent, c.Name)
+				}
+				sum.Accepted += tw.Accepted
+				sum.Completed += tw.Completed
+				sum.OnTime += tw.OnTime
+				sum.OverdueNow += tw.OverdueNow
+				sum.Escalations += tw.Escalations
+				sum.InVillage += tw.InVillage
+				sum.InTown += tw.InTown
+				sum.Rated += tw.Rated
+				sum.Satisfied += tw.Satisfied
+				sum.Unsatisfied += tw.Unsatisfied
+			}
+			sum.Key, sum.MedianHours, sum.P90Hours = c.Key, c.MedianHours, c.P90Hours
+			compareRow(t, c, sum)
+			if want := map[string]int{"431321": 2, "431322": 1}[c.Key]; ntowns != want {
+				t.Errorf("county %q has %d towns, want %d", c.Key, ntowns, want)
+			}
+		}
+		names := map[string]string{}
+		for _, r := range tables[figures.LevelTown].Rows {
+			names[r.Key] = r.Name
+		}
+		if names["431321102"] != "第二镇" || names["431322101"] != "邻县一镇" {
+			t.Errorf("town names %v", names)
+		}
+	}
+}
+
+// TestFigures_concurrentWrites: while incidents keep arriving, every table
+// counts a state the database was in during the call: its accepted and
+// overdue-now totals lie between the counts taken just before and just
+// after it (a write landing between the refresh and the read makes the
+// store refresh again).
+func TestFigures_concurrentWrites(t *testing.T) {
+	db := loadDemoYear(t)
+	ctx := context.Background()
+	now := time.Date(2026, 12, 3, 9, 0, 0, 0, figures.China)
+	period, err := figures.ParsePeriod("", "2025-12-01", "2026-11-30", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := func() (accepted, overdue int) {
+		err := db.Pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE status <> 'merged'),
+			count(*) FILTER (WHERE status IN ('received', 'dispatched', 'accepted', 'in_progress', 'rejected', 'reopened') AND due_at < $3)
+			FROM incidents WHERE received_at >= $1 AND received_at < $2`, period.From, period.To, now).Scan(&accepted, &overdue)
+		if err != nil {
+			t.Error(err)
+		}
+		return accepted, overdue
+	}
+	wctx, stop := context.WithCancel(ctx)
+	done := make(chan int)
+	go func() {
+		n := 0
+		defer func() { done <- n }()
+		for wctx.Err() == nil {
+			// Open and overdue, received on one of the period's last
+			// 20 days (a month not summed whole yet: each refresh is quick).
+			_, err := db.Pool.Exec(wctx, `INSERT INTO incidents (category, severity, source, status, description, match, assignee_name,
+				    reported_at, received_at, due_at, first_due_at, created_by)
+				VALUES ('safety', 'minor', 'patrol', 'received', '并发测试', 'outside', '值班员', $1::timestamptz, $1::timestamptz,
+				    $1::timestamptz + interval '1 day', $1::timestamptz + interval '1 day', 'test')`,
+				period.To.Add(-time.Duration(n%20+1)*24*time.Hour+time.Hour))
+			if err != nil {
+				if wctx.Err() == nil {
+					t.Error(err)
+				}
+				return
+			}
+			n++
+		}
+	}()
+	for i := 0; i < 15; i++ {
+		a0, o0 := count()
+		tbl, err := db.Figures(ctx, figures.Query{Level: figures.LevelTown, Period: period, Now: now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a1, o1 := count()
+		if got := tbl.Total.Accepted; got < a0 || got > a1 {
+			t.Errorf("table %d: accepted %d, the database held %d before and %d after", i, got, a0, a1)
+		}
+		if got := tbl.Total.OverdueNow; got < o0 || got > o1 {
+			t.Errorf("table %d: overdue now %d, the database held %d before and %d after", i, got, o0, o1)
+		}
+	}
+	stop()
+	if n := <-done; n < 15 {
+		t.Errorf("only %d incidents written while the tables were read", n)
 	}
 }

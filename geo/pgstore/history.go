@@ -28,7 +28,7 @@ func (db *DB) Generations(ctx context.Context) ([]geo.GenerationSummary, error) 
 	rows, _ := db.Pool.Query(ctx, q("generations_list"))
 	var out []geo.GenerationSummary
 	var g geo.GenerationSummary
-	_, err := pgx.ForEachRow(rows, []any{&g.ID, &g.CreatedAt, &g.CreatedBy, &g.Note, &g.Grids, &g.Introduced, &g.Retired}, func() error {
+	_, err := pgx.ForEachRow(rows, []any{&g.ID, &g.CreatedAt, &g.CreatedBy, &g.Note, &g.TownCode, &g.Grids, &g.Introduced, &g.Retired}, func() error {
 		out = append(out, g)
 		return nil
 	})

@@ -17,125 +17,6 @@ type rowQuerier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-// CreateIncident stores a routed incident with its first events (receive,
-// and dispatch when it has an assignee), in one transaction. With an
-// idempotency key, a retry of the same request (same key, same body hash)
-// returns the incident first created and fresh=false; the same key with
-// another body is EMISMATCH. Returns EUNAVAILABLE when the database cannot
-// be reached.
-func (db *DB) CreateIncident(ctx context.Context, inc *geo.Incident, key string, bodyHash []byte,
-	messages func(*geo.Incident) []geo.OutboxMessage) (out *geo.Incident, fresh bool, err error) {
-	err = pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
-		if key != "" {
-			existing, err := incidentByKey(ctx, tx, inc.CreatedBy, key, bodyHash)
-			if existing != nil || err != nil {
-				out = existing
-				return err
-			}
-		}
-		co, _ := json.Marshal(orgRefsJSON(inc.CoNotified))
-		var lon, lat, inLon, inLat *float64
-		if inc.Location != nil {
-			lon, lat = &inc.Location[0], &inc.Location[1]
-			inLon, inLat = &inc.InputPoint[0], &inc.InputPoint[1]
-		}
-		var role *string
-		if inc.Assignee.Role != "" {
-			r := string(inc.Assignee.Role)
-			role = &r
-		}
-		var keyArg *string
-		if key != "" {
-			keyArg = &key
-		}
-		dup, err := possibleDuplicate(ctx, tx, inc)
-		if err != nil {
-			return err
-		}
-		var id int64
-		err = tx.QueryRow(ctx, q("incident_insert"),
-			inc.Category, inc.Severity, inc.Source, inc.Status, inc.Description, inc.ReporterName, inc.ReporterPhone,
-			lon, lat, inc.InputCRS, inLon, inLat,
-			nullIfEmpty(inc.GridCode), nullIfEmpty(inc.VillageCode), inc.Match, nullIfZero(inc.DistanceM, inc.Match != "nearest"), nullIfZeroInt(inc.Generation),
-			role, inc.Assignee.Name, inc.Assignee.Phone, inc.Assignee.Reason, int(inc.Assignee.Level), co,
-			inc.ReportedAt, inc.ReceivedAt, inc.DueAt, inc.CreatedBy, keyArg, bodyHash, dup,
-		).Scan(&id, &inc.Number)
-		if err == pgx.ErrNoRows {
-			// A concurrent request with the same key won the insert.
-			out, err = incidentByKey(ctx, tx, inc.CreatedBy, key, bodyHash)
-			return err
-		} else if err != nil {
-			return err
-		}
-		inc.ID = id
-		if _, err := tx.Exec(ctx, q("incident_deadline_insert"), id, 1, int(inc.Assignee.Level), inc.DueAt, inc.ReceivedAt, geo.ActReceive); err != nil {
-			return err
-		}
-		eventID, err := insertEvent(ctx, tx, id, geo.IncidentEvent{At: inc.ReceivedAt, Actor: inc.CreatedBy, ActorRole: inc.CreatedByRole,
-			Action: geo.ActReceive, To: geo.StReceived, Note: "via " + string(inc.Source), Level: inc.Assignee.Level})
-		if err != nil {
-			return err
-		}
-		if inc.Status == geo.StDispatched {
-			a := inc.Assignee
-			if eventID, err = insertEvent(ctx, tx, id, geo.IncidentEvent{At: inc.ReceivedAt, Actor: "router", ActorRole: geo.SystemRole,
-				Action: geo.ActDispatch, From: geo.StReceived, To: geo.StDispatched, Note: a.Reason, Level: a.Level, Assignee: &a}); err != nil {
-				return err
-			}
-		}
-		if messages != nil {
-			if err := insertMessages(ctx, tx, inc, eventID, messages(inc), inc.ReceivedAt); err != nil {
-				return err
-			}
-		}
-		if err := audit(ctx, tx, inc.ReceivedAt, inc.CreatedBy, "incident.create", "incident:"+inc.Number, nil,
-			map[string]any{"grid": inc.GridCode, "category": inc.Category, "assignee": inc.Assignee.Name}, ""); err != nil {
-			return err
-		}
-		out, err = getIncident(ctx, tx, inc.Number, false)
-		fresh = true
-		return err
-	})
-	if err != nil {
-		return nil, false, unavailable(err)
-	}
-	return out, fresh, nil
-}
-
-// possibleDuplicate returns the number of the first open incident that
-// inc, not yet stored, may repeat by its rule ("" for none, or when inc
-// has no location or the rule is off).
-func possibleDuplicate(ctx context.Context, tx pgx.Tx, inc *geo.Incident) (*string, error) {
-	r := inc.DuplicateRule
-	if inc.Location == nil || r.Meters <= 0 {
-		return nil, nil
-	}
-	var number string
-	err := tx.QueryRow(ctx, q("incident_possible_duplicate"), inc.Category, inc.ReceivedAt.Add(-r.Within),
-		inc.Location[0], inc.Location[1], r.Meters).Scan(&number)
-	if err == pgx.ErrNoRows {
-		return nil, nil
-	}
-	return &number, err
-}
-
-// incidentByKey returns the incident created earlier with key, or nil; the
-// same key with another body is EMISMATCH.
-func incidentByKey(ctx context.Context, tx pgx.Tx, actor, key string, bodyHash []byte) (*geo.Incident, error) {
-	var number string
-	var hash []byte
-	err := tx.QueryRow(ctx, q("incident_by_key"), actor, key).Scan(&number, &hash)
-	if err == pgx.ErrNoRows {
-		return nil, nil
-	} else if err != nil {
-		return nil, err
-	}
-	if !bytes.Equal(hash, bodyHash) {
-		return nil, geo.Errorf(geo.EMISMATCH, "Idempotency-Key %q was already used for incident %s with a different request body", key, number)
-	}
-	return getIncident(ctx, tx, number, false)
-}
-
 // Incident returns the incident with its history. ENOTFOUND if unknown.
 func (db *DB) Incident(ctx context.Context, number string) (*geo.Incident, error) {
 	inc, err := getIncident(ctx, db.Pool, number, false)
@@ -357,7 +238,7 @@ func correct(ctx context.Context, tx pgx.Tx, id int64, c *geo.Correction) error 
 		inLon, inLat = &c.InputPoint[0], &c.InputPoint[1]
 	}
 	_, err := tx.Exec(ctx, q("incident_correct"), id, c.Category, lon, lat, c.InputCRS, inLon, inLat,
-		nullIfEmpty(c.GridCode), nullIfEmpty(c.VillageCode), c.Match, nullIfZero(c.DistanceM, c.Match != "nearest"), nullIfZeroInt(c.Generation), co)
+		nullIfEmpty(c.GridCode), nullIfEmpty(c.VillageCode), c.Match, nullIfZero(c.DistanceM, c.Match != "nearest"), nullIfZeroInt(c.Generation), co, nullIfEmpty(c.TownCode))
 	return err
 }
 
@@ -479,7 +360,7 @@ func (s *incidentScan) dest() []any {
 		&s.role, &i.Assignee.Name, &i.Assignee.Phone, &i.Assignee.Reason, &s.level, &s.co,
 		&i.ReportedAt, &i.ReceivedAt, &i.DueAt, &s.resolved, &s.closed, &i.CreatedBy,
 		&i.FirstDueAt, &i.EscalationCount, &s.maxLevel, &s.completed, &i.OnTime, &i.OutcomeReason,
-		&i.MergedInto, &i.PossibleDuplicateOf, &s.suspended, &i.SuspendedSeconds, &i.OverdueSeconds}
+		&i.MergedInto, &i.PossibleDuplicateOf, &s.suspended, &i.SuspendedSeconds, &i.OverdueSeconds, &i.TownCode}
 }
 
 func (s *incidentScan) incident() *geo.Incident {
@@ -600,7 +481,8 @@ func (db *DB) ListIncidents(ctx context.Context, f geo.IncidentFilter) ([]*geo.I
 		after = &f.After
 	}
 	rows, _ := db.Pool.Query(ctx, q("incidents_list"), nullIfEmpty(f.GridCode), nullIfEmpty(f.VillageCode), nilIfEmpty(statuses),
-		nullIfEmpty(string(f.Category)), f.Overdue, f.Now, timeOrNil(f.From), timeOrNil(f.To), nilIfEmpty(bbox), after, limit+1)
+		nullIfEmpty(string(f.Category)), f.Overdue, f.Now, timeOrNil(f.From), timeOrNil(f.To), nilIfEmpty(bbox), after, limit+1,
+		nullIfEmpty(f.TownCode))
 	var out []*geo.Incident
 	var s incidentScan
 	_, err := pgx.ForEachRow(rows, s.dest(), func() error {
@@ -622,7 +504,7 @@ func (db *DB) ListIncidents(ctx context.Context, f geo.IncidentFilter) ([]*geo.I
 // category, received time range) at now.
 func (db *DB) IncidentStats(ctx context.Context, f geo.IncidentFilter) (*geo.IncidentStats, error) {
 	rows, _ := db.Pool.Query(ctx, q("incidents_stats"), nullIfEmpty(f.GridCode), nullIfEmpty(f.VillageCode),
-		nullIfEmpty(string(f.Category)), timeOrNil(f.From), timeOrNil(f.To), f.Now)
+		nullIfEmpty(string(f.Category)), timeOrNil(f.From), timeOrNil(f.To), f.Now, nullIfEmpty(f.TownCode))
 	st := &geo.IncidentStats{ByCategory: map[geo.Category]geo.CategoryStats{}}
 	var cat *string
 	var received, closed, completed, overdue int
@@ -644,7 +526,7 @@ func (db *DB) IncidentStats(ctx context.Context, f geo.IncidentFilter) (*geo.Inc
 	}
 	sat := &st.Satisfaction
 	if err := db.Pool.QueryRow(ctx, q("ratings_stats"), nullIfEmpty(f.GridCode), nullIfEmpty(f.VillageCode),
-		nullIfEmpty(string(f.Category)), timeOrNil(f.From), timeOrNil(f.To)).Scan(
+		nullIfEmpty(string(f.Category)), timeOrNil(f.From), timeOrNil(f.To), nullIfEmpty(f.TownCode)).Scan(
 		&sat.Requested, &sat.Rated, &sat.Satisfied, &sat.Basic, &sat.Unsatisfied); err != nil {
 		return nil, unavailable(err)
 	}

@@ -66,8 +66,8 @@ func (r *rerouting) load(ctx context.Context) error {
 	if err := r.tx.QueryRow(ctx, q("generation_current")).Scan(&gen); err != nil {
 		return err
 	}
-	td := &geo.TownData{}
-	if err := loadTown(ctx, r.tx, td, gen, r.at); err != nil {
+	td := &geo.Area{}
+	if err := loadArea(ctx, r.tx, td, gen, r.at); err != nil {
 		return err
 	}
 	snap, err := geo.NewSnapshot(gen, td, r.at)

@@ -339,6 +339,10 @@ func (db *DB) PersonScope(ctx context.Context, personID int64, at time.Time) (*g
 			return err
 		}
 		scope = &geo.PersonScope{Person: p.Person, Roles: p.Roles}
+		// The villages of their district body or work team (structure.go).
+		if err := structureScope(ctx, tx, scope, at); err != nil {
+			return err
+		}
 		rows, _ := tx.Query(ctx, q("person_chairs_at"), personID, at)
 		scope.Chairs, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (geo.ChairOf, error) {
 			var c geo.ChairOf

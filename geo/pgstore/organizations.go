@@ -516,6 +516,9 @@ func orgConstraintError(err error, o *geo.Organization) error {
 	if errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == "organization_name_unique" {
 		return geo.Errorf(geo.ECONFLICT, "village %s already has a %s named %q (ended ones count: reopen it instead)", o.VillageCode, o.Kind, o.Name)
 	}
+	if errors.As(err, &pgErr) && pgErr.Code == "23503" && pgErr.ConstraintName == "organizations_kind_fkey" {
+		return orgInvalid("kind", "got %q, not a kind of the town's catalogue (GET /v1/organization-kinds)", o.Kind)
+	}
 	return err
 }
 

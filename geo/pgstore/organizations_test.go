@@ -66,7 +66,7 @@ func TestOrganizationStore(t *testing.T) {
 		t.Errorf("ended: %+v", ended)
 	}
 	serves := func(at time.Time) int {
-		td, _, err := db.LoadTown(ctx, 0, at)
+		td, _, err := db.LoadArea(ctx, 0, at)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -51,7 +52,7 @@ func peopleConflict(err error) error {
 		msg = "the grid already has a deputy in that period: another appointment was recorded meanwhile; reload and retry"
 	case "one_liaison_leader_per_village":
 		msg = "the village already has a liaison leader in that period: another appointment was recorded meanwhile; reload and retry"
-	case "one_duty_desk":
+	case "one_duty_desk_per_town":
 		msg = "the town already has a duty desk in that period: another appointment was recorded meanwhile; reload and retry"
 	case "one_membership_per_grid":
 		msg = "the person is already a member of the grid in that period"
@@ -393,6 +394,19 @@ func checkScope(ctx context.Context, tx pgx.Tx, a *geo.Appointment) error {
 		return err
 	case geo.RoleDutyDesk:
 		a.GridCode, a.VillageCode = "", ""
+		rows, _ := tx.Query(ctx, q("town_codes"))
+		towns, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return err
+		}
+		switch {
+		case a.TownCode == "" && len(towns) == 1:
+			a.TownCode = towns[0]
+		case a.TownCode == "":
+			return geo.Errorf(geo.EINVALID, "the deployment holds %d towns: name the duty desk's town (/v1/towns/{code}/duty-desk)", len(towns))
+		case !slices.Contains(towns, a.TownCode):
+			return geo.Errorf(geo.ENOTFOUND, "no town %s", a.TownCode)
+		}
 		return nil
 	}
 	return geo.Errorf(geo.EINVALID, "role %q: want one of leader, deputy, member, liaison_leader, duty_desk", a.Role)
@@ -413,10 +427,10 @@ func appoint(ctx context.Context, tx pgx.Tx, a geo.Appointment, now time.Time) (
 	if !person.EndedAt.IsZero() {
 		return nil, geo.Errorf(geo.ECONFLICT, "person %d (%s) left at %s and cannot be appointed", person.ID, person.Name, person.EndedAt.Format(time.RFC3339))
 	}
-	grid, village := nullIfEmpty(a.GridCode), nullIfEmpty(a.VillageCode)
+	grid, village, town := nullIfEmpty(a.GridCode), nullIfEmpty(a.VillageCode), nullIfEmpty(a.TownCode)
 	var toEnd []geo.Assignment
 	if !res.PersonCreated {
-		mine, err := collectAssignments(tx.Query(ctx, q("holders_lock"), a.Role, grid, village, a.From, person.ID))
+		mine, err := collectAssignments(tx.Query(ctx, q("holders_lock"), a.Role, grid, village, a.From, person.ID, town))
 		if err != nil {
 			return nil, err
 		}
@@ -425,7 +439,7 @@ func appoint(ctx context.Context, tx pgx.Tx, a geo.Appointment, now time.Time) (
 			return res, nil
 		}
 		if other := otherGridRole(a.Role); other != "" {
-			own, err := collectAssignments(tx.Query(ctx, q("holders_lock"), other, grid, village, a.From, person.ID))
+			own, err := collectAssignments(tx.Query(ctx, q("holders_lock"), other, grid, village, a.From, person.ID, town))
 			if err != nil {
 				return nil, err
 			}
@@ -433,7 +447,7 @@ func appoint(ctx context.Context, tx pgx.Tx, a geo.Appointment, now time.Time) (
 		}
 	}
 	if a.Role.SingleHolder() {
-		holders, err := collectAssignments(tx.Query(ctx, q("holders_lock"), a.Role, grid, village, a.From, int64(0)))
+		holders, err := collectAssignments(tx.Query(ctx, q("holders_lock"), a.Role, grid, village, a.From, int64(0), town))
 		if err != nil {
 			return nil, err
 		}
@@ -449,7 +463,7 @@ func appoint(ctx context.Context, tx pgx.Tx, a geo.Appointment, now time.Time) (
 		// A back-dated appointment would overlap the holder who started
 		// after a.From; say so rather than let the exclusion constraint
 		// speak of a concurrent appointment.
-		current, err := collectAssignments(tx.Query(ctx, q("holders_lock"), a.Role, grid, village, now, int64(0)))
+		current, err := collectAssignments(tx.Query(ctx, q("holders_lock"), a.Role, grid, village, now, int64(0), town))
 		if err != nil {
 			return nil, err
 		}
@@ -474,7 +488,7 @@ func appoint(ctx context.Context, tx pgx.Tx, a geo.Appointment, now time.Time) (
 		res.Ended = append(res.Ended, h)
 	}
 	res.Assignment = geo.Assignment{Person: person, Role: a.Role, GridCode: a.GridCode, VillageCode: a.VillageCode, From: a.From}
-	err = tx.QueryRow(ctx, q("assignment_insert"), person.ID, a.Role, grid, village, a.From).Scan(&res.Assignment.ID)
+	err = tx.QueryRow(ctx, q("assignment_insert"), person.ID, a.Role, grid, village, a.From, town).Scan(&res.Assignment.ID)
 	return res, err
 }
 
@@ -535,7 +549,7 @@ func (db *DB) Vacate(ctx context.Context, a geo.Appointment, actor string, now t
 		if a.Role.SingleHolder() {
 			person = 0
 		}
-		held, err := collectAssignments(tx.Query(ctx, q("holders_lock"), a.Role, nullIfEmpty(a.GridCode), nullIfEmpty(a.VillageCode), a.From, person))
+		held, err := collectAssignments(tx.Query(ctx, q("holders_lock"), a.Role, nullIfEmpty(a.GridCode), nullIfEmpty(a.VillageCode), a.From, person, nullIfEmpty(a.TownCode)))
 		if err != nil {
 			return err
 		}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -12,8 +14,9 @@ import (
 	"wangge/geo"
 )
 
-// This file keeps plans (geo.PlanStore): drafts copied from the current
-// generation and read back with their grids. The rest of a plan's life is
+// This file keeps plans (geo.PlanStore): drafts of one town (or of every
+// town) copied from its current generation and read back with their
+// grids. The rest of a plan's life is
 // in the files beside it: plans_edits.go edits a draft with PostGIS (split,
 // merge, move, a whole layer), plans_validate.go checks it with the same
 // coverage checks as an import (checkNext over next_*), plans_repair.go
@@ -23,45 +26,55 @@ import (
 
 var _ geo.PlanStore = (*DB)(nil)
 
-// CreatePlan opens a draft on the current generation; see geo.PlanStore.
-func (db *DB) CreatePlan(ctx context.Context, note string, rebase int64, actor string, now time.Time) (*geo.Plan, error) {
+// CreatePlan opens a draft of a town on its current generation; see
+// geo.PlanStore.
+func (db *DB) CreatePlan(ctx context.Context, np geo.NewPlan, actor string, now time.Time) (*geo.Plan, error) {
+	if err := np.Check(); err != nil {
+		return nil, err
+	}
 	var id int64
-	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+	// Repeatable read: the town's generation and the grids copied are read
+	// from one snapshot, so they agree even while a plan of the town is
+	// being applied, and no lock is needed (none that another town's
+	// apply would wait for).
+	err := pgx.BeginTxFunc(ctx, db.Pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead}, func(tx pgx.Tx) error {
 		if err := noJIT(ctx, tx); err != nil {
 			return err
 		}
-		// Under the generation lock the grids copied are those of the
-		// generation read, even while a plan is being applied.
-		if _, err := tx.Exec(ctx, q("generation_lock")); err != nil {
-			return err
-		}
-		var gen int64
-		if err := tx.QueryRow(ctx, q("generation_current")).Scan(&gen); err != nil {
-			return err
-		}
-		if gen == 0 {
-			return geo.Errorf(geo.ENOTFOUND, "the database holds no town yet: import one with `wangge import`")
-		}
 		var from *geo.Plan
-		if rebase > 0 {
+		if np.Rebase > 0 {
 			var err error
-			if from, err = scanPlan(tx.QueryRow(ctx, q("plan_get"), rebase)); err != nil {
+			if from, err = scanPlan(tx.QueryRow(ctx, q("plan_get"), np.Rebase)); err != nil {
 				return err
 			}
 			if from.Status != geo.PlanDraft {
 				return geo.Errorf(geo.ECONFLICT, "plan %d was applied as generation %d: there is nothing to rebase", from.ID, from.AppliedGeneration)
 			}
 		}
-		if err := tx.QueryRow(ctx, q("plan_create"), note, gen, rebase, actor, now).Scan(&id); err != nil {
+		town, err := planTown(ctx, tx, np, from)
+		if err != nil {
 			return err
 		}
-		if err := runSteps(ctx, tx, step{"plan_copy_grids", []any{id}}, step{"plan_copy_villages", []any{id}}); err != nil {
+		var gen int64
+		if err := tx.QueryRow(ctx, q("plan_base_generation"), town).Scan(&gen); err != nil {
 			return err
 		}
-		after := map[string]any{"base_generation": gen, "note": note}
+		if gen == 0 {
+			return geo.Errorf(geo.ENOTFOUND, "the database holds no town yet: import one with `wangge import`")
+		}
+		if err := tx.QueryRow(ctx, q("plan_create"), np.Note, gen, np.Rebase, actor, now, town).Scan(&id); err != nil {
+			return err
+		}
+		if err := runSteps(ctx, tx, step{"plan_copy_grids", []any{id, town}}, step{"plan_copy_villages", []any{id, town}}); err != nil {
+			return err
+		}
+		after := map[string]any{"base_generation": gen, "note": np.Note}
+		if town != "" {
+			after["town"] = town
+		}
 		if from != nil {
 			err := runSteps(ctx, tx,
-				step{"plan_rebase_stage", []any{from.ID, from.BaseGeneration}},
+				step{"plan_rebase_stage", []any{from.ID, from.BaseGeneration, from.Town}},
 				step{"plan_rebase_delete", []any{id}},
 				step{"plan_rebase_insert", []any{id, from.ID}},
 				step{"plan_rebase_villages", []any{id, from.ID}},
@@ -76,17 +89,61 @@ func (db *DB) CreatePlan(ctx context.Context, note string, rebase int64, actor s
 	if err != nil {
 		return nil, planError(err)
 	}
-	return db.planHeader(ctx, id)
+	return db.PlanHeader(ctx, id)
+}
+
+// planTown resolves the town a new plan redraws: np.Town, which must be a
+// town of the deployment; else the town of the plan it rebases (from);
+// else the deployment's only town; else "" (every town). A rebase of a
+// plan of another town is refused, naming "rebase".
+func planTown(ctx context.Context, tx pgx.Tx, np geo.NewPlan, from *geo.Plan) (string, error) {
+	rows, _ := tx.Query(ctx, q("plan_towns"))
+	towns, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return "", err
+	}
+	town := np.Town
+	switch {
+	case town != "" && !slices.Contains(towns, town):
+		return "", geo.Invalidf("town", "%s is not a town of this deployment (%s)", town, townList(towns))
+	case from != nil && town != "" && from.Town != town:
+		return "", geo.Invalidf("rebase", "plan %d redraws %s, not town %s: a plan is rebased onto its own town", from.ID, townOrAll(from.Town), town)
+	case from != nil:
+		return from.Town, nil
+	case town == "" && len(towns) == 1:
+		return towns[0], nil
+	}
+	return town, nil
+}
+
+// townList names the towns for a message, the first few of many.
+func townList(towns []string) string {
+	switch n := len(towns); {
+	case n == 0:
+		return "it holds no town yet"
+	case n <= 5:
+		return "its towns: " + strings.Join(towns, ", ")
+	default:
+		return fmt.Sprintf("its %d towns: %s, …", n, strings.Join(towns[:5], ", "))
+	}
+}
+
+// townOrAll names a plan's town for a message.
+func townOrAll(town string) string {
+	if town == "" {
+		return "every town"
+	}
+	return "town " + town
 }
 
 // Plans lists plans, newest first; see geo.PlanStore.
-func (db *DB) Plans(ctx context.Context, status geo.PlanStatus) ([]geo.Plan, error) {
+func (db *DB) Plans(ctx context.Context, status geo.PlanStatus, town string) ([]geo.Plan, error) {
 	var out []geo.Plan
 	err := pgx.BeginTxFunc(ctx, db.Pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		if err := noJIT(ctx, tx); err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, q("plans_list"), string(status))
+		rows, err := tx.Query(ctx, q("plans_list"), string(status), town)
 		if err != nil {
 			return err
 		}
@@ -131,8 +188,8 @@ func (db *DB) Plan(ctx context.Context, id int64, at time.Time) (*geo.PlanView, 
 	return v, planError(err)
 }
 
-// planHeader reads a plan with its summary.
-func (db *DB) planHeader(ctx context.Context, id int64) (*geo.Plan, error) {
+// PlanHeader reads a plan with its summary; see geo.PlanStore.
+func (db *DB) PlanHeader(ctx context.Context, id int64) (*geo.Plan, error) {
 	var p *geo.Plan
 	err := pgx.BeginTxFunc(ctx, db.Pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		if err := noJIT(ctx, tx); err != nil {
@@ -149,7 +206,7 @@ func (db *DB) planHeader(ctx context.Context, id int64) (*geo.Plan, error) {
 
 func summarise(ctx context.Context, tx pgx.Tx, p *geo.Plan) error {
 	s := &p.Summary
-	return tx.QueryRow(ctx, q("plan_summary"), p.ID, p.BaseGeneration).Scan(&s.Unchanged, &s.Modified, &s.Added, &s.Retired, &s.Leaders)
+	return tx.QueryRow(ctx, q("plan_summary"), p.ID, p.BaseGeneration, p.Town).Scan(&s.Unchanged, &s.Modified, &s.Added, &s.Retired, &s.Leaders)
 }
 
 // scanPlan reads a row of plan_get, plan_lock or plans_list; a missing
@@ -158,7 +215,7 @@ func scanPlan(row pgx.Row) (*geo.Plan, error) {
 	p := &geo.Plan{}
 	var status string
 	var appliedAt *time.Time
-	err := row.Scan(&p.ID, &p.Note, &p.BaseGeneration, &status, &p.RebasedFrom, &p.CreatedBy, &p.CreatedAt, &p.UpdatedAt,
+	err := row.Scan(&p.ID, &p.Note, &p.Town, &p.BaseGeneration, &status, &p.RebasedFrom, &p.CreatedBy, &p.CreatedAt, &p.UpdatedAt,
 		&p.Revision, &p.AppliedBy, &appliedAt, &p.AppliedGeneration)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, geo.Errorf(geo.ENOTFOUND, "no such plan")
@@ -175,7 +232,7 @@ func scanPlan(row pgx.Row) (*geo.Plan, error) {
 // planGrids reads the grids of plan p as they compare with its base, with
 // leaders at time at; only codes when codes is not nil.
 func planGrids(ctx context.Context, tx pgx.Tx, p *geo.Plan, at time.Time, codes []string) ([]geo.PlanGrid, error) {
-	rows, _ := tx.Query(ctx, q("plan_view"), p.ID, p.BaseGeneration, at, codes)
+	rows, _ := tx.Query(ctx, q("plan_view"), p.ID, p.BaseGeneration, at, codes, p.Town)
 	var out []geo.PlanGrid
 	var g geo.PlanGrid
 	var raw []byte

@@ -2,6 +2,7 @@ package pgstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -37,7 +38,7 @@ func (db *DB) PlanImpact(ctx context.Context, id int64, at time.Time) (*geo.Impa
 		byCode := map[string]int{}
 		var g geo.GridImpact
 		var change string
-		rows, _ := tx.Query(ctx, q("plan_impact_grids"), id, p.BaseGeneration, at)
+		rows, _ := tx.Query(ctx, q("plan_impact_grids"), id, p.BaseGeneration, at, p.Town)
 		if _, err := pgx.ForEachRow(rows, []any{&g.Code, &change, &g.AreaBeforeM2, &g.AreaAfterM2, &g.HouseholdsBefore, &g.HouseholdsAfter,
 			&g.PopulationBefore, &g.PopulationAfter, &g.LeaderBefore, &g.LeaderAfter}, func() error {
 			g.Change = geo.GridChange(change)
@@ -49,7 +50,7 @@ func (db *DB) PlanImpact(ctx context.Context, id int64, at time.Time) (*geo.Impa
 		}
 		var m geo.AreaMove
 		var h, pop *float64
-		rows, _ = tx.Query(ctx, q("plan_impact_moves"), id, p.BaseGeneration, TilingToleranceM2)
+		rows, _ = tx.Query(ctx, q("plan_impact_moves"), id, p.BaseGeneration, TilingToleranceM2, p.Town)
 		if _, err := pgx.ForEachRow(rows, []any{&m.From, &m.To, &m.AreaM2, &h, &pop}, func() error {
 			m.Households, m.Population = orZero(h), orZero(pop)
 			im.Moves = append(im.Moves, m)
@@ -83,7 +84,7 @@ func incidentMoves(ctx context.Context, tx pgx.Tx, p *geo.Plan) ([]geo.IncidentM
 	var out []geo.IncidentMove
 	var inc geo.IncidentMove
 	var status string
-	rows, _ := tx.Query(ctx, q("plan_impact_incidents"), p.ID, p.BaseGeneration, openStatuses())
+	rows, _ := tx.Query(ctx, q("plan_impact_incidents"), p.ID, p.BaseGeneration, openStatuses(), p.Town)
 	_, err := pgx.ForEachRow(rows, []any{&inc.Number, &status, &inc.Location[0], &inc.Location[1], &inc.Routed, &inc.Before, &inc.After}, func() error {
 		inc.Status = geo.Status(status)
 		out = append(out, inc)
@@ -105,7 +106,7 @@ func attachmentChanges(ctx context.Context, tx pgx.Tx, p *geo.Plan, at time.Time
 	var out []geo.AttachmentChange
 	var c geo.AttachmentChange
 	var kind string
-	rows, _ := tx.Query(ctx, q("plan_attachment_changes"), p.ID, p.BaseGeneration, at)
+	rows, _ := tx.Query(ctx, q("plan_attachment_changes"), p.ID, p.BaseGeneration, at, p.Town)
 	_, err := pgx.ForEachRow(rows, []any{&c.Detach, &c.AttachmentID, &c.OrganizationID, &kind, &c.Name, &c.GridCode, &c.Via}, func() error {
 		c.Kind = geo.OrgKind(kind)
 		out = append(out, c)
@@ -115,32 +116,43 @@ func attachmentChanges(ctx context.Context, tx pgx.Tx, p *geo.Plan, at time.Time
 	return out, err
 }
 
-// ApplyPlan writes a draft as a new generation; see geo.PlanStore.
+// ApplyPlan writes a draft as a new generation of its town; see
+// geo.PlanStore.
+//
+// A town's plan is checked under its town's lock (plan_town_lock), which
+// another town's apply does not wait for, and takes the generation lock
+// (shared by every writer of generations: ids are global) only to write,
+// rechecking there that its town has not changed meanwhile (an import of
+// the town takes the generation lock alone). A plan of every town holds
+// the generation lock throughout, as every apply did before towns.
 func (db *DB) ApplyPlan(ctx context.Context, id int64, ifMatch geo.PlanTag, actor string, now time.Time) (*geo.Plan, error) {
 	var applied *geo.Plan
 	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
 		if err := noJIT(ctx, tx); err != nil {
 			return err
 		}
-		// The same lock as ImportTown: two writers of generations never
-		// interleave, and the base is checked under it.
-		if _, err := tx.Exec(ctx, q("generation_lock")); err != nil {
+		p, err := scanPlan(tx.QueryRow(ctx, q("plan_get"), id))
+		if err != nil {
 			return err
 		}
-		p, err := scanPlan(tx.QueryRow(ctx, q("plan_lock"), id))
+		// Two applies of one town never interleave, and the base is
+		// checked under the lock.
+		if p.Town == "" {
+			_, err = tx.Exec(ctx, q("generation_lock"))
+		} else {
+			_, err = tx.Exec(ctx, q("plan_town_lock"), p.Town)
+		}
 		if err != nil {
+			return err
+		}
+		if p, err = scanPlan(tx.QueryRow(ctx, q("plan_lock"), id)); err != nil {
 			return err
 		}
 		if p.Status != geo.PlanDraft {
 			return geo.Errorf(geo.ECONFLICT, "plan %d was applied already, as generation %d", p.ID, p.AppliedGeneration)
 		}
-		var cur int64
-		var curAt time.Time
-		if err := tx.QueryRow(ctx, q("generation_latest")).Scan(&cur, &curAt); err != nil {
+		if err := checkBase(ctx, tx, p, ifMatch); err != nil {
 			return err
-		}
-		if ifMatch != p.Tag() || cur != p.BaseGeneration {
-			return &geo.StaleBaseError{Plan: p.ID, Base: p.BaseGeneration, Current: cur, IfMatch: ifMatch, Tag: p.Tag()}
 		}
 		// A draft that changes nothing would write a generation identical
 		// to its base.
@@ -150,13 +162,10 @@ func (db *DB) ApplyPlan(ctx context.Context, id int64, ifMatch geo.PlanTag, acto
 		if s := p.Summary; s.Modified+s.Added+s.Retired+s.Leaders == 0 {
 			return geo.Errorf(geo.ECONFLICT, "plan %d changes nothing compared with generation %d (no grid added, modified or retired, no leader appointed): there is nothing to apply", p.ID, p.BaseGeneration)
 		}
-		// Generations are ordered in time (history finds the generation in
-		// force at t by created_at): a replica whose clock lags writes at
-		// the previous generation's instant rather than before it.
-		if now.Before(curAt) {
-			now = curAt
+		if now, err = notBeforeLatest(ctx, tx, now); err != nil {
+			return err
 		}
-		if err := stagePlan(ctx, tx, id, now); err != nil {
+		if err := stagePlan(ctx, tx, p, now); err != nil {
 			return err
 		}
 		report, err := validateStaged(ctx, tx, geo.DefaultValidationOptions(), false)
@@ -177,18 +186,32 @@ func (db *DB) ApplyPlan(ctx context.Context, id int64, ifMatch geo.PlanTag, acto
 		if err != nil {
 			return err
 		}
+		if p.Town != "" {
+			// From here to COMMIT the apply writes: other writers of
+			// generations wait, as briefly as that takes.
+			if _, err := tx.Exec(ctx, q("generation_lock")); err != nil {
+				return err
+			}
+			if err := checkBase(ctx, tx, p, ifMatch); err != nil {
+				return err
+			}
+			if now, err = notBeforeLatest(ctx, tx, now); err != nil {
+				return err
+			}
+		}
 		var gen int64
 		note := fmt.Sprintf("plan %d", p.ID)
 		if p.Note != "" {
 			note += ": " + p.Note
 		}
-		if err := tx.QueryRow(ctx, q("generation_new"), now, actor, note).Scan(&gen); err != nil {
+		if err := tx.QueryRow(ctx, q("generation_new"), now, actor, note, nullIfEmpty(p.Town)).Scan(&gen); err != nil {
 			return err
 		}
 		if err := runSteps(ctx, tx, step{"plan_apply_villages", []any{id}}); err != nil {
 			return err
 		}
-		if err := writeGridVersions(ctx, tx, gen, now); err != nil {
+		// Only the town's grids are versioned: other towns' are not touched.
+		if err := writeGridVersions(ctx, tx, gen, now, p.Town); err != nil {
 			return err
 		}
 		var detach []int64
@@ -204,7 +227,7 @@ func (db *DB) ApplyPlan(ctx context.Context, id int64, ifMatch geo.PlanTag, acto
 		if err := runSteps(ctx, tx, step{"plan_apply_people", []any{id, now}}); err != nil {
 			return err
 		}
-		ended, err := collectAssignments(tx.Query(ctx, q("plan_apply_end_assignments"), id, p.BaseGeneration, now))
+		ended, err := collectAssignments(tx.Query(ctx, q("plan_apply_end_assignments"), id, p.BaseGeneration, now, p.Town))
 		if err != nil {
 			return fmt.Errorf("plan_apply_end_assignments: %w", err)
 		}
@@ -233,7 +256,7 @@ func (db *DB) ApplyPlan(ctx context.Context, id int64, ifMatch geo.PlanTag, acto
 			return err
 		}
 		p.Status, p.AppliedBy, p.AppliedAt, p.AppliedGeneration, p.UpdatedAt = geo.PlanApplied, actor, now, gen, now
-		after := map[string]any{"generation": gen, "base_generation": p.BaseGeneration, "summary": p.Summary,
+		after := map[string]any{"generation": gen, "base_generation": p.BaseGeneration, "town": p.Town, "summary": p.Summary,
 			"attachments_started": len(attachOrgs), "attachments_ended": len(detach),
 			"incidents_rerouted": rerouted, "incidents_handed_over": handedOver}
 		if err := audit(ctx, tx, now, actor, "plan.apply", planTarget(id), nil, after, ""); err != nil {
@@ -251,6 +274,40 @@ func (db *DB) ApplyPlan(ctx context.Context, id int64, ifMatch geo.PlanTag, acto
 		return nil, planError(err)
 	}
 	return applied, nil
+}
+
+// checkBase refuses, as *geo.StaleBaseError, a plan whose tag ifMatch
+// does not name or whose base is no longer its town's current generation
+// (a generation of another town leaves it current).
+func checkBase(ctx context.Context, tx pgx.Tx, p *geo.Plan, ifMatch geo.PlanTag) error {
+	var cur int64
+	if err := tx.QueryRow(ctx, q("plan_base_generation"), p.Town).Scan(&cur); err != nil {
+		return err
+	}
+	if ifMatch != p.Tag() || cur != p.BaseGeneration {
+		return &geo.StaleBaseError{Plan: p.ID, Base: p.BaseGeneration, Current: cur, Town: p.Town, IfMatch: ifMatch, Tag: p.Tag()}
+	}
+	return nil
+}
+
+// notBeforeLatest returns now, or the instant of the newest generation of
+// any town when now is before it. Generations are ordered in time as by
+// id (history finds the generation in force at t by created_at): a
+// replica whose clock lags writes at the previous generation's instant
+// rather than before it.
+func notBeforeLatest(ctx context.Context, tx pgx.Tx, now time.Time) (time.Time, error) {
+	var cur int64
+	var curAt time.Time
+	err := tx.QueryRow(ctx, q("generation_latest")).Scan(&cur, &curAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return now, nil
+	} else if err != nil {
+		return now, err
+	}
+	if now.Before(curAt) {
+		return curAt, nil
+	}
+	return now, nil
 }
 
 // pauseBeforeCommit waits for the duration named by ApplyPauseEnv, if

@@ -30,7 +30,7 @@ func BenchmarkPlanValidate(b *testing.B) {
 		b.Run(town.name, func(b *testing.B) {
 			db, now := town.load(b)
 			ctx := context.Background()
-			p, err := db.CreatePlan(ctx, "bench", 0, "bench", now)
+			p, err := db.CreatePlan(ctx, geo.NewPlan{Note: "bench"}, "bench", now)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -58,7 +58,7 @@ func BenchmarkPlanApply(b *testing.B) {
 			for i := range b.N {
 				b.StopTimer()
 				now = now.Add(time.Second)
-				p, err := db.CreatePlan(ctx, "bench", 0, "bench", now)
+				p, err := db.CreatePlan(ctx, geo.NewPlan{Note: "bench"}, "bench", now)
 				if err != nil {
 					b.Fatal(err)
 				}

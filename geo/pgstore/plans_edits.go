@@ -42,8 +42,14 @@ type draftGrid struct {
 	DerivedFrom []string `json:"-"`
 }
 
-// lockGrid locks grid code of the draft; ENOTFOUND when it has none.
-func lockGrid(ctx context.Context, tx pgx.Tx, id int64, code string) (*draftGrid, error) {
+// lockGrid locks grid code of draft p; EINVALID naming "code" when the
+// code is of another town than p's, ENOTFOUND when the draft has no such
+// grid.
+func lockGrid(ctx context.Context, tx pgx.Tx, p *geo.Plan, code string) (*draftGrid, error) {
+	if err := p.CheckInTown("code", code); err != nil {
+		return nil, err
+	}
+	id := p.ID
 	g := &draftGrid{Code: code}
 	err := tx.QueryRow(ctx, q("plan_grid_get"), id, code).Scan(&g.Name, &g.VillageCode, &g.Households, &g.Population,
 		&g.Valid, &g.AreaM2, &g.DerivedFrom)
@@ -73,13 +79,18 @@ func codeFree(ctx context.Context, tx pgx.Tx, id int64, code string) error {
 	return nil
 }
 
-func villageInPlan(ctx context.Context, tx pgx.Tx, id int64, village string) error {
+// villageInPlan refuses, as EINVALID located at where, a village that is
+// not in draft p: of another town, or of none.
+func villageInPlan(ctx context.Context, tx pgx.Tx, p *geo.Plan, where, village string) error {
+	if err := p.CheckInTown(where, village); err != nil {
+		return err
+	}
 	var ok bool
-	if err := tx.QueryRow(ctx, q("plan_village_exists"), id, village).Scan(&ok); err != nil {
+	if err := tx.QueryRow(ctx, q("plan_village_exists"), p.ID, village).Scan(&ok); err != nil {
 		return err
 	}
 	if !ok {
-		return geo.Errorf(geo.EINVALID, "village %s is not in the town", village)
+		return geo.Invalidf(where, "village %s is not in the town", village)
 	}
 	return nil
 }
@@ -140,7 +151,7 @@ func canonicalGrids(ctx context.Context, tx pgx.Tx, p *geo.Plan, codes []string)
 	if codes != nil && len(codes) == 0 {
 		return nil
 	}
-	_, err := tx.Exec(ctx, q("plan_canonical"), p.ID, p.BaseGeneration, codes, geo.GeometryToleranceDeg)
+	_, err := tx.Exec(ctx, q("plan_canonical"), p.ID, p.BaseGeneration, codes, geo.GeometryToleranceDeg, p.Town)
 	return err
 }
 
@@ -157,7 +168,7 @@ func (db *DB) EditPlanGrid(ctx context.Context, id int64, code string, e geo.Pla
 		}
 	}
 	return db.editPlan(ctx, id, actor, now, "plan.grid.update", func(tx pgx.Tx, p *geo.Plan) ([]string, any, any, error) {
-		g, err := lockGrid(ctx, tx, id, code)
+		g, err := lockGrid(ctx, tx, p, code)
 		if err != nil {
 			return nil, nil, nil, err
 		}
@@ -179,7 +190,10 @@ func (db *DB) AddPlanGrid(ctx context.Context, id int64, g geo.NewPlanGrid, acto
 		return nil, err
 	}
 	return db.editPlan(ctx, id, actor, now, "plan.grid.add", func(tx pgx.Tx, p *geo.Plan) ([]string, any, any, error) {
-		if err := villageInPlan(ctx, tx, id, g.VillageCode); err != nil {
+		if err := p.CheckInTown("code", g.Code); err != nil {
+			return nil, nil, nil, err
+		}
+		if err := villageInPlan(ctx, tx, p, "village_code", g.VillageCode); err != nil {
 			return nil, nil, nil, err
 		}
 		if err := codeFree(ctx, tx, id, g.Code); err != nil {
@@ -194,7 +208,7 @@ func (db *DB) AddPlanGrid(ctx context.Context, id int64, g geo.NewPlanGrid, acto
 // RetirePlanGrid removes a grid from a draft; see geo.PlanStore.
 func (db *DB) RetirePlanGrid(ctx context.Context, id int64, code string, actor string, now time.Time) (*geo.PlanView, error) {
 	return db.editPlan(ctx, id, actor, now, "plan.grid.retire", func(tx pgx.Tx, p *geo.Plan) ([]string, any, any, error) {
-		g, err := lockGrid(ctx, tx, id, code)
+		g, err := lockGrid(ctx, tx, p, code)
 		if err != nil {
 			return nil, nil, nil, err
 		}
@@ -213,7 +227,7 @@ func (db *DB) SplitPlanGrid(ctx context.Context, id int64, r geo.SplitRequest, a
 		return nil, err
 	}
 	return db.editPlan(ctx, id, actor, now, "plan.split", func(tx pgx.Tx, p *geo.Plan) ([]string, any, any, error) {
-		g, err := lockGrid(ctx, tx, id, r.Code)
+		g, err := lockGrid(ctx, tx, p, r.Code)
 		if err != nil {
 			return nil, nil, nil, err
 		}
@@ -269,6 +283,11 @@ func (db *DB) MergePlanGrids(ctx context.Context, id int64, r geo.MergeRequest, 
 		return nil, err
 	}
 	return db.editPlan(ctx, id, actor, now, "plan.merge", func(tx pgx.Tx, p *geo.Plan) ([]string, any, any, error) {
+		for i, c := range r.Codes {
+			if err := p.CheckInTown(fmt.Sprintf("codes[%d]", i), c); err != nil {
+				return nil, nil, nil, err
+			}
+		}
 		found := map[string]bool{}
 		var code, village string
 		var valid bool
@@ -336,14 +355,14 @@ func (db *DB) MovePlanGrid(ctx context.Context, id int64, r geo.MoveRequest, act
 		return nil, err
 	}
 	return db.editPlan(ctx, id, actor, now, "plan.move", func(tx pgx.Tx, p *geo.Plan) ([]string, any, any, error) {
-		g, err := lockGrid(ctx, tx, id, r.Code)
+		g, err := lockGrid(ctx, tx, p, r.Code)
 		if err != nil {
 			return nil, nil, nil, err
 		}
 		if err := g.requireValid("moving it"); err != nil {
 			return nil, nil, nil, err
 		}
-		if err := villageInPlan(ctx, tx, id, r.Village); err != nil {
+		if err := villageInPlan(ctx, tx, p, "village", r.Village); err != nil {
 			return nil, nil, nil, err
 		}
 		if err := codeFree(ctx, tx, id, r.NewCode); err != nil {
@@ -381,7 +400,7 @@ func (db *DB) SetPlanLeader(ctx context.Context, id int64, code string, leader g
 		return nil, err
 	}
 	return db.editPlan(ctx, id, actor, now, "plan.leader", func(tx pgx.Tx, p *geo.Plan) ([]string, any, any, error) {
-		if _, err := lockGrid(ctx, tx, id, code); err != nil {
+		if _, err := lockGrid(ctx, tx, p, code); err != nil {
 			return nil, nil, nil, err
 		}
 		_, err := tx.Exec(ctx, q("plan_leader_set"), id, code, leader.Name, leader.Phone)
@@ -441,11 +460,23 @@ func (db *DB) ReplacePlanLayer(ctx context.Context, id int64, grids []geo.NewPla
 		if err != nil {
 			return err
 		}
+		// A layer of a town's plan carries that town's grids only: the
+		// grids of another town are refused, one problem each, and not
+		// staged (their villages would be unknown too).
+		inTown := rows[:0:0]
+		for _, row := range rows {
+			code := row[0].(string)
+			if why := p.OutsideTown(code); why != "" {
+				problems = append(problems, geo.Problem{Where: seen[code], Reason: why})
+				continue
+			}
+			inTown = append(inTown, row)
+		}
 		if _, err := tx.Exec(ctx, q("plan_layer_stage")); err != nil {
 			return err
 		}
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"plan_layer"},
-			[]string{"code", "name", "village_code", "households", "population", "wkb"}, pgx.CopyFromRows(rows)); err != nil {
+			[]string{"code", "name", "village_code", "households", "population", "wkb"}, pgx.CopyFromRows(inTown)); err != nil {
 			return err
 		}
 		var code, village string
@@ -486,7 +517,7 @@ func (db *DB) ReplacePlanLayer(ctx context.Context, id int64, grids []geo.NewPla
 	if err != nil {
 		return nil, planError(err)
 	}
-	return db.planHeader(ctx, id)
+	return db.PlanHeader(ctx, id)
 }
 
 // truncateRunes cuts s to at most n characters.

@@ -33,16 +33,21 @@ func (db *DB) RepairPlan(ctx context.Context, id int64, r geo.Repair, actor stri
 	}
 	res := &geo.RepairResult{Kind: r.Kind}
 	_, err := db.editPlan(ctx, id, actor, now, "plan.repair", func(tx pgx.Tx, p *geo.Plan) ([]string, any, any, error) {
+		for i, c := range r.Codes {
+			if err := p.CheckInTown(fmt.Sprintf("codes[%d]", i), c); err != nil {
+				return nil, nil, nil, err
+			}
+		}
 		var err error
 		switch r.Kind {
 		case geo.RepairMakeValid:
 			err = repairMakeValid(ctx, tx, id, r, res)
 		case geo.RepairSnap:
-			err = repairSnap(ctx, tx, id, r, res)
+			err = repairSnap(ctx, tx, p, r, res)
 		case geo.RepairFillGap:
-			err = repairFillGaps(ctx, tx, id, r, now, res)
+			err = repairFillGaps(ctx, tx, p, r, now, res)
 		case geo.RepairDissolveSliver:
-			err = repairSlivers(ctx, tx, id, r, now, res)
+			err = repairSlivers(ctx, tx, p, r, now, res)
 		case geo.RepairClipToVillage:
 			err = repairCrossings(ctx, tx, id, r, res)
 		}
@@ -88,21 +93,22 @@ func repairMakeValid(ctx context.Context, tx pgx.Tx, id int64, r geo.Repair, res
 // town's latitude, using the longitude scale (the smaller metres per
 // degree), so that every vertex within the tolerance in any direction is
 // snapped; north–south the reach is up to 1/cos(latitude) longer.
-func snapDegrees(ctx context.Context, tx pgx.Tx, metres float64) (float64, error) {
+func snapDegrees(ctx context.Context, tx pgx.Tx, town string, metres float64) (float64, error) {
 	var lat float64
-	if err := tx.QueryRow(ctx, q("town_latitude")).Scan(&lat); err != nil && !errors.Is(err, pgx.ErrNoRows) {
+	if err := tx.QueryRow(ctx, q("town_latitude"), town).Scan(&lat); err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return 0, err
 	}
 	return metres / (metresPerDegree * math.Max(math.Cos(lat*math.Pi/180), 0.01)), nil
 }
 
-func repairSnap(ctx context.Context, tx pgx.Tx, id int64, r geo.Repair, res *geo.RepairResult) error {
-	deg, err := snapDegrees(ctx, tx, r.ToleranceM)
+func repairSnap(ctx context.Context, tx pgx.Tx, p *geo.Plan, r geo.Repair, res *geo.RepairResult) error {
+	id := p.ID
+	deg, err := snapDegrees(ctx, tx, p.Town, r.ToleranceM)
 	if err != nil {
 		return err
 	}
 	for _, code := range r.Codes {
-		if _, err := lockGrid(ctx, tx, id, code); err != nil {
+		if _, err := lockGrid(ctx, tx, p, code); err != nil {
 			return err
 		}
 		var changed bool
@@ -140,8 +146,9 @@ func giveArea(ctx context.Context, tx pgx.Tx, id int64, area []byte, except stri
 	return nil
 }
 
-func repairFillGaps(ctx context.Context, tx pgx.Tx, id int64, r geo.Repair, now time.Time, res *geo.RepairResult) error {
-	if err := stagePlan(ctx, tx, id, now); err != nil {
+func repairFillGaps(ctx context.Context, tx pgx.Tx, p *geo.Plan, r geo.Repair, now time.Time, res *geo.RepairResult) error {
+	id := p.ID
+	if err := stagePlan(ctx, tx, p, now); err != nil {
 		return err
 	}
 	var x, y *float64
@@ -172,8 +179,9 @@ func repairFillGaps(ctx context.Context, tx pgx.Tx, id int64, r geo.Repair, now 
 	return nil
 }
 
-func repairSlivers(ctx context.Context, tx pgx.Tx, id int64, r geo.Repair, now time.Time, res *geo.RepairResult) error {
-	if err := stagePlan(ctx, tx, id, now); err != nil {
+func repairSlivers(ctx context.Context, tx pgx.Tx, p *geo.Plan, r geo.Repair, now time.Time, res *geo.RepairResult) error {
+	id := p.ID
+	if err := stagePlan(ctx, tx, p, now); err != nil {
 		return err
 	}
 	o := geo.DefaultValidationOptions()

@@ -59,7 +59,7 @@ func newPlanEnv(t *testing.T) *planEnv {
 // open opens a draft on the current generation.
 func (e *planEnv) open() int64 {
 	e.t.Helper()
-	p, err := e.db.CreatePlan(e.ctx, "test", 0, "planner-1", e.tick())
+	p, err := e.db.CreatePlan(e.ctx, geo.NewPlan{Note: "test"}, "planner-1", e.tick())
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -149,7 +149,7 @@ func TestPlan_draftCopiesTheCurrentGeneration(t *testing.T) {
 	if _, err := e.db.Plan(e.ctx, 999, e.now); errCode(err) != geo.ENOTFOUND {
 		t.Errorf("unknown plan: got %v, want ENOTFOUND", err)
 	}
-	plans, err := e.db.Plans(e.ctx, geo.PlanDraft)
+	plans, err := e.db.Plans(e.ctx, geo.PlanDraft, "")
 	if err != nil || len(plans) != 1 || plans[0].ID != e.plan || plans[0].Summary.Unchanged != 4 {
 		t.Errorf("Plans: %+v, %v", plans, err)
 	}
@@ -242,7 +242,7 @@ func TestPlan_edits(t *testing.T) {
 	if p.AppliedGeneration != 2 || p.Status != geo.PlanApplied {
 		t.Fatalf("applied: %+v", p)
 	}
-	td, gen, err := e.db.LoadTown(e.ctx, 0, e.tick())
+	td, gen, err := e.db.LoadArea(e.ctx, 0, e.tick())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -457,7 +457,7 @@ func TestPlan_concurrentApply(t *testing.T) {
 	if err != nil || lv.Status != geo.PlanDraft || lv.Summary.Modified != 1 {
 		t.Fatalf("the loser's draft: %+v, %v", lv, err)
 	}
-	rebased, err := e.db.CreatePlan(e.ctx, "rebased", loser, "planner", e.tick())
+	rebased, err := e.db.CreatePlan(e.ctx, geo.NewPlan{Note: "rebased", Rebase: loser}, "planner", e.tick())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -467,7 +467,7 @@ func TestPlan_concurrentApply(t *testing.T) {
 	if _, err := e.db.ApplyPlan(e.ctx, rebased.ID, rebased.Tag(), "planner", e.tick()); err != nil {
 		t.Fatal(err)
 	}
-	td, _, err := e.db.LoadTown(e.ctx, 0, e.tick())
+	td, _, err := e.db.LoadArea(e.ctx, 0, e.tick())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -549,7 +549,7 @@ func TestPlan_impact(t *testing.T) {
 	if _, err := e.apply(1); err != nil {
 		t.Fatal(err)
 	}
-	td, _, err := e.db.LoadTown(e.ctx, 0, e.tick())
+	td, _, err := e.db.LoadArea(e.ctx, 0, e.tick())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,10 +13,12 @@ import (
 // generation (CoverageReport): both stage a layer into next_* and run
 // checkNext on it, in a transaction that is always rolled back.
 
-// stagePlan fills next_* with plan id's draft, leaders as at time at.
-func stagePlan(ctx context.Context, tx pgx.Tx, id int64, at time.Time) error {
-	return stageNext(ctx, tx, step{"next_from_town", nil}, step{"next_from_plan_villages", []any{id}},
-		step{"next_from_plan_grids", []any{id, at}})
+// stagePlan fills next_* with plan p's draft, leaders as at time at: its
+// grids and villages, and the outline of its town (of every town for a
+// plan of the whole deployment). The checks then see that town alone.
+func stagePlan(ctx context.Context, tx pgx.Tx, p *geo.Plan, at time.Time) error {
+	return stageNext(ctx, tx, step{"next_from_town", []any{p.Town}}, step{"next_from_plan_villages", []any{p.ID}},
+		step{"next_from_plan_grids", []any{p.ID, at}})
 }
 
 // validateStaged checks the staged next_* layer with the warnings of opts.
@@ -41,7 +43,7 @@ func (db *DB) ValidatePlan(ctx context.Context, id int64, opts geo.ValidationOpt
 		if err != nil {
 			return err
 		}
-		if err := stagePlan(ctx, tx, id, at); err != nil {
+		if err := stagePlan(ctx, tx, p, at); err != nil {
 			return err
 		}
 		if r, err = validateStaged(ctx, tx, opts, false); err != nil {
@@ -82,7 +84,7 @@ func (db *DB) CoverageReport(ctx context.Context, opts geo.ValidationOptions, at
 		if gen == 0 {
 			return geo.Errorf(geo.ENOTFOUND, "the database holds no town yet: import one with `wangge import`")
 		}
-		err := stageNext(ctx, tx, step{"next_from_town", nil}, step{"next_from_current_villages", nil},
+		err := stageNext(ctx, tx, step{"next_from_town", []any{""}}, step{"next_from_current_villages", nil},
 			step{"next_from_current_grids", []any{at}})
 		if err != nil {
 			return err

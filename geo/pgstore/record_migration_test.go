@@ -4,15 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
-	"os"
-	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
-	"wangge/geo/pgstore/pgtest"
 	"wangge/migrations"
 )
 
@@ -25,37 +22,10 @@ import (
 // each old event from the assignee it left.
 func TestMigration_0013backfill(t *testing.T) {
 	ctx := context.Background()
-	c := pgtest.Cluster(t)
-	admin, err := pgx.Connect(ctx, c.ConnString("postgres"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close(ctx)
-	name := fmt.Sprintf("m13_%d", os.Getpid())
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)") })
-	conn, err := pgx.Connect(ctx, c.ConnString(name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	files, _ := fs.Glob(migrations.FS, "*.sql")
-	sort.Strings(files)
-	var m13 string
-	for _, f := range files {
-		if f >= "0013" {
-			if strings.HasPrefix(f, "0013_") {
-				m13 = f
-			}
-			continue
-		}
-		sql, _ := fs.ReadFile(migrations.FS, f)
-		if _, err := conn.Exec(ctx, string(sql)); err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-	}
+	conn, _ := migrationDB(t, "m13")
+	applyMigrations(t, conn, func(f string) bool { return f < "0013" })
+	files, _ := fs.Glob(migrations.FS, "0013_*.sql")
+	m13 := files[0]
 
 	t0 := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
 	h := func(n float64) time.Time { return t0.Add(time.Duration(n * float64(time.Hour))) }
@@ -153,9 +123,8 @@ func TestMigration_0013backfill(t *testing.T) {
 		t.Errorf("deadlines\n%s\nwant\n%s", strings.Join(deadlines, "\n"), strings.Join(want, "\n"))
 	}
 
-	var levels []int
 	rows, _ = conn.Query(ctx, `SELECT level FROM incident_events WHERE incident_id = $1 ORDER BY id`, esc)
-	levels, err = pgx.CollectRows(rows, pgx.RowTo[int])
+	levels, err := pgx.CollectRows(rows, pgx.RowTo[int])
 	if err != nil {
 		t.Fatal(err)
 	}

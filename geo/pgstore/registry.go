@@ -21,13 +21,13 @@ func (db *DB) CurrentGeneration(ctx context.Context) (int64, error) {
 	return gen, nil
 }
 
-// LoadTown reads the town with the grids of generation gen (0: the current
-// one) and, on each grid, the leader, deputy and organizations in office at
-// time at. It returns the generation read; ENOTFOUND when there is no town.
-// Everything is read in one repeatable-read transaction, so a concurrent
-// import is seen either wholly or not at all.
-func (db *DB) LoadTown(ctx context.Context, gen int64, at time.Time) (*geo.TownData, int64, error) {
-	td := &geo.TownData{}
+// LoadArea reads every town with the grids of generation gen (0: the
+// current one) and, on each grid, the leader, deputy and organizations in
+// office at time at. It returns the generation read; ENOTFOUND when there
+// is no town. Everything is read in one repeatable-read transaction, so a
+// concurrent import is seen either wholly or not at all.
+func (db *DB) LoadArea(ctx context.Context, gen int64, at time.Time) (*geo.Area, int64, error) {
+	td := &geo.Area{}
 	err := pgx.BeginTxFunc(ctx, db.Pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		if gen == 0 {
 			if err := tx.QueryRow(ctx, q("generation_current")).Scan(&gen); err != nil {
@@ -37,7 +37,7 @@ func (db *DB) LoadTown(ctx context.Context, gen int64, at time.Time) (*geo.TownD
 				return geo.Errorf(geo.ENOTFOUND, "the database holds no town yet: import one with `wangge import`")
 			}
 		}
-		return loadTown(ctx, tx, td, gen, at)
+		return loadArea(ctx, tx, td, gen, at)
 	})
 	if err != nil {
 		return nil, 0, unavailable(err)
@@ -45,34 +45,53 @@ func (db *DB) LoadTown(ctx context.Context, gen int64, at time.Time) (*geo.TownD
 	return td, gen, nil
 }
 
-func loadTown(ctx context.Context, tx pgx.Tx, td *geo.TownData, gen int64, at time.Time) error {
+// RegistryChangedSince reports whether a snapshot of generation gen
+// loaded at since is out of date at now: a newer generation, or an
+// appointment, attachment or membership dated to start or end in
+// (since, now]. Writes announce themselves (NOTIFY); this finds what
+// changes by the clock alone, so that a periodic reload runs only then.
+func (db *DB) RegistryChangedSince(ctx context.Context, gen int64, since, now time.Time) (bool, error) {
+	var changed bool
+	err := db.Pool.QueryRow(ctx, q("registry_changed_since"), gen, since, now).Scan(&changed)
+	return changed, unavailable(err)
+}
+
+func loadArea(ctx context.Context, tx pgx.Tx, td *geo.Area, gen int64, at time.Time) error {
+	people := personContacts{}
+	var t geo.Town
 	var outline []byte
-	t := &td.Town
-	err := tx.QueryRow(ctx, q("town_get")).Scan(&t.Code, &t.Name, &t.County, &t.Province, &t.Note, &outline)
-	if err == pgx.ErrNoRows {
-		return geo.Errorf(geo.ENOTFOUND, "the database holds no town yet")
-	} else if err != nil {
-		return err
-	}
-	if t.Outline, err = decodeWKB(outline); err != nil {
-		return err
-	}
-	var d geo.District
-	rows, _ := tx.Query(ctx, q("districts_active"))
-	if _, err := pgx.ForEachRow(rows, []any{&d.Code, &d.Name}, func() error {
-		t.Districts = append(t.Districts, d)
+	var dutyID *int64
+	var dutyName, dutyPhone *string
+	rows, _ := tx.Query(ctx, q("towns_get"), at)
+	if _, err := pgx.ForEachRow(rows, []any{&t.Code, &t.Name, &t.County, &t.Province, &t.Note, &outline,
+		&dutyID, &dutyName, &dutyPhone}, func() error {
+		var err error
+		if t.Outline, err = decodeWKB(outline); err != nil {
+			return err
+		}
+		t.DutyDesk = people.add(dutyID, dutyName, dutyPhone)
+		td.Towns = append(td.Towns, t)
 		return nil
 	}); err != nil {
 		return err
 	}
-	people := personContacts{}
-	var dutyID *int64
-	var dutyName, dutyPhone *string
-	err = tx.QueryRow(ctx, q("holder_at"), "duty_desk", at, nil).Scan(&dutyID, &dutyName, &dutyPhone)
-	if err != nil && err != pgx.ErrNoRows {
+	if len(td.Towns) == 0 {
+		return geo.Errorf(geo.ENOTFOUND, "the database holds no town yet")
+	}
+	var town string
+	var d geo.District
+	rows, _ = tx.Query(ctx, q("districts_active"))
+	if _, err := pgx.ForEachRow(rows, []any{&town, &d.Code, &d.Name}, func() error {
+		// Towns are read in code order, and so are districts.
+		for i := range td.Towns {
+			if td.Towns[i].Code == town {
+				td.Towns[i].Districts = append(td.Towns[i].Districts, d)
+			}
+		}
+		return nil
+	}); err != nil {
 		return err
 	}
-	t.DutyDesk = people.add(dutyID, dutyName, dutyPhone)
 	var v geo.Village
 	var raw []byte
 	var lid *int64
@@ -115,7 +134,7 @@ func loadTown(ctx context.Context, tx pgx.Tx, td *geo.TownData, gen int64, at ti
 	var code string
 	var o geo.OrganizationRef
 	rows, _ = tx.Query(ctx, q("attachments_at"), at)
-	_, err = pgx.ForEachRow(rows, []any{&code, &o.Kind, &o.Name}, func() error {
+	_, err := pgx.ForEachRow(rows, []any{&code, &o.Kind, &o.Name}, func() error {
 		// Grids are sorted by code: a binary search, not a map of a
 		// million codes built for this loop.
 		if i, ok := slices.BinarySearchFunc(td.Grids, code, func(g geo.GridRecord, c string) int { return strings.Compare(g.Code, c) }); ok {
@@ -130,6 +149,12 @@ func loadTown(ctx context.Context, tx pgx.Tx, td *geo.TownData, gen int64, at ti
 		geo.SortOrganizationRefs(td.Grids[i].Organizations)
 	}
 	if err := loadRosters(ctx, tx, td, at); err != nil {
+		return err
+	}
+	if err := loadServicePoints(ctx, tx, td, at); err != nil { // servicepoints.go
+		return err
+	}
+	if err := loadStructure(ctx, tx, td, people, at); err != nil { // structure.go
 		return err
 	}
 	return people.loadLeaves(ctx, tx)
@@ -171,7 +196,7 @@ func sortGridsByCode(grids []geo.GridRecord) {
 }
 
 // loadRosters fills each village's organizations with their members at at.
-func loadRosters(ctx context.Context, tx pgx.Tx, td *geo.TownData, at time.Time) error {
+func loadRosters(ctx context.Context, tx pgx.Tx, td *geo.Area, at time.Time) error {
 	byVillage := map[string]int{}
 	for i, v := range td.Villages {
 		byVillage[v.Code] = i

@@ -365,7 +365,7 @@ func runRoster(ctx context.Context, tx pgx.Tx, plans []*rosterPlan, report *geo.
 			continue
 		}
 		grid := strings.TrimPrefix(g, string(geo.RoleMember)+"@grid:")
-		members, err := collectAssignments(tx.Query(ctx, q("holders_lock"), geo.RoleMember, grid, nil, now, int64(0)))
+		members, err := collectAssignments(tx.Query(ctx, q("holders_lock"), geo.RoleMember, grid, nil, now, int64(0), nil))
 		if err != nil {
 			return err
 		}

@@ -90,7 +90,7 @@ func TestRouting_applyMovesWhatImpactSaid(t *testing.T) {
 		// The oracle: the fallback chain on the generation as committed,
 		// at the level the incident had reached.
 		g, _ := after.Grid(m.After)
-		want, ok := after.Assign(g, was.Assignee.Level, applied)
+		want, ok := after.Assign(was.TownCode, g, was.Assignee.Level, applied)
 		if !ok || !sameAssignee(inc.Assignee, want) {
 			t.Errorf("%s: assignee %+v, want %+v", n, inc.Assignee, want)
 		}

@@ -38,7 +38,7 @@ func newRoutingEnv(t *testing.T, db *pgstore.DB, at time.Time) *routingEnv {
 // a server would hold it after reloading.
 func (e *routingEnv) snapshot(at time.Time) *geo.Snapshot {
 	e.t.Helper()
-	td, gen, err := e.db.LoadTown(e.ctx, 0, at)
+	td, gen, err := e.db.LoadArea(e.ctx, 0, at)
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -87,7 +87,7 @@ func TestRouting_appointmentEndHandsOver(t *testing.T) {
 	inc := r.incident(other.Number)
 	after := r.snapshot(when)
 	g, _ := after.Grid(g2)
-	want, _ := after.Assign(g, geo.LevelGrid, when)
+	want, _ := after.Assign("", g, geo.LevelGrid, when)
 	if !sameAssignee(inc.Assignee, want) || want.Role != geo.RoleDutyDesk || len(events(inc, geo.ActHandover)) != 1 {
 		t.Errorf("%s after the vacancy: %+v, want %+v with a handover event", other.Number, inc.Assignee, want)
 	}

@@ -77,7 +77,7 @@ func BenchmarkStartupNational(b *testing.B) {
 		runtime.ReadMemStats(&before)
 		cpu0 := cpuTime()
 		t0 := time.Now()
-		td, g, err := db.LoadTown(ctx, 0, at)
+		td, g, err := db.LoadArea(ctx, 0, at)
 		if err != nil {
 			b.Fatal(err)
 		}

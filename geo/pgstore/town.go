@@ -23,40 +23,106 @@ const (
 	TilingToleranceM2  = 1.0
 )
 
-// ImportTown replaces the town, its districts, villages and grids, and the
-// leaders, deputies and organizations on them, with td, in one transaction,
-// as a new generation created by actor. It returns the new generation.
+// TownBorderGapM is half the width of the widest strip between two towns
+// that an import reports as a gap along their border (in metres, as
+// degrees of latitude): digitising gaps are this narrow, land between two
+// towns is not.
+const TownBorderGapM = 0.5
+
+// ImportTown replaces the town td.Town.Code (adding it when the deployment
+// does not hold it yet), its districts, villages and grids, and the
+// leaders, deputies, duty desk and organizations on them, with td, in one
+// transaction, as a new generation of that town created by actor. Other
+// towns are not touched. It returns the new generation.
 //
 // Before writing, it checks td as a coverage in PostGIS: every geometry
-// valid, no overlaps between grids or between villages, every grid inside
-// its village, grids and villages tiling the town outline. If anything is
-// wrong it returns a *geo.Error with code EINVALID listing every problem,
-// located, and writes nothing. Grids that the import carries over unchanged
-// keep their version; changed grids get a new version; grids missing from
-// td are retired. Returns EUNAVAILABLE when the database cannot be reached.
+// valid, every village and grid code under the town's, no overlaps between
+// grids or between villages, every grid inside its village, grids and
+// villages tiling the town outline, and the outline neither overlapping
+// the deployment's other towns nor leaving a gap along their borders. If
+// anything is wrong it returns a *geo.Error with code EINVALID listing
+// every problem, located, and writes nothing. Grids that the import
+// carries over unchanged keep their version; changed grids get a new
+// version; grids of the town missing from td are retired. Returns
+// EUNAVAILABLE when the database cannot be reached.
 func (db *DB) ImportTown(ctx context.Context, td *geo.TownData, actor, note string) (int64, error) {
-	var gen int64
+	gens, err := db.ImportTowns(ctx, []*geo.TownData{td}, actor, note)
+	if err != nil {
+		return 0, err
+	}
+	return gens[0], nil
+}
+
+// ImportTowns imports several towns (a county's) as ImportTown does each,
+// in one transaction: all of them or, if one is refused, none. Each town
+// is checked against the towns before it and those the deployment holds.
+// It returns the generation of each town, in the order given.
+func (db *DB) ImportTowns(ctx context.Context, tds []*geo.TownData, actor, note string) ([]int64, error) {
+	seen := map[string]bool{}
+	for _, td := range tds {
+		if seen[td.Town.Code] {
+			return nil, geo.Errorf(geo.EINVALID, "town %s (%s) is given twice", td.Town.Code, td.Town.Name)
+		}
+		seen[td.Town.Code] = true
+		if problems := codeProblems(td); len(problems) > 0 {
+			return nil, &geo.Error{Code: geo.EINVALID,
+				Message: fmt.Sprintf("the codes of town %s (%s) do not nest: %d problems, nothing was imported",
+					td.Town.Code, td.Town.Name, len(problems)),
+				Problems: problems}
+		}
+	}
+	gens := make([]int64, len(tds))
 	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, q("generation_lock")); err != nil {
 			return err
 		}
+		for i, td := range tds {
+			var err error
+			if gens[i], err = db.importTown(ctx, tx, db.Now().UTC(), td, actor, note, len(tds) > 1); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	return gens, nil
+}
+
+// importTown does the work of ImportTown for one town inside tx, which
+// holds the generation lock. Several towns in one transaction (named says
+// so, for the messages) drop the staging tables after each. Open incidents
+// follow, as after a plan: those whose location now lies in another grid
+// are rerouted there, those of people whose roles the import ended are
+// handed over.
+func (db *DB) importTown(ctx context.Context, tx pgx.Tx, now time.Time, td *geo.TownData, actor, note string, named bool) (int64, error) {
+	var gen int64
+	err := func() error {
 		if err := stageTown(ctx, tx, td); err != nil {
 			return err
 		}
 		if err := stageNext(ctx, tx, step{name: "next_from_import"}); err != nil {
 			return err
 		}
-		findings, err := checkNext(ctx, tx, checkOptions{})
+		findings, err := checkNext(ctx, tx, checkOptions{townBorders: true})
 		if err != nil {
 			return err
 		}
 		if problems := importProblems(findings); len(problems) > 0 {
+			what := "the town"
+			if named {
+				what = fmt.Sprintf("town %s (%s)", td.Town.Code, td.Town.Name)
+			}
 			return &geo.Error{Code: geo.EINVALID,
-				Message:  fmt.Sprintf("the town is not a valid coverage: %d problems, nothing was imported", len(problems)),
+				Message:  fmt.Sprintf("%s is not a valid coverage: %d problems, nothing was imported", what, len(problems)),
 				Problems: problems}
 		}
-		now := db.Now().UTC()
-		if err := tx.QueryRow(ctx, q("generation_new"), now, actor, note).Scan(&gen); err != nil {
+		moves, err := importMoves(ctx, tx, td.Town.Code)
+		if err != nil {
+			return err
+		}
+		if err := tx.QueryRow(ctx, q("generation_new"), now, actor, note, td.Town.Code).Scan(&gen); err != nil {
 			return err
 		}
 		// Villages first: the grids written next refer to them.
@@ -69,14 +135,21 @@ func (db *DB) ImportTown(ctx context.Context, td *geo.TownData, actor, note stri
 		if err != nil {
 			return err
 		}
-		if err := writeGridVersions(ctx, tx, gen, now); err != nil {
+		if err := writeGridVersions(ctx, tx, gen, now, td.Town.Code); err != nil {
 			return err
 		}
 		err = runSteps(ctx, tx,
 			step{"import_roles_stage", nil},
 			step{"import_people_write", []any{now}},
-			step{"import_assignments_stage", nil},
-			step{"import_assignments_end", []any{now}},
+			step{"import_assignments_stage", nil})
+		if err != nil {
+			return err
+		}
+		ended, err := collectAssignments(tx.Query(ctx, q("import_assignments_end"), now))
+		if err != nil {
+			return fmt.Errorf("import_assignments_end: %w", err)
+		}
+		err = runSteps(ctx, tx,
 			step{"import_assignments_write", []any{now}},
 			step{"import_leaves_delete", nil},
 			step{"import_leaves_write", nil},
@@ -92,13 +165,59 @@ func (db *DB) ImportTown(ctx context.Context, td *geo.TownData, actor, note stri
 		if err != nil {
 			return err
 		}
-		return audit(ctx, tx, now, actor, "town.import", fmt.Sprintf("generation:%d", gen), nil,
-			map[string]any{"town": td.Town.Code, "villages": len(td.Villages), "grids": len(td.Grids), "note": note}, "")
+		rr := &rerouting{db: db, tx: tx, actor: actor, actorRole: geo.AccessAdmin, at: now}
+		rerouted, err := rr.rerouteMoves(ctx, moves, fmt.Sprintf("town %s imported as generation %d", td.Town.Code, gen))
+		if err != nil {
+			return err
+		}
+		handedOver, err := rr.handOver(ctx, ended)
+		if err != nil {
+			return err
+		}
+		if err := audit(ctx, tx, now, actor, "town.import", fmt.Sprintf("generation:%d", gen), nil,
+			map[string]any{"town": td.Town.Code, "villages": len(td.Villages), "grids": len(td.Grids), "note": note,
+				"incidents_rerouted": rerouted, "incidents_handed_over": handedOver}, ""); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, q("import_unstage"))
+		return err
+	}()
+	return gen, err
+}
+
+// importMoves lists the open incidents of town that the staged import
+// (next_grids) routes to another grid than the current grids do.
+func importMoves(ctx context.Context, tx pgx.Tx, town string) ([]geo.IncidentMove, error) {
+	var out []geo.IncidentMove
+	var m geo.IncidentMove
+	var status string
+	rows, _ := tx.Query(ctx, q("import_impact_incidents"), openStatuses(), town)
+	_, err := pgx.ForEachRow(rows, []any{&m.Number, &status, &m.Location[0], &m.Location[1], &m.Routed, &m.Before, &m.After}, func() error {
+		m.Status = geo.Status(status)
+		out = append(out, m)
+		return nil
 	})
-	if err != nil {
-		return 0, unavailable(err)
+	return out, err
+}
+
+// codeProblems checks that td's codes nest: villages under the town,
+// grids under their village (the schema checks the latter too, but an
+// import names every problem at once).
+func codeProblems(td *geo.TownData) []geo.Problem {
+	var out []geo.Problem
+	for _, v := range td.Villages {
+		if geo.TownCodeOf(v.Code) != td.Town.Code {
+			out = append(out, geo.Problem{Where: "villages.geojson: " + v.Code,
+				Reason: fmt.Sprintf("village %s (%s) is not under town %s: a village code is the town code plus three digits", v.Code, v.Name, td.Town.Code)})
+		}
 	}
-	return gen, nil
+	for _, g := range td.Grids {
+		if len(g.Code) < 12 || g.Code[:12] != g.VillageCode {
+			out = append(out, geo.Problem{Where: "grids.geojson: " + g.Code,
+				Reason: fmt.Sprintf("grid %s is not under its village %s: a grid code is the village code plus three digits", g.Code, g.VillageCode)})
+		}
+	}
+	return out
 }
 
 // stageTown copies td into the temporary import tables.
@@ -227,8 +346,10 @@ func stageNext(ctx context.Context, tx pgx.Tx, fill ...step) error {
 // changed and missing ones are retired, changed and new ones get a new
 // version. An import and an applied plan share it, so that a generation
 // is written the same way whoever writes it.
-func writeGridVersions(ctx context.Context, tx pgx.Tx, gen int64, now time.Time) error {
-	return runSteps(ctx, tx, step{"grids_retire_changed", []any{gen, now}}, step{"grids_write_new", []any{gen, now}})
+// Only town's grids are versioned ("": every town's, a plan over the whole
+// deployment).
+func writeGridVersions(ctx context.Context, tx pgx.Tx, gen int64, now time.Time, town string) error {
+	return runSteps(ctx, tx, step{"grids_retire_changed", []any{gen, now, nullIfEmpty(town)}}, step{"grids_write_new", []any{gen, now}})
 }
 
 // checkOptions select the checks checkNext runs beyond the coverage
@@ -239,6 +360,9 @@ type checkOptions struct {
 	warnings *geo.ValidationOptions
 	// villageTiling adds villages whose own grids do not tile them.
 	villageTiling bool
+	// townBorders adds overlaps with the deployment's other towns and gaps
+	// along their borders (an import: plans do not move town outlines).
+	townBorders bool
 }
 
 // checkNext runs the coverage checks on the staged next_* layer and
@@ -305,6 +429,24 @@ func checkNext(ctx context.Context, tx pgx.Tx, opts checkOptions) ([]geo.Finding
 	})
 	if err != nil {
 		return nil, err
+	}
+	if opts.townBorders {
+		var other string
+		rows, _ = tx.Query(ctx, q("check_town_borders"), OverlapToleranceM2, TilingToleranceM2, TownBorderGapM/metresPerDegree)
+		_, err = pgx.ForEachRow(rows, []any{&kind, &other, &area, &x, &y, &wkb}, func() error {
+			f := geo.Finding{Kind: geo.FindOverlap, Layer: "town", Codes: []string{other}, AreaM2: area, Location: point(x, y),
+				Reason: fmt.Sprintf("the town outline overlaps town %s by %.2f m²", other, area)}
+			if kind == "gap" {
+				f.Kind = geo.FindGap
+				f.Reason = fmt.Sprintf("a gap of %.2f m² between the town outline and town %s's", area, other)
+			}
+			f.Area, err = decodeWKB(wkb)
+			out = append(out, f)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
 	}
 	if opts.villageTiling {
 		var uncovered, outside float64
@@ -389,7 +531,9 @@ func importProblems(findings []geo.Finding) []geo.Problem {
 		case geo.FindInvalid, geo.FindOverlap, geo.FindVillageCrossing:
 			p.Where += ": " + strings.Join(f.Codes, " and ")
 		case geo.FindGap:
-			p.Reason = fmt.Sprintf("a gap of %.2f m² inside the town outline that no %s covers", f.AreaM2, f.Layer)
+			if f.Layer != "town" {
+				p.Reason = fmt.Sprintf("a gap of %.2f m² inside the town outline that no %s covers", f.AreaM2, f.Layer)
+			}
 		}
 		problems = append(problems, p)
 	}

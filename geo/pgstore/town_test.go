@@ -49,7 +49,7 @@ func smallTown() *geo.TownData {
 func TestImportTown_roundTrip(t *testing.T) {
 	db := pgtest.MustOpenDB(t)
 	ctx := context.Background()
-	if _, _, err := db.LoadTown(ctx, 0, time.Now()); geo.ErrorCode(err) != geo.ENOTFOUND {
+	if _, _, err := db.LoadArea(ctx, 0, time.Now()); geo.ErrorCode(err) != geo.ENOTFOUND {
 		t.Fatalf("empty database: got %v, want ENOTFOUND", err)
 	}
 	gen, err := db.ImportTown(ctx, smallTown(), "test", "")
@@ -59,7 +59,7 @@ func TestImportTown_roundTrip(t *testing.T) {
 	if gen != 1 {
 		t.Fatalf("generation: got %d, want 1", gen)
 	}
-	td, gotGen, err := db.LoadTown(ctx, 0, time.Now())
+	td, gotGen, err := db.LoadArea(ctx, 0, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,14 +87,14 @@ func TestImportTown_roundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	td2, _, err := db.LoadTown(ctx, gen2, time.Now())
+	td2, _, err := db.LoadArea(ctx, gen2, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if td2.Grids[0].Leader.Name != "新网格长" || td2.Grids[0].Generation != gen2 || td2.Grids[2].Generation != 1 {
 		t.Errorf("after redraw: leader %v, generations %d and %d", td2.Grids[0].Leader, td2.Grids[0].Generation, td2.Grids[2].Generation)
 	}
-	old, _, err := db.LoadTown(ctx, 1, time.Now())
+	old, _, err := db.LoadArea(ctx, 1, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,12 +117,12 @@ func TestImportTown_rolesAndLeave(t *testing.T) {
 	if _, err := db.ImportTown(ctx, td, "test", ""); err != nil {
 		t.Fatal(err)
 	}
-	got, _, err := db.LoadTown(ctx, 0, time.Now())
+	got, _, err := db.LoadArea(ctx, 0, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Town.DutyDesk == nil || got.Town.DutyDesk.Name != "镇值班室" {
-		t.Errorf("duty desk: %+v", got.Town.DutyDesk)
+	if got.Towns[0].DutyDesk == nil || got.Towns[0].DutyDesk.Name != "镇值班室" {
+		t.Errorf("duty desk: %+v", got.Towns[0].DutyDesk)
 	}
 	if got.Villages[0].LiaisonLeader != nil || got.Villages[1].LiaisonLeader == nil || got.Villages[1].LiaisonLeader.Phone != "13900000009" {
 		t.Errorf("liaison leaders: %+v, %+v", got.Villages[0].LiaisonLeader, got.Villages[1].LiaisonLeader)
@@ -138,7 +138,7 @@ func TestImportTown_rolesAndLeave(t *testing.T) {
 	if _, err := db.ImportTown(ctx, td, "test", ""); err != nil {
 		t.Fatal(err)
 	}
-	got, _, _ = db.LoadTown(ctx, 0, time.Now())
+	got, _, _ = db.LoadArea(ctx, 0, time.Now())
 	if len(got.Grids[2].Leader.Leave) != 0 {
 		t.Errorf("a leave dropped from the file is still there: %+v", got.Grids[2].Leader.Leave)
 	}

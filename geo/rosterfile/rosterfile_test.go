@@ -217,7 +217,7 @@ func TestTemplate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	snap, err := geo.NewSnapshot(1, td, time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
+	snap, err := geo.NewSnapshot(1, td.Area(), time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -120,7 +120,7 @@ func Template(snap *geo.Snapshot) ([]byte, error) {
 		[]any{"人员识别", "按姓名+电话识别在职人员；电话不同视为新人员（更换电话请先在系统中修改）。"},
 		[]any{"先预检后导入", "上传默认只预检（dry_run=true），逐行报告将发生的变化与错误（行号、列）；确认无误后以 dry_run=false 导入，全部成功或全部不变。"},
 		[]any{"限制", fmt.Sprintf("最多 %d 行；也可上传 UTF-8 或 GB18030 编码的 .csv 文件，表头相同。", MaxRows)},
-		[]any{"网格版本", fmt.Sprintf("第 %d 代（%s）", snap.Generation, snap.Town.Name)},
+		[]any{"网格版本", fmt.Sprintf("第 %d 代（%s）", snap.Generation, snap.Whole().Name)},
 	)
 	for i, l := range lines {
 		if err := f.SetSheetRow(help, fmt.Sprintf("A%d", i+1), &l); err != nil {

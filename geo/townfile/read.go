@@ -219,7 +219,7 @@ func (d *decoder) town(data []byte, td *geo.TownData) {
 			d.add(where, "districts[%d]: code %q is used twice", i, dj.Code)
 		}
 		seen[dj.Code] = true
-		t.Districts = append(t.Districts, geo.District(dj))
+		t.Districts = append(t.Districts, geo.District{Code: dj.Code, Name: dj.Name})
 	}
 	td.Town = t
 }

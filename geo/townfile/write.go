@@ -45,7 +45,7 @@ func Encode(td *geo.TownData) (town, villages, grids []byte, err error) {
 	tp := townProps{Code: td.Town.Code, Name: td.Town.Name, County: td.Town.County,
 		Province: td.Town.Province, Note: td.Town.Note, Districts: []districtJSON{}, DutyDesk: contactOut(td.Town.DutyDesk)}
 	for _, d := range td.Town.Districts {
-		tp.Districts = append(tp.Districts, districtJSON(d))
+		tp.Districts = append(tp.Districts, districtJSON{Code: d.Code, Name: d.Name})
 	}
 	town, err = collection(1, func(b []byte, _ int) ([]byte, error) {
 		return feature(b, td.Town.Code, td.Town.Outline, tp)

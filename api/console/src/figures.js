@@ -9,7 +9,7 @@
 // helpers and the token.
 
 const LEVELS = [
-  ['district', '片区'], ['village', '村（社区）'], ['grid', '网格'], ['person', '责任人'], ['item', '服务事项'],
+  ['county', '县（市、区）'], ['town', '乡镇（街道）'], ['district', '片区'], ['village', '村（社区）'], ['grid', '网格'], ['person', '责任人'], ['item', '服务事项'],
   ['day', '按日'], ['week', '按周'], ['month', '按月'], ['quarter', '按季度'],
 ];
 

@@ -7,8 +7,9 @@
 SELECT pg_advisory_xact_lock(7263015);
 
 -- name: demo_year_loaded
+-- $1: the demo town's code, answered if the deployment holds that town.
 SELECT EXISTS (SELECT 1 FROM incidents WHERE created_by = 'demo-year'),
-       coalesce((SELECT code FROM town), ''),
+       coalesce((SELECT code FROM towns WHERE code = $1), ''),
        coalesce((SELECT max(id) FROM generations), 0);
 
 -- name: demo_year_tables

@@ -1,22 +1,102 @@
 -- name: incident_by_key
 SELECT number, request_hash FROM incidents WHERE created_by = $1 AND idempotency_key = $2;
 
--- name: incident_insert
-INSERT INTO incidents (
-    category, severity, source, status, description, reporter_name, reporter_phone,
-    location, input_crs, input_lon, input_lat,
-    grid_code, village_code, match, distance_m, generation,
-    assignee_role, assignee_name, assignee_phone, assignee_reason, level, co_notified,
-    reported_at, received_at, due_at, created_by, idempotency_key, request_hash,
-    first_due_at, max_level, possible_duplicate_of)
-VALUES ($1, $2, $3, $4, $5, $6, $7,
-    CASE WHEN $8::float8 IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint($8, $9), 4326) END, $10, $11, $12,
-    $13, $14, $15, $16, $17,
-    $18, $19, $20, $21, $22, $23,
-    $24, $25, $26, $27, $28, $29,
-    $26, $22, (SELECT id FROM incidents WHERE number = $30))
-ON CONFLICT (created_by, idempotency_key) DO NOTHING
-RETURNING id, number;
+-- name: incident_intake_prepare
+-- Before an incident is written: the incident the caller ($1) created
+-- earlier under its Idempotency-Key ($2), if any; else the id the new one
+-- will have and its number (the expression of incidents.number, migration
+-- 0003), so that its messages can be written with it in the same statement.
+SELECT k.number, k.request_hash, n.id, 'WG' || lpad(n.id::text, 8, '0')
+FROM (SELECT) one
+LEFT JOIN incidents k ON k.created_by = $1 AND k.idempotency_key = $2
+LEFT JOIN LATERAL (SELECT nextval('incidents_id_seq') AS id WHERE k.id IS NULL) n ON true;
+
+-- name: incident_create
+-- Intake in one statement (one transaction, one round trip): the incident
+-- with id $1 (possible_duplicate_of: the first incident of its category
+-- received since $32, not yet finished with, within $31 m, when $31 > 0:
+-- the box in degrees, wide enough at any latitude short of the poles,
+-- lets the GiST index find candidates, the spheroid decides), its first
+-- deadline, its events ($33-$42, in order),
+-- its messages ($46-$53; the id of each is made as insertMessages makes
+-- it, and a number other than $55, the one they were written with, fails
+-- the statement), the NOTIFY that wakes the outbox workers ($54, when not
+-- NULL) and the audit entry ($44, $45). Another request holding the same
+-- key first (ON CONFLICT) makes every part write nothing and the
+-- statement return no row. The rows: the incident as incident_rows gives
+-- it (migration 0024), then each event as incident_events and the
+-- deadline as incident_deadlines give them, one row per event.
+WITH ins AS (
+    INSERT INTO incidents (
+        id, category, severity, source, status, description, reporter_name, reporter_phone,
+        location, input_crs, input_lon, input_lat,
+        grid_code, village_code, match, distance_m, generation,
+        assignee_role, assignee_name, assignee_phone, assignee_reason, level, co_notified,
+        reported_at, received_at, due_at, created_by, idempotency_key, request_hash,
+        first_due_at, max_level, possible_duplicate_of)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8,
+        CASE WHEN $9::float8 IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint($9, $10::float8), 4326) END, $11, $12, $13,
+        $14, $15, $16, $17, $18,
+        $19, $20, $21, $22, $23::int2, $24,
+        $25, $26::timestamptz, $27::timestamptz, $28::text, $29, $30,
+        $27, $23,
+        (SELECT d.id FROM incidents d
+         WHERE $31::float8 > 0 AND d.category = $2 AND d.received_at >= $32
+           AND d.status NOT IN ('verified', 'closed', 'cancelled', 'merged')
+           AND d.location && ST_Expand(ST_SetSRID(ST_MakePoint($9, $10), 4326), $31 / (111000 * greatest(cos(radians($10)), 0.01)))
+           AND ST_DWithin(d.location::geography, ST_SetSRID(ST_MakePoint($9, $10), 4326)::geography, $31)
+         ORDER BY d.received_at, d.id
+         LIMIT 1))
+    ON CONFLICT (created_by, idempotency_key) DO NOTHING
+    RETURNING *
+), dl AS (
+    INSERT INTO incident_deadlines (incident_id, seq, level, due_at, set_at, set_by)
+    SELECT i.id, 1, $23, $27, $26, $43 FROM ins i
+    RETURNING *
+), ev AS (
+    INSERT INTO incident_events (incident_id, at, actor, action, from_status, to_status, note, assignee_role, assignee_name,
+        assignee_phone, actor_role, level)
+    SELECT i.id, $26, e.actor, e.action, e.from_status, e.to_status, e.note, e.assignee_role, e.assignee_name,
+        e.assignee_phone, e.actor_role, e.level
+    FROM ins i,
+        unnest($33::text[], $34::text[], $35::text[], $36::text[], $37::text[], $38::text[], $39::text[], $40::text[],
+            $41::text[], $42::int2[]) WITH ORDINALITY
+            AS e (actor, action, from_status, to_status, note, assignee_role, assignee_name, assignee_phone, actor_role, level, ord)
+    ORDER BY e.ord
+    RETURNING *
+), ob AS (
+    INSERT INTO outbox (message_id, channel_id, incident_id, kind, recipient_name, recipient_phone, mention,
+        title, body, fields, next_attempt_at, created_at)
+    SELECT CASE WHEN i.number = $55 THEN format('%s-e%s-c%s-%s', i.number, (SELECT max(id) FROM ev), m.channel_id, m.ord - 1) END,
+        m.channel_id, i.id, m.kind, m.name, m.phone, ARRAY(SELECT jsonb_array_elements_text(m.mention::jsonb)),
+        m.title, m.body, m.fields::jsonb, $26, $26
+    FROM ins i,
+        unnest($46::bigint[], $47::text[], $48::text[], $49::text[], $50::text[], $51::text[], $52::text[], $53::text[])
+            WITH ORDINALITY AS m (channel_id, kind, name, phone, mention, title, body, fields, ord)
+    ON CONFLICT (message_id) DO NOTHING
+    RETURNING id
+), nt AS (
+    SELECT pg_notify('wangge_registry', $54::text) FROM ins WHERE $54::text IS NOT NULL
+), au AS (
+    INSERT INTO audit_log (at, actor, action, target, before, after, request_id)
+    SELECT $26, $28, $45, 'incident:' || i.number, NULL, $44::jsonb, '' FROM ins i
+)
+SELECT i.id, i.number, i.category, i.severity, i.source, i.status, i.description, i.reporter_name, i.reporter_phone,
+       ST_X(i.location), ST_Y(i.location), i.input_crs, i.input_lon, i.input_lat,
+       coalesce(i.grid_code, ''), coalesce(i.village_code, ''), i.match,
+       coalesce(i.distance_m, 0), coalesce(i.generation, 0),
+       coalesce(i.assignee_role, ''), i.assignee_name, i.assignee_phone, i.assignee_reason, i.level, i.co_notified,
+       i.reported_at, i.received_at, i.due_at, i.resolved_at, i.closed_at, i.created_by,
+       i.first_due_at, i.escalation_count, i.max_level, i.completed_at, i.on_time, i.outcome_reason,
+       coalesce((SELECT m.number FROM incidents m WHERE m.id = i.merged_into), ''),
+       coalesce((SELECT d.number FROM incidents d WHERE d.id = i.possible_duplicate_of), ''),
+       i.suspended_at, i.suspended_seconds, i.overdue_seconds, i.town_code,
+       e.id, e.at, e.actor, e.action, coalesce(e.from_status, ''), e.to_status, e.note, e.assignee_role, e.assignee_name,
+       e.assignee_phone, coalesce(e.actor_role, ''), coalesce(e.level, 0),
+       d.seq, d.level, d.due_at, d.set_at, d.set_by, d.missed_at, d.ended_at,
+       (SELECT count(*) FROM nt) + (SELECT count(*) FROM ob)
+FROM ins i JOIN dl d ON d.incident_id = i.id JOIN ev e ON e.incident_id = i.id
+ORDER BY e.id;
 
 -- name: incident_event_insert
 INSERT INTO incident_events (incident_id, at, actor, action, from_status, to_status, note, assignee_role, assignee_name, assignee_phone,
@@ -51,7 +131,8 @@ UPDATE incidents
 SET category = $2,
     location = CASE WHEN $3::float8 IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint($3, $4), 4326) END,
     input_crs = $5, input_lon = $6, input_lat = $7,
-    grid_code = $8, village_code = $9, match = $10, distance_m = $11, generation = $12, co_notified = $13
+    grid_code = $8, village_code = $9, match = $10, distance_m = $11, generation = $12, co_notified = $13,
+    town_code = coalesce($14, town_code)
 WHERE id = $1;
 
 -- name: incident_deadlines
@@ -82,19 +163,6 @@ FROM incidents i
 WHERE i.id = d.incident_id AND d.ended_at IS NULL AND d.missed_at IS NULL AND d.due_at < $1
   AND i.status IN ('received', 'dispatched', 'accepted', 'in_progress', 'rejected', 'reopened');
 
--- name: incident_possible_duplicate
--- The first incident of category $1, received since $2, not yet finished
--- with, within $5 m of ($3, $4): the one a new incident may repeat. The
--- box in degrees (wide enough at any latitude short of the poles) lets
--- the GiST index find candidates; the spheroid decides.
-SELECT number FROM incidents
-WHERE category = $1 AND received_at >= $2
-  AND status NOT IN ('verified', 'closed', 'cancelled', 'merged')
-  AND location && ST_Expand(ST_SetSRID(ST_MakePoint($3, $4), 4326), $5 / (111000 * greatest(cos(radians($4)), 0.01)))
-  AND ST_DWithin(location::geography, ST_SetSRID(ST_MakePoint($3, $4), 4326)::geography, $5)
-ORDER BY received_at, id
-LIMIT 1;
-
 -- name: incident_contacts
 SELECT f.number, c.reporter_name, c.reporter_phone, c.added_at
 FROM incident_contacts c JOIN incidents f ON f.id = c.from_incident
@@ -106,9 +174,11 @@ VALUES ($1, $2, $3, $4, $5)
 ON CONFLICT (incident_id, from_incident) DO NOTHING;
 
 -- name: incidents_list
--- Newest first; $10 is the cursor (ids below it), $11 the page size.
+-- Newest first; $10 is the cursor (ids below it), $11 the page size; $12
+-- the town (NULL: every town).
 SELECT * FROM incident_rows
-WHERE ($1::text IS NULL OR grid_code = $1)
+WHERE ($12::text IS NULL OR town_code = $12)
+  AND ($1::text IS NULL OR grid_code = $1)
   AND ($2::text IS NULL OR village_code = $2)
   AND ($3::text[] IS NULL OR status = ANY ($3))
   AND ($4::text IS NULL OR category = $4)
@@ -124,14 +194,15 @@ LIMIT $11;
 -- Per category, then the totals (category NULL): received (受理; an
 -- incident merged into another is counted there, once), closed, completed
 -- (办结: verified), median and p90 hours from receipt to closing, overdue
--- now ($6).
+-- now ($6); $7 the town (NULL: every town).
 SELECT category, count(*) FILTER (WHERE status <> 'merged'), count(*) FILTER (WHERE status = 'closed'),
        count(*) FILTER (WHERE completed_at IS NOT NULL),
        percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM closed_at - received_at) / 3600) FILTER (WHERE status = 'closed'),
        percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM closed_at - received_at) / 3600) FILTER (WHERE status = 'closed'),
        count(*) FILTER (WHERE status IN ('received', 'dispatched', 'accepted', 'in_progress', 'rejected', 'reopened') AND due_at < $6)
 FROM incidents
-WHERE ($1::text IS NULL OR grid_code = $1)
+WHERE ($7::text IS NULL OR town_code = $7)
+  AND ($1::text IS NULL OR grid_code = $1)
   AND ($2::text IS NULL OR village_code = $2)
   AND ($3::text IS NULL OR category = $3)
   AND ($4::timestamptz IS NULL OR received_at >= $4)

@@ -17,14 +17,16 @@ DELETE FROM login_requests WHERE at <= $1;
 
 -- name: login_person_by_phone
 -- The people with this number who have not left and hold a role at $2: an
--- assignment, or the chair of an organization that has not ended.
+-- assignment, the chair of an organization that has not ended, or a seat
+-- on a district's body or a work team (0025_structure.sql).
 SELECT p.id, p.name, p.phone FROM people p
 WHERE p.phone = $1 AND p.ended_at IS NULL
   AND (EXISTS (SELECT 1 FROM assignments a
                WHERE a.person_id = p.id AND a.starts_at <= $2 AND (a.ends_at IS NULL OR a.ends_at > $2))
     OR EXISTS (SELECT 1 FROM organization_members m JOIN organizations o ON o.id = m.organization_id
                WHERE m.person_id = p.id AND m.role = 'chair' AND m.starts_at <= $2 AND (m.ends_at IS NULL OR m.ends_at > $2)
-                 AND (o.ended_at IS NULL OR o.ended_at > $2)))
+                 AND (o.ended_at IS NULL OR o.ended_at > $2))
+    OR wangge_holds_structure_seat(p.id, $2))
 ORDER BY p.id;
 
 -- name: login_codes_spend
@@ -61,7 +63,8 @@ SELECT EXISTS (SELECT 1 FROM people p WHERE p.id = $1 AND p.ended_at IS NULL
                WHERE a.person_id = p.id AND a.starts_at <= $2 AND (a.ends_at IS NULL OR a.ends_at > $2))
     OR EXISTS (SELECT 1 FROM organization_members m JOIN organizations o ON o.id = m.organization_id
                WHERE m.person_id = p.id AND m.role = 'chair' AND m.starts_at <= $2 AND (m.ends_at IS NULL OR m.ends_at > $2)
-                 AND (o.ended_at IS NULL OR o.ended_at > $2))));
+                 AND (o.ended_at IS NULL OR o.ended_at > $2))
+    OR wangge_holds_structure_seat(p.id, $2)));
 
 -- name: session_next_id
 SELECT nextval(pg_get_serial_sequence('sessions', 'id'));

@@ -84,12 +84,14 @@ WHERE a.person_id = $1
 ORDER BY a.starts_at DESC, a.id DESC;
 
 -- name: holders_lock
--- The assignments of role $1 in scope (grid $2, village $3) in force at $4,
--- of person $5 when not 0, locked: a concurrent appointment waits here,
--- then finds the holder ended and fails on the exclusion constraint.
+-- The assignments of role $1 in scope (grid $2, village $3, or the duty
+-- desk of town $6) in force at $4, of person $5 when not 0, locked: a
+-- concurrent appointment waits here, then finds the holder ended and fails
+-- on the exclusion constraint.
 SELECT a.id, a.person_id, p.name, p.phone, p.ended_at, a.role, coalesce(a.grid_code, ''), coalesce(a.village_code, ''), a.starts_at, a.ends_at
 FROM assignments a JOIN people p ON p.id = a.person_id
 WHERE a.role = $1 AND a.grid_code IS NOT DISTINCT FROM $2::text AND a.village_code IS NOT DISTINCT FROM $3::text
+  AND a.town_code IS NOT DISTINCT FROM $6::text
   AND a.starts_at <= $4 AND (a.ends_at IS NULL OR a.ends_at > $4)
   AND ($5::bigint = 0 OR a.person_id = $5)
 ORDER BY a.starts_at, a.id
@@ -99,8 +101,8 @@ FOR UPDATE OF a;
 UPDATE assignments SET ends_at = $2 WHERE id = $1;
 
 -- name: assignment_insert
-INSERT INTO assignments (person_id, role, grid_code, village_code, starts_at)
-VALUES ($1, $2, $3, $4, $5)
+INSERT INTO assignments (person_id, role, grid_code, village_code, starts_at, town_code)
+VALUES ($1, $2, $3, $4, $5, $6)
 RETURNING id;
 
 -- name: grid_current
@@ -158,3 +160,6 @@ SELECT code, name FROM villages WHERE retired_at IS NULL ORDER BY code;
 -- Organizations that work, to resolve a roster's 组织 column by village
 -- and name (read only: memberships are kept by /v1/organizations).
 SELECT id, kind, name, coalesce(village_code, '') FROM organizations WHERE ended_at IS NULL ORDER BY id;
+
+-- name: town_codes
+SELECT code FROM towns ORDER BY code;

@@ -5,47 +5,67 @@
 -- for bit, as EWKB) equal those of the base's grid of the same code: the
 -- same test grids_retire_changed applies, so what the draft calls unchanged
 -- keeps its version on apply.
+--
+-- A plan redraws one town (plans.town_code; NULL: every town). Its town
+-- is passed as text, '' for every town: the queries then read the base's
+-- grids of that town only (the first nine digits of a grid's code), so
+-- another town's grids are never in a draft, its impact or its diff.
 
 -- name: no_jit
 -- PostGIS functions declare high costs, so plain queries on a town pass
 -- jit_above_cost and JIT compilation (0.4-0.8 s) outweighs running them.
 SET LOCAL jit = off;
 
+-- name: plan_towns
+-- The towns of the deployment, by code.
+SELECT code FROM towns ORDER BY code;
+
+-- name: plan_base_generation
+-- The current generation of town $1: the newest that changed it (its own,
+-- or one of the whole deployment, town_code NULL); of the deployment when
+-- $1 is ''. Generations of other towns do not count.
+SELECT coalesce(max(id), 0) FROM generations
+WHERE $1::text = '' OR town_code = $1 OR town_code IS NULL;
+
 -- name: plan_create
-INSERT INTO plans (note, base_generation, rebased_from, created_by, created_at, updated_at)
-VALUES ($1, $2, nullif($3::bigint, 0), $4, $5, $5)
+INSERT INTO plans (note, base_generation, rebased_from, created_by, created_at, updated_at, town_code)
+VALUES ($1, $2, nullif($3::bigint, 0), $4, $5, $5, nullif($6::text, ''))
 RETURNING id;
 
 -- name: plan_copy_grids
+-- The current grids of town $2 ('': every town) into plan $1.
 INSERT INTO plan_grids (plan_id, code, name, village_code, households, population, geom)
 SELECT $1, code, name, village_code, households, population, geom
-FROM grids WHERE retired_generation IS NULL;
+FROM grids WHERE retired_generation IS NULL AND ($2::text = '' OR left(code, 9) = $2);
 
 -- name: plan_copy_villages
+-- The village outlines of town $2 ('': every town) into plan $1.
 INSERT INTO plan_villages (plan_id, code, outline)
-SELECT $1, code, outline FROM villages WHERE retired_at IS NULL;
+SELECT $1, code, outline FROM villages WHERE retired_at IS NULL AND ($2::text = '' OR town_code = $2);
 
 -- name: plan_get
-SELECT id, note, base_generation, status, coalesce(rebased_from, 0), created_by, created_at, updated_at, revision,
-       coalesce(applied_by, ''), applied_at, coalesce(applied_generation, 0)
+SELECT id, note, coalesce(town_code, ''), base_generation, status, coalesce(rebased_from, 0), created_by, created_at, updated_at,
+       revision, coalesce(applied_by, ''), applied_at, coalesce(applied_generation, 0)
 FROM plans WHERE id = $1;
 
 -- name: plan_lock
-SELECT id, note, base_generation, status, coalesce(rebased_from, 0), created_by, created_at, updated_at, revision,
-       coalesce(applied_by, ''), applied_at, coalesce(applied_generation, 0)
+SELECT id, note, coalesce(town_code, ''), base_generation, status, coalesce(rebased_from, 0), created_by, created_at, updated_at,
+       revision, coalesce(applied_by, ''), applied_at, coalesce(applied_generation, 0)
 FROM plans WHERE id = $1 FOR UPDATE;
 
 -- name: plans_list
--- Plans of status $1 (every plan when empty), newest first.
-SELECT id, note, base_generation, status, coalesce(rebased_from, 0), created_by, created_at, updated_at, revision,
-       coalesce(applied_by, ''), applied_at, coalesce(applied_generation, 0)
-FROM plans WHERE $1 = '' OR status = $1
+-- Plans of status $1 (every plan when empty) of town $2 (every plan when
+-- empty; a plan of every town is listed under each town), newest first.
+SELECT id, note, coalesce(town_code, ''), base_generation, status, coalesce(rebased_from, 0), created_by, created_at, updated_at,
+       revision, coalesce(applied_by, ''), applied_at, coalesce(applied_generation, 0)
+FROM plans WHERE ($1 = '' OR status = $1) AND ($2::text = '' OR town_code = $2 OR town_code IS NULL)
 ORDER BY id DESC LIMIT 200;
 
 -- name: plan_summary
--- Counts of the grids of plan $1 (base $2) by change, and its leaders.
+-- Counts of the grids of plan $1 (base $2, town $3) by change, and its
+-- leaders.
 WITH d AS (SELECT * FROM plan_grids WHERE plan_id = $1),
-b AS (SELECT * FROM wangge_grids_at_generation($2)),
+b AS (SELECT * FROM wangge_grids_at_generation($2) WHERE $3::text = '' OR left(code, 9) = $3),
 c AS (
     SELECT CASE
         WHEN b.code IS NULL THEN 'added'
@@ -61,11 +81,12 @@ SELECT count(*) FILTER (WHERE change = 'unchanged'), count(*) FILTER (WHERE chan
 FROM c;
 
 -- name: plan_view
--- The grids of plan $1 (base $2) with their change, and the base's grids
--- the draft retired; leaders as at time $3 (the plan's, else the one in
--- office). With $4 not NULL, only those codes.
+-- The grids of plan $1 (base $2, town $5) with their change, and the
+-- base's grids the draft retired; leaders as at time $3 (the plan's, else
+-- the one in office). With $4 not NULL, only those codes.
 WITH d AS (SELECT * FROM plan_grids WHERE plan_id = $1 AND ($4::text[] IS NULL OR code = ANY($4))),
-b AS (SELECT * FROM wangge_grids_at_generation($2) WHERE $4::text[] IS NULL OR code = ANY($4))
+b AS (SELECT * FROM wangge_grids_at_generation($2)
+      WHERE ($4::text[] IS NULL OR code = ANY($4)) AND ($5::text = '' OR left(code, 9) = $5))
 SELECT coalesce(d.code, b.code) AS code, coalesce(d.name, b.name), coalesce(d.village_code, b.village_code),
        coalesce(d.households, b.households), coalesce(d.population, b.population),
        ST_AsBinary(coalesce(d.geom, b.geom)),
@@ -88,12 +109,12 @@ LEFT JOIN LATERAL (
 ORDER BY 1;
 
 -- name: plan_rebase_stage
--- The grids plan $1 changed relative to its base $2: added or modified
--- (with the row) or retired (without).
+-- The grids plan $1 (of town $3) changed relative to its base $2: added
+-- or modified (with the row) or retired (without).
 CREATE TEMP TABLE plan_rebase ON COMMIT DROP AS
 SELECT coalesce(o.code, b.code) AS code, o.code IS NULL AS retired
 FROM (SELECT * FROM plan_grids WHERE plan_id = $1) o
-FULL JOIN wangge_grids_at_generation($2) b ON b.code = o.code
+FULL JOIN (SELECT * FROM wangge_grids_at_generation($2) WHERE $3::text = '' OR left(code, 9) = $3) b ON b.code = o.code
 WHERE o.code IS NULL OR b.code IS NULL
    OR NOT (o.name = b.name AND o.village_code = b.village_code AND o.households = b.households
            AND o.population = b.population AND ST_AsEWKB(o.geom) = ST_AsEWKB(b.geom));

@@ -1,11 +1,13 @@
 -- What applying a plan changes (impact) and the apply itself
--- (plans_apply.go).
+-- (plans_apply.go). The town of the plan is passed as text ('' for a plan
+-- of every town): the base's grids read are that town's only, and the
+-- apply retires that town's grids only.
 
 -- name: plan_impact_grids
--- The changed grids of plan $1 (base $2): areas, counts and leaders
--- (at $3) before and after.
+-- The changed grids of plan $1 (base $2, town $4): areas, counts and
+-- leaders (at $3) before and after.
 WITH d AS (SELECT * FROM plan_grids WHERE plan_id = $1),
-b AS (SELECT * FROM wangge_grids_at_generation($2))
+b AS (SELECT * FROM wangge_grids_at_generation($2) WHERE $4::text = '' OR left(code, 9) = $4)
 SELECT coalesce(d.code, b.code),
        CASE WHEN b.code IS NULL THEN 'added' WHEN d.code IS NULL THEN 'retired' ELSE 'modified' END,
        coalesce(wangge_area_m2(b.geom), 0), coalesce(wangge_area_m2(wangge_polygonal(d.geom)), 0),
@@ -24,13 +26,14 @@ WHERE b.code IS NULL OR d.code IS NULL
 ORDER BY 1;
 
 -- name: plan_impact_moves
--- Area passing from a grid of the base ($2) to another grid of plan $1,
+-- Area passing from a grid of the base ($2, town $4) to another grid of plan $1,
 -- larger than $3 m², where either grid's geometry changed; and the area of
 -- changed base grids that no grid of the draft covers (to NULL), and of
 -- changed draft grids that no grid of the base covered (from NULL). The
 -- households and population moved are the base grid's, in proportion to
 -- the area moved.
-WITH b AS (SELECT code, households, population, geom, wangge_area_m2(geom) AS area FROM wangge_grids_at_generation($2)),
+WITH b AS (SELECT code, households, population, geom, wangge_area_m2(geom) AS area FROM wangge_grids_at_generation($2)
+           WHERE $4::text = '' OR left(code, 9) = $4),
 cb AS (
     SELECT b.* FROM b
     WHERE NOT EXISTS (SELECT 1 FROM plan_grids d WHERE d.plan_id = $1 AND d.code = b.code AND ST_AsEWKB(d.geom) = ST_AsEWKB(b.geom))
@@ -71,7 +74,7 @@ WHERE a > $3
 ORDER BY 1, 2;
 
 -- name: plan_attachment_changes
--- The organization attachments that applying plan $1 (base $2) at $3
+-- The organization attachments that applying plan $1 (base $2, town $4) at $3
 -- ends (grids it retires) and starts (a grid took area from grids an
 -- organization of its village, or of no village, serves: the codes in
 -- derived_from).
@@ -81,7 +84,8 @@ WITH att AS (
 ),
 retired AS (
     SELECT b.code FROM wangge_grids_at_generation($2) b
-    WHERE NOT EXISTS (SELECT 1 FROM plan_grids d WHERE d.plan_id = $1 AND d.code = b.code)
+    WHERE ($4::text = '' OR left(b.code, 9) = $4)
+      AND NOT EXISTS (SELECT 1 FROM plan_grids d WHERE d.plan_id = $1 AND d.code = b.code)
 )
 SELECT true, a.id, o.id, o.kind, o.name, a.grid_code, '{}'::text[]
 FROM att a JOIN organizations o ON o.id = a.organization_id
@@ -102,12 +106,14 @@ ORDER BY 6, 4, 5;
 -- name: plan_impact_incidents
 -- Open incidents (statuses $3) whose location the base ($2) and plan $1
 -- route to different grids (the smallest code covering it, as locate's
--- boundary rule; '' outside every grid).
+-- boundary rule; '' outside every grid), among the grids of the plan's
+-- town $4: another town's grids are the same before and after.
 SELECT number, status, ST_X(location), ST_Y(location), coalesce(grid_code, ''), before, after
 FROM incidents i
 CROSS JOIN LATERAL (
     SELECT coalesce((SELECT min(b.code) FROM wangge_grids_at_generation($2) b
-                     WHERE b.geom && i.location AND ST_Covers(b.geom, i.location)), '') AS before,
+                     WHERE ($4::text = '' OR left(b.code, 9) = $4)
+                       AND b.geom && i.location AND ST_Covers(b.geom, i.location)), '') AS before,
            coalesce((SELECT min(d.code) FROM plan_grids d
                      WHERE d.plan_id = $1 AND d.geom && i.location AND ST_Covers(wangge_polygonal(d.geom), i.location)), '') AS after
 ) r
@@ -129,7 +135,8 @@ WHERE l.plan_id = $1
   AND NOT EXISTS (SELECT 1 FROM people p WHERE p.name = l.name AND p.phone = l.phone AND p.ended_at IS NULL);
 
 -- name: plan_apply_end_assignments
--- At $3: end every assignment on grids plan $1 retired from its base $2,
+-- At $3: end every assignment on grids plan $1 retired from its base $2
+-- (of town $4),
 -- the leader assignments of grids it gives another leader, and the deputy
 -- assignment of a new leader on the same grid (one person, one role).
 -- Returns the assignments ended, as assignments_at does, so that their
@@ -139,7 +146,8 @@ FROM people h
 WHERE h.id = a.person_id
   AND a.grid_code IS NOT NULL AND a.starts_at < $3 AND (a.ends_at IS NULL OR a.ends_at > $3) AND (
     a.grid_code IN (SELECT b.code FROM wangge_grids_at_generation($2) b
-                    WHERE NOT EXISTS (SELECT 1 FROM plan_grids d WHERE d.plan_id = $1 AND d.code = b.code))
+                    WHERE ($4::text = '' OR left(b.code, 9) = $4)
+                      AND NOT EXISTS (SELECT 1 FROM plan_grids d WHERE d.plan_id = $1 AND d.code = b.code))
     OR EXISTS (SELECT 1 FROM plan_leaders l JOIN people p ON p.name = l.name AND p.phone = l.phone AND p.ended_at IS NULL
                WHERE l.plan_id = $1 AND l.grid_code = a.grid_code
                  AND ((a.role = 'leader' AND p.id <> a.person_id) OR (a.role = 'deputy' AND p.id = a.person_id))))
@@ -164,3 +172,11 @@ SELECT unnest($1::bigint[]), unnest($2::text[]), $3;
 -- name: plan_mark_applied
 UPDATE plans SET status = 'applied', applied_by = $2, applied_at = $3, applied_generation = $4, updated_at = $3
 WHERE id = $1;
+
+-- name: plan_town_lock
+-- Serialises the applies of town $1 (a 9-digit code, within int4): a
+-- town's apply checks its draft under this lock and takes the generation
+-- lock (town.sql) only to write, so that another town's apply waits only
+-- for the writing. A separate key space (two int4 keys) from the
+-- generation lock's one bigint key.
+SELECT pg_advisory_xact_lock(7263003, $1::integer);

@@ -8,11 +8,12 @@ RETURNING revision, updated_at;
 -- name: plan_canonical
 -- The grids of plan $1 (of codes $3 when not NULL) as stored: one whose
 -- geometry has as many polygons and vertices as its base's (generation
--- $2) and lies within Hausdorff distance $4 (degrees) of it takes the
--- base's geometry back, bit for bit; any other is forced counter-clockwise
--- (RFC 7946). Only rows that change are written.
+-- $2, town $5) and lies within Hausdorff distance $4 (degrees) of it takes
+-- the base's geometry back, bit for bit; any other is forced
+-- counter-clockwise (RFC 7946). Only rows that change are written.
 WITH b AS (
-    SELECT code, geom FROM wangge_grids_at_generation($2) WHERE $3::text[] IS NULL OR code = ANY($3)
+    SELECT code, geom FROM wangge_grids_at_generation($2)
+    WHERE ($3::text[] IS NULL OR code = ANY($3)) AND ($5::text = '' OR left(code, 9) = $5)
 ),
 n AS (
     SELECT d.code,

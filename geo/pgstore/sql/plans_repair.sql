@@ -78,9 +78,9 @@ WHERE p.plan_id = $1 AND p.code = $2
 RETURNING ST_AsEWKB(p.geom) <> ST_AsEWKB(t.geom);
 
 -- name: town_latitude
--- The latitude of the town's centroid, for a tolerance in metres; no row
--- before the first import.
-SELECT coalesce(ST_Y(ST_Centroid(outline)), 0) FROM town;
+-- The latitude of the centroid of town $1 (of every town when ''), for a
+-- tolerance in metres; 0 before the first import.
+SELECT coalesce(ST_Y(ST_Centroid(ST_Collect(outline))), 0) FROM towns WHERE $1::text = '' OR code = $1;
 
 -- name: plan_grid_parts
 -- How many polygons grid $2 of plan $1 has.

@@ -2,7 +2,15 @@
 -- checks of town.sql (plans_validate.go).
 
 -- name: next_from_town
-INSERT INTO next_town (code, outline) SELECT code, outline FROM town;
+-- The outline of town $1, the one a plan redraws. With $1 '' (a plan of
+-- the whole deployment, the coverage report): the only town's, or the
+-- union of every town's as one row (code ''), since the checks tile the
+-- grids against one outline.
+INSERT INTO next_town (code, outline)
+SELECT CASE count(*) WHEN 1 THEN min(code) ELSE '' END,
+       CASE count(*) WHEN 1 THEN (array_agg(outline))[1] ELSE ST_Multi(ST_Union(wangge_polygonal(outline))) END
+FROM towns WHERE $1::text = '' OR code = $1
+HAVING count(*) > 0;
 
 -- name: next_from_plan_villages
 INSERT INTO next_villages (code, outline) SELECT code, outline FROM plan_villages WHERE plan_id = $1;

@@ -13,7 +13,7 @@ UPDATE incident_ratings SET rating = $2, comment = $3, rated_at = $4 WHERE id = 
 
 -- name: ratings_stats
 -- The ratings of the incidents in scope (as incidents_stats), latest
--- request per incident.
+-- request per incident; $6 the town (NULL: every town).
 SELECT count(*), count(r.rating),
        count(*) FILTER (WHERE r.rating = 'satisfied'),
        count(*) FILTER (WHERE r.rating = 'basically_satisfied'),
@@ -23,4 +23,5 @@ WHERE ($1::text IS NULL OR i.grid_code = $1)
   AND ($2::text IS NULL OR i.village_code = $2)
   AND ($3::text IS NULL OR i.category = $3)
   AND ($4::timestamptz IS NULL OR i.received_at >= $4)
-  AND ($5::timestamptz IS NULL OR i.received_at < $5);
+  AND ($5::timestamptz IS NULL OR i.received_at < $5)
+  AND ($6::text IS NULL OR i.town_code = $6);

@@ -49,6 +49,12 @@ CREATE TEMP TABLE next_grids (
     ogeom geometry GENERATED ALWAYS AS (wangge_polygonal(geom)) STORED
 ) ON COMMIT DROP;
 
+-- name: import_unstage
+-- The staging tables of one town, dropped before the next town of the same
+-- transaction stages its own.
+DROP TABLE import_town, import_districts, import_villages, import_leaves, import_org_members, import_grids,
+    import_roles, import_assignments, import_orgs, next_town, next_villages, next_grids;
+
 -- name: next_from_import
 INSERT INTO next_town (code, outline) SELECT code, outline FROM import_town;
 INSERT INTO next_villages (code, outline) SELECT code, outline FROM import_villages;
@@ -131,6 +137,34 @@ FROM parts, ST_PointOnSurface(g) AS p
 WHERE wangge_area_m2(g) > $1
 ORDER BY layer, kind, wangge_area_m2(g) DESC;
 
+-- name: check_town_borders
+-- Where the staged town meets the deployment's other towns: overlaps of
+-- more than $1 m², and gaps between them of more than $2 m². A gap is what
+-- closing the two outlines together (grow by $3 degrees, then shrink)
+-- fills that closing each alone does not: a strip narrower than twice $3
+-- between two towns, a digitising gap rather than land between them.
+-- Closing each town alone first keeps a town's own notches out of it. One
+-- row per finding: kind 'overlap' or 'gap', the other town, the part.
+WITH n AS (SELECT code, ogeom FROM next_town),
+o AS (
+    SELECT t.code, wangge_polygonal(t.outline) AS ogeom
+    FROM towns t, n
+    WHERE t.code <> n.code AND t.outline && ST_Expand(n.ogeom, 0.01)
+),
+parts AS (
+    SELECT 'overlap' AS kind, o.code, (ST_Dump(ST_CollectionExtract(ST_Intersection(n.ogeom, o.ogeom), 3))).geom AS g
+    FROM n, o WHERE ST_Relate(n.ogeom, o.ogeom, '2********')
+    UNION ALL
+    SELECT 'gap', o.code, (ST_Dump(ST_CollectionExtract(ST_Difference(
+        ST_Buffer(ST_Buffer(ST_Union(n.ogeom, o.ogeom), $3::float8), -$3::float8),
+        ST_Union(ST_Buffer(ST_Buffer(n.ogeom, $3::float8), -$3::float8), ST_Buffer(ST_Buffer(o.ogeom, $3::float8), -$3::float8))), 3))).geom
+    FROM n, o WHERE ST_DWithin(n.ogeom, o.ogeom, 2 * $3::float8)
+)
+SELECT kind, code, wangge_area_m2(g), ST_X(p), ST_Y(p), ST_AsBinary(ST_Multi(g))
+FROM parts, ST_PointOnSurface(g) AS p
+WHERE wangge_area_m2(g) > CASE kind WHEN 'overlap' THEN $1::float8 ELSE $2::float8 END
+ORDER BY kind, code, wangge_area_m2(g) DESC;
+
 -- name: check_slivers
 -- Polygon parts of grids smaller than $1 m² or whose mean width
 -- (2·area/perimeter) is under $2 m.
@@ -184,25 +218,28 @@ ORDER BY code;
 SELECT pg_advisory_xact_lock(7263002);
 
 -- name: generation_new
-INSERT INTO generations (id, created_at, created_by, note)
-SELECT coalesce(max(id), 0) + 1, $1, $2, $3 FROM generations
+-- A new generation changing town $4 (NULL: every town).
+INSERT INTO generations (id, created_at, created_by, note, town_code)
+SELECT coalesce(max(id), 0) + 1, $1, $2, $3, $4 FROM generations
 RETURNING id;
 
 -- name: import_town_write
-INSERT INTO town (code, name, county, province, note, outline)
+-- The imported town replaces its own row; other towns stay as they are.
+INSERT INTO towns (code, name, county, province, note, outline)
 SELECT code, name, county, province, note, outline FROM import_town
-ON CONFLICT (singleton) DO UPDATE
-SET code = excluded.code, name = excluded.name, county = excluded.county,
+ON CONFLICT (code) DO UPDATE
+SET name = excluded.name, county = excluded.county,
     province = excluded.province, note = excluded.note, outline = excluded.outline;
 
 -- name: import_districts_write
-INSERT INTO districts (code, name)
-SELECT code, name FROM import_districts
-ON CONFLICT (code) DO UPDATE SET name = excluded.name, retired_at = NULL;
+INSERT INTO districts (town_code, code, name)
+SELECT (SELECT code FROM import_town), code, name FROM import_districts
+ON CONFLICT (town_code, code) DO UPDATE SET name = excluded.name, retired_at = NULL;
 
 -- name: import_districts_retire
 UPDATE districts SET retired_at = $1
-WHERE retired_at IS NULL AND code NOT IN (SELECT code FROM import_districts);
+WHERE retired_at IS NULL AND town_code = (SELECT code FROM import_town)
+  AND code NOT IN (SELECT code FROM import_districts);
 
 -- name: import_villages_write
 INSERT INTO villages (code, name, district_code, outline)
@@ -212,14 +249,16 @@ SET name = excluded.name, district_code = excluded.district_code, outline = excl
 
 -- name: import_villages_retire
 UPDATE villages SET retired_at = $1
-WHERE retired_at IS NULL AND code NOT IN (SELECT code FROM import_villages);
+WHERE retired_at IS NULL AND town_code = (SELECT code FROM import_town)
+  AND code NOT IN (SELECT code FROM import_villages);
 
 -- name: grids_retire_changed
--- Retire every current grid version that next_grids does not carry over
--- unchanged; unchanged grids keep their version (and generation). An
--- import and an applied plan both version grids this way.
+-- Retire every current grid version of town $3 (NULL: of every town) that
+-- next_grids does not carry over unchanged; unchanged grids keep their
+-- version (and generation). An import and an applied plan both version
+-- grids this way.
 UPDATE grids g SET retired_generation = $1, valid_to = $2
-WHERE g.retired_generation IS NULL AND NOT EXISTS (
+WHERE g.retired_generation IS NULL AND ($3::text IS NULL OR left(g.code, 9) = $3) AND NOT EXISTS (
     SELECT 1 FROM next_grids i
     WHERE i.code = g.code AND i.name = g.name AND i.village_code = g.village_code
       AND i.households = g.households AND i.population = g.population
@@ -237,14 +276,14 @@ WHERE NOT EXISTS (SELECT 1 FROM grids g WHERE g.code = i.code AND g.retired_gene
 -- Every role the import names: grid leaders and deputies, village liaison
 -- leaders, the town duty desk.
 CREATE TEMP TABLE import_roles ON COMMIT DROP AS
-SELECT i.code AS grid_code, NULL::text AS village_code, r.role, r.name, r.phone
+SELECT i.code AS grid_code, NULL::text AS village_code, NULL::text AS town_code, r.role, r.name, r.phone
 FROM import_grids i
 CROSS JOIN LATERAL (VALUES ('leader', i.leader_name, i.leader_phone), ('deputy', i.deputy_name, i.deputy_phone)) AS r(role, name, phone)
 WHERE r.name IS NOT NULL
 UNION ALL
-SELECT NULL, v.code, 'liaison_leader', v.liaison_name, v.liaison_phone FROM import_villages v WHERE v.liaison_name IS NOT NULL
+SELECT NULL, v.code, NULL, 'liaison_leader', v.liaison_name, v.liaison_phone FROM import_villages v WHERE v.liaison_name IS NOT NULL
 UNION ALL
-SELECT NULL, NULL, 'duty_desk', t.duty_name, t.duty_phone FROM import_town t WHERE t.duty_name IS NOT NULL;
+SELECT NULL, NULL, t.code, 'duty_desk', t.duty_name, t.duty_phone FROM import_town t WHERE t.duty_name IS NOT NULL;
 
 -- name: import_people_write
 -- People named in the import who are not yet known (by name and phone
@@ -256,28 +295,54 @@ WHERE NOT EXISTS (SELECT 1 FROM people p WHERE p.name = r.name AND p.phone = r.p
 
 -- name: import_assignments_stage
 CREATE TEMP TABLE import_assignments ON COMMIT DROP AS
-SELECT r.grid_code, r.village_code, r.role,
+SELECT r.grid_code, r.village_code, r.town_code, r.role,
        (SELECT min(p.id) FROM people p WHERE p.name = r.name AND p.phone = r.phone AND p.ended_at IS NULL) AS person_id
 FROM import_roles r;
 
 -- name: import_assignments_end
--- End the assignments of the roles the import governs that it does not
--- repeat (members are not in the town files and are left alone).
+-- End the assignments in the imported town of the roles the import governs
+-- that it does not repeat (members are not in the town files and are left
+-- alone; other towns' people are not the import's business), returning
+-- them as collectAssignments reads them: their holders' open incidents are
+-- handed over.
 UPDATE assignments a SET ends_at = $1
-WHERE a.role IN ('leader', 'deputy', 'liaison_leader', 'duty_desk') AND a.ends_at IS NULL AND a.starts_at < $1
+FROM people p
+WHERE p.id = a.person_id
+  AND a.role IN ('leader', 'deputy', 'liaison_leader', 'duty_desk') AND a.ends_at IS NULL AND a.starts_at < $1
+  AND left(coalesce(a.grid_code, a.village_code, a.town_code), 9) = (SELECT code FROM import_town)
   AND NOT EXISTS (SELECT 1 FROM import_assignments d
                   WHERE d.role = a.role AND d.person_id = a.person_id
                     AND d.grid_code IS NOT DISTINCT FROM a.grid_code
-                    AND d.village_code IS NOT DISTINCT FROM a.village_code);
+                    AND d.village_code IS NOT DISTINCT FROM a.village_code
+                    AND d.town_code IS NOT DISTINCT FROM a.town_code)
+RETURNING a.id, p.id, p.name, p.phone, p.ended_at, a.role, coalesce(a.grid_code, ''), coalesce(a.village_code, ''), a.starts_at, a.ends_at;
+
+-- name: import_impact_incidents
+-- The town's open incidents (statuses $1, town $2) whose location the
+-- current grids and the imported ones (next_grids) route to different
+-- grids, by locate's boundary rule (the smallest code covering it; ''
+-- outside every grid): what the import moves, as a plan's impact does.
+SELECT number, status, ST_X(location), ST_Y(location), coalesce(grid_code, ''), before, after
+FROM incidents i
+CROSS JOIN LATERAL (
+    SELECT coalesce((SELECT min(g.code) FROM grids g
+                     WHERE g.retired_generation IS NULL AND left(g.code, 9) = $2
+                       AND g.geom && i.location AND ST_Covers(g.geom, i.location)), '') AS before,
+           coalesce((SELECT min(n.code) FROM next_grids n
+                     WHERE n.ogeom && i.location AND ST_Covers(n.ogeom, i.location)), '') AS after
+) r
+WHERE i.location IS NOT NULL AND i.town_code = $2 AND i.status = ANY($1) AND before <> after
+ORDER BY i.id;
 
 -- name: import_assignments_write
-INSERT INTO assignments (person_id, role, grid_code, village_code, starts_at)
-SELECT d.person_id, d.role, d.grid_code, d.village_code, $1
+INSERT INTO assignments (person_id, role, grid_code, village_code, town_code, starts_at)
+SELECT d.person_id, d.role, d.grid_code, d.village_code, d.town_code, $1
 FROM import_assignments d
 WHERE NOT EXISTS (SELECT 1 FROM assignments a
                   WHERE a.role = d.role AND a.person_id = d.person_id AND a.ends_at IS NULL
                     AND a.grid_code IS NOT DISTINCT FROM d.grid_code
-                    AND a.village_code IS NOT DISTINCT FROM d.village_code);
+                    AND a.village_code IS NOT DISTINCT FROM d.village_code
+                    AND a.town_code IS NOT DISTINCT FROM d.town_code);
 
 -- name: import_leaves_delete
 -- The import carries every leave period of the people it names: drop the
@@ -308,7 +373,8 @@ ON CONFLICT (village_code, kind, name) DO UPDATE SET ended_at = NULL;
 
 -- name: import_attachments_end
 UPDATE organization_grids og SET ends_at = $1
-WHERE og.ends_at IS NULL AND og.starts_at < $1 AND NOT EXISTS (
+WHERE og.ends_at IS NULL AND og.starts_at < $1
+  AND left(og.grid_code, 9) = (SELECT code FROM import_town) AND NOT EXISTS (
     SELECT 1 FROM import_orgs d
     JOIN organizations o ON o.village_code = d.village_code AND o.kind = d.kind AND o.name = d.name
     WHERE o.id = og.organization_id AND d.grid_code = og.grid_code);
@@ -335,22 +401,31 @@ SELECT coalesce(max(id), 0) FROM generations;
 -- The newest generation and when it was written; no row before the first.
 SELECT id, created_at FROM generations ORDER BY id DESC LIMIT 1;
 
--- name: town_get
-SELECT code, name, county, province, note, ST_AsBinary(outline) FROM town;
+-- name: registry_changed_since
+-- Whether a snapshot of generation $1 loaded at $2 is out of date at $3:
+-- a newer generation, or something dated that comes into force or ends in
+-- ($2, $3] (what loadArea reads "in office at" its time).
+SELECT (SELECT coalesce(max(id), 0) FROM generations) <> $1
+    OR EXISTS (SELECT 1 FROM assignments WHERE starts_at > $2 AND starts_at <= $3 OR ends_at > $2 AND ends_at <= $3)
+    OR EXISTS (SELECT 1 FROM organization_grids WHERE starts_at > $2 AND starts_at <= $3 OR ends_at > $2 AND ends_at <= $3)
+    OR EXISTS (SELECT 1 FROM organization_members WHERE starts_at > $2 AND starts_at <= $3 OR ends_at > $2 AND ends_at <= $3);
 
--- name: holder_at
--- Who holds a town-wide or village role at time $2: role $1, village $3
--- (NULL for the duty desk).
-SELECT p.id, p.name, p.phone FROM assignments a JOIN people p ON p.id = a.person_id
-WHERE a.role = $1 AND a.village_code IS NOT DISTINCT FROM $3::text
-  AND a.starts_at <= $2 AND (a.ends_at IS NULL OR a.ends_at > $2)
-ORDER BY a.starts_at DESC LIMIT 1;
+-- name: towns_get
+-- Every town with its duty desk at time $1, by code.
+SELECT t.code, t.name, t.county, t.province, t.note, ST_AsBinary(t.outline), d.id, d.name, d.phone
+FROM towns t
+LEFT JOIN LATERAL (
+    SELECT p.id, p.name, p.phone FROM assignments a JOIN people p ON p.id = a.person_id
+    WHERE a.role = 'duty_desk' AND a.town_code = t.code AND a.starts_at <= $1 AND (a.ends_at IS NULL OR a.ends_at > $1)
+    ORDER BY a.starts_at DESC LIMIT 1
+) d ON true
+ORDER BY t.code;
 
 -- name: leaves_of
 SELECT person_id, starts_at, ends_at FROM leaves WHERE person_id = ANY($1) ORDER BY person_id, starts_at;
 
 -- name: districts_active
-SELECT code, name FROM districts WHERE retired_at IS NULL ORDER BY code;
+SELECT town_code, code, name FROM districts WHERE retired_at IS NULL ORDER BY town_code, code;
 
 -- name: villages_active
 -- Villages with their liaison leader at time $1.

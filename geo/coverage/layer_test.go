@@ -1,0 +1,127 @@
+package coverage
+
+import (
+	"math"
+	"testing"
+
+	"github.com/paulmach/orb"
+
+	"wangge/geo"
+)
+
+func box(x0, y0, x1, y1 float64) orb.MultiPolygon {
+	return orb.MultiPolygon{orb.Bound{Min: orb.Point{x0, y0}, Max: orb.Point{x1, y1}}.ToPolygon()}
+}
+
+// TestCheckLayer_cases: named layers of boxes (in 0.001° units) with the
+// findings each must give.
+//
+//	+---+---+        grids a | b share an edge: nothing
+//	| a | b |        c overlaps b by a 1×1 corner
+//	+---+-+-+-+      the outline is 0..4 × 0..2: the rest is a gap
+//	    | |c  |      c sticks out below the outline
+//	    +-+---+
+func TestCheckLayer_cases(t *testing.T) {
+	u := 0.001
+	l := &Layer{
+		Outline:  box(0, 0, 4*u, 2*u),
+		Villages: []Feature{{Code: "v1", Geometry: box(0, 0, 4*u, 2*u)}},
+		Grids: []Feature{
+			{Code: "a", Village: "v1", Geometry: box(0, u, 2*u, 2*u)},
+			{Code: "b", Village: "v1", Geometry: box(2*u, u, 4*u, 2*u)},
+			{Code: "c", Village: "v1", Geometry: box(3*u, -u, 4*u, 1.5*u)},
+		},
+	}
+	fs := CheckLayer(l, LayerOptions{OverlapM2: 0.01, TilingM2: 1})
+	cell := AreaM2(box(0, 0, u, u))
+	want := []struct {
+		kind  geo.FindingKind
+		codes []string
+		area  float64
+	}{
+		{geo.FindOverlap, []string{"b", "c"}, cell / 2},
+		{geo.FindVillageCrossing, []string{"c"}, cell},
+		{geo.FindGap, nil, 3 * cell},
+		{geo.FindOutsideTown, nil, cell},
+	}
+	if len(fs) != len(want) {
+		for _, f := range fs {
+			t.Log(f.Reason, f.Location)
+		}
+		t.Fatalf("got %d findings, want %d", len(fs), len(want))
+	}
+	for i, w := range want {
+		f := fs[i]
+		if f.Kind != w.kind || math.Abs(f.AreaM2-w.area) > 1e-6*w.area || len(f.Codes) != len(w.codes) {
+			t.Errorf("finding %d: got %v %v %.3f (%s), want %v %v %.3f", i, f.Kind, f.Codes, f.AreaM2, f.Reason, w.kind, w.codes, w.area)
+		}
+		if a := AreaM2(f.Area); math.Abs(a-w.area) > 1e-6*w.area {
+			t.Errorf("finding %d: its part has %.3f m², want %.3f", i, a, w.area)
+		}
+		if newRegion(f.Area).locate(f.Location) != inside {
+			t.Errorf("finding %d: location %v is not inside its part", i, f.Location)
+		}
+	}
+}
+
+// TestFixedRegion_cases: invalid rings made valid as ST_MakeValid's
+// structure method makes them (areas in square units of 0.001°).
+func TestFixedRegion_cases(t *testing.T) {
+	u := 0.001
+	p := func(x, y float64) orb.Point { return orb.Point{x * u, y * u} }
+	cell := AreaM2(box(0, 0, u, u))
+	cases := []struct {
+		name string
+		mp   orb.MultiPolygon
+		area float64 // in cells
+	}{
+		// a figure eight: both loops are kept
+		//  |\  /|
+		//  | \/ |
+		//  | /\ |
+		//  |/  \|
+		{"bowtie", orb.MultiPolygon{{{p(0, 0), p(2, 2), p(2, 0), p(0, 2), p(0, 0)}}}, 2},
+		{"clockwise square", orb.MultiPolygon{{{p(0, 0), p(0, 2), p(2, 2), p(2, 0), p(0, 0)}}}, 4},
+		// a square walked twice is one square
+		{"square twice", orb.MultiPolygon{{{p(0, 0), p(2, 0), p(2, 2), p(0, 2), p(0, 0), p(2, 0), p(2, 2), p(0, 2), p(0, 0)}}}, 4},
+		// a shell touching itself at a vertex: two squares meeting at (1,1)
+		{"self-touching", orb.MultiPolygon{{{p(0, 0), p(1, 0), p(1, 1), p(2, 1), p(2, 2), p(1, 2), p(1, 1), p(0, 1), p(0, 0)}}}, 2},
+		// a hole sticking out of its shell: cut out where it overlaps
+		{"hole outside", orb.MultiPolygon{{{p(0, 0), p(2, 0), p(2, 2), p(0, 2), p(0, 0)}, {p(1, 1), p(3, 1), p(3, 3), p(1, 3), p(1, 1)}}}, 3},
+		// overlapping polygons of a multipolygon are merged
+		{"overlapping parts", orb.MultiPolygon{box(0, 0, 2*u, 2*u)[0], box(u, u, 3*u, 3*u)[0]}, 7},
+		// a spike (an edge that folds back) adds nothing
+		{"spike", orb.MultiPolygon{{{p(0, 0), p(2, 0), p(2, 1), p(4, 1), p(2, 1), p(2, 2), p(0, 2), p(0, 0)}}}, 4},
+	}
+	// A ring of 120 vertices (more than segPairs compares directly, so
+	// pairs of edges may be met twice) with a long spike out and back.
+	var round, spiked orb.Ring
+	for k := 0; k <= 120; k++ {
+		a := 2 * math.Pi * float64(k%120) / 120
+		round = append(round, p(2+2*math.Cos(a), 2+2*math.Sin(a)))
+	}
+	spiked = append(spiked, round[:31]...) // up to vertex 30
+	spiked = append(spiked, p(2, 6))       // out to the spike's tip
+	spiked = append(spiked, round[30:]...) // back to vertex 30, and on
+	cases = append(cases, struct {
+		name string
+		mp   orb.MultiPolygon
+		area float64
+	}{"long spike on a round ring", orb.MultiPolygon{{spiked}}, AreaM2(orb.MultiPolygon{{round}}) / cell})
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := fixedRegion(c.mp)
+			got := piecesArea(r.edges) / cell
+			if math.Abs(got-c.area) > 1e-6 {
+				t.Errorf("area %.6f cells, want %v", got, c.area)
+			}
+			mp, dropped := chain(r.edges)
+			if dropped != 0 {
+				t.Errorf("%d pieces did not chain", dropped)
+			}
+			if a := AreaM2(mp) / cell; math.Abs(a-c.area) > 1e-6 {
+				t.Errorf("chained: %.6f cells, want %v", a, c.area)
+			}
+		})
+	}
+}

@@ -1,0 +1,36 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+
+	"github.com/jackc/pgx/v5"
+
+	"wangge/geo"
+)
+
+// CheckBothWays stages td as ImportTown does and returns checkNext's
+// findings (the overlays in PostGIS) and checkNextInGo's (in Go), in a
+// transaction that is rolled back.
+func (db *DB) CheckBothWays(ctx context.Context, td *geo.TownData) (inPostGIS, inGo []geo.Finding, err error) {
+	errRollback := errors.New("rollback")
+	err = pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+		if err := stageTown(ctx, tx, td); err != nil {
+			return err
+		}
+		if err := stageNext(ctx, tx, step{name: "next_from_import"}); err != nil {
+			return err
+		}
+		if inPostGIS, err = checkNext(ctx, tx, checkOptions{}); err != nil {
+			return err
+		}
+		if inGo, err = checkNextInGo(ctx, tx); err != nil {
+			return err
+		}
+		return errRollback
+	})
+	if errors.Is(err, errRollback) {
+		err = nil
+	}
+	return inPostGIS, inGo, err
+}
