@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -72,9 +73,20 @@ func (s *Server) readFigures(c *gin.Context) (figuresRequest, error) {
 // table computes level's table of r and ranks it: places best first by the
 // sort figure; time buckets in time order, each with its rank.
 func (s *Server) table(c *gin.Context, r figuresRequest, level figures.Level) (*figures.Table, []figures.Ranked, error) {
+	scope := callerTown(c)
+	if scope != "" && !townLevel(level) {
+		return nil, nil, problemf(TypeOutsideTown, http.StatusForbidden,
+			"this token is limited to town %s: figures by %s are the whole deployment's; ask by town, district, village or grid",
+			s.townName(string(scope)), level)
+	}
 	t, err := s.figuresStore().Figures(c.Request.Context(), figures.Query{Level: level, Period: r.period, Now: r.now})
 	if err != nil {
 		return nil, nil, err
+	}
+	if scope != "" {
+		if t, err = s.townTable(c, r, t, string(scope)); err != nil {
+			return nil, nil, err
+		}
 	}
 	ranked := figures.Rank(t.Rows, r.sort)
 	if level.IsTime() {
@@ -209,4 +221,41 @@ func (s *Server) figuresCSV(c *gin.Context) error {
 // name (RFC 6266 filename*) for those that read it.
 func attachment(c *gin.Context, ascii, chinese string) {
 	c.Header("Content-Disposition", fmt.Sprintf(`attachment; filename="%s"; filename*=UTF-8''%s`, ascii, url.PathEscape(chinese)))
+}
+
+// townLevel reports whether level's groups lie within one town (their keys
+// start with its code), so that a town's token can be shown its own rows.
+// Persons, service items and periods are counted over every town.
+func townLevel(level figures.Level) bool {
+	switch level {
+	case figures.LevelTown, figures.LevelDistrict, figures.LevelVillage, figures.LevelGrid:
+		return true
+	}
+	return false
+}
+
+// townTable keeps the rows of t in town and makes its total the town's
+// own row (exact: medians do not add up), for a caller limited to town.
+func (s *Server) townTable(c *gin.Context, r figuresRequest, t *figures.Table, town string) (*figures.Table, error) {
+	out := *t
+	out.Rows = nil
+	for _, row := range t.Rows {
+		if strings.HasPrefix(row.Key, town) {
+			out.Rows = append(out.Rows, row)
+		}
+	}
+	towns := t
+	if t.Level != figures.LevelTown {
+		var err error
+		if towns, err = s.figuresStore().Figures(c.Request.Context(), figures.Query{Level: figures.LevelTown, Period: r.period, Now: r.now}); err != nil {
+			return nil, err
+		}
+	}
+	out.Total = figures.Row{Key: town}
+	for _, row := range towns.Rows {
+		if row.Key == town {
+			out.Total = row
+		}
+	}
+	return &out, nil
 }

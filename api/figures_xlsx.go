@@ -72,13 +72,25 @@ func (s *Server) figuresXLSX(c *gin.Context) error {
 	if snap := s.registry.Load(); snap != nil {
 		town = snap.Whole().Name
 	}
-	for i, level := range figures.ReportLevels {
+	if scope := callerTown(c); scope != "" {
+		if snap := s.registry.Load(); snap != nil {
+			if t, ok := snap.TownOf(string(scope)); ok {
+				town = t.Name
+			}
+		}
+	}
+	sheets := 0
+	for _, level := range figures.ReportLevels {
+		if callerTown(c) != "" && !townLevel(level) {
+			continue // a town's 通报 has its own sheets only
+		}
 		t, ranked, err := s.table(c, r, level)
 		if err != nil {
 			return err
 		}
 		sheet := level.Chinese()
-		if i == 0 {
+		sheets++
+		if sheets == 1 {
 			if err := f.SetSheetName("Sheet1", sheet); err != nil {
 				return err
 			}

@@ -25,8 +25,12 @@ type staffingGrid struct {
 	Name   string      `json:"name"`
 	Gaps   []string    `json:"gaps"`
 	Leader *personJSON `json:"leader"`
-	// LeaderOnLeaveUntil is when the leader's current leave ends.
+	// LeaderOnLeaveUntil is when the leader's current leave ends, and
+	// LeaderCoveredBy who takes the grid's new matters meanwhile (as
+	// routing decides it: the deputy, else the fallback chain; null when
+	// nobody is on duty).
 	LeaderOnLeaveUntil *time.Time    `json:"leader_on_leave_until"`
+	LeaderCoveredBy    *assigneeJSON `json:"leader_covered_by,omitempty"`
 	Deputy             *personJSON   `json:"deputy"`
 	MissingOrgs        []geo.OrgKind `json:"missing_organizations"`
 }
@@ -85,6 +89,13 @@ func (s *Server) staffing(c *gin.Context) error {
 		}
 		if until, on := leaveUntil(g.Leader, now); on {
 			sg.LeaderOnLeaveUntil = &until
+			if a := snap.Absence(g, g.Leader, now); a != nil && a.CoveredBy != nil {
+				cb := a.CoveredBy
+				sg.LeaderCoveredBy = &assigneeJSON{Role: cb.Role, Level: cb.Level, Name: cb.Name, Reason: cb.Reason}
+				if personal {
+					sg.LeaderCoveredBy.Phone = cb.Phone
+				}
+			}
 			if g.Deputy == nil || g.Deputy.OnLeave(now) {
 				sg.Gaps = append(sg.Gaps, gapLeaderUncovered)
 				totals.LeaderUncovered++

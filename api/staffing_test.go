@@ -25,9 +25,12 @@ type staffingAnswer struct {
 		Code  string
 		Gaps  []string
 		Grids []struct {
-			Code    string
-			Gaps    []string
-			Missing []string `json:"missing_organizations"`
+			Code      string
+			Gaps      []string
+			Missing   []string `json:"missing_organizations"`
+			CoveredBy *struct {
+				Role, Name, Phone string
+			} `json:"leader_covered_by"`
 		}
 	}
 }
@@ -76,6 +79,11 @@ func TestStaffing(t *testing.T) {
 		"202[no_liaison_leader]: 001[no_leader no_deputy][] 002[no_deputy][] 003[][health_committee]\n"
 	if got := a.gaps(); got != want {
 		t.Errorf("gaps:\n%s\nwant:\n%s", got, want)
+	}
+	// Who covers a leader on leave is shown as routing decides it: with the
+	// deputy on leave too, the village's liaison leader.
+	if cb := a.Villages[0].Grids[0].CoveredBy; cb == nil || cb.Role != "liaison_leader" || cb.Name != "联村组长甲" || cb.Phone != "13900000100" {
+		t.Errorf("grid 003's leader on leave: covered by %+v, want the liaison leader 联村组长甲 with the phone", cb)
 	}
 	if strings.Join(a.Kinds, ",") != "red_white_council,health_committee,left_behind_children,mediation" {
 		t.Errorf("kinds %v, want those dispatch co-notifies", a.Kinds)

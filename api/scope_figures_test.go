@@ -1,0 +1,69 @@
+package api_test
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/xuri/excelize/v2"
+
+	"wangge/geo"
+)
+
+// TestScopedDispatcher_figures: a town's dispatcher sees its town's rows
+// of the 考核 tables, with its town's own row as the total, and is refused
+// the levels counted over every town; its 通报 has its town's sheets only.
+// The county's dispatcher sees both towns.
+func TestScopedDispatcher_figures(t *testing.T) {
+	e := newScopeEnv(t)
+	for _, p := range []struct {
+		lon, lat float64
+	}{{centre(1)[0], centre(1)[1]}, {centre(2)[0], centre(2)[1]}, {inB[0], inB[1]}} {
+		if code := e.do(geo.AccessDispatcher, http.MethodPost, "/v1/incidents",
+			newIncident([2]float64{p.lon, p.lat}, "safety", "minor"), nil); code != http.StatusCreated {
+			t.Fatalf("intake: %d", code)
+		}
+	}
+	accepted := func(a figuresAnswer, key string) float64 {
+		for _, r := range a.Rows {
+			if r.Key == key && r.Figures["accepted"] != nil {
+				return *r.Figures["accepted"]
+			}
+		}
+		return -1
+	}
+	var county, town figuresAnswer
+	if code := e.do(geo.AccessDispatcher, http.MethodGet, "/v1/figures?level=town&period=2026", nil, &county); code != 200 ||
+		accepted(county, townA) != 2 || accepted(county, townB) != 1 {
+		t.Fatalf("the county's town table: %d %+v", code, county.Rows)
+	}
+	if code := e.do(dispatcherA, http.MethodGet, "/v1/figures?level=village&period=2026", nil, &town); code != 200 {
+		t.Fatalf("town A's village table: %d", code)
+	}
+	for _, r := range town.Rows {
+		if !strings.HasPrefix(r.Key, townA) {
+			t.Errorf("town A's dispatcher sees village %s", r.Key)
+		}
+	}
+	if len(town.Rows) == 0 || town.Total.Key != townA || town.Total.Figures["accepted"] == nil || *town.Total.Figures["accepted"] != 2 {
+		t.Errorf("town A's total: %+v, want town A's own row (2 accepted)", town.Total)
+	}
+	var p problemAnswer
+	if code := e.do(dispatcherA, http.MethodGet, "/v1/figures?level=person&period=2026", nil, &p); code != http.StatusForbidden ||
+		!strings.Contains(p.Type, "outside-town-scope") {
+		t.Errorf("town A's dispatcher by person: %d %+v, want 403", code, p)
+	}
+	rec := e.raw(dispatcherA, "/v1/figures.xlsx?period=2026")
+	if rec.Code != 200 {
+		t.Fatalf("town A's 通报: %d", rec.Code)
+	}
+	f, err := excelize.OpenReader(rec.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if got, want := f.GetSheetList(), []string{"乡镇（街道）", "片区", "村（社区）", "网格", "说明"}; !slices.Equal(got, want) {
+		t.Errorf("town A's 通报 sheets %v, want %v", got, want)
+	}
+}
