@@ -54,7 +54,7 @@ func (s *Server) planRoutes(v1 router) {
 	p.POST("/:id/repairs", endpoint{needs: needPlans, query: []param{pCRS}}, withBody(s.repairPlan))
 	p.GET("/:id/impact", endpoint{needs: needPlans, query: []param{pCRS}}, s.planImpact)
 	p.POST("/:id/apply", plans, s.applyPlan)
-	v1.with(s.requireOneOf(geo.AccessDispatcher, geo.AccessPlanner)).GET("/coverage/report", endpoint{needs: needPlans, query: reportParams}, s.coverageReport)
+	v1.with(s.requireOneOf(geo.AccessDispatcher, geo.AccessPlanner)).GET("/coverage/report", endpoint{needs: needPlans, query: append(slices.Clip(reportParams), read("town")...)}, s.coverageReport)
 }
 
 // Query parameters of the plan routes.

@@ -256,16 +256,21 @@ func (s *Server) validatePlan(c *gin.Context) error {
 	return s.sendReport(c, r)
 }
 
-// coverageReport answers GET /v1/coverage/report: validation's checks on
-// the current generation, villages whose grids do not tile them, and the
-// grids each organization kind does not serve.
+// coverageReport answers GET /v1/coverage/report[?town=]: validation's
+// checks on the current generation (of one town, or of every town against
+// their union), villages whose grids do not tile them, and the grids each
+// organization kind does not serve. A town's token gets its town's.
 func (s *Server) coverageReport(c *gin.Context) error {
 	store := s.cfg.Plans
 	opts, err := validationOptions(c)
 	if err != nil {
 		return err
 	}
-	r, err := store.CoverageReport(c.Request.Context(), opts, s.cfg.Now().UTC())
+	town, err := s.queryTown(c)
+	if err != nil {
+		return err
+	}
+	r, err := store.CoverageReport(c.Request.Context(), opts, town, s.cfg.Now().UTC())
 	if err != nil {
 		return err
 	}

@@ -67,3 +67,29 @@ func TestScopedDispatcher_figures(t *testing.T) {
 		t.Errorf("town A's 通报 sheets %v, want %v", got, want)
 	}
 }
+
+// TestScopedDispatcher_staffing: a town's dispatcher sees its town's
+// staffing gaps and duty desk only; the county's sees every town's.
+func TestScopedDispatcher_staffing(t *testing.T) {
+	e := newScopeEnv(t)
+	type answer struct {
+		Totals    struct{ Grids int }
+		Villages  []struct{ Code string }
+		DutyDesks []struct{ Town struct{ Code string } } `json:"duty_desks"`
+	}
+	var county, town answer
+	if code := e.do(geo.AccessDispatcher, http.MethodGet, "/v1/staffing", nil, &county); code != 200 || len(county.DutyDesks) != 2 {
+		t.Fatalf("the county's staffing: %d, %d duty desks", code, len(county.DutyDesks))
+	}
+	if code := e.do(dispatcherA, http.MethodGet, "/v1/staffing", nil, &town); code != 200 {
+		t.Fatalf("town A's staffing: %d", code)
+	}
+	for _, v := range town.Villages {
+		if !strings.HasPrefix(v.Code, townA) {
+			t.Errorf("town A's dispatcher sees village %s", v.Code)
+		}
+	}
+	if len(town.DutyDesks) != 1 || town.DutyDesks[0].Town.Code != townA || town.Totals.Grids >= county.Totals.Grids {
+		t.Errorf("town A's staffing: %d desks, %d grids (county %d)", len(town.DutyDesks), town.Totals.Grids, county.Totals.Grids)
+	}
+}

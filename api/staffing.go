@@ -70,13 +70,19 @@ func (s *Server) staffing(c *gin.Context) error {
 	snap := s.registry.Load()
 	now := s.cfg.Now().UTC()
 	personal := callerRole(c).SeesPersonalData()
-	totals := staffingTotals{Grids: len(snap.Grids), MissingOrgsCount: map[geo.OrgKind]int{}}
+	totals := staffingTotals{MissingOrgsCount: map[geo.OrgKind]int{}}
 	for _, k := range kinds {
 		totals.MissingOrgsCount[k] = 0
 	}
 	byVillage := map[string][]staffingGrid{}
+	// A town's token sees its town's gaps.
+	scope := callerTown(c)
 	for i := range snap.Grids {
 		g := &snap.Grids[i]
+		if !scope.Covers(g.Code) {
+			continue
+		}
+		totals.Grids++
 		sg := staffingGrid{Code: g.Code, Name: g.Name, Gaps: []string{}, MissingOrgs: []geo.OrgKind{},
 			Leader: contactJSON(g.Leader, personal), Deputy: contactJSON(g.Deputy, personal)}
 		if g.Leader == nil {
@@ -114,6 +120,9 @@ func (s *Server) staffing(c *gin.Context) error {
 	}
 	villages := []staffingVillage{}
 	for _, v := range snap.Villages {
+		if !scope.Covers(v.Code) {
+			continue
+		}
 		sv := staffingVillage{Code: v.Code, Name: v.Name, Gaps: []string{}, LiaisonLeader: contactJSON(v.LiaisonLeader, personal),
 			Grids: byVillage[v.Code]}
 		if d, ok := snap.VillageDistrict(&v); ok {
@@ -133,11 +142,14 @@ func (s *Server) staffing(c *gin.Context) error {
 	}
 	// Each town has its duty desk; duty_desk is the one of a one-town
 	// deployment, as before towns were many.
-	desks := make([]gin.H, len(snap.Towns))
+	desks := make([]gin.H, 0, len(snap.Towns))
 	var desk any
-	for i, t := range snap.Towns {
-		desks[i] = gin.H{"town": codeNameJSON{Code: t.Code, Name: t.Name}, "duty_desk": contactJSON(t.DutyDesk, personal)}
-		if len(snap.Towns) == 1 {
+	for _, t := range snap.Towns {
+		if !scope.Covers(t.Code) {
+			continue
+		}
+		desks = append(desks, gin.H{"town": codeNameJSON{Code: t.Code, Name: t.Name}, "duty_desk": contactJSON(t.DutyDesk, personal)})
+		if len(snap.Towns) == 1 || scope != "" {
 			desk = contactJSON(t.DutyDesk, personal)
 		}
 	}

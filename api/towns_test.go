@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"testing"
 
+	"wangge/api"
 	"wangge/geo"
 )
 
@@ -161,5 +162,27 @@ func TestTowns_eachTownHasItsDutyDesk(t *testing.T) {
 	}
 	if desks["431321105"] != "东镇综治中心" || desks["431321101"] != "镇值班室" {
 		t.Errorf("duty desks: %v; want the east town's replaced and the other's kept", desks)
+	}
+}
+
+func TestTowns_coverageReportPerTown(t *testing.T) {
+	e := newCountyEnv(t)
+	e.serve(api.Config{Plans: e.db})
+	var all, east struct{ Grids, Blocking int }
+	if code := e.do(geo.AccessPlanner, http.MethodGet, "/v1/coverage/report", nil, &all); code != http.StatusOK {
+		t.Fatalf("the deployment's report: %d", code)
+	}
+	if code := e.do(geo.AccessPlanner, http.MethodGet, "/v1/coverage/report?town=431321105", nil, &east); code != http.StatusOK {
+		t.Fatalf("the east town's report: %d", code)
+	}
+	// Both are clean coverages: the deployment's grids tile the union of
+	// the towns, the east town's its own outline.
+	if all.Grids != 8 || east.Grids != 2 || all.Blocking != 0 || east.Blocking != 0 {
+		t.Errorf("deployment %+v, east town %+v; want 8 and 2 grids, nothing blocking", all, east)
+	}
+	var prob problemAnswer
+	if code := e.do(geo.AccessPlanner, http.MethodGet, "/v1/coverage/report?town=999", nil, &prob); code != http.StatusBadRequest ||
+		len(prob.Errors) != 1 || prob.Errors[0].Where != "town" {
+		t.Errorf("a bad town: %d %+v", code, prob)
 	}
 }

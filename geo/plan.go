@@ -900,8 +900,9 @@ type PlanStore interface {
 	// carries organizations over, marks the plan applied, audits and
 	// announces the generation (NOTIFY).
 	ApplyPlan(ctx context.Context, id int64, ifMatch PlanTag, actor string, now time.Time) (*Plan, error)
-	// CoverageReport runs validation's checks on the current generation,
+	// CoverageReport runs validation's checks on the current generation
+	// of town ("": of every town, against the union of their outlines),
 	// plus villages whose grids do not tile them and grids lacking each
 	// organization kind, at time at. ENOTFOUND when there is no town.
-	CoverageReport(ctx context.Context, opts ValidationOptions, at time.Time) (*ValidationReport, error)
+	CoverageReport(ctx context.Context, opts ValidationOptions, town string, at time.Time) (*ValidationReport, error)
 }

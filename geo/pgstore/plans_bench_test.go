@@ -85,7 +85,7 @@ func BenchmarkCoverageReport(b *testing.B) {
 			ctx := context.Background()
 			b.ResetTimer()
 			for range b.N {
-				if _, err := db.CoverageReport(ctx, geo.DefaultValidationOptions(), now); err != nil {
+				if _, err := db.CoverageReport(ctx, geo.DefaultValidationOptions(), "", now); err != nil {
 					b.Fatal(err)
 				}
 			}

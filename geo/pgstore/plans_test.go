@@ -572,7 +572,7 @@ func areaOf(t *testing.T, e *planEnv, code string) float64 {
 
 func TestCoverageReport(t *testing.T) {
 	e := newPlanEnv(t)
-	r, err := e.db.CoverageReport(e.ctx, geo.DefaultValidationOptions(), e.now)
+	r, err := e.db.CoverageReport(e.ctx, geo.DefaultValidationOptions(), "", e.now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -595,7 +595,7 @@ func TestCoverageReport(t *testing.T) {
 	if _, err := e.apply(1); err != nil {
 		t.Fatal(err)
 	}
-	r, err = e.db.CoverageReport(e.ctx, geo.DefaultValidationOptions(), e.tick())
+	r, err = e.db.CoverageReport(e.ctx, geo.DefaultValidationOptions(), "", e.tick())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -70,7 +70,7 @@ func scratch(ctx context.Context, db *DB, iso pgx.TxIsoLevel, fn func(tx pgx.Tx)
 }
 
 // CoverageReport checks the current generation; see geo.PlanStore.
-func (db *DB) CoverageReport(ctx context.Context, opts geo.ValidationOptions, at time.Time) (*geo.ValidationReport, error) {
+func (db *DB) CoverageReport(ctx context.Context, opts geo.ValidationOptions, town string, at time.Time) (*geo.ValidationReport, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
@@ -84,8 +84,8 @@ func (db *DB) CoverageReport(ctx context.Context, opts geo.ValidationOptions, at
 		if gen == 0 {
 			return geo.Errorf(geo.ENOTFOUND, "the database holds no town yet: import one with `wangge import`")
 		}
-		err := stageNext(ctx, tx, step{"next_from_town", []any{""}}, step{"next_from_current_villages", nil},
-			step{"next_from_current_grids", []any{at}})
+		err := stageNext(ctx, tx, step{"next_from_town", []any{town}}, step{"next_from_current_villages", []any{town}},
+			step{"next_from_current_grids", []any{at, town}})
 		if err != nil {
 			return err
 		}

@@ -26,15 +26,18 @@ SELECT g.code, g.name, g.village_code, g.households, g.population, g.geom,
 FROM plan_grids g WHERE g.plan_id = $1;
 
 -- name: next_from_current_villages
-INSERT INTO next_villages (code, outline) SELECT code, outline FROM villages WHERE retired_at IS NULL;
+-- The current villages of town $1 ('': of every town).
+INSERT INTO next_villages (code, outline)
+SELECT code, outline FROM villages WHERE retired_at IS NULL AND ($1::text = '' OR town_code = $1);
 
 -- name: next_from_current_grids
--- The current grids; a grid has a leader when one is in office at $1.
+-- The current grids of town $2 ('': of every town); a grid has a leader
+-- when one is in office at $1.
 INSERT INTO next_grids (code, name, village_code, households, population, geom, has_leader)
 SELECT g.code, g.name, g.village_code, g.households, g.population, g.geom,
        EXISTS (SELECT 1 FROM assignments a WHERE a.grid_code = g.code AND a.role = 'leader'
                AND a.starts_at <= $1 AND (a.ends_at IS NULL OR a.ends_at > $1))
-FROM grids g WHERE g.retired_generation IS NULL;
+FROM grids g WHERE g.retired_generation IS NULL AND ($2::text = '' OR left(g.code, 9) = $2);
 
 -- name: coverage_missing_organizations
 -- For each organization kind: the organizations of that kind working at
