@@ -97,12 +97,9 @@ func (s *Server) vacate(role geo.Role) handlerFunc {
 		if role == geo.RoleMember {
 			a.PersonID = pathInt(c, "person")
 		}
-		now := s.cfg.Now().UTC()
-		if a.From, err = queryTime(c, "at", now); err != nil {
+		var now time.Time
+		if a.From, now, err = s.vacancyTime(c); err != nil {
 			return err
-		}
-		if why := geo.FutureChange(a.From, now); why != "" {
-			return badParam("at", "%s", why)
 		}
 		ended, err := store.Vacate(c.Request.Context(), a, callerName(c), now)
 		if err != nil {
@@ -174,4 +171,17 @@ func (s *Server) gridPeople(c *gin.Context) error {
 	}
 	c.JSON(http.StatusOK, out)
 	return nil
+}
+
+// vacancyTime reads ?at= of a vacancy: when the holder's seat ends
+// (default now, never in the future), and now.
+func (s *Server) vacancyTime(c *gin.Context) (at, now time.Time, err error) {
+	now = s.cfg.Now().UTC()
+	if at, err = queryTime(c, "at", now); err != nil {
+		return at, now, err
+	}
+	if why := geo.FutureChange(at, now); why != "" {
+		return at, now, badParam("at", "%s", why)
+	}
+	return at, now, nil
 }

@@ -335,12 +335,9 @@ func (s *Server) vacateSeat(role string, team bool) handlerFunc {
 		if role == geo.SeatMember {
 			a.PersonID = pathInt(c, "person")
 		}
-		now := s.cfg.Now().UTC()
-		if a.From, err = queryTime(c, "at", now); err != nil {
+		var now time.Time
+		if a.From, now, err = s.vacancyTime(c); err != nil {
 			return err
-		}
-		if why := geo.FutureChange(a.From, now); why != "" {
-			return badParam("at", "%s", why)
 		}
 		ended, err := st.VacateSeat(c.Request.Context(), a, callerName(c), now)
 		if err != nil {
