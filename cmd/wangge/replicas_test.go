@@ -342,8 +342,10 @@ func TestReplicas_haproxy(t *testing.T) {
 	if n := failed.Load(); n > 0 {
 		t.Errorf("%d lookups through HAProxy failed; first: %s", n, failures[0])
 	}
-	if afterB := rpLocated(t, b); afterB-beforeB < after {
-		t.Errorf("B answered %d lookups after the kill, but %d were answered through HAProxy", afterB-beforeB, after)
+	// Between counting and the kill, each of the 4 clients may have had one
+	// lookup in flight that A still answered: those count as "after" here.
+	if afterB := rpLocated(t, b); afterB-beforeB < after-4 {
+		t.Errorf("B answered %d lookups after the kill, but %d were answered through HAProxy (at most 4 of them by A, in flight at the kill)", afterB-beforeB, after)
 	}
 }
 
