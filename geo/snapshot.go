@@ -41,6 +41,7 @@ type Snapshot struct {
 	gridAt    map[string]int
 	villageAt map[string]int
 	townAt    map[string]int
+	townBound []orb.Bound         // townBound[i] is Towns[i]'s outline's
 	district  map[string]District // by town code + district code
 	whole     Town
 }
@@ -62,8 +63,10 @@ func NewSnapshot(gen int64, td *Area, loadedAt time.Time) (*Snapshot, error) {
 	for i, v := range td.Villages {
 		s.villageAt[v.Code] = i
 	}
+	s.townBound = make([]orb.Bound, len(td.Towns))
 	for i, t := range td.Towns {
 		s.townAt[t.Code] = i
+		s.townBound[i] = t.Outline.Bound()
 		for _, d := range t.Districts {
 			s.district[t.Code+d.Code] = d
 		}
@@ -121,6 +124,11 @@ func (s *Snapshot) TownOf(code string) (*Town, bool) {
 func (s *Snapshot) TownAt(p orb.Point) (*Town, bool) {
 	best, bestD := -1, math.Inf(1)
 	for i := range s.Towns {
+		// The distance to a town's box bounds the distance to its
+		// outline from below: a county's far towns cost one comparison.
+		if boundDistance(s.townBound[i], p) > bestD {
+			continue
+		}
 		d := outlineDistance(s.Towns[i].Outline, p)
 		if d < bestD || d == bestD && best >= 0 && s.Towns[i].Code < s.Towns[best].Code {
 			best, bestD = i, d
@@ -188,6 +196,13 @@ func wholeTown(towns []Town) Town {
 	}
 	w.Note = strings.Join(notes, " ")
 	return w
+}
+
+// boundDistance is the planar distance in degrees from p to b: 0 inside.
+func boundDistance(b orb.Bound, p orb.Point) float64 {
+	dx := max(b.Min[0]-p[0], 0, p[0]-b.Max[0])
+	dy := max(b.Min[1]-p[1], 0, p[1]-b.Max[1])
+	return math.Hypot(dx, dy)
 }
 
 // outlineDistance is the planar distance in degrees from p to m: 0 inside.
