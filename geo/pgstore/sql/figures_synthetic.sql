@@ -1,6 +1,6 @@
 -- A synthetic county-year for the figures' benchmark (AddSyntheticYear):
 -- $1 incidents received over 2025-12-01..2026-12-01 in the current grids
--- (one town per database, so a county's volume lands in one town's grids),
+-- (the benchmark loads the demo town only, so a county's volume lands in one town's grids),
 -- about 90 % completed, 12 % escalated, some open and overdue; then a
 -- rating for 60 % of the completed. Run after figures_synthetic_seed on
 -- the same connection, they make the same rows every time.
