@@ -23,8 +23,8 @@ const DefaultToleranceM = 200
 
 // Snapshot is an immutable view of one generation of the deployment: its
 // towns, their grids with the people and organizations on them, and one
-// lookup index over the grids of every town. Readers share it without locks; a change builds a new snapshot and
-// swaps it in (see Registry).
+// lookup index over the grids of every town. Readers share it without
+// locks; a change builds a new snapshot and swaps it in (see Registry).
 type Snapshot struct {
 	Generation int64
 	// LoadedAt is when the snapshot was built; People and organizations are
@@ -143,7 +143,7 @@ func (s *Snapshot) TownAt(p orb.Point) (*Town, bool) {
 // Whole is what the snapshot covers, as one Town for the titles of maps,
 // feeds and files: the town itself in a one-town deployment; for several,
 // the county (or city, or province) they share, by name and code, with
-// every town's outline. It has no districts and no duty desk.
+// every town's outline, and neither districts nor a duty desk.
 func (s *Snapshot) Whole() *Town { return &s.whole }
 
 // TownData returns the data of town code as a town file holds it, or
@@ -152,6 +152,7 @@ func (s *Snapshot) TownData(code string) (*TownData, bool) {
 	return (&Area{Towns: s.Towns, Villages: s.Villages, Grids: s.Grids}).TownData(code)
 }
 
+// wholeTown is Whole of towns: see there.
 func wholeTown(towns []Town) Town {
 	switch len(towns) {
 	case 0:
