@@ -126,7 +126,7 @@ type Area struct {
 // there are several, the whole area as one layer under a Town naming what
 // they share (see Snapshot.Whole). False when there is no such town. The
 // slices of one town are copies of a's entries (the grids share their
-// geometries).
+// geometries), except a one-town area's, which are a's.
 func (a *Area) TownData(code string) (*TownData, bool) {
 	if code == "" && len(a.Towns) == 1 {
 		code = a.Towns[0].Code
@@ -137,6 +137,11 @@ func (a *Area) TownData(code string) (*TownData, bool) {
 	i := slices.IndexFunc(a.Towns, func(t Town) bool { return t.Code == code })
 	if i < 0 {
 		return nil, false
+	}
+	if len(a.Towns) == 1 {
+		// Every village and grid is the one town's: no copy (an export
+		// of a town of any size answers without one).
+		return &TownData{Town: a.Towns[0], Villages: a.Villages, Grids: a.Grids}, true
 	}
 	td := &TownData{Town: a.Towns[i]}
 	for _, v := range a.Villages {
