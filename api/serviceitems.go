@@ -161,12 +161,12 @@ func (s *Server) ReloadLimits(ctx context.Context) error {
 	}
 	s.limits.Store(c)
 	// A year whose notice is not entered counts working days by the
-	// weekday rule alone, which a holiday makes wrong: say so while limits
-	// set now can end in it.
+	// weekday rule and the statutory holidays alone, which the notice's
+	// 补假 and 调休 make wrong: say so while limits set now can end in it.
 	now := s.cfg.Now()
 	for _, y := range []int{workcal.DateOf(now).Year, workcal.DateOf(now.AddDate(0, 3, 0)).Year} {
 		if !c.Calendar.Covers(y) {
-			s.log.Warn("the holiday calendar holds no day of this year: working days follow the weekday rule; enter the State Council's notice with PUT /v1/calendar/{date}", "year", y)
+			s.log.Warn("the holiday calendar holds no day of this year: working days follow the weekday rule and the statutory holidays, without the notice's 补假 and 调休; enter the State Council's notice with PUT /v1/calendar/{date}", "year", y)
 			break
 		}
 	}

@@ -99,8 +99,8 @@ func TestServiceItems_limitEditedAtRunTime(t *testing.T) {
 	}
 
 	// The calendar, edited: the working Saturday made a holiday moves day
-	// 1 past the festival; a festival Monday given back to the weekday
-	// rule becomes day 1.
+	// 1 past the festival; a festival Monday the notice added, given back
+	// to the weekday rule, becomes day 1.
 	patch("environment", map[string]any{"limit_workdays": 1})
 	var day workcal.Day
 	if code := e.do(geo.AccessAdmin, "PUT", "/v1/calendar/2026-02-14", map[string]string{"kind": "holiday", "name": "春节"}, &day); code != 200 ||
@@ -110,11 +110,19 @@ func TestServiceItems_limitEditedAtRunTime(t *testing.T) {
 	if got := intake("environment").DueAt; !got.Equal(chinaEnd(2, 24)) {
 		t.Errorf("with the 14th off: due %v, want the end of the 24th", got.In(workcal.Zone))
 	}
+	// 除夕 (Monday 16th) deleted from the calendar stays off: the law makes
+	// it a holiday whatever the notice says.
 	if code := e.do(geo.AccessAdmin, "DELETE", "/v1/calendar/2026-02-16", nil, nil); code != 204 {
 		t.Fatalf("DELETE 2026-02-16: %d", code)
 	}
-	if got := intake("environment").DueAt; !got.Equal(chinaEnd(2, 16)) {
-		t.Errorf("with Monday 16th a working day: due %v, want the end of the 16th", got.In(workcal.Zone))
+	if got := intake("environment").DueAt; !got.Equal(chinaEnd(2, 24)) {
+		t.Errorf("with 除夕 deleted from the calendar: due %v, want the end of the 24th", got.In(workcal.Zone))
+	}
+	if code := e.do(geo.AccessAdmin, "DELETE", "/v1/calendar/2026-02-23", nil, nil); code != 204 {
+		t.Fatalf("DELETE 2026-02-23: %d", code)
+	}
+	if got := intake("environment").DueAt; !got.Equal(chinaEnd(2, 23)) {
+		t.Errorf("with Monday 23rd (初七, a notice's day) a working day: due %v, want the end of the 23rd", got.In(workcal.Zone))
 	}
 
 	// A retired item is refused at intake, with the message of old.

@@ -28,8 +28,9 @@
 // does not depend on the machine's time zone database.
 //
 // Days outside the years the calendar holds data for follow the weekday
-// rule alone (Covers tells which years have data): a due date in a year
-// whose notice is not yet entered may fall on a holiday.
+// rule and the statutory holidays the law fixes (Statutory; Covers tells
+// which years have data): a due date in a year whose notice is not yet
+// entered may still fall on a 补假 or a bridging day off.
 package workcal
 
 import (
@@ -143,24 +144,29 @@ func New(days []Day) (*Calendar, error) {
 }
 
 // IsWorkday reports whether d is a working day: a day listed as Workday,
-// or a Monday to Friday not listed as Holiday.
+// or a Monday to Friday neither listed as Holiday nor a statutory holiday.
 func (c *Calendar) IsWorkday(d Date) bool {
-	if c != nil {
-		if day, ok := c.days[d]; ok {
-			return day.Kind == Workday
-		}
+	if day, ok := c.Day(d); ok {
+		return day.Kind == Workday
 	}
 	wd := d.Weekday()
 	return wd != time.Saturday && wd != time.Sunday
 }
 
-// Day returns the listed day d, if the calendar lists it.
+// Day returns the day d as the calendar sets it apart from the weekday
+// rule: the listed day, or else the statutory holiday d is (named
+// "春节（法定）"), which no notice makes a working day. Days returns the
+// listed ones only.
 func (c *Calendar) Day(d Date) (Day, bool) {
-	if c == nil {
-		return Day{}, false
+	if c != nil {
+		if day, ok := c.days[d]; ok {
+			return day, true
+		}
 	}
-	day, ok := c.days[d]
-	return day, ok
+	if name, ok := Statutory(d); ok {
+		return Day{Date: d, Kind: Holiday, Name: name + "（法定）"}, true
+	}
+	return Day{}, false
 }
 
 // Days returns the listed days in date order.

@@ -133,13 +133,79 @@ func TestDueWorkdays_chinaDate(t *testing.T) {
 
 // TestDueWorkdays_withoutCalendar: the nil calendar is the weekday rule,
 // which the Spring Festival shows wrong, so the holiday data matters.
+// Without the year's notice, the weekday rule and the statutory days the
+// law fixes: 除夕 2026 (16 February, a Monday) to 初三 are off, but not the
+// 调休 days the notice added (the Saturday worked, the Friday off).
 func TestDueWorkdays_withoutCalendar(t *testing.T) {
 	var c *workcal.Calendar
-	if got, want := c.DueWorkdays(cst(t, "2026-02-13 10:00"), 2), date(t, "2026-02-17").End(); !got.Equal(want) {
-		t.Errorf("weekday rule: due %v, want %v", got, want)
+	if got, want := c.DueWorkdays(cst(t, "2026-02-13 10:00"), 2), date(t, "2026-02-23").End(); !got.Equal(want) {
+		t.Errorf("weekday rule and statutory days: due %v, want %v", got, want)
 	}
-	if c.IsWorkday(date(t, "2026-02-14")) || !c.IsWorkday(date(t, "2026-02-16")) || c.Covers(2026) {
-		t.Error("the nil calendar must follow the weekday rule and cover no year")
+	if c.IsWorkday(date(t, "2026-02-14")) || c.IsWorkday(date(t, "2026-02-16")) || !c.IsWorkday(date(t, "2026-02-20")) || c.Covers(2026) {
+		t.Error("the nil calendar must follow the weekday rule and the statutory days, and cover no year")
+	}
+}
+
+// notice2025 is 国务院办公厅关于2025年部分节假日安排的通知 (2024-11-12),
+// its holiday ranges: 元旦 1月1日; 春节 1月28日至2月4日; 清明节 4月4日至6日;
+// 劳动节 5月1日至5日; 端午节 5月31日至6月2日; 国庆节、中秋节 10月1日至8日.
+var notice2025 = [][2]string{{"2025-01-01", "2025-01-01"}, {"2025-01-28", "2025-02-04"}, {"2025-04-04", "2025-04-06"},
+	{"2025-05-01", "2025-05-05"}, {"2025-05-31", "2025-06-02"}, {"2025-10-01", "2025-10-08"}}
+
+// TestStatutoryWithinNotices holds the law's days, and the lunar dates
+// they are computed from, to the two published notices: every statutory
+// day of 2025 and 2026 is a day off in its notice, 13 of them a year, 4
+// of them 春节.
+func TestStatutoryWithinNotices(t *testing.T) {
+	for year, ranges := range map[int][][2]string{2025: notice2025, 2026: notice2026.holidays} {
+		off := map[workcal.Date]bool{}
+		for _, r := range ranges {
+			for d := date(t, r[0]); d.Compare(date(t, r[1])) <= 0; d = d.AddDays(1) {
+				off[d] = true
+			}
+		}
+		count := map[string]int{}
+		for d := (workcal.Date{Year: year, Month: time.January, Day: 1}); d.Year == year; d = d.AddDays(1) {
+			name, ok := workcal.Statutory(d)
+			if !ok {
+				continue
+			}
+			count[name]++
+			if !off[d] {
+				t.Errorf("%s (%s) is statutory but a working day in %d's notice", d, name, year)
+			}
+		}
+		total := 0
+		for _, n := range count {
+			total += n
+		}
+		if total != 13 || count["春节"] != 4 || count["国庆节"] != 3 || count["劳动节"] != 2 {
+			t.Errorf("%d: statutory days %v, want 13: 春节 4, 国庆节 3, 劳动节 2, the others 1", year, count)
+		}
+	}
+	if _, ok := workcal.Statutory(date(t, "2036-01-01")); ok {
+		t.Error("2036 is past the lunar table: no statutory days are claimed for it")
+	}
+}
+
+// TestDueWorkdays_yearWithoutNotice: 2027's notice is not in the calendar,
+// so 除夕 (5 February, a Friday) to 初三 (8 February, a Monday) are off by
+// law; a 2026 calendar leaves 2027 uncovered. An admin entering part of
+// the notice does not lose the others.
+func TestDueWorkdays_yearWithoutNotice(t *testing.T) {
+	c := calendar2026(t)
+	if got, want := c.DueWorkdays(cst(t, "2027-02-04 10:00"), 1), date(t, "2027-02-09").End(); !got.Equal(want) {
+		t.Errorf("2027 without its notice: due %v, want %v", got, want)
+	}
+	if !c.IsWorkday(date(t, "2027-09-14")) || c.IsWorkday(date(t, "2027-09-15")) || c.IsWorkday(date(t, "2027-10-01")) {
+		t.Error("2027: 中秋 (15 September) and 国庆 (1 October) are off, the day before 中秋 is not")
+	}
+	partial, err := workcal.New([]workcal.Day{{Date: date(t, "2027-01-01"), Kind: workcal.Holiday, Name: "元旦"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if partial.IsWorkday(date(t, "2027-02-05")) || !partial.Covers(2027) {
+		t.Error("a year with part of its notice entered keeps its statutory days")
 	}
 }
 
@@ -150,6 +216,7 @@ func TestDueWorkdays_withoutCalendar(t *testing.T) {
 func TestDueWorkdays_bruteForce(t *testing.T) {
 	c := calendar2026(t)
 	_, hol, work := days2026(t)
+	hol[date(t, "2027-01-01")] = true // 元旦 by law: limits of late December reach it
 	isWork := func(d workcal.Date) bool {
 		if hol[d] {
 			return false
