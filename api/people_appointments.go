@@ -119,6 +119,11 @@ type gridStaffOut struct {
 	Deputy        *assignmentOut   `json:"deputy"`
 	Members       []*assignmentOut `json:"members"`
 	LiaisonLeader *assignmentOut   `json:"liaison_leader"`
+	// CoveredBy is who took the grid's new matters at At while its leader
+	// or deputy was on leave (geo.Snapshot.CoverThen); CoverUnknown says
+	// someone was away but the seats beyond the grid have changed since.
+	CoveredBy    *assigneeJSON `json:"covered_by,omitempty"`
+	CoverUnknown bool          `json:"covered_by_unknown,omitempty"`
 }
 
 type gridStaffRef struct {
@@ -163,8 +168,19 @@ func (s *Server) gridPeople(c *gin.Context) error {
 	}
 	out := gridStaffOut{Grid: gridStaffRef{Code: st.GridCode, Name: st.GridName, Village: codeNameJSON{Code: st.VillageCode}},
 		At: st.At, Leader: render(st.Leader), Deputy: render(st.Deputy), Members: []*assignmentOut{}, LiaisonLeader: render(st.LiaisonLeader)}
-	if v, ok := s.registry.Load().Village(st.VillageCode); ok {
+	snap := s.registry.Load()
+	if v, ok := snap.Village(st.VillageCode); ok {
 		out.Grid.Village.Name = v.Name
+	}
+	if g, ok := snap.Grid(code); ok {
+		cover, known := snap.CoverThen(g, *st, at)
+		out.CoverUnknown = !known
+		if cover != nil {
+			out.CoveredBy = &assigneeJSON{Role: cover.Role, Level: cover.Level, Name: cover.Name, Reason: cover.Reason}
+			if personal {
+				out.CoveredBy.Phone = cover.Phone
+			}
+		}
 	}
 	for i := range st.Members {
 		out.Members = append(out.Members, render(&st.Members[i]))

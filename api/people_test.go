@@ -97,6 +97,12 @@ type staffAnswer struct {
 	Deputy        *assignmentAnswer
 	Members       []assignmentAnswer
 	LiaisonLeader *assignmentAnswer `json:"liaison_leader"`
+	CoveredBy     *struct {
+		Role  geo.Role
+		Name  string
+		Phone string
+	} `json:"covered_by"`
+	CoverUnknown bool `json:"covered_by_unknown"`
 }
 
 type appointmentAnswer struct {
@@ -420,6 +426,23 @@ func TestLeave_routesToDeputy(t *testing.T) {
 	e.do(geo.AccessViewer, "GET", "/v1/grids/"+grid1+"/people?at="+from.Add(time.Hour).Format(time.RFC3339), nil, &st)
 	if st.Leader == nil || st.Leader.OnLeave == nil || !st.Leader.OnLeave.To.Equal(to) {
 		t.Errorf("grid people during the leave: leader %+v, want on leave until %s", st.Leader, to)
+	}
+	// Who covered, as routing decided above; phones for dispatchers only.
+	if st.CoveredBy == nil || st.CoveredBy.Name != "副网格长1" || st.CoveredBy.Role != geo.RoleDeputy || st.CoveredBy.Phone != "" || st.CoverUnknown {
+		t.Errorf("grid people during the leave, as a viewer: covered by %+v (unknown %v), want 副网格长1 without a phone", st.CoveredBy, st.CoverUnknown)
+	}
+	// A new deputy later: the leave still reads as covered by the deputy
+	// of the time, not today's.
+	e.setNow(to.Add(24 * time.Hour))
+	if code := e.do(geo.AccessAdmin, "PUT", "/v1/grids/"+grid1+"/deputy", map[string]any{"name": "新副网格长", "phone": "13700000009"}, nil); code != 200 {
+		t.Fatalf("new deputy: %d", code)
+	}
+	st = e.staff(grid1, from.Add(time.Hour))
+	if st.CoveredBy == nil || st.CoveredBy.Name != "副网格长1" || st.CoveredBy.Phone == "" {
+		t.Errorf("grid people during the leave, after the deputy changed: covered by %+v, want 副网格长1 with a phone", st.CoveredBy)
+	}
+	if st = e.staff(grid1, from.Add(-time.Hour)); st.CoveredBy != nil || st.CoverUnknown {
+		t.Errorf("grid people before the leave: covered by %+v (unknown %v), want nobody", st.CoveredBy, st.CoverUnknown)
 	}
 	e.setNow(t0)
 	for _, tt := range []struct {

@@ -62,3 +62,45 @@ func (s *Snapshot) Absence(g *GridRecord, c *Contact, t time.Time) *Absence {
 func (g *GridRecord) AnyAbsent(t time.Time) bool {
 	return g.Leader.OnLeave(t) || g.Deputy.OnLeave(t)
 }
+
+// CoverThen is who took grid g's new matters at at while a leader or
+// deputy of st (the grid's seats as the store read them for at) was on
+// leave: the fallback chain run at at over st's leader and deputy, with
+// their leave then. Beyond the grid the chain reads this snapshot's seats,
+// which hold for at only if the village's liaison leader is still st's:
+// when the chain reaches the village or the town and the liaison leader
+// has changed since, ok is false (who covered then is not known here; the
+// incidents' history says whom each case went to). Nil and true when
+// nobody was on leave or nobody at all was on duty.
+func (s *Snapshot) CoverThen(g *GridRecord, st GridStaff, at time.Time) (cover *Assignee, ok bool) {
+	seat := func(a *Assignment) *Contact {
+		if a == nil {
+			return nil
+		}
+		c := &Contact{Name: a.Person.Name, Phone: a.Person.Phone}
+		if l, away := st.OnLeave[a.Person.ID]; away {
+			c.Leave = []Period{l.Period}
+		}
+		return c
+	}
+	then := *g
+	then.Leader, then.Deputy = seat(st.Leader), seat(st.Deputy)
+	if !then.AnyAbsent(at) {
+		return nil, true
+	}
+	a, found := s.Assign("", &then, LevelGrid, at)
+	if !found {
+		return nil, true
+	}
+	if a.Level > LevelGrid {
+		var now *Contact
+		if v, ok := s.Village(g.VillageCode); ok {
+			now = v.LiaisonLeader
+		}
+		was := seat(st.LiaisonLeader)
+		if (now == nil) != (was == nil) || (now != nil && (now.Name != was.Name || now.Phone != was.Phone)) {
+			return nil, false
+		}
+	}
+	return &a, true
+}
