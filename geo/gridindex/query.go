@@ -293,6 +293,11 @@ func (ix *Index) nearest(p orb.Point, tol float64) (Result, bool) {
 	if ix.farFromOutline(p, tol) {
 		return Result{}, false
 	}
+	if ix.raster != nil && ix.raster.near != nil {
+		if res, ok, done := ix.nearestInCell(p, tol); done {
+			return res, ok
+		}
+	}
 	// Search box. MetresToDegrees is exact at p's latitude; the distance
 	// is measured at the mid-latitude of p and the closest point, at most
 	// dLat away, where a degree of longitude can be shorter (towards the

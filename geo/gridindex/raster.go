@@ -9,11 +9,11 @@ import (
 	"wangge/geo/spheroid"
 )
 
-// The raster is a coarse grid of cells over the index's bound that answers
-// most points before the R-tree is walked. A cell that no edge's box
-// reaches holds no boundary point, so (being a rectangle, hence connected)
-// it lies wholly inside or wholly outside every entry, and one point of it
-// decides for all:
+// The raster is a coarse grid of cells over the index's bound (widened by
+// rasterMarginM) that answers most points before the R-tree is walked. A
+// cell that no edge's box reaches holds no boundary point, so (being a
+// rectangle, hence connected) it lies wholly inside or wholly outside every
+// entry, and one point of it decides for all:
 //
 //   - inside exactly one entry: every point of the cell is Inside that
 //     entry;
@@ -51,13 +51,28 @@ const (
 const farCapM = 100_000
 
 type raster struct {
-	x0, y0 float64 // the index's bound's minimum
+	x0, y0 float64 // the raster's extent: the index's bound widened by
+	x1, y1 float64 // rasterMarginM (at most a quarter of its size)
 	sx, sy float64 // cells per degree
 	nx, ny int32
 	cells  []uint32 // row-major, ny rows of nx
+
+	// slackX, slackY widen a cell's nominal rectangle to hold every point
+	// the cell functions put in it (cellRect).
+	slackX, slackY float64
+	// Candidate lists (nearcell.go): cell c's are nearEdges[near[c]:near[c+1]];
+	// near is nil when no lists are kept. rows holds each row's scales.
+	near      []uint32
+	nearEdges []nearEdge
+	rows      []rowScale
 }
 
-// cellX is the column of x, for x0 <= x <= x0+nx/sx; it is monotone in x.
+// rasterMarginM widens the raster beyond the index's bound, so that points
+// just outside the coverage (within the usual tolerances) are answered from
+// it too; points farther out are rejected by the outline test.
+const rasterMarginM = 500
+
+// cellX is the column of x, for x0 <= x <= x1; it is monotone in x.
 func (r *raster) cellX(x float64) int32 { return min(int32((x-r.x0)*r.sx), r.nx-1) }
 
 // cellY is the row of y, as cellX.
@@ -96,13 +111,31 @@ func (ix *Index) buildRaster() {
 	if ix.n == 0 || !(w > 0) || !(h > 0) {
 		return
 	}
-	total := float64(min(rasterPerEntry*ix.n, rasterMaxCells))
+	// The margin: rasterMarginM in degrees (farKx is at most the metres
+	// per degree of longitude, so this is at least the margin), at most a
+	// quarter of the bound's size so a small layer keeps its resolution.
+	mx, my := 0.0, min(rasterMarginM/kyMin, h/4)
+	if ix.farKx > 0 {
+		mx = min(rasterMarginM/ix.farKx, w/4)
+	}
+	// The margin gets cells of its own: the bound keeps the resolution
+	// of up to rasterPerEntry cells per entry.
+	b = orb.Bound{Min: orb.Point{b.Min[0] - mx, b.Min[1] - my}, Max: orb.Point{b.Max[0] + mx, b.Max[1] + my}}
+	wb, hb := w, h
+	w, h = b.Max[0]-b.Min[0], b.Max[1]-b.Min[1]
+	total := min(float64(rasterPerEntry*ix.n)*(w/wb)*(h/hb), rasterMaxCells)
 	nx := int32(max(1, min(math.Round(math.Sqrt(total*w/h)), total)))
 	ny := int32(max(1, math.Round(total/float64(nx))))
-	r := &raster{x0: b.Min[0], y0: b.Min[1], sx: float64(nx) / w, sy: float64(ny) / h, nx: nx, ny: ny}
+	r := &raster{x0: b.Min[0], y0: b.Min[1], x1: b.Max[0], y1: b.Max[1], sx: float64(nx) / w, sy: float64(ny) / h, nx: nx, ny: ny}
 	if !(r.sx < math.Inf(1)) || !(r.sy < math.Inf(1)) {
 		return
 	}
+	// (x-x0)*sx is within a few ulps of w*sx = nx, so x is within nx·w·2^-51
+	// of the cell's nominal rectangle, and x0+i/sx within a few ulps of its
+	// magnitude; the slack exceeds both.
+	mag := 1 + max(math.Abs(b.Min[0]), math.Abs(b.Max[0]), math.Abs(b.Min[1]), math.Abs(b.Max[1]))
+	r.slackX = 1e-12*w + 1e-13*mag
+	r.slackY = 1e-12*h + 1e-13*mag
 	// A cell must be well inside an entry to decide anything: skip the
 	// work when the entries' boxes average under 16 cells (a million
 	// small grids).
@@ -211,6 +244,7 @@ func (ix *Index) buildRaster() {
 		return
 	}
 	r.cells = cells
+	ix.buildLists(r, dist)
 	ix.raster = r
 }
 
@@ -222,7 +256,7 @@ func (ix *Index) locateRaster(p orb.Point, tol float64) (res Result, ok, done, u
 	r := ix.raster
 	x, y := p[0], p[1]
 	// Written positively so NaN is refused.
-	if !(x >= r.x0 && y >= r.y0 && x <= ix.bound.Max[0] && y <= ix.bound.Max[1]) {
+	if !(x >= r.x0 && y >= r.y0 && x <= r.x1 && y <= r.y1) {
 		return Result{}, false, false, false
 	}
 	v := r.cells[int(r.cellY(y))*int(r.nx)+int(r.cellX(x))]
@@ -242,5 +276,7 @@ func (ix *Index) rasterBytes() int {
 	if ix.raster == nil {
 		return 0
 	}
-	return int(unsafe.Sizeof(*ix.raster)) + 4*cap(ix.raster.cells)
+	r := ix.raster
+	return int(unsafe.Sizeof(*r)) + 4*cap(r.cells) + 4*cap(r.near) +
+		int(unsafe.Sizeof(nearEdge{}))*cap(r.nearEdges) + int(unsafe.Sizeof(rowScale{}))*cap(r.rows)
 }
