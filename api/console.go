@@ -18,6 +18,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"wangge/geo"
 	"wangge/geo/featurejson"
 )
 
@@ -137,6 +138,7 @@ func (s *Server) consoleRoutes(r *gin.Engine) {
 		r.HEAD(target, h)
 	}
 	r.GET("/console/town.json", s.requireSnapshot, s.handle(s.consoleTown))
+	r.GET("/console/caller.json", s.requireSnapshot, s.handle(s.consoleCaller))
 }
 
 // serveConsoleAsset answers with a, gzipped when the client accepts it.
@@ -210,16 +212,30 @@ type consoleTownJSON struct {
 	Outline json.RawMessage `json:"outline"`
 }
 
-// consoleTown answers /console/town.json: the town of the current
-// generation, with the note that says where its data comes from (the demo
-// town's says its boundaries are synthetic) and its outline in WGS-84.
+// consoleTown answers /console/town.json[?town=]: the deployment's area
+// of the current generation (its one town, or the county of several), or
+// with ?town= that town, with the note that says where its data comes from
+// (the demo town's says its boundaries are synthetic) and its outline in
+// WGS-84. The console's town selector draws the chosen town's outline.
 func (s *Server) consoleTown(c *gin.Context) error {
 	snap := s.registry.Load()
-	etag := fmt.Sprintf(`"g%s-console-town"`, snap.Version())
+	for name := range c.Request.URL.Query() {
+		if name != "town" {
+			return badParam(name, "unknown parameter; /console/town.json takes only town")
+		}
+	}
+	t := snap.Whole()
+	if code, ok := c.GetQuery("town"); ok {
+		one, found := snap.TownOf(code)
+		if !found || geo.ValidateTownCode(code) != nil {
+			return badParam("town", "got %q, want the 9-digit code of a town of the deployment (GET /v1/towns)", truncate(code))
+		}
+		t = one
+	}
+	etag := fmt.Sprintf(`"g%s-console-town-%s"`, snap.Version(), t.Code)
 	if notModified(c, etag) {
 		return nil
 	}
-	t := snap.Whole()
 	b := t.Outline.Bound()
 	body, err := json.Marshal(consoleTownJSON{Code: t.Code, Name: t.Name, County: t.County, Province: t.Province,
 		Note: t.Note, Generation: snap.Generation, BBox: [4]float64{b.Min[0], b.Min[1], b.Max[0], b.Max[1]},
@@ -230,5 +246,31 @@ func (s *Server) consoleTown(c *gin.Context) error {
 	c.Header("ETag", etag)
 	c.Header("Cache-Control", "no-cache")
 	c.Data(http.StatusOK, "application/json", body)
+	return nil
+}
+
+// consoleCallerJSON is the body of /console/caller.json.
+type consoleCallerJSON struct {
+	Role string `json:"role"`
+	// Town is the town a town-scoped token is limited to, null for every
+	// town.
+	Town *codeNameJSON `json:"town"`
+}
+
+// consoleCaller answers /console/caller.json: the role of the bearer
+// token sent (viewer without one; 401 for an unknown one) and the town it
+// is limited to, so that the console's town selector offers a town's
+// token its town only. It says nothing the token's holder does not know.
+func (s *Server) consoleCaller(c *gin.Context) error {
+	out := consoleCallerJSON{Role: string(callerRole(c))}
+	if scope := string(callerTown(c)); scope != "" {
+		out.Town = &codeNameJSON{Code: scope}
+		if t, ok := s.registry.Load().TownOf(scope); ok {
+			out.Town.Name = t.Name
+		}
+	}
+	c.Header("Cache-Control", "no-store")
+	addVary(c.Writer.Header(), "Authorization")
+	c.JSON(http.StatusOK, out)
 	return nil
 }

@@ -63,7 +63,7 @@ function check(ok, message) {
 const seen = [];
 mkdirSync(artifacts, { recursive: true });
 const browser = await chromium.launch({ executablePath: process.env.WANGGE_CHROMIUM || '/usr/bin/chromium', headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--lang=zh-CN'] });
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run', '--lang=zh-CN'] });
 try {
   const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'zh-CN', acceptDownloads: true });
   const page = await context.newPage();

@@ -20,6 +20,16 @@
 //
 // The dispatcher's desk (desk.js, the 调度台 button) is a panel beside the
 // map: intake of complaints and the open cases with their messages.
+//
+// A deployment of several towns (a county) gets a town selector in the
+// header (GET /v1/towns; hidden for one town): the chosen town scopes what
+// takes ?town= (cases, the incidents and coverage layers), the figures'
+// rows, the structure view and the village filter, and the map moves to
+// it. A town's token is offered its town only (/console/caller.json).
+//
+// The structure view (structure.js, the 组织 button) lists the chosen
+// town's 片区 with their 党工委 and its 联村/驻村 work teams, at a date;
+// a village clicked there is highlighted on the map.
 
 import { AttributionControl, Map as MapLibreMap, NavigationControl, Popup, ScaleControl } from './maplibre-gl.mjs';
 import { fromWGS84, shiftGeometry, toWGS84 } from './crs.js';
@@ -151,7 +161,26 @@ const state = {
   desk: null, // the dispatcher's desk (desk.js)
   basemap: null, // GET /v1/basemap
   display: 'wgs84', // the map's coordinates: wgs84, or gcj02 over AMap and Tencent
+  towns: [], // GET /v1/towns: the deployment's towns, with their bbox
+  townCode: '', // the town chosen in the selector ('' for every town)
+  caller: null, // /console/caller.json for the token: {role, town}
+  townChanged: [], // called after the chosen town changes
+  village: null, // the village highlighted from the structure view
+  structure: null, // the structure view (structure.js)
 };
+
+// chosenTown is the town the views are about: the one chosen, else the
+// deployment's only town ('' when several and none chosen).
+const chosenTown = () => state.townCode || (state.towns.length === 1 ? state.towns[0].code : '');
+
+// townParam is "&town=<code>" when a town is chosen, for the lists that
+// take ?town=.
+const townParam = () => (state.townCode ? `&town=${encodeURIComponent(state.townCode)}` : '');
+
+// inTown reports whether a code (village, grid, 片区 key) lies in the
+// chosen town: its code starts with the town's. Every code does when none
+// is chosen.
+const inTown = (code) => !state.townCode || String(code || '').startsWith(state.townCode);
 
 // toDisplay takes a WGS-84 [lon, lat] to the map's coordinates; fromDisplay
 // takes a map position ({lng, lat}) back to WGS-84 [lon, lat].
@@ -190,7 +219,7 @@ function gridsOverlay() {
   return {
     id: 'grids',
     title: '网格 Grids',
-    layers: ['grid-fill', 'grid-line', 'grid-selected-fill', 'grid-selected-line', 'grid-label'],
+    layers: ['grid-fill', 'grid-line', 'village-selected-fill', 'village-selected-line', 'grid-selected-fill', 'grid-selected-line', 'grid-label'],
     async load({ map, villages }) {
       const fc = await getJSON(state.display === 'gcj02' ? '/v1/grids?crs=gcj02' : '/v1/grids');
       const labels = [];
@@ -217,6 +246,13 @@ function gridsOverlay() {
       map.addLayer({ id: 'grid-line', type: 'line', source: 'grids',
         paint: { 'line-color': '#ffffff', 'line-opacity': 0.95,
           'line-width': ['interpolate', ['linear'], ['zoom'], 10, 0.5, 14, 1.2, 18, 2.5] } });
+      // A village clicked in the structure view: its grids tinted and outlined.
+      const noVillage = ['==', ['get', 'village_code'], ''];
+      map.addLayer({ id: 'village-selected-fill', type: 'fill', source: 'grids', filter: noVillage,
+        paint: { 'fill-color': '#60a5fa', 'fill-opacity': 0.45 } });
+      map.addLayer({ id: 'village-selected-line', type: 'line', source: 'grids', filter: noVillage,
+        layout: { 'line-join': 'round' },
+        paint: { 'line-color': '#1d4ed8', 'line-width': ['interpolate', ['linear'], ['zoom'], 10, 1.5, 16, 3] } });
       map.addLayer({ id: 'grid-selected-fill', type: 'fill', source: 'grids', filter: none,
         paint: { 'fill-color': '#fde047', 'fill-opacity': 0.55 } });
       map.addLayer({ id: 'grid-selected-line', type: 'line', source: 'grids', filter: none,
@@ -340,7 +376,7 @@ function incidentsOverlay() {
     token: true,
     layers: ['incident-point'],
     async load({ map }, token) {
-      let fc = await getJSON('/v1/incidents?limit=1000', { token, accept: 'application/geo+json, application/problem+json' });
+      let fc = await getJSON(`/v1/incidents?limit=1000${townParam()}`, { token, accept: 'application/geo+json, application/problem+json' });
       fc.features = (fc.features || []).filter((f) => f.geometry);
       fc = shiftCollection(fc);
       if (map.getSource('incidents')) {
@@ -388,7 +424,7 @@ function coverageOverlay() {
     token: true,
     layers: ['coverage-fill', 'coverage-line', 'coverage-point'],
     async load({ map }, token) {
-      let fc = await getJSON('/v1/coverage/report?f=geojson', { token, accept: 'application/geo+json, application/problem+json' });
+      let fc = await getJSON(`/v1/coverage/report?f=geojson${townParam()}`, { token, accept: 'application/geo+json, application/problem+json' });
       fc.features = (fc.features || []).filter((f) => f.geometry);
       fc = shiftCollection(fc);
       if (map.getSource('coverage')) {
@@ -503,9 +539,15 @@ function wireToken() {
   const input = document.getElementById('token-input');
   state.token = getToken();
   input.value = state.token;
-  form.addEventListener('submit', (e) => {
+  form.addEventListener('submit', async (e) => {
     e.preventDefault();
     setToken(input.value.trim());
+    // A town's token is offered its town only: learn which before the
+    // layers and lists reload with ?town=.
+    const before = state.townCode;
+    await loadCaller();
+    setTown(state.townCode, { quiet: true });
+    if (state.townCode !== before && state.desk) state.desk.onTown({ reload: false });
     for (const reload of state.reloads) reload();
   });
 }
@@ -567,6 +609,129 @@ function clearLocated() {
 function closePanel() {
   document.getElementById('panel').hidden = true;
   clearLocated();
+}
+
+// selectVillage highlights a village's grids (or clears the highlight)
+// and shows them all.
+function selectVillage(code) {
+  const map = state.map;
+  state.village = code || null;
+  document.body.dataset.village = code || '';
+  if (!map || !map.getLayer('village-selected-fill')) return;
+  const filter = ['==', ['get', 'village_code'], code || ''];
+  map.setFilter('village-selected-fill', filter);
+  map.setFilter('village-selected-line', filter);
+  if (!code) return;
+  let box = null;
+  for (const f of state.grids.values()) {
+    if (f.properties.village_code !== code) continue;
+    const [w, s, e, n] = bbox(f.geometry);
+    box = box ? [Math.min(box[0], w), Math.min(box[1], s), Math.max(box[2], e), Math.max(box[3], n)] : [w, s, e, n];
+  }
+  if (box) map.fitBounds([[box[0], box[1]], [box[2], box[3]]], { padding: 40, maxZoom: 16 });
+}
+
+// ---- The town selector -------------------------------------------------------
+
+const TOWN_KEY = 'wangge.town';
+
+function savedTown() {
+  try {
+    return sessionStorage.getItem(TOWN_KEY) || '';
+  } catch {
+    return '';
+  }
+}
+
+// loadCaller reads what the token is (/console/caller.json): a town's
+// token is limited to its town. Without a token, or with one the server
+// refuses (the layers say so), the caller is not limited; in a deployment
+// of one town it does not matter, and nothing is asked.
+async function loadCaller() {
+  if (!state.token || state.towns.length < 2) {
+    state.caller = null;
+    return;
+  }
+  try {
+    state.caller = await getJSON('/console/caller.json', { token: state.token });
+  } catch {
+    state.caller = null;
+  }
+}
+
+// renderTownChoice fills the selector: every town and 全部乡镇, or a town's
+// token's own town alone. It is hidden when the deployment holds one town.
+function renderTownChoice() {
+  const choice = document.getElementById('town-choice');
+  const select = document.getElementById('town-select');
+  const scope = state.caller && state.caller.town ? state.caller.town.code : '';
+  const towns = scope ? state.towns.filter((t) => t.code === scope) : state.towns;
+  const all = scope ? [] : [h('option', { value: '' }, `全部乡镇 All ${state.towns.length} towns`)];
+  select.replaceChildren(...all, ...towns.map((t) => h('option', { value: t.code }, t.name)));
+  select.value = state.townCode;
+  select.disabled = !!scope;
+  select.title = scope ? `此令牌限于${state.caller.town.name || scope} This token is limited to its town` : '';
+  choice.hidden = state.towns.length < 2;
+}
+
+// setTown chooses a town ('' for every town): a town's token keeps its
+// own. Unless quiet, the map moves to the town, its outline is drawn, and
+// the views that depend on the town reload.
+async function setTown(code, { quiet = false } = {}) {
+  const scope = state.caller && state.caller.town ? state.caller.town.code : '';
+  if (scope) code = scope;
+  if (!state.towns.some((t) => t.code === code) || state.towns.length < 2) code = '';
+  const changed = code !== state.townCode;
+  state.townCode = code;
+  try {
+    if (code) sessionStorage.setItem(TOWN_KEY, code);
+    else sessionStorage.removeItem(TOWN_KEY);
+  } catch {
+    // storage refused: the choice lasts for this page
+  }
+  document.body.dataset.town = code;
+  renderTownChoice();
+  if (!changed || !state.map) return;
+  fitTown();
+  drawTownOutline();
+  if (!quiet) for (const f of state.townChanged) f();
+}
+
+// townBounds is the chosen town's [w, s, e, n] (the whole area's when
+// none is chosen), WGS-84.
+function townBounds() {
+  const t = state.towns.find((x) => x.code === state.townCode);
+  return t && t.bbox ? t.bbox : state.town.bbox;
+}
+
+function fitTown() {
+  const [w, s, e, n] = townBounds();
+  const sw = toDisplay([w, s]);
+  const ne = toDisplay([e, n]);
+  state.map.fitBounds([sw, ne], { padding: 30 });
+}
+
+// drawTownOutline draws the chosen town's outline (the area's when none
+// is chosen), from /console/town.json?town=.
+async function drawTownOutline() {
+  const code = state.townCode;
+  try {
+    const t = code ? await getJSON(`/console/town.json?town=${encodeURIComponent(code)}`) : state.town;
+    const source = state.map.getSource('town');
+    if (code === state.townCode && source && t.outline) {
+      source.setData({ type: 'Feature', geometry: shiftGeometry(t.outline, toDisplay), properties: { code: t.code } });
+    }
+  } catch (err) {
+    openPanel(problemSection(err));
+  }
+}
+
+function wireTowns() {
+  document.getElementById('town-select').addEventListener('change', (e) => setTown(e.target.value));
+  state.townChanged.push(() => {
+    for (const id of ['incidents', 'coverage']) if (state.reloadOverlay[id]) state.reloadOverlay[id]();
+    if (state.desk) state.desk.onTown();
+  });
 }
 
 // gridSection renders a grid: from GET /v1/grids/{code} (village_name, …)
@@ -690,9 +855,12 @@ function mapStyle(basemap) {
 
 async function start() {
   performance.mark('wangge:start');
-  const [town, villages, basemap] = await Promise.all([getJSON('/console/town.json'), getJSON('/v1/villages'),
-    getJSON('/v1/basemap').catch(() => NO_BASEMAP)]);
+  const [town, villages, basemap, towns] = await Promise.all([getJSON('/console/town.json'), getJSON('/v1/villages'),
+    getJSON('/v1/basemap').catch(() => NO_BASEMAP), getJSON('/v1/towns')]);
   state.town = town;
+  state.towns = towns.towns || [];
+  await loadCaller();
+  await setTown(savedTown(), { quiet: true });
   state.villages = villages.villages || [];
   state.basemap = basemap;
   state.display = basemap.layers.length && basemap.crs === 'gcj02' ? 'gcj02' : 'wgs84';
@@ -701,7 +869,7 @@ async function start() {
   document.title = `${town.name}网格地图 · wangge`;
   caption(town);
 
-  const [w, s, e, n] = town.bbox;
+  const [w, s, e, n] = townBounds();
   const sw = toDisplay([w, s]);
   const ne = toDisplay([e, n]);
   const map = new MapLibreMap({
@@ -731,6 +899,7 @@ async function start() {
     await addOverlay(ctx, overlay());
     performance.mark(`wangge:overlay-${overlay.name}`);
   }
+  if (state.townCode) await drawTownOutline();
   await map.once('idle');
   performance.mark('wangge:idle');
 }
@@ -743,6 +912,7 @@ function loadDesk() {
     state.desk = createDesk({
       h, getJSON, sendJSON, ProblemError, problemSection, state, formatTime, toWGS84, STATUSES, CATEGORIES,
       select: (code) => state.map && state.map.getLayer('grid-selected-fill') && select(code),
+      inTown, townParam,
       toDisplay,
       // incidentsChanged redraws the incidents layer, if it is on.
       incidentsChanged: () => state.reloadOverlay.incidents && state.reloadOverlay.incidents(),
@@ -760,6 +930,30 @@ function wireDesk() {
     } catch (err) {
       deskLoading = null;
       openPanel(problemSection(new ProblemError(0, { title: '调度台加载失败 The desk did not load', detail: err.message })));
+    }
+  });
+}
+
+// loadStructure loads the structure view (structure.js) when first opened.
+let structureLoading = null;
+function loadStructure() {
+  structureLoading ||= import('./structure.js').then(({ createStructure }) => {
+    state.structure = createStructure({ h, getJSON, ProblemError, problemSection, state, chosenTown, selectVillage,
+      townName: (code) => (state.towns.find((t) => t.code === code) || {}).name || code });
+    return state.structure;
+  });
+  return structureLoading;
+}
+
+function wireStructure() {
+  state.reloads.push(() => state.structure && state.structure.reload());
+  state.townChanged.push(() => state.structure && state.structure.reload());
+  document.getElementById('structure-toggle').addEventListener('click', async () => {
+    try {
+      (await loadStructure()).toggle();
+    } catch (err) {
+      structureLoading = null;
+      openPanel(problemSection(new ProblemError(0, { title: '组织架构加载失败 The structure view did not load', detail: err.message })));
     }
   });
 }
@@ -832,6 +1026,8 @@ async function basemapForm() {
 function wire() {
   wireToken();
   wireDesk();
+  wireStructure();
+  wireTowns();
   watchSheet();
   document.getElementById('basemap-settings').addEventListener('click', () => {
     if (!state.token) {
@@ -844,7 +1040,7 @@ function wire() {
   // The layer list starts folded on a phone, where the map needs the room.
   if (phone()) document.getElementById('layers').open = false;
   document.getElementById('figures-toggle').addEventListener('click', () => import('./figures.js') // 考核 figures
-    .then(({ toggleFigures }) => toggleFigures({ h, getJSON, ProblemError, problemSection, state }))
+    .then(({ toggleFigures }) => toggleFigures({ h, getJSON, ProblemError, problemSection, state, inTown }))
     .catch((err) => openPanel(problemSection(new ProblemError(0, { title: '考核加载失败', detail: err.message })))));
   document.getElementById('search').addEventListener('submit', (e) => {
     e.preventDefault();
@@ -907,4 +1103,13 @@ window.wangge = {
   // desk is the dispatcher's desk once opened (null before): toggle(on),
   // openCase(number), state().
   get desk() { return state.desk; },
+  // towns are the deployment's towns; town the chosen one ('' for all);
+  // setTown(code) chooses one as the selector does.
+  towns: () => state.towns.map((t) => ({ code: t.code, name: t.name })),
+  town: () => state.townCode,
+  setTown: (code) => setTown(code),
+  // village is the village highlighted from the structure view.
+  village: () => state.village,
+  // structure is the structure view once opened (null before): state().
+  get structure() { return state.structure; },
 };

@@ -113,7 +113,7 @@ function newKey() {
 }
 
 export function createDesk(env) {
-  const { h, getJSON, sendJSON, ProblemError, problemSection, state, formatTime, CATEGORIES } = env;
+  const { h, getJSON, sendJSON, ProblemError, problemSection, state, formatTime, CATEGORIES, inTown, townParam } = env;
   const STATUSES = { ...env.STATUSES };
   for (const [k, v] of Object.entries(MORE_STATUSES)) STATUSES[k] ||= v;
 
@@ -459,7 +459,7 @@ export function createDesk(env) {
   function buildCases() {
     const status = select('cases-status', { open: '未办结 open', '': '全部 all', ...Object.fromEntries(Object.entries(STATUSES).map(([k, [l]]) => [k, l])) }, 'open');
     const category = select('cases-category', { '': '全部类别 all', ...CATEGORIES }, '');
-    const village = select('cases-village', { '': '全部村(社区) all villages', ...Object.fromEntries(state.villages.map((v) => [v.code, v.name])) }, '');
+    const village = select('cases-village', villageOptions(), '');
     const overdue = h('input', { type: 'checkbox', id: 'cases-overdue' });
     const order = select('cases-order', { urgent: '紧急优先 most urgent', newest: '最新优先 newest' }, 'urgent');
     el.filters = { status, category, village, overdue, order };
@@ -476,6 +476,12 @@ export function createDesk(env) {
       el.casesNote, el.casesList, el.more);
     el.detail = h('div', { id: 'case-detail', hidden: true });
     return h('div', {}, el.casesView, el.detail);
+  }
+
+  // villageOptions are the village filter's choices: the chosen town's
+  // villages (every village when no town is chosen).
+  function villageOptions() {
+    return { '': '全部村(社区) all villages', ...Object.fromEntries(state.villages.filter((v) => inTown(v.code)).map((v) => [v.code, v.name])) };
   }
 
   async function loadCases(more = false) {
@@ -498,7 +504,7 @@ export function createDesk(env) {
     desk.cases.loading = true;
     el.casesView.dataset.state = 'loading';
     try {
-      const page = await getJSON(`/v1/incidents?${q}`, { token: state.token, accept: 'application/json, application/problem+json' });
+      const page = await getJSON(`/v1/incidents?${q}${townParam()}`, { token: state.token, accept: 'application/json, application/problem+json' });
       if (n !== desk.cases.seq) return;
       desk.cases.list = more ? desk.cases.list.concat(page.incidents || []) : page.incidents || [];
       desk.cases.next = page.next_cursor || '';
@@ -979,6 +985,17 @@ export function createDesk(env) {
       if (!desk.open) return;
       loadCases();
       if (desk.detail) refreshCase(true);
+    },
+    // onTown follows the town chosen in the header: the village filter
+    // offers its villages, and the cases are its own (reloaded unless
+    // reload is false).
+    onTown({ reload = true } = {}) {
+      if (!el.filters) return;
+      const f = el.filters.village;
+      const keep = inTown(f.value) ? f.value : '';
+      f.replaceChildren(...Object.entries(villageOptions()).map(([k, v]) => h('option', { value: k }, v)));
+      f.value = keep;
+      if (reload && desk.open) loadCases();
     },
     // hooks for scripts and the browser test
     state: () => ({

@@ -13,6 +13,11 @@ const LEVELS = [
   ['day', '按日'], ['week', '按周'], ['month', '按月'], ['quarter', '按季度'],
 ];
 
+// PLACE_LEVELS are the levels whose rows are places with codes that nest
+// (a grid's code starts with its village's, its town's): a town chosen in
+// the header keeps its own.
+const PLACE_LEVELS = ['town', 'district', 'village', 'grid'];
+
 // BAR_ROWS bounds the bars: a league table of 200 grids is read as a list,
 // the chart shows its top.
 const BAR_ROWS = 20;
@@ -61,7 +66,7 @@ function formatValue(fig, v) {
 }
 
 async function createPanel(env) {
-  const { h, getJSON, ProblemError, problemSection, state } = env;
+  const { h, getJSON, ProblemError, problemSection, state, inTown } = env;
   const Chart = await loadChart();
 
   const el = {};
@@ -128,11 +133,25 @@ async function createPanel(env) {
         getJSON(`/v1/figures?level=month&from=${from}&to=${to}&sort=accepted`, { token: state.token }),
       ]);
       if (seq !== view.seq) return;
+      // A town chosen in the header: the places of the table are its own
+      // (their codes start with the town's) and the total is its row at
+      // the town level. The figures do not take ?town=; a town's token
+      // gets its own rows from the server already.
+      if (state.townCode && PLACE_LEVELS.includes(table.level)) {
+        const towns = await getJSON(`/v1/figures?level=town&${query(false)}`, { token: state.token });
+        if (seq !== view.seq) return;
+        const own = towns.rows.find((r) => r.key === state.townCode);
+        let place = 0;
+        table.rows = table.rows.filter((r) => inTown(r.key)).map((r) => ({ ...r, rank: r.rank ? ++place : 0 }));
+        table.total = own ? { ...own, name: `${own.name}合计` } : { ...table.total, name: `${table.total.name}（全部乡镇）` };
+        table.town = state.townCode;
+      }
       view.table = table;
       view.trend = trend;
       fillSort(table);
       draw();
-      el.status.textContent = `${table.period.label}（${table.period.from} 至 ${table.period.to}）· ${table.level_title} · ${table.rows.length} 行`;
+      el.status.textContent = `${table.period.label}（${table.period.from} 至 ${table.period.to}）· ${table.level_title} · ${table.rows.length} 行`
+        + (table.town ? ` · ${table.total.name.replace(/合计$/, '')}` : '');
       el.section.dataset.state = 'ready';
     } catch (err) {
       if (seq === view.seq) showError(err);
@@ -230,5 +249,6 @@ async function createPanel(env) {
   }
 
   state.reloads.push(() => !el.section.hidden && load());
+  state.townChanged.push(() => !el.section.hidden && load());
   return { toggle, load, get view() { return view; } };
 }
