@@ -37,12 +37,13 @@ ha-test: deps
 	$(GO) test -tags ha -count=1 -run '^TestHA_' -v -timeout 15m ./cmd/wangge/
 
 # Regenerates the demo town from fixtures/source, then its demo year of
-# incidents (both deterministic).
+# incidents and its visit and meeting log (all deterministic).
 # Then the demo county 双峰县 in fixtures/county (deterministic too).
 fixtures:
 	$(GO) run ./fixtures/cmd/gentown
 	$(GO) run ./fixtures/cmd/genstructure
 	$(GO) run ./fixtures/cmd/genyear
+	$(GO) run ./fixtures/cmd/genvisits
 	$(GO) run ./fixtures/cmd/gencounty
 
 # Rebuilds the map console's embedded assets from api/console/src and the

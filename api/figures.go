@@ -175,8 +175,22 @@ func (s *Server) figuresJSON(c *gin.Context) error {
 }
 
 // figuresHeader is the header of a table in CSV and in the 通报.
+// rowCode is what a CSV or a 通报 shows in its code column: a person's
+// phone (their name is the next column; the JSON keeps the whole key).
+func rowCode(level figures.Level, key string) string {
+	if level == figures.LevelPerson {
+		phone, _ := figures.SplitPersonKey(key)
+		return phone
+	}
+	return key
+}
+
 func figuresHeader(level figures.Level) []string {
-	h := []string{"名次", "编码", level.Chinese(), "所属"}
+	code := "编码"
+	if level == figures.LevelPerson {
+		code = "手机号"
+	}
+	h := []string{"名次", code, level.Chinese(), "所属"}
 	for _, f := range figures.Figures {
 		h = append(h, f.Chinese)
 	}
@@ -197,7 +211,7 @@ func (s *Server) figuresCSV(c *gin.Context) error {
 	w := csv.NewWriter(&buf)
 	w.Write(figuresHeader(r.level))
 	line := func(rank string, row figures.Row) {
-		rec := []string{rank, row.Key, row.Name, row.Parent}
+		rec := []string{rank, rowCode(r.level, row.Key), row.Name, row.Parent}
 		for _, f := range figures.Figures {
 			rec = append(rec, f.Format(row))
 		}

@@ -262,6 +262,8 @@ func TestFigures_xlsx(t *testing.T) {
 	if got := f.GetSheetList(); !slices.Equal(got, wantSheets) {
 		t.Fatalf("sheets %v, want %v", got, wantSheets)
 	}
+	// The p90's column (hours), and the visit log's counts after it.
+	p90 := slices.IndexFunc(figures.Figures, func(f figures.Figure) bool { return f.Name == "p90_hours" })
 	for _, level := range figures.ReportLevels {
 		sheet := level.Chinese()
 		t.Run(string(level), func(t *testing.T) {
@@ -275,7 +277,7 @@ func TestFigures_xlsx(t *testing.T) {
 				t.Errorf("title %q, note %q", rows[0][0], rows[1][0])
 			}
 			header := rows[2]
-			if header[2] != level.Chinese() || header[4] != "受理数" || header[len(header)-1] != "办结用时P90（小时）" {
+			if header[2] != level.Chinese() || header[4] != "受理数" || header[4+p90] != "办结用时P90（小时）" || len(header) != 4+len(figures.Figures) {
 				t.Errorf("header %v", header)
 			}
 			data := rows[3:]
@@ -288,7 +290,11 @@ func TestFigures_xlsx(t *testing.T) {
 				if want.Rank > 0 {
 					rank = strconv.Itoa(want.Rank)
 				}
-				if got[0] != rank || got[1] != want.Key || got[2] != want.Name || got[3] != want.Parent {
+				code := want.Key
+				if level == figures.LevelPerson {
+					code, _ = figures.SplitPersonKey(want.Key) // the sheet shows the phone, then the name
+				}
+				if got[0] != rank || got[1] != code || got[2] != want.Name || got[3] != want.Parent {
 					t.Errorf("row %d: %v, want %q %s %s %s", i+1, got[:4], rank, want.Key, want.Name, want.Parent)
 				}
 				for j, fig := range figures.Figures {
@@ -310,7 +316,7 @@ func TestFigures_xlsx(t *testing.T) {
 				t.Errorf("panes %+v, %v: want the header frozen", panes, err)
 			}
 			// A rate is shown as a percentage, hours with decimals.
-			for col, numFmt := range map[int]int{4 + 5: 10, 4 + len(figures.Figures): 4, 5: 3} {
+			for col, numFmt := range map[int]int{4 + 5: 10, 4 + p90 + 1: 4, 5: 3, 4 + len(figures.Figures): 3} {
 				cell, _ := excelize.CoordinatesToCellName(col, 4)
 				id, _ := f.GetCellStyle(sheet, cell)
 				st, err := f.GetStyle(id)

@@ -166,7 +166,7 @@ func writeFiguresSheet(f *excelize.File, sheet string, st xlsxStyles, town strin
 		if rank > 0 {
 			rk = rank
 		}
-		for i, v := range []any{rk, rw.Key, rw.Name, rw.Parent} {
+		for i, v := range []any{rk, rowCode(level, rw.Key), rw.Name, rw.Parent} {
 			style := text
 			if i == 0 {
 				style = count

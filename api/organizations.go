@@ -25,6 +25,8 @@ func (s *Server) organizationRoutes(v1 router) {
 	v1.GET("/organizations/:id", endpoint{needs: needOrganizations, query: read("at")}, s.getOrganization)
 	v1.GET("/organizations/:id/members", endpoint{needs: needOrganizations, query: read("at")}, s.listOrganizationMembers)
 	v1.GET("/organizations/:id/grids", orgs, s.listOrganizationGrids)
+	v1.GET("/organizations/:id/members/:member/grids", orgs, s.listMemberGrids)
+	v1.GET("/grids/:code/organization-members", endpoint{needs: needOrganizations, query: read("at")}, s.listGridMembers)
 
 	admin := v1.with(s.require(geo.AccessAdmin))
 	ending := endpoint{needs: needOrganizations, query: []param{pTo}}
@@ -34,6 +36,7 @@ func (s *Server) organizationRoutes(v1 router) {
 	admin.DELETE("/organizations/:id/members/:member", ending, withOptionalBody(s.endOrganizationMember))
 	admin.POST("/organizations/:id/members/:member/end", orgs, withOptionalBody(s.endOrganizationMember))
 	admin.POST("/organizations/:id/grids", orgs, withBody(s.attachOrganizationGrids))
+	admin.PUT("/organizations/:id/members/:member/grids", orgs, withBody(s.setMemberGrids)) // organization_member_grids.go
 	admin.DELETE("/organizations/:id/grids/:code", ending, withOptionalBody(s.detachOrganizationGrid))
 	admin.POST("/organizations/:id/grids/:code/detach", orgs, withOptionalBody(s.detachOrganizationGrid))
 }

@@ -13,7 +13,10 @@ import (
 // 13, item 6): anyone lists it; admins add, rename and delete kinds. The
 // town is ?town=, else the caller's own (a town's token), else the
 // deployment's only town; with several towns and none given, 400. A kind
-// organizations of the town have cannot be deleted (409).
+// organizations of the town have cannot be deleted (409). A kind's
+// co_notify (the categories of incident that co-notify its organizations)
+// replaces --co-notify for it; a write reloads the snapshot, which routing
+// reads it from.
 
 // orgKindRoutes registers the organization-kind endpoints under /v1.
 func (s *Server) orgKindRoutes(v1 router) {
@@ -75,12 +78,22 @@ type orgKindOut struct {
 	Description string      `json:"description"`
 	Position    int         `json:"position"`
 	InUse       int         `json:"organizations"`
-	UpdatedAt   time.Time   `json:"updated_at"`
+	// CoNotify is the catalogue's setting (null: --co-notify's);
+	// CoNotifyDefault what --co-notify says of the kind.
+	CoNotify        []geo.Category `json:"co_notify"`
+	CoNotifyDefault []geo.Category `json:"co_notify_default"`
+	UpdatedAt       time.Time      `json:"updated_at"`
 }
 
-func orgKindJSON(e geo.OrgKindEntry) orgKindOut {
-	return orgKindOut{Town: e.TownCode, Code: e.Code, NameZh: e.NameZh, Description: e.Description, Position: e.Position,
-		InUse: e.InUse, UpdatedAt: e.UpdatedAt}
+func (s *Server) orgKindJSON(e geo.OrgKindEntry) orgKindOut {
+	out := orgKindOut{Town: e.TownCode, Code: e.Code, NameZh: e.NameZh, Description: e.Description, Position: e.Position,
+		InUse: e.InUse, CoNotify: e.CoNotify, CoNotifyDefault: []geo.Category{}, UpdatedAt: e.UpdatedAt}
+	for _, c := range geo.Categories {
+		if k, ok := s.cfg.Dispatch.CoNotify[c]; ok && k == e.Code {
+			out.CoNotifyDefault = append(out.CoNotifyDefault, c)
+		}
+	}
+	return out
 }
 
 // listOrgKinds answers GET /v1/organization-kinds[?town=].
@@ -99,7 +112,7 @@ func (s *Server) listOrgKinds(c *gin.Context) error {
 	}
 	out := make([]orgKindOut, len(kinds))
 	for i, k := range kinds {
-		out[i] = orgKindJSON(k)
+		out[i] = s.orgKindJSON(k)
 	}
 	c.JSON(http.StatusOK, gin.H{"town": town, "organization_kinds": out})
 	return nil
@@ -149,7 +162,7 @@ func (s *Server) getOrgKind(c *gin.Context) error {
 	} else if !ok {
 		return geo.Errorf(geo.ENOTFOUND, "town %s has no organization kind %q", town, truncate(c.Param("kind")))
 	}
-	c.JSON(http.StatusOK, orgKindJSON(k))
+	c.JSON(http.StatusOK, s.orgKindJSON(k))
 	return nil
 }
 
@@ -164,7 +177,7 @@ func (s *Server) putOrgKind(c *gin.Context, req *geo.OrgKindRequest) error {
 	if err != nil {
 		return err
 	}
-	e, err := req.Check(town, geo.OrgKind(c.Param("kind")))
+	e, err := req.Check(town, geo.OrgKind(c.Param("kind")), s.limits.Categories(true))
 	if err != nil {
 		return err
 	}
@@ -172,6 +185,7 @@ func (s *Server) putOrgKind(c *gin.Context, req *geo.OrgKindRequest) error {
 	if err != nil {
 		return err
 	}
+	s.orgReload(c)
 	if k, ok, err := s.findOrgKind(c, st, town); err == nil && ok {
 		out = k
 	}
@@ -180,7 +194,7 @@ func (s *Server) putOrgKind(c *gin.Context, req *geo.OrgKindRequest) error {
 		status = http.StatusCreated
 	}
 	c.Header("Location", "/v1/organization-kinds/"+string(out.Code)+"?town="+town)
-	c.JSON(status, orgKindJSON(out))
+	c.JSON(status, s.orgKindJSON(out))
 	return nil
 }
 
@@ -203,6 +217,7 @@ func (s *Server) deleteOrgKind(c *gin.Context) error {
 	if err := st.DeleteOrgKind(c.Request.Context(), town, kind, callerName(c), s.cfg.Now().UTC()); err != nil {
 		return err
 	}
+	s.orgReload(c)
 	c.Status(http.StatusNoContent)
 	return nil
 }

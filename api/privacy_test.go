@@ -62,6 +62,14 @@ func TestPrivacy_noPhoneForViewers(t *testing.T) {
 	if len(orgs.Organizations) > 0 {
 		orgID = jsonNumber(orgs.Organizations[0].ID)
 	}
+	// A member of that organization serving grid 1
+	// (organization_member_grids.go): the phone hidden there too.
+	var member struct{ ID int64 }
+	if e.do(geo.AccessAdmin, "POST", "/v1/organizations/"+orgID+"/members", map[string]any{"name": "理事会会长", "phone": "13600000031"}, &member) != 201 ||
+		e.do(geo.AccessAdmin, "PUT", "/v1/organizations/"+orgID+"/members/"+jsonNumber(member.ID)+"/grids",
+			map[string]any{"grids": []string{"431321101201001"}}, nil) != 200 {
+		t.Fatalf("a member of organization %s serving grid 1", orgID)
+	}
 	// A service point with staff, and duty rosters (of the point and of
 	// the town's desk) covering t0: their phones stay hidden too.
 	sp := e.createServicePoint(servicePointBody("一村便民服务站", 112.005, 27.005, "livelihood"))
@@ -92,7 +100,7 @@ func TestPrivacy_noPhoneForViewers(t *testing.T) {
 	values := map[string]string{
 		"code": "431321101201001", "number": inc.Number, "id": personID, "gen": "1", "layer": "grids",
 		"z": "14", "x": "13300", "y": "6900", "collectionId": "grids", "featureId": "431321101201001",
-		"member": "1", "leave": "1", "person": personID, "slug": "outside-coverage",
+		"member": jsonNumber(member.ID), "leave": "1", "person": personID, "slug": "outside-coverage",
 		"item": "dispute", "date": "2026-02-14",
 		"town":     "431321101",
 		"district": "01",

@@ -260,6 +260,7 @@ func (s *Server) routes() *gin.Engine {
 	s.orgKindRoutes(v1)      // orgkinds.go: the catalogue of organization kinds per town
 	s.visitRoutes(v1)        // visits.go: the log of visits and meetings, and their counts
 	s.partyRoutes(v1)        // party.go: party members, 党员小组, 联系户 links and their counts
+	s.rosterFileRoutes(v1)   // teamrosters.go: the work-team roster import, the templates of every roster
 	s.basemapRoutes(r, v1)   // basemaps.go: the console's base map, /v1/basemap and its tiles under /basemap
 
 	s.ogcRoutes(r)     // ogc.go: OGC API – Features under /ogc

@@ -1,9 +1,8 @@
 package api
 
 import (
-	"bytes"
-	"encoding/csv"
-	"io"
+	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -12,7 +11,6 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"wangge/geo"
-	"wangge/geo/gbtext"
 	"wangge/geo/rosterfile"
 	"wangge/geo/workcal"
 )
@@ -24,7 +22,8 @@ import (
 // a service point; empty for the town's duty desk) and 乡镇编码 (the town
 // of a duty desk row; optional in a one-town deployment). An import
 // replaces the stored shifts of every day and place it covers; with any
-// row in error it is 422 and nothing is written.
+// row in error it is 422 and nothing is written, every problem located as
+// the spreadsheet shows it ("sheet 值班表, row 3, column B (开始时间)").
 
 // dutyColumns maps the normalised headers a duty roster may use to the
 // field they fill.
@@ -42,49 +41,24 @@ var dutyColumns = map[string]string{
 // dutyRequired are the columns every duty roster has.
 var dutyRequired = []string{"date", "start", "end", "name", "phone"}
 
-// readDutyRoster reads the rows of a duty roster: the header is the first
-// of the first ten rows with a name column.
-func readDutyRoster(body []byte) ([]geo.DutyRosterRow, error) {
-	var records [][]string
+// readDutyRoster reads the rows of a duty roster, .xlsx or .csv as
+// package rosterfile reads files (by content, GB18030 .csv decoded, within
+// its Limits; too large 413, an old .xls 415): the header is the first of
+// the first ten non-blank rows with a name column.
+func readDutyRoster(body []byte) ([]geo.DutyRosterRow, *dutyLayout, error) {
+	_, sheet, records, err := rosterfile.Rows(body)
 	switch {
-	case len(bytes.TrimSpace(body)) == 0:
-		return nil, geo.Errorf(geo.EINVALID, "the upload is empty: send an .xlsx or .csv duty roster")
-	case bytes.HasPrefix(body, []byte("\xd0\xcf\x11\xe0")):
-		return nil, problemf(TypeUnsupportedMedia, http.StatusUnsupportedMediaType, "an old Excel 97–2003 (.xls) file: save it as .xlsx or .csv and upload again")
-	case bytes.HasPrefix(body, []byte("PK\x03\x04")):
-		f, err := excelize.OpenReader(bytes.NewReader(body), excelize.Options{RawCellValue: true,
-			UnzipSizeLimit: 64 << 20, UnzipXMLSizeLimit: 64 << 20})
-		if err != nil {
-			return nil, geo.Errorf(geo.EINVALID, "not a readable .xlsx file: %s", geo.Clip(err.Error()))
-		}
-		defer f.Close()
-		sheets := f.GetSheetList()
-		if len(sheets) == 0 {
-			return nil, geo.Errorf(geo.EINVALID, "the workbook has no sheet")
-		}
-		if records, err = f.GetRows(sheets[0], excelize.Options{RawCellValue: true}); err != nil {
-			return nil, geo.Errorf(geo.EINVALID, "reading sheet %s: %s", sheets[0], geo.Clip(err.Error()))
-		}
-	default:
-		r := csv.NewReader(bytes.NewReader(gbtext.UTF8OrGB18030(bytes.TrimPrefix(body, []byte("\xef\xbb\xbf")))))
-		r.FieldsPerRecord = -1
-		for {
-			rec, err := r.Read()
-			if err == io.EOF {
-				break
-			} else if err != nil {
-				return nil, geo.Errorf(geo.EINVALID, "not a readable .csv file: %s", geo.Clip(err.Error()))
-			}
-			records = append(records, rec)
-			if len(records) > geo.MaxDutyRosterRows+rosterfile.HeaderScanRows {
-				break
-			}
-		}
+	case errors.Is(err, rosterfile.ErrTooManyRows), rosterfile.IsTooLarge(err):
+		return nil, nil, problemf(TypeTooLarge, http.StatusRequestEntityTooLarge, "%s", geo.ErrorMessage(err))
+	case errors.Is(err, rosterfile.ErrXLS):
+		return nil, nil, problemf(TypeUnsupportedMedia, http.StatusUnsupportedMediaType, "%s", geo.ErrorMessage(err))
+	case err != nil:
+		return nil, nil, err
 	}
 	header, cols := -1, map[string]int{}
 	for i := 0; i < len(records) && i < rosterfile.HeaderScanRows && header < 0; i++ {
 		found := map[string]int{}
-		for j, cell := range records[i] {
+		for j, cell := range records[i].Cells {
 			if f, ok := dutyColumns[headerKey(cell)]; ok {
 				if _, dup := found[f]; !dup {
 					found[f] = j
@@ -96,7 +70,7 @@ func readDutyRoster(body []byte) ([]geo.DutyRosterRow, error) {
 		}
 	}
 	if header < 0 {
-		return nil, geo.Errorf(geo.EINVALID, "no header row with a 姓名 (name) column in the first %d rows", rosterfile.HeaderScanRows)
+		return nil, nil, geo.Errorf(geo.EINVALID, "no header row with a 姓名 (name) column in the first %d rows", rosterfile.HeaderScanRows)
 	}
 	var missing []string
 	for _, f := range dutyRequired {
@@ -105,8 +79,8 @@ func readDutyRoster(body []byte) ([]geo.DutyRosterRow, error) {
 		}
 	}
 	if len(missing) > 0 {
-		return nil, geo.Errorf(geo.EINVALID, "the header row (row %d) lacks the columns %s: want 日期, 开始时间, 结束时间, 姓名, 电话 (and 班次, 服务点编号, 乡镇编码 if used)",
-			header+1, strings.Join(missing, ", "))
+		return nil, nil, geo.Errorf(geo.EINVALID, "the header row (row %d) lacks the columns %s: want 日期, 开始时间, 结束时间, 姓名, 电话 (and 班次, 服务点编号, 乡镇编码 if used; see GET /v1/duty-rosters/template.xlsx)",
+			records[header].Line, strings.Join(missing, ", "))
 	}
 	cell := func(rec []string, f string) string {
 		j, ok := cols[f]
@@ -117,20 +91,43 @@ func readDutyRoster(body []byte) ([]geo.DutyRosterRow, error) {
 	}
 	var rows []geo.DutyRosterRow
 	for i := header + 1; i < len(records); i++ {
-		rec := records[i]
-		if strings.TrimSpace(strings.Join(rec, "")) == "" {
-			continue
-		}
+		rec := records[i].Cells
 		if len(rows) == geo.MaxDutyRosterRows {
-			return nil, problemf(TypeTooLarge, http.StatusRequestEntityTooLarge, "the roster has more than %d rows", geo.MaxDutyRosterRows)
+			return nil, nil, problemf(TypeTooLarge, http.StatusRequestEntityTooLarge, "the roster has more than %d rows", geo.MaxDutyRosterRows)
 		}
-		rows = append(rows, geo.DutyRosterRow{Line: i + 1, Date: cell(rec, "date"), Start: cell(rec, "start"), End: cell(rec, "end"),
+		rows = append(rows, geo.DutyRosterRow{Line: records[i].Line, Date: cell(rec, "date"), Start: cell(rec, "start"), End: cell(rec, "end"),
 			Shift: cell(rec, "shift"), Name: cell(rec, "name"), Phone: cell(rec, "phone"), Point: cell(rec, "service_point"), Town: cell(rec, "town")})
 	}
 	if len(rows) == 0 {
-		return nil, geo.Errorf(geo.EINVALID, "the roster has no row below its header")
+		return nil, nil, geo.Errorf(geo.EINVALID, "the roster has no row below its header")
 	}
-	return rows, nil
+	layout := &dutyLayout{sheet: sheet, columns: map[string]string{}}
+	for f, j := range cols {
+		letter, _ := excelize.ColumnNumberToName(j + 1)
+		layout.columns[f] = fmt.Sprintf("column %s (%s)", letter, rosterfile.Cell(records[header].Cells[j]))
+	}
+	return rows, layout, nil
+}
+
+// dutyLayout is where a duty roster's fields are: the sheet read (for an
+// .xlsx) and each field's column as "column B (开始时间)".
+type dutyLayout struct {
+	sheet   string
+	columns map[string]string
+}
+
+// where locates field (date, start, …, as geo.CheckDutyRow and the store
+// name them) on row line as the spreadsheet shows it: "sheet 值班表, row
+// 3, column B (开始时间)"; a field without a column keeps its name.
+func (l *dutyLayout) where(line int, field string) string {
+	w := fmt.Sprintf("row %d, ", line)
+	if l.sheet != "" {
+		w = fmt.Sprintf("sheet %s, %s", l.sheet, w)
+	}
+	if col, ok := l.columns[field]; ok {
+		return w + col
+	}
+	return w + field
 }
 
 // headerKey normalises a header cell: width-folded, without spaces or
@@ -183,7 +180,7 @@ func (s *Server) importDutyRoster(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	rows, err := readDutyRoster(body)
+	rows, layout, err := readDutyRoster(body)
 	if err != nil {
 		return err
 	}
@@ -194,7 +191,7 @@ func (s *Server) importDutyRoster(c *gin.Context) error {
 	for _, row := range rows {
 		sh, ps := geo.CheckDutyRow(row, snap)
 		for _, p := range ps {
-			problems = append(problems, geo.Problem{Where: "row " + strconv.Itoa(row.Line) + ", " + p.Where, Reason: p.Reason})
+			problems = append(problems, geo.Problem{Where: layout.where(row.Line, p.Where), Reason: p.Reason})
 		}
 		shifts = append(shifts, sh)
 		lines = append(lines, row.Line)
@@ -205,6 +202,13 @@ func (s *Server) importDutyRoster(c *gin.Context) error {
 			return err
 		}
 		problems = report.Errors
+		for i, p := range problems { // the store names "row 3, service_point"
+			var line int
+			var field string
+			if n, _ := fmt.Sscanf(p.Where, "row %d, %s", &line, &field); n == 2 {
+				problems[i].Where = layout.where(line, field)
+			}
+		}
 	}
 	if report.Applied {
 		s.peopleReload(c) // the desks' rosters ride on the snapshot

@@ -338,16 +338,17 @@ func reason(skipped []string, chosen string) string {
 }
 
 // CoNotified returns the organizations of grid g of the kind cfg maps the
-// category to.
+// category to, or, for a kind whose town's catalogue sets its categories
+// (OrganizationRef.CoNotify), those that list c.
 func (cfg DispatchConfig) CoNotified(g *GridRecord, c Category) []OrganizationRef {
-	kind, ok := cfg.CoNotify[c]
-	if !ok || g == nil {
+	if g == nil {
 		return nil
 	}
+	kind, ok := cfg.CoNotify[c]
 	var out []OrganizationRef
 	for _, o := range g.Organizations {
-		if o.Kind == kind {
-			out = append(out, o)
+		if o.CoNotify == nil && ok && o.Kind == kind || o.CoNotify != nil && slices.Contains(*o.CoNotify, c) {
+			out = append(out, OrganizationRef{Kind: o.Kind, Name: o.Name})
 		}
 	}
 	return out

@@ -24,8 +24,8 @@ type OrganizationStore interface {
 	// Organizations lists the organizations f selects, by village, kind and
 	// name, each with the grids it serves at f.At.
 	Organizations(ctx context.Context, f OrganizationFilter) ([]*Organization, error)
-	// UpdateOrganization applies u. Ending ends every membership and
-	// attachment in force at that instant; reopening clears the end but
+	// UpdateOrganization applies u. Ending ends every membership (with
+	// the grids its members serve) and attachment in force at that instant; reopening clears the end but
 	// restores neither. ENOTFOUND if unknown; EINVALID for an unknown
 	// village; ECONFLICT when the new kind and name are taken, when ending
 	// an ended organization or reopening a working one, or when a
@@ -39,9 +39,11 @@ type OrganizationStore interface {
 	// ended, when the person is already a member in an overlapping period,
 	// or when a chair is added while another chair holds office.
 	AddMember(ctx context.Context, orgID int64, m NewMember, actor string, now time.Time) (*OrganizationMember, error)
-	// EndMember ends membership memberID of organization orgID at to.
-	// ENOTFOUND if there is no such membership; EINVALID when to is not
-	// after its start; ECONFLICT when it has already ended.
+	// EndMember ends membership memberID of organization orgID at to, and
+	// the grids it serves (MemberGridStore) with it. ENOTFOUND if there is
+	// no such membership; EINVALID when to is not after its start;
+	// ECONFLICT when it has already ended, or serves a grid from to or
+	// later.
 	EndMember(ctx context.Context, orgID, memberID int64, to time.Time, actor string, now time.Time) (*OrganizationMember, error)
 	// Members lists the memberships in force at time at, chairs first, then
 	// by name. ENOTFOUND if the organization is unknown.

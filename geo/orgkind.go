@@ -2,7 +2,9 @@ package geo
 
 import (
 	"context"
+	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -15,6 +17,13 @@ import (
 // township reports name (SeededOrgKinds). An organization's kind must be
 // in its town's catalogue, which the database enforces (a foreign key); a
 // kind in use cannot be deleted.
+//
+// A kind may also say which categories of incident co-notify its
+// organizations (CoNotify, migration 0028). Unset, the server's
+// --co-notify decides, as it always did; set, it replaces --co-notify for
+// that kind in that town, so a kind added at run time can be co-notified
+// without a restart. Snapshots carry it on each grid's organizations
+// (OrganizationRef.CoNotify), and a change reloads them.
 
 // Organization kinds added by the catalogue (migration 0027), beside the
 // six of old (OrgKinds).
@@ -56,26 +65,39 @@ type OrgKindEntry struct {
 	Position int
 	// InUse counts the organizations of the town of this kind, ended ones
 	// too (they keep it).
-	InUse     int
+	InUse int
+	// CoNotify lists the categories co-notifying organizations of this
+	// kind; nil leaves it to --co-notify.
+	CoNotify  []Category
 	UpdatedAt time.Time
 	UpdatedBy string
 }
 
 // OrgKindRequest sets a kind of a town's catalogue (PUT
-// /v1/organization-kinds/{kind}): its Chinese name, a description, and its
-// place in the list (default 500).
+// /v1/organization-kinds/{kind}): its Chinese name, a description, its
+// place in the list (default 500), and the categories of incident that
+// co-notify its organizations (absent or null: as --co-notify says).
 type OrgKindRequest struct {
-	NameZh      string `json:"name_zh"`
-	Description string `json:"description"`
-	Position    *int   `json:"position"`
+	NameZh      string     `json:"name_zh"`
+	Description string     `json:"description"`
+	Position    *int       `json:"position"`
+	CoNotify    []Category `json:"co_notify"`
 }
 
 // Check returns the entry r sets for code in town, or one EINVALID error
-// naming every wrong member.
-func (r OrgKindRequest) Check(town string, code OrgKind) (OrgKindEntry, error) {
+// naming every wrong member. Co-notifying categories must be among cats.
+func (r OrgKindRequest) Check(town string, code OrgKind, cats []Category) (OrgKindEntry, error) {
 	var ps problemList
 	e := OrgKindEntry{TownCode: town, Code: code, NameZh: strings.TrimSpace(r.NameZh),
-		Description: strings.TrimSpace(r.Description), Position: 500}
+		Description: strings.TrimSpace(r.Description), Position: 500, CoNotify: r.CoNotify}
+	for i, c := range r.CoNotify {
+		switch {
+		case !slices.Contains(cats, c):
+			ps.add(fmt.Sprintf("co_notify[%d]", i), "got %q, want one of %v", Clip(string(c)), cats)
+		case slices.Index(r.CoNotify, c) < i:
+			ps.add(fmt.Sprintf("co_notify[%d]", i), "category %s is named twice", c)
+		}
+	}
 	if !code.WellFormed() {
 		ps.add("kind", "got %q, want 1 to 40 lowercase letters, digits or _, starting with a letter", Clip(string(code)))
 	}

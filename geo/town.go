@@ -75,6 +75,9 @@ type OrganizationRoster struct {
 type RosterMember struct {
 	Contact
 	Role MemberRole
+	// Grids, when not nil, are the codes of the grids the member serves
+	// from the import on (organization_member_grid.go); nil leaves them.
+	Grids []string
 }
 
 // SortRosters orders organizations by kind (in OrgKinds order) then name,
@@ -211,4 +214,9 @@ func (c *Contact) OnLeave(t time.Time) bool {
 type OrganizationRef struct {
 	Kind OrgKind
 	Name string
+	// CoNotify, when not nil, is what the town's catalogue says of the
+	// kind: the categories that co-notify the organization, in place of
+	// --co-notify (orgkind.go). Only snapshots' grids carry it; a pointer
+	// keeps the struct comparable.
+	CoNotify *[]Category
 }

@@ -16,7 +16,7 @@ import (
 // setting a fresh demo has no incidents.
 func TestServe_demoYear(t *testing.T) {
 	url := pgtest.ConnString(t)
-	count := func() int {
+	query := func(sql string) int {
 		t.Helper()
 		conn, err := pgx.Connect(context.Background(), url)
 		if err != nil {
@@ -24,11 +24,16 @@ func TestServe_demoYear(t *testing.T) {
 		}
 		defer conn.Close(context.Background())
 		var n int
-		if err := conn.QueryRow(context.Background(), "SELECT count(*) FROM incidents").Scan(&n); err != nil {
+		if err := conn.QueryRow(context.Background(), sql).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		return n
 	}
+	count := func() int { return query("SELECT count(*) FROM incidents") }
+	// The visit log comes with the year; the work teams' visits are by the
+	// cadres the demo's structure appointed, not by namesakes of them.
+	visits := func() int { return query("SELECT count(*) FROM visits") }
+	const teamVisits = `SELECT count(*) FROM visits v WHERE EXISTS (SELECT 1 FROM work_team_members m WHERE m.person_id = v.person_id)`
 	cfg := DefaultConfig()
 	cfg.DatabaseURL, cfg.DataDir, cfg.DemoYear = url, "", true
 	s := startServer(t, cfg)
@@ -39,11 +44,16 @@ func TestServe_demoYear(t *testing.T) {
 	if !strings.Contains(s.log.String(), "loaded the demo year") {
 		t.Errorf("the log does not say the demo year was loaded:\n%s", s.log)
 	}
+	firstVisits := visits()
+	if firstVisits < 3000 || query(teamVisits) < 500 {
+		t.Errorf("after a first start: %d visits, %d by work-team cadres; want the demo year's log (thousands, the teams' some hundreds)",
+			firstVisits, query(teamVisits))
+	}
 	s.stop()
 
 	s = startServer(t, cfg)
-	if n := count(); n != first {
-		t.Errorf("a second start changed the incidents: %d, then %d", first, n)
+	if n, v := count(), visits(); n != first || v != firstVisits {
+		t.Errorf("a second start changed the incidents or visits: %d, %d, then %d, %d", first, firstVisits, n, v)
 	}
 	s.stop()
 

@@ -19,6 +19,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -49,6 +50,24 @@ type exitError int
 
 func (e exitError) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
 
+// importMemoryLimit is the soft memory limit of `wangge import` unless
+// GOMEMLIMIT says otherwise: the 1 GiB budget BENCHMARKS.md states for
+// checking a province's layer (China's 3,253 counties: about 800 MB live),
+// less what the process holds outside the runtime's accounting (a limit
+// of 1 GiB gave a peak RSS of 1,049 MiB on that layer). The import is a batch job holding one layer: without a limit the
+// collector lets garbage grow the heap to twice what is live; with it, it
+// collects more often near the limit instead. It is soft: a larger layer
+// still gets the memory it needs.
+const importMemoryLimit = 960 << 20
+
+// batchMemoryLimit sets importMemoryLimit as the Go runtime's soft memory
+// limit, unless GOMEMLIMIT is set.
+func batchMemoryLimit() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(importMemoryLimit)
+	}
+}
+
 // Run runs the command named by args[0]; flags alone (wangge --addr …)
 // mean serve. With no argument at all it prints the usage and exits 2
 // rather than start a server on every interface with the system data
@@ -72,6 +91,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "migrate":
 		return runMigrate(ctx, args, stdout, stderr)
 	case "import":
+		batchMemoryLimit()
 		return runImport(ctx, args, stdout, stderr)
 	case "export":
 		return runExport(ctx, args, stdout, stderr)

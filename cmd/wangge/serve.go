@@ -206,6 +206,15 @@ func (m *Main) loadDemo(ctx context.Context, db *database) error {
 		if _, err := db.ImportTowns(ctx, towns, "demo", "demo county loaded on first start"); err != nil {
 			return fmt.Errorf("loading the demo county: %w", err)
 		}
+		// A 便民服务中心 per town and a 便民服务站 per village, with the demo
+		// year's duty rosters (fixtures/county_servicepoints.go).
+		cat, err := geo.LoadCatalogue(ctx, db)
+		if err != nil {
+			return fmt.Errorf("reading the calendar for the demo county's rosters: %w", err)
+		}
+		if _, _, err := fixtures.LoadCountyServicePoints(ctx, db, towns, cat.Calendar); err != nil {
+			return fmt.Errorf("loading the demo county's service points: %w", err)
+		}
 	}
 	if m.Config.DemoData == DemoCounty {
 		if m.Config.DemoYear {

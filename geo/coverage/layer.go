@@ -67,7 +67,35 @@ type LayerOptions struct {
 // Candidate pairs come from a grid of boxes, and every overlay splits only
 // the edges near the other polygon, so the work grows with the number of
 // neighbours, not with the square of the layer; it is spread over Workers.
+//
+// Pairs whose overlap the overlay could not chain into rings are left out
+// (see Doubt): CheckLayerDoubts returns them, for a caller that must not
+// miss an overlap to decide in PostGIS.
 func CheckLayer(l *Layer, o LayerOptions) []geo.Finding {
+	out, _ := CheckLayerDoubts(l, o)
+	return out
+}
+
+// Doubt is an overlap of two features, or a part of a grid outside its
+// village, that the overlay found pieces of but could not chain into
+// closed rings, and so left out of CheckLayer's findings. Rounding along a
+// boundary two polygons share a hair apart leaves such pieces where there
+// is nothing (the reason they are not counted), but so do real overlaps
+// of a county layer whose crossing points round apart: on the China county
+// layer, two overlaps of cities of 902 and 2,019 m². A doubt is decided by
+// an exact overlay of its two geometries elsewhere (PostGIS: see
+// geo/pgstore's checkInGo).
+type Doubt struct {
+	// Kind is geo.FindOverlap (Layer "grid" or "village"; A and B index
+	// two features of that layer) or geo.FindVillageCrossing (A indexes
+	// the grid, B its village).
+	Kind  geo.FindingKind
+	Layer string
+	A, B  int
+}
+
+// CheckLayerDoubts is CheckLayer, with the doubts it left out.
+func CheckLayerDoubts(l *Layer, o LayerOptions) ([]geo.Finding, []Doubt) {
 	workers := o.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
@@ -89,16 +117,20 @@ func CheckLayer(l *Layer, o LayerOptions) []geo.Finding {
 	villagesU, villagesIn := unionEdgesOf(villages, workers, true)
 	step("union")
 	var out []geo.Finding
-	out = append(out, overlaps("grid", l.Grids, gridsIn, o.OverlapM2, workers)...)
-	out = append(out, overlaps("village", l.Villages, villagesIn, o.OverlapM2, workers)...)
+	var doubts []Doubt
+	add := func(fs []geo.Finding, ds []Doubt) {
+		out, doubts = append(out, fs...), append(doubts, ds...)
+	}
+	add(overlaps("grid", l.Grids, gridsIn, o.OverlapM2, workers))
+	add(overlaps("village", l.Villages, villagesIn, o.OverlapM2, workers))
 	step("overlaps")
-	out = append(out, outsideVillage(l, grids, villages, o.OverlapM2, workers)...)
+	add(outsideVillage(l, grids, villages, o.OverlapM2, workers))
 	step("outside villages")
 	out = append(out, tiling("grid", gridsU, outline, l.Villages, villages, o.TilingM2)...)
 	step("tiling of the grids")
 	out = append(out, tiling("village", villagesU, outline, nil, nil, o.TilingM2)...)
 	step("tiling of the villages")
-	return out
+	return out, doubts
 }
 
 // regionsOf prepares the features' geometries for overlay.
@@ -140,16 +172,18 @@ func parallel(n, workers int, fn func(i int)) {
 
 // overlaps finds the pairs of features whose interiors overlap by more
 // than tol m² (check_overlaps), from the boundaries of the overlaps that
-// unionEdgesOf collected.
-func overlaps(layer string, fs []Feature, inner map[[2]int32][]seg, tol float64, workers int) []geo.Finding {
+// unionEdgesOf collected, and the pairs in doubt.
+func overlaps(layer string, fs []Feature, inner map[[2]int32][]seg, tol float64, workers int) ([]geo.Finding, []Doubt) {
 	pairs := make([][2]int32, 0, len(inner))
 	for k := range inner {
 		pairs = append(pairs, k)
 	}
 	found := make([]*geo.Finding, len(pairs))
+	doubt := make([]bool, len(pairs))
 	parallel(len(pairs), workers, func(k int) {
-		mp, area := closed(inner[pairs[k]])
-		if area <= tol {
+		mp, area, unplaced := closed(inner[pairs[k]])
+		if area <= tol || sliver(mp, tol) {
+			doubt[k] = unplaced > 0
 			return
 		}
 		a, b := fs[pairs[k][0]].Code, fs[pairs[k][1]].Code
@@ -160,6 +194,12 @@ func overlaps(layer string, fs []Feature, inner map[[2]int32][]seg, tol float64,
 			Reason:   fmt.Sprintf("%ss %s and %s overlap by %.2f m²", layer, a, b, area),
 			Location: PointOnSurface(mp), Area: mp}
 	})
+	var doubts []Doubt
+	for k, d := range doubt {
+		if d {
+			doubts = append(doubts, Doubt{Kind: geo.FindOverlap, Layer: layer, A: int(pairs[k][0]), B: int(pairs[k][1])})
+		}
+	}
 	out := compact(found)
 	slices.SortFunc(out, func(x, y geo.Finding) int {
 		if c := strings.Compare(x.Codes[0], y.Codes[0]); c != 0 {
@@ -167,18 +207,20 @@ func overlaps(layer string, fs []Feature, inner map[[2]int32][]seg, tol float64,
 		}
 		return strings.Compare(x.Codes[1], y.Codes[1])
 	})
-	return out
+	return out, doubts
 }
 
 // outsideVillage finds grids with more than tol m² outside their village's
-// outline (check_outside_village). Grids whose village is not in the layer
-// are not checked (the import refuses them earlier).
-func outsideVillage(l *Layer, grids, villages []*region, tol float64, workers int) []geo.Finding {
+// outline (check_outside_village), and the grids in doubt. Grids whose
+// village is not in the layer are not checked (the import refuses them
+// earlier).
+func outsideVillage(l *Layer, grids, villages []*region, tol float64, workers int) ([]geo.Finding, []Doubt) {
 	byCode := make(map[string]int, len(l.Villages))
 	for i, v := range l.Villages {
 		byCode[v.Code] = i
 	}
 	found := make([]*geo.Finding, len(l.Grids))
+	doubt := make([]int, len(l.Grids)) // the village's index + 1
 	parallel(len(l.Grids), workers, func(i int) {
 		g := l.Grids[i]
 		vi, ok := byCode[g.Village]
@@ -189,17 +231,26 @@ func outsideVillage(l *Layer, grids, villages []*region, tol float64, workers in
 		if len(edges) == 0 {
 			return
 		}
-		mp, area := closed(edges)
-		if area <= tol {
+		mp, area, unplaced := closed(edges)
+		if area <= tol || sliver(mp, tol) {
+			if unplaced > 0 {
+				doubt[i] = vi + 1
+			}
 			return
 		}
 		found[i] = &geo.Finding{Kind: geo.FindVillageCrossing, Layer: "grid", Codes: []string{g.Code}, Villages: []string{g.Village},
 			AreaM2: area, Reason: fmt.Sprintf("grid %s has %.2f m² outside its village %s", g.Code, area, g.Village),
 			Location: PointOnSurface(mp), Area: mp}
 	})
+	var doubts []Doubt
+	for i, v := range doubt {
+		if v > 0 {
+			doubts = append(doubts, Doubt{Kind: geo.FindVillageCrossing, Layer: "grid", A: i, B: v - 1})
+		}
+	}
 	out := compact(found)
 	slices.SortFunc(out, func(x, y geo.Finding) int { return strings.Compare(x.Codes[0], y.Codes[0]) })
-	return out
+	return out, doubts
 }
 
 // tiling finds where the regions whose union has the boundary union fail
@@ -263,7 +314,7 @@ func parts(edges []seg, tol float64) []part {
 	mp, _ := chain(edges)
 	var out []part
 	for _, p := range mp {
-		if a := AreaM2(orb.MultiPolygon{p}); a > tol {
+		if a := AreaM2(orb.MultiPolygon{p}); a > tol && !sliver(orb.MultiPolygon{p}, tol) {
 			out = append(out, part{p, a})
 		}
 	}
@@ -282,19 +333,20 @@ func compact(fs []*geo.Finding) []geo.Finding {
 }
 
 // closed chains boundary pieces into polygons and returns them with their
-// area in m². Pieces that close no ring are left out: along a boundary
-// that two polygons share with vertices a hair off each other's edges,
-// rounding classifies short pieces one way on one side and the other way
-// on the other, and their sum would count a sliver that is not there.
-func closed(edges []seg) (orb.MultiPolygon, float64) {
+// area in m², and how many pieces closed no ring. Those are left out:
+// along a boundary that two polygons share with vertices a hair off each
+// other's edges, rounding classifies short pieces one way on one side and
+// the other way on the other, and their sum would count a sliver that is
+// not there (but see Doubt).
+func closed(edges []seg) (orb.MultiPolygon, float64, int) {
 	if len(edges) == 0 {
-		return nil, 0
+		return nil, 0, 0
 	}
-	mp, _ := chain(edges)
+	mp, unplaced := chain(edges)
 	if len(mp) == 0 {
-		return nil, 0
+		return nil, 0, unplaced
 	}
-	return mp, AreaM2(mp)
+	return mp, AreaM2(mp), unplaced
 }
 
 // piecesArea is the area in m² on the spheroid enclosed by closed boundary

@@ -1,6 +1,7 @@
 package coverage
 
 import (
+	"fmt"
 	"math"
 	"testing"
 
@@ -123,5 +124,54 @@ func TestFixedRegion_cases(t *testing.T) {
 				t.Errorf("chained: %.6f cells, want %v", a, c.area)
 			}
 		})
+	}
+}
+
+// TestCheckLayer_roundingSlivers: rows of squares whose top edges are
+// 27.01+0.01 = 27.020000000000003 under an outline's 27.02 tile it as far
+// as PostGIS can tell (GEOS drops the zero-width slivers between them),
+// so CheckLayer finds nothing either, though along geodesics the sliver
+// between the outline's one long top edge and the grids' three short
+// ones would enclose 156 m² (the long geodesic's bulge).
+func TestCheckLayer_roundingSlivers(t *testing.T) {
+	sq := func(x0, y0, x1, y1 float64) orb.MultiPolygon {
+		return orb.MultiPolygon{{{{x0, y0}, {x1, y0}, {x1, y1}, {x0, y1}, {x0, y0}}}}
+	}
+	l := &Layer{Outline: sq(112, 27, 112.03, 27.02)}
+	for v := 0; v < 2; v++ {
+		vcode := fmt.Sprintf("43132110120%d", v+1)
+		l.Villages = append(l.Villages, Feature{Code: vcode, Geometry: sq(112, 27+0.01*float64(v), 112.03, 27.01+0.01*float64(v))})
+		for g := 0; g < 3; g++ {
+			l.Grids = append(l.Grids, Feature{Code: fmt.Sprintf("%s%03d", vcode, g+1), Village: vcode,
+				Geometry: sq(112+0.01*float64(g), 27+0.01*float64(v), 112.01+0.01*float64(g), 27.01+0.01*float64(v))})
+		}
+	}
+	if top := l.Grids[3].Geometry[0][0][2][1]; top == 27.02 {
+		t.Fatalf("the grids' top edge is %v: the layer does not exercise the rounding", top)
+	}
+	if fs := CheckLayer(l, LayerOptions{OverlapM2: 0.01, TilingM2: 1}); len(fs) != 0 {
+		t.Errorf("findings on a layer that tiles its outline: %+v", fs)
+	}
+	// A real part along the same edge is still found: the top row raised
+	// by 1e-5° (1.1 m over 3.3 km) sticks out of the outline.
+	for i := 3; i < 6; i++ {
+		for k := range l.Grids[i].Geometry[0][0] {
+			if l.Grids[i].Geometry[0][0][k][1] > 27.015 {
+				l.Grids[i].Geometry[0][0][k][1] = 27.02001
+			}
+		}
+	}
+	fs := CheckLayer(l, LayerOptions{OverlapM2: 0.01, TilingM2: 1})
+	outside := 0
+	for _, f := range fs {
+		if f.Kind == geo.FindOutsideTown && f.Layer == "grid" {
+			outside++
+			if f.AreaM2 < 3000 || f.AreaM2 > 4000 {
+				t.Errorf("%s: want about 3,300 m²", f.Reason)
+			}
+		}
+	}
+	if outside != 1 {
+		t.Errorf("%d parts of grids outside the outline, want 1: %+v", outside, fs)
 	}
 }

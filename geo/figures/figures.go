@@ -23,7 +23,14 @@
 //   - satisfaction (满意率): over completed incidents whose resident answered
 //     the latest 回访 request, the share answering 满意 or 基本满意;
 //   - median and p90 time to close: hours from receipt to completion of the
-//     completed incidents.
+//     completed incidents;
+//   - visits (走访次数), households visited (走访户数) and meetings (会议次数:
+//     两委会, 党员大会 and 群众大会) are read from the visit log (geo.Visit):
+//     the household visits held in the period, the households they
+//     visited, the meetings held in it. A visit's group is the grid and
+//     village its point fell in (the village's 片区, town and county as for
+//     incidents), the person who logged it, and by time levels the day of
+//     China it was held; service items have no visits (no value).
 //
 // A row's place in a table (its group) is the incident's: its town (and
 // the town's county: a county's row is the sum of its towns'), the village
@@ -143,6 +150,12 @@ type Row struct {
 	Unsatisfied int
 	// MedianHours and P90Hours are nil without completed incidents.
 	MedianHours, P90Hours *float64
+
+	// Visits, HouseholdsVisited and Meetings count the visit log (走访
+	// and meetings). NoVisits marks rows visits cannot have (service
+	// items): their visit figures have no value.
+	Visits, HouseholdsVisited, Meetings int
+	NoVisits                            bool
 }
 
 // Figure is one column of a table: its name on the wire, its header in a
@@ -179,6 +192,17 @@ func hours(f func(Row) *float64) func(Row) (float64, bool) {
 			return *p, true
 		}
 		return 0, false
+	}
+}
+
+// visitCount is a count of the visit log, without a value where visits
+// cannot be (NoVisits).
+func visitCount(f func(Row) int) func(Row) (float64, bool) {
+	return func(r Row) (float64, bool) {
+		if r.NoVisits {
+			return 0, false
+		}
+		return float64(f(r)), true
 	}
 }
 
@@ -221,6 +245,12 @@ var Figures = []Figure{
 		Definition: "本期办结件从受理到办结的小时数的中位数"},
 	{Name: "p90_hours", Chinese: "办结用时P90（小时）", Hours: true, Value: hours(func(r Row) *float64 { return r.P90Hours }),
 		Definition: "本期办结件从受理到办结的小时数的第90百分位数"},
+	{Name: "visits", Chinese: "走访次数", HigherBetter: true, Value: visitCount(func(r Row) int { return r.Visits }),
+		Definition: "本期入户走访的记录次数（按走访时间；计入走访地点所在网格、走访人）；服务事项不适用"},
+	{Name: "households_visited", Chinese: "走访户数", HigherBetter: true, Value: visitCount(func(r Row) int { return r.HouseholdsVisited }),
+		Definition: "本期入户走访记录的走访户数之和"},
+	{Name: "meetings", Chinese: "会议次数", HigherBetter: true, Value: visitCount(func(r Row) int { return r.Meetings }),
+		Definition: "本期召开的两委会、党员大会、群众大会次数（计入会议地点所在网格、记录人）"},
 }
 
 // FigureByName returns the figure called name.
@@ -350,7 +380,8 @@ type Table struct {
 // be reached.
 type Store interface {
 	// Figures computes the table of q: one row per group with at least
-	// one incident accepted or completed in the period.
+	// one incident accepted or completed, or one visit or meeting held,
+	// in the period.
 	Figures(ctx context.Context, q Query) (*Table, error)
 }
 

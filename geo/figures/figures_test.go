@@ -200,3 +200,36 @@ func TestPercentileAt(t *testing.T) {
 		}
 	}
 }
+
+// TestVisitFigures: the visit log's columns are counts ranked higher
+// first, formatted as integers; rows that cannot have visits (service
+// items, NoVisits) have no value and rank last, unranked.
+func TestVisitFigures(t *testing.T) {
+	rows := []Row{{Key: "a", Visits: 3, HouseholdsVisited: 5, Meetings: 1}, {Key: "b", Visits: 7, HouseholdsVisited: 9},
+		{Key: "c", NoVisits: true}, {Key: "d", Visits: 3, HouseholdsVisited: 5, Meetings: 2}}
+	for _, name := range []string{"visits", "households_visited", "meetings"} {
+		f, err := ParseSort(name)
+		if err != nil || !f.HigherBetter || f.Rate || f.Hours || f.Chinese == "" || f.Definition == "" {
+			t.Fatalf("%s: %+v, %v", name, f, err)
+		}
+		if v, ok := f.Value(rows[2]); ok {
+			t.Errorf("%s of a row without visits: %v, want no value", name, v)
+		}
+		if got := f.Format(rows[2]); got != "" {
+			t.Errorf("%s formats a row without visits as %q", name, got)
+		}
+	}
+	f, _ := ParseSort("visits")
+	var got []string
+	var ranks []int
+	for _, r := range Rank(rows, f) {
+		got = append(got, r.Key)
+		ranks = append(ranks, r.Rank)
+	}
+	if !slices.Equal(got, []string{"b", "a", "d", "c"}) || !slices.Equal(ranks, []int{1, 2, 2, 0}) {
+		t.Errorf("by visits: %v ranked %v, want b, a, d, c ranked 1, 2, 2, 0", got, ranks)
+	}
+	if h, _ := ParseSort("households_visited"); h.Format(rows[1]) != "9" {
+		t.Errorf("households_visited of b formats as %q", h.Format(rows[1]))
+	}
+}

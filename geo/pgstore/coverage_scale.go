@@ -1,8 +1,10 @@
 package pgstore
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/paulmach/orb"
@@ -61,14 +63,25 @@ func (db *DB) CheckCoverage(ctx context.Context, td *geo.TownData) ([]geo.Findin
 	return out, nil
 }
 
+// crossCheck, when set (by the package's tests), makes checkNext run the
+// overlays in PostGIS too and fail unless they find what Go found: every
+// import, plan validation and coverage report of the tests is then also a
+// comparison with the oracle.
+var crossCheck func(inGo, inPostGIS []geo.Finding) error
+
 // checkNextInGo is checkNext's coverage checks with the overlays in Go:
-// it reads the staged next_* layer and returns the same findings (invalid
-// geometries, overlaps, grids outside their village, tiling), in the same
-// order. It needs no ogeom: next_* may leave out the generated column
-// that makes every geometry valid in PostGIS, which is what takes most of
-// the time of the PostGIS checks on a large layer.
-func checkNextInGo(ctx context.Context, tx pgx.Tx) ([]geo.Finding, error) {
-	l := &coverage.Layer{}
+// it returns the findings of checkNextInPostGIS (invalid geometries,
+// overlaps, grids outside their village, tiling), in the same order. The
+// reasons a geometry is invalid are PostGIS's (check_invalid), found while
+// CheckLayer runs. It needs no ogeom: CheckLayer makes the geometries
+// valid itself, and making them valid in PostGIS is what took most of the
+// time of the PostGIS checks on a large layer. l is the staged layer when
+// the caller holds it in memory (an import); nil reads it from next_*.
+func checkNextInGo(ctx context.Context, tx pgx.Tx, l *coverage.Layer) ([]geo.Finding, error) {
+	if l != nil {
+		return checkInGo(ctx, tx, q("check_invalid"), l)
+	}
+	l = &coverage.Layer{}
 	var kind, code string
 	var village *string
 	var wkb []byte
@@ -100,11 +113,17 @@ func checkNextInGo(ctx context.Context, tx pgx.Tx) ([]geo.Finding, error) {
 
 // checkInGo runs the query of invalid geometries (layer, code, reason, x,
 // y) in PostgreSQL while CheckLayer runs in Go, and returns the invalid
-// geometries followed by CheckLayer's findings.
+// geometries followed by CheckLayer's findings, with the overlays Go left
+// in doubt decided by PostGIS.
 func checkInGo(ctx context.Context, tx pgx.Tx, invalidSQL string, l *coverage.Layer) ([]geo.Finding, error) {
-	done := make(chan []geo.Finding, 1)
+	type result struct {
+		findings []geo.Finding
+		doubts   []coverage.Doubt
+	}
+	done := make(chan result, 1)
 	go func() {
-		done <- coverage.CheckLayer(l, coverage.LayerOptions{OverlapM2: OverlapToleranceM2, TilingM2: TilingToleranceM2})
+		f, d := coverage.CheckLayerDoubts(l, coverage.LayerOptions{OverlapM2: OverlapToleranceM2, TilingM2: TilingToleranceM2})
+		done <- result{f, d}
 	}()
 	var out []geo.Finding
 	var layer, code, reason string
@@ -115,11 +134,97 @@ func checkInGo(ctx context.Context, tx pgx.Tx, invalidSQL string, l *coverage.La
 			Reason: "invalid geometry: " + reason, Location: point(x, y)})
 		return nil
 	})
-	overlays := <-done
+	r := <-done
 	if err != nil {
 		return nil, err
 	}
-	return append(out, overlays...), nil
+	decided, err := decideDoubts(ctx, tx, l, r.doubts)
+	if err != nil {
+		return nil, err
+	}
+	return append(out, mergeOverlays(r.findings, decided)...), nil
+}
+
+// decideDoubts overlays the two geometries of each doubt in PostGIS
+// (coverage_scale_doubts) and returns the findings of those over the
+// tolerance, worded as checkNextInPostGIS words them.
+func decideDoubts(ctx context.Context, tx pgx.Tx, l *coverage.Layer, doubts []coverage.Doubt) ([]geo.Finding, error) {
+	if len(doubts) == 0 {
+		return nil, nil
+	}
+	n := len(doubts)
+	kinds, layers, as, bs := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	was, wbs := make([][]byte, n), make([][]byte, n)
+	for i, d := range doubts {
+		fa, fb := l.Grids, l.Grids
+		switch {
+		case d.Kind == geo.FindVillageCrossing:
+			fb = l.Villages
+		case d.Layer == "village":
+			fa, fb = l.Villages, l.Villages
+		}
+		a, b := fa[d.A], fb[d.B]
+		if d.Kind == geo.FindOverlap && b.Code < a.Code {
+			a, b = b, a
+		}
+		var err error
+		if was[i], err = encodeWKB(a.Geometry); err != nil {
+			return nil, err
+		}
+		if wbs[i], err = encodeWKB(b.Geometry); err != nil {
+			return nil, err
+		}
+		kinds[i], layers[i], as[i], bs[i] = string(d.Kind), d.Layer, a.Code, b.Code
+	}
+	var out []geo.Finding
+	var kind, layer, a, b string
+	var area float64
+	var x, y *float64
+	var wkb []byte
+	rows, _ := tx.Query(ctx, q("coverage_scale_doubts"), OverlapToleranceM2, kinds, layers, as, bs, was, wbs)
+	_, err := pgx.ForEachRow(rows, []any{&kind, &layer, &a, &b, &area, &x, &y, &wkb}, func() error {
+		var f geo.Finding
+		if geo.FindingKind(kind) == geo.FindOverlap {
+			f = overlapFinding(layer, a, b, area, point(x, y))
+		} else {
+			f = crossingFinding(a, b, area, point(x, y))
+		}
+		var err error
+		f.Area, err = decodeWKB(wkb)
+		out = append(out, f)
+		return err
+	})
+	return out, err
+}
+
+// mergeOverlays puts the decided doubts among CheckLayer's findings, in
+// check_overlaps' and check_outside_village's order: overlaps of grids,
+// then of villages, by codes; grids outside their village by code; then
+// the rest as they were.
+func mergeOverlays(findings, decided []geo.Finding) []geo.Finding {
+	if len(decided) == 0 {
+		return findings
+	}
+	group := func(f geo.Finding) int {
+		switch {
+		case f.Kind == geo.FindOverlap && f.Layer == "grid":
+			return 0
+		case f.Kind == geo.FindOverlap:
+			return 1
+		case f.Kind == geo.FindVillageCrossing:
+			return 2
+		}
+		return 3
+	}
+	out := append(slices.Clone(findings), decided...)
+	slices.SortStableFunc(out, func(x, y geo.Finding) int {
+		gx, gy := group(x), group(y)
+		if gx != gy || gx == 3 {
+			return cmp.Compare(gx, gy)
+		}
+		return slices.Compare(x.Codes, y.Codes)
+	})
+	return out
 }
 
 // layerOf returns td as the layer CheckLayer checks.

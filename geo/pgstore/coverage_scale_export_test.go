@@ -7,6 +7,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"wangge/geo"
+	"wangge/geo/coverage"
 )
 
 // CheckBothWays stages td as ImportTown does and returns checkNext's
@@ -21,10 +22,10 @@ func (db *DB) CheckBothWays(ctx context.Context, td *geo.TownData) (inPostGIS, i
 		if err := stageNext(ctx, tx, step{name: "next_from_import"}); err != nil {
 			return err
 		}
-		if inPostGIS, err = checkNext(ctx, tx, checkOptions{}); err != nil {
+		if inPostGIS, err = checkNext(ctx, tx, checkOptions{overlaysInPostGIS: true}); err != nil {
 			return err
 		}
-		if inGo, err = checkNextInGo(ctx, tx); err != nil {
+		if inGo, err = checkNextInGo(ctx, tx, nil); err != nil {
 			return err
 		}
 		return errRollback
@@ -33,4 +34,16 @@ func (db *DB) CheckBothWays(ctx context.Context, td *geo.TownData) (inPostGIS, i
 		err = nil
 	}
 	return inPostGIS, inGo, err
+}
+
+// DecideDoubts runs decideDoubts on l in a transaction and merges the
+// findings into given as checkInGo does.
+func (db *DB) DecideDoubts(ctx context.Context, l *coverage.Layer, doubts []coverage.Doubt, given []geo.Finding) ([]geo.Finding, error) {
+	var out []geo.Finding
+	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+		decided, err := decideDoubts(ctx, tx, l, doubts)
+		out = mergeOverlays(given, decided)
+		return err
+	})
+	return out, err
 }

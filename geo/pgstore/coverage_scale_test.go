@@ -2,6 +2,7 @@ package pgstore_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -12,7 +13,9 @@ import (
 	"github.com/paulmach/orb/planar"
 
 	"wangge/geo"
+	"wangge/geo/coverage"
 	"wangge/geo/covscale"
+	"wangge/geo/pgstore"
 	"wangge/geo/pgstore/pgtest"
 )
 
@@ -48,6 +51,32 @@ func TestCheckNextInGo_agreesWithPostGIS(t *testing.T) {
 	}
 	sameFindings(t, "checkNextInGo", inGo, pg)
 	sameFindings(t, "CheckCoverage", direct, pg)
+
+	// The import runs the overlays in Go (and, in this package's tests,
+	// compares them with PostGIS: pgstore.CrossChecked): it refuses the
+	// layer with one problem per finding of PostGIS, in the same order,
+	// plus the town borders (none: it is the only town).
+	before := pgstore.CrossChecked()
+	_, err = db.ImportTown(ctx, td, "test", "")
+	var ge *geo.Error
+	if !errors.As(err, &ge) || ge.Code != geo.EINVALID {
+		t.Fatalf("import of the generated layer: %v, want EINVALID", err)
+	}
+	if pgstore.CrossChecked() != before+1 {
+		t.Errorf("the import's overlays were compared with PostGIS %d times, want 1", pgstore.CrossChecked()-before)
+	}
+	if len(ge.Problems) != len(pg) {
+		t.Errorf("the import names %d problems, PostGIS finds %d", len(ge.Problems), len(pg))
+	}
+	for i := range min(len(ge.Problems), len(pg)) {
+		p, f := ge.Problems[i], pg[i]
+		if f.Kind == geo.FindInvalid && (p.Reason != f.Reason || p.Location[0] != f.Location[0] || p.Location[1] != f.Location[1]) {
+			t.Errorf("problem %d: %q at %v, PostGIS %q at %v", i, p.Reason, p.Location, f.Reason, f.Location)
+		}
+		if (f.Kind == geo.FindOverlap || f.Kind == geo.FindVillageCrossing) && !strings.HasSuffix(p.Where, strings.Join(f.Codes, " and ")) {
+			t.Errorf("problem %d in %q, PostGIS's finding is of %v", i, p.Where, f.Codes)
+		}
+	}
 }
 
 func sameFindings(t *testing.T, name string, got, want []geo.Finding) {
@@ -100,4 +129,63 @@ func stripNumbers(s string) string {
 // covers says whether p is inside mp (planar, in lon/lat).
 func covers(mp orb.MultiPolygon, p orb.Point) bool {
 	return planar.MultiPolygonContains(mp, p)
+}
+
+// TestDecideDoubts: the overlays Go leaves in doubt (coverage.Doubt) are
+// decided by PostGIS on the two geometries: an overlap over the tolerance
+// and a grid's part outside its village are found, worded as the PostGIS
+// checks word them, with their areas; a pair that only touches is not;
+// and the findings fall in check_overlaps' and check_outside_village's
+// order among those Go found.
+func TestDecideDoubts(t *testing.T) {
+	db := pgtest.MustOpenDB(t)
+	sq := func(x0, y0, x1, y1 float64) orb.MultiPolygon {
+		return orb.MultiPolygon{{{{x0, y0}, {x1, y0}, {x1, y1}, {x0, y1}, {x0, y0}}}}
+	}
+	l := &coverage.Layer{
+		Villages: []coverage.Feature{{Code: "431321101201", Geometry: sq(112, 27, 112.01, 27.01)}},
+		Grids: []coverage.Feature{
+			{Code: "431321101201002", Village: "431321101201", Geometry: sq(112, 27, 112.005, 27.01)},
+			// Overlaps 002 by 0.0001° of longitude, and pokes out of the village.
+			{Code: "431321101201001", Village: "431321101201", Geometry: sq(112.0049, 27, 112.0101, 27.01)},
+			{Code: "431321101201003", Village: "431321101201", Geometry: sq(112.005, 27.01, 112.01, 27.02)},
+		},
+	}
+	doubts := []coverage.Doubt{
+		{Kind: geo.FindOverlap, Layer: "grid", A: 0, B: 1},
+		{Kind: geo.FindOverlap, Layer: "grid", A: 1, B: 2}, // they touch along a line: nothing
+		{Kind: geo.FindVillageCrossing, Layer: "grid", A: 1, B: 0},
+	}
+	given := []geo.Finding{
+		{Kind: geo.FindOverlap, Layer: "grid", Codes: []string{"431321101201000", "431321101201009"}},
+		{Kind: geo.FindOverlap, Layer: "village", Codes: []string{"431321101201", "431321101202"}},
+		{Kind: geo.FindGap, Layer: "grid"},
+	}
+	got, err := db.DecideDoubts(context.Background(), l, doubts, given)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	for _, f := range got {
+		order = append(order, fmt.Sprint(f.Kind, f.Layer, f.Codes))
+	}
+	want := []string{
+		"overlapgrid[431321101201000 431321101201009]", "overlapgrid[431321101201001 431321101201002]",
+		"overlapvillage[431321101201 431321101202]", "village_crossinggrid[431321101201001]", "gapgrid[]",
+	}
+	if !slices.Equal(order, want) {
+		t.Fatalf("findings %v, want %v", order, want)
+	}
+	// The areas, against planar areas scaled at 27° N (within 0.5%).
+	mPerDegLon, mPerDegLat := 111320*math.Cos(27.005*math.Pi/180), 110574.0
+	for i, wantM2 := range map[int]float64{1: 0.0001 * 0.01 * mPerDegLon * mPerDegLat, 3: 0.0001 * 0.01 * mPerDegLon * mPerDegLat} {
+		f := got[i]
+		if math.Abs(f.AreaM2-wantM2) > 0.005*wantM2 || !strings.Contains(f.Reason, fmt.Sprintf("%.2f m²", f.AreaM2)) ||
+			len(f.Area) == 0 || !covers(f.Area, f.Location) {
+			t.Errorf("%s: %.2f m² (want about %.2f), location %v in %v", f.Reason, f.AreaM2, wantM2, f.Location, f.Area)
+		}
+	}
+	if got[3].Villages[0] != "431321101201" {
+		t.Errorf("the crossing names village %v", got[3].Villages)
+	}
 }

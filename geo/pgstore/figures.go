@@ -152,6 +152,29 @@ func readFigures(ctx context.Context, tx pgx.Tx, query figures.Query, check bool
 		}
 	}
 
+	{
+		// The visit log's counts (no rollup: sql/figures.sql,
+		// figures_visits). A group with visits only is a row too.
+		var key string
+		var visits, households, meetings int
+		rows, err := tx.Query(ctx, q("figures_visits"), level, query.Period.From, query.Period.To)
+		if err != nil {
+			return nil, false, err
+		}
+		_, err = pgx.ForEachRow(rows, []any{&key, &visits, &households, &meetings}, func() error {
+			r, ok := byKey[key]
+			if !ok {
+				r = &figures.Row{Key: key}
+				byKey[key] = r
+			}
+			r.Visits, r.HouseholdsVisited, r.Meetings = visits, households, meetings
+			return nil
+		})
+		if err != nil {
+			return nil, false, err
+		}
+	}
+
 	// The medians and p90s: a group's merged histogram tells which bucket
 	// each rank needed lies in, and its place there; only the hours of
 	// those buckets are picked out and sorted. The total's are picked out
@@ -219,6 +242,7 @@ func readFigures(ctx context.Context, tx pgx.Tx, query figures.Query, check bool
 				return nil, false, err
 			}
 		}
+		r.NoVisits = query.Level == figures.LevelItem
 		t.Rows = append(t.Rows, *r)
 		sum.Accepted += r.Accepted
 		sum.Completed += r.Completed
@@ -230,11 +254,15 @@ func readFigures(ctx context.Context, tx pgx.Tx, query figures.Query, check bool
 		sum.Rated += r.Rated
 		sum.Satisfied += r.Satisfied
 		sum.Unsatisfied += r.Unsatisfied
+		sum.Visits += r.Visits
+		sum.HouseholdsVisited += r.HouseholdsVisited
+		sum.Meetings += r.Meetings
 	}
 	sum.MedianHours, sum.P90Hours = pick(total, slices.Collect(maps.Values(hours))...)
 	if err != nil {
 		return nil, false, err
 	}
+	sum.NoVisits = query.Level == figures.LevelItem
 	t.Total = sum
 	return t, false, nil
 }
@@ -395,7 +423,8 @@ func rowName(level figures.Level, key string, names map[string][2]string) (name,
 		if key == "" {
 			return "（未指派）", ""
 		}
-		return key, ""
+		_, name := figures.SplitPersonKey(key)
+		return name, ""
 	}
 	day, err := time.ParseInLocation("2006-01-02", key, figures.China)
 	if err != nil {

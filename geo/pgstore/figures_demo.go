@@ -17,12 +17,13 @@ var demoYearTables = []struct{ file, table string }{
 }
 
 // LoadDemoYear loads the demo year (fixtures/demoyear: a year of incidents
-// with their events, deadlines and ratings) into the demo town, in one
-// transaction. open returns a file of the year by name (incidents.csv, …),
-// decompressed. It loads nothing, and returns 0, when the year is loaded
-// already or the deployment holds no town townCode (someone imported their
-// own town);
-// replicas starting together load it once.
+// with their events, deadlines and ratings, and the visit and meeting log,
+// visits.csv) into the demo town, in one transaction. open returns a file
+// of the year by name (incidents.csv, …), decompressed. It loads nothing,
+// and returns 0, when the year is loaded already (but the visit log, if a
+// year loaded before the log was lacks it) or the deployment holds no town
+// townCode (someone imported their own town); replicas starting together
+// load it once.
 func (db *DB) LoadDemoYear(ctx context.Context, townCode string, open func(name string) (io.ReadCloser, error)) (int, error) {
 	var n int
 	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
@@ -35,8 +36,12 @@ func (db *DB) LoadDemoYear(ctx context.Context, townCode string, open func(name 
 		if err := tx.QueryRow(ctx, q("demo_year_loaded"), townCode).Scan(&loaded, &town, &gen); err != nil {
 			return err
 		}
-		if loaded || town != townCode || gen == 0 {
+		if town != townCode || gen == 0 {
 			return nil
+		}
+		if loaded {
+			// A year loaded before the visit log was: the log alone.
+			return loadDemoVisits(ctx, tx, gen, open)
 		}
 		if _, err := tx.Exec(ctx, q("demo_year_tables")); err != nil {
 			return err
@@ -60,7 +65,7 @@ func (db *DB) LoadDemoYear(ctx context.Context, townCode string, open func(name 
 				return fmt.Errorf("demo year: %s: %w", name, err)
 			}
 		}
-		return nil
+		return loadDemoVisits(ctx, tx, gen, open)
 	})
 	if err != nil {
 		return 0, unavailable(err)
@@ -68,6 +73,29 @@ func (db *DB) LoadDemoYear(ctx context.Context, townCode string, open func(name 
 	// Build the figures' rollup of the year now rather than in the first
 	// table a dispatcher asks for.
 	return n, db.refreshFigures(ctx)
+}
+
+// loadDemoVisits loads the demo year's visit log (visits.csv) in tx, once,
+// with the points located in generation gen (the file's grids are the demo
+// town's, which fixtures/visits_test.go checks point by point).
+func loadDemoVisits(ctx context.Context, tx pgx.Tx, gen int64, open func(string) (io.ReadCloser, error)) error {
+	var loaded bool
+	if err := tx.QueryRow(ctx, q("demo_visits_loaded")).Scan(&loaded); err != nil || loaded {
+		return err
+	}
+	if _, err := tx.Exec(ctx, q("demo_visits_table")); err != nil {
+		return err
+	}
+	if _, err := copyCSV(ctx, tx, "demo_visits", "visits.csv", open); err != nil {
+		return fmt.Errorf("demo year visits.csv: %w", err)
+	}
+	if _, err := tx.Exec(ctx, q("demo_visits_people")); err != nil {
+		return fmt.Errorf("demo year: demo_visits_people: %w", err)
+	}
+	if _, err := tx.Exec(ctx, q("demo_visits_insert"), gen); err != nil {
+		return fmt.Errorf("demo year: demo_visits_insert: %w", err)
+	}
+	return nil
 }
 
 // copyCSV copies the CSV file name into table, whose text columns are

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -78,12 +79,23 @@ type rawIncident struct {
 	due                 time.Time
 	town, district      string
 	village             string
-	grid, person, item  string
+	grid, item          string
+	assignee, phone     string // who the case is with: a person is their name and phone
 	escalations         int
 	maxLevel            int
 	onTime              *bool
 	merged              bool
 	rating              *string
+	// visit, when set, makes this a line of the visit log, not an
+	// incident: its place and person are the fields above.
+	visit *rawVisit
+}
+
+// rawVisit is what the oracle reads of a visit or meeting.
+type rawVisit struct {
+	held       time.Time
+	kind       string
+	households int
 }
 
 // bruteForce computes a table from raw rows, one loop per figure's
@@ -117,7 +129,10 @@ func bruteForce(raw []rawIncident, level figures.Level, from, to, now time.Time)
 		case figures.LevelGrid:
 			return r.grid
 		case figures.LevelPerson:
-			return r.person
+			if r.assignee == "" && r.phone == "" {
+				return ""
+			}
+			return r.phone + ":" + r.assignee
 		case figures.LevelItem:
 			return r.item
 		}
@@ -131,6 +146,19 @@ func bruteForce(raw []rawIncident, level figures.Level, from, to, now time.Time)
 	}
 	hours := map[string][]float64{}
 	for _, r := range raw {
+		if v := r.visit; v != nil {
+			if level == figures.LevelItem || !in(&v.held) {
+				continue // service items have no visits
+			}
+			g := row(key(r, v.held))
+			if v.kind == "visit" {
+				g.Visits++
+				g.HouseholdsVisited += v.households
+			} else {
+				g.Meetings++
+			}
+			continue
+		}
 		if in(r.received) && !r.merged {
 			g := row(key(r, *r.received))
 			g.Accepted++
@@ -191,6 +219,9 @@ func bruteForce(raw []rawIncident, level figures.Level, from, to, now time.Time)
 		total.Rated += r.Rated
 		total.Satisfied += r.Satisfied
 		total.Unsatisfied += r.Unsatisfied
+		total.Visits += r.Visits
+		total.HouseholdsVisited += r.HouseholdsVisited
+		total.Meetings += r.Meetings
 	}
 	return out, total
 }
@@ -213,7 +244,7 @@ func readRaw(t *testing.T, db *pgstore.DB) []rawIncident {
 	rows, err := db.Pool.Query(context.Background(), `
 		SELECT i.received_at, i.completed_at, i.status, i.due_at, i.town_code,
 		       CASE WHEN v.district_code IS NULL THEN '' ELSE v.town_code || v.district_code END, coalesce(i.village_code, ''),
-		       coalesce(i.grid_code, ''), i.assignee_name, i.category, i.escalation_count, i.max_level, i.on_time,
+		       coalesce(i.grid_code, ''), i.assignee_name, i.assignee_phone, i.category, i.escalation_count, i.max_level, i.on_time,
 		       i.merged_into IS NOT NULL,
 		       (SELECT r.rating FROM incident_ratings r WHERE r.incident_id = i.id ORDER BY r.requested_at DESC, r.id DESC LIMIT 1)
 		FROM incidents i LEFT JOIN villages v ON v.code = i.village_code`)
@@ -224,13 +255,35 @@ func readRaw(t *testing.T, db *pgstore.DB) []rawIncident {
 	var out []rawIncident
 	for rows.Next() {
 		var r rawIncident
-		if err := rows.Scan(&r.received, &r.completed, &r.status, &r.due, &r.town, &r.district, &r.village, &r.grid, &r.person,
+		if err := rows.Scan(&r.received, &r.completed, &r.status, &r.due, &r.town, &r.district, &r.village, &r.grid, &r.assignee, &r.phone,
 			&r.item, &r.escalations, &r.maxLevel, &r.onTime, &r.merged, &r.rating); err != nil {
 			t.Fatal(err)
 		}
 		out = append(out, r)
 	}
 	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	// The visit log, read plainly: each visit's grid, village, the
+	// village's 片区 now, its town and the person who logged it.
+	vrows, err := db.Pool.Query(context.Background(), `
+		SELECT v.held_at, v.kind, v.households, v.town_code,
+		       CASE WHEN vl.district_code IS NULL THEN '' ELSE vl.town_code || vl.district_code END,
+		       v.village_code, v.grid_code, p.name, p.phone
+		FROM visits v JOIN people p ON p.id = v.person_id LEFT JOIN villages vl ON vl.code = v.village_code`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vrows.Close()
+	for vrows.Next() {
+		r := rawIncident{visit: &rawVisit{}}
+		if err := vrows.Scan(&r.visit.held, &r.visit.kind, &r.visit.households, &r.town, &r.district, &r.village, &r.grid,
+			&r.assignee, &r.phone); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, r)
+	}
+	if err := vrows.Err(); err != nil {
 		t.Fatal(err)
 	}
 	return out
@@ -245,8 +298,16 @@ func TestFigures_bruteForce(t *testing.T) {
 	now := time.Date(2026, 12, 3, 9, 0, 0, 0, figures.China)
 
 	// The demo year shows what the figures are about.
-	var merged, escalated, late, unsatisfied, rejected, open int
+	var merged, escalated, late, unsatisfied, rejected, open, visits, meetings int
 	for _, r := range raw {
+		if r.visit != nil {
+			if r.visit.kind == "visit" {
+				visits++
+			} else {
+				meetings++
+			}
+			continue
+		}
 		switch {
 		case r.merged:
 			merged++
@@ -266,7 +327,7 @@ func TestFigures_bruteForce(t *testing.T) {
 		}
 	}
 	for what, n := range map[string]int{"merged": merged, "escalated": escalated, "late": late, "unsatisfied": unsatisfied,
-		"rejected": rejected, "open": open} {
+		"rejected": rejected, "open": open, "visit": visits, "meeting": meetings} {
 		if n < 5 {
 			t.Errorf("the demo year has %d %s incidents, want some", n, what)
 		}
@@ -341,10 +402,14 @@ func TestFigures_bruteForce(t *testing.T) {
 	}
 }
 
+// personKeySQL is how the oracle writes a person's key (the store's
+// figures_person_key, written out again): phone, a colon, name.
+const personKeySQL = "CASE WHEN assignee_name = '' AND assignee_phone = '' THEN '' ELSE assignee_phone || ':' || assignee_name END"
+
 // exactColumn is, by level, the incidents' column a table groups by.
 var exactColumn = map[figures.Level]string{
 	figures.LevelCounty: "left(town_code, 6)", figures.LevelTown: "town_code", figures.LevelVillage: "coalesce(village_code, '')",
-	figures.LevelGrid: "coalesce(grid_code, '')", figures.LevelPerson: "assignee_name", figures.LevelItem: "category",
+	figures.LevelGrid: "coalesce(grid_code, '')", figures.LevelPerson: personKeySQL, figures.LevelItem: "category",
 }
 
 // exactPercentiles is the median and p90 of the hours to close of the
@@ -380,6 +445,9 @@ func compareRow(t *testing.T, got, want figures.Row) {
 	}
 	if g, w := ints(got), ints(want); !slices.Equal(g, w) {
 		t.Errorf("row %q: got %v, want %v (accepted, completed, on time, overdue, escalations, in village, in town, rated, satisfied, unsatisfied)", got.Key, g, w)
+	}
+	if g, w := [3]int{got.Visits, got.HouseholdsVisited, got.Meetings}, [3]int{want.Visits, want.HouseholdsVisited, want.Meetings}; g != w {
+		t.Errorf("row %q: visits, households, meetings got %v, want %v", got.Key, g, w)
 	}
 	near := func(a, b *float64) bool {
 		return (a == nil) == (b == nil) && (a == nil || math.Abs(*a-*b) < 1e-6)
@@ -420,6 +488,10 @@ func TestFigures_followsWrites(t *testing.T) {
 		 WHERE id = (SELECT min(id) FROM incidents WHERE status = 'accepted')`,
 		`UPDATE incidents SET assignee_name = '新网格长'
 		 WHERE id = (SELECT min(id) FROM incidents WHERE status = 'closed' AND received_at > timestamptz '2026-06-15 00:00+08')`,
+		// A namesake with another phone takes a case: two rows of one name.
+		`UPDATE incidents SET assignee_phone = '13900000077'
+		 WHERE id = (SELECT min(id) FROM incidents WHERE status = 'closed' AND assignee_phone <> '13900000077'
+		             AND received_at > timestamptz '2026-07-15 00:00+08')`,
 		// Only the due time moves (a limit extended): overdue now follows.
 		`UPDATE incidents SET due_at = timestamptz '2026-12-10 00:00+08'
 		 WHERE id = (SELECT max(id) FROM incidents WHERE status IN ('received', 'dispatched', 'accepted', 'reopened')
@@ -455,6 +527,20 @@ func TestFigures_followsWrites(t *testing.T) {
 				compareRow(t, got, *w)
 			} else {
 				t.Errorf("%s: row %q is not in the brute-force count", level, got.Key)
+			}
+		}
+		if level == figures.LevelPerson {
+			// The namesake is a row of their own, under the same name.
+			var names []string
+			for _, got := range tbl.Rows {
+				if strings.HasPrefix(got.Key, "13900000077:") {
+					names = append(names, got.Name)
+				}
+			}
+			if len(names) != 1 || !slices.ContainsFunc(tbl.Rows, func(r figures.Row) bool {
+				return r.Name == names[0] && !strings.HasPrefix(r.Key, "13900000077:")
+			}) {
+				t.Errorf("person rows: the namesake's %v, want one row named as another person's", names)
 			}
 		}
 	}
@@ -551,6 +637,9 @@ func TestFigures_townsRollUp(t *testing.T) {
 				sum.Rated += tw.Rated
 				sum.Satisfied += tw.Satisfied
 				sum.Unsatisfied += tw.Unsatisfied
+				sum.Visits += tw.Visits
+				sum.HouseholdsVisited += tw.HouseholdsVisited
+				sum.Meetings += tw.Meetings
 			}
 			sum.Key, sum.MedianHours, sum.P90Hours = c.Key, c.MedianHours, c.P90Hours
 			compareRow(t, c, sum)

@@ -174,6 +174,9 @@ func orgEnd(ctx context.Context, tx pgx.Tx, id int64, end time.Time) error {
 	} else if err != pgx.ErrNoRows {
 		return err
 	}
+	if _, err := tx.Exec(ctx, q("org_member_grids_end_all"), id, end); err != nil {
+		return err
+	}
 	if _, err := tx.Exec(ctx, q("org_members_end"), id, end); err != nil {
 		return err
 	}
@@ -287,6 +290,9 @@ func (db *DB) EndMember(ctx context.Context, orgID, memberID int64, to time.Time
 		}
 		if !to.After(m.From) {
 			return orgInvalid("to", "got %s, want a time after the membership's start %s", to.UTC().Format(time.RFC3339), m.From.Format(time.RFC3339))
+		}
+		if err := memberGridsEnd(ctx, tx, memberID, to); err != nil { // organization_member_grids.go
+			return err
 		}
 		if _, err := tx.Exec(ctx, q("org_member_end"), memberID, to); err != nil {
 			return err

@@ -148,6 +148,9 @@ func loadArea(ctx context.Context, tx pgx.Tx, td *geo.Area, gen int64, at time.T
 	for i := range td.Grids {
 		geo.SortOrganizationRefs(td.Grids[i].Organizations)
 	}
+	if err := loadOrgKindCoNotify(ctx, tx, td); err != nil { // orgkinds.go
+		return err
+	}
 	if err := loadRosters(ctx, tx, td, at); err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/paulmach/orb"
 
 	"wangge/geo"
+	"wangge/geo/coverage"
 )
 
 // Coverage tolerances of an import. Interiors of two grids (or villages) may
@@ -99,13 +100,16 @@ func (db *DB) ImportTowns(ctx context.Context, tds []*geo.TownData, actor, note 
 func (db *DB) importTown(ctx context.Context, tx pgx.Tx, now time.Time, td *geo.TownData, actor, note string, named bool) (int64, error) {
 	var gen int64
 	err := func() error {
+		if err := importOrgProblems(ctx, tx, td); err != nil { // orgkinds.go
+			return err
+		}
 		if err := stageTown(ctx, tx, td); err != nil {
 			return err
 		}
 		if err := stageNext(ctx, tx, step{name: "next_from_import"}); err != nil {
 			return err
 		}
-		findings, err := checkNext(ctx, tx, checkOptions{townBorders: true})
+		findings, err := checkNext(ctx, tx, checkOptions{townBorders: true, layer: layerOf(td)})
 		if err != nil {
 			return err
 		}
@@ -160,7 +164,9 @@ func (db *DB) importTown(ctx context.Context, tx pgx.Tx, now time.Time, td *geo.
 			step{"import_roster_orgs_write", []any{now}},
 			step{"import_members_people_write", []any{now}},
 			step{"import_members_end", []any{now}},
+			step{"import_member_grids_clip", nil}, // organizations.sql
 			step{"import_members_write", []any{now}},
+			step{"import_member_grids_write", []any{now}}, // organizations.sql
 			step{"notify", []any{fmt.Sprint(gen)}})
 		if err != nil {
 			return err
@@ -299,12 +305,12 @@ func stageTown(ctx context.Context, tx pgx.Tx, td *geo.TownData) error {
 	for _, v := range td.Villages {
 		for _, o := range v.Organizations {
 			for _, m := range o.Members {
-				members = append(members, []any{v.Code, string(o.Kind), o.Name, m.Name, m.Phone, string(m.Role)})
+				members = append(members, []any{v.Code, string(o.Kind), o.Name, m.Name, m.Phone, string(m.Role), m.Grids})
 			}
 		}
 	}
 	_, err = tx.CopyFrom(ctx, pgx.Identifier{"import_org_members"},
-		[]string{"village_code", "kind", "name", "member_name", "member_phone", "role"}, pgx.CopyFromRows(members))
+		[]string{"village_code", "kind", "name", "member_name", "member_phone", "role", "grids"}, pgx.CopyFromRows(members))
 	return err
 }
 
@@ -363,6 +369,13 @@ type checkOptions struct {
 	// townBorders adds overlaps with the deployment's other towns and gaps
 	// along their borders (an import: plans do not move town outlines).
 	townBorders bool
+	// layer, when set, is the staged layer already in memory (an
+	// import's): the overlays in Go check it instead of reading next_*.
+	layer *coverage.Layer
+	// overlaysInPostGIS runs the overlays in PostGIS (check_overlaps,
+	// check_outside_village, check_tiling) instead of in Go: the oracle of
+	// the tests.
+	overlaysInPostGIS bool
 }
 
 // checkNext runs the coverage checks on the staged next_* layer and
@@ -370,8 +383,84 @@ type checkOptions struct {
 // grids and between villages, grids outside their village, and where
 // grids and villages fail to tile the town outline; then what opts adds.
 // Overlays use the geometries made valid, so an invalid grid is reported
-// once, as invalid, and does not hide the others' problems.
+// once, as invalid, and does not hide the others' problems. The overlays
+// of the coverage checks run in Go (checkNextInGo), which finds the same
+// as PostGIS (checkNextInPostGIS) in a fraction of the time on a large
+// layer; the package's tests run both and compare them (crossCheck).
 func checkNext(ctx context.Context, tx pgx.Tx, opts checkOptions) ([]geo.Finding, error) {
+	var out []geo.Finding
+	var err error
+	if opts.overlaysInPostGIS {
+		out, err = checkNextInPostGIS(ctx, tx)
+	} else {
+		out, err = checkNextInGo(ctx, tx, opts.layer)
+		if err == nil && crossCheck != nil {
+			var pg []geo.Finding
+			if pg, err = checkNextInPostGIS(ctx, tx); err == nil {
+				err = crossCheck(out, pg)
+			}
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	var code string
+	var x, y *float64
+	var area float64
+	var wkb []byte
+	var kind string
+	if opts.townBorders {
+		var other string
+		rows, _ := tx.Query(ctx, q("check_town_borders"), OverlapToleranceM2, TilingToleranceM2, TownBorderGapM/metresPerDegree)
+		_, err = pgx.ForEachRow(rows, []any{&kind, &other, &area, &x, &y, &wkb}, func() error {
+			f := geo.Finding{Kind: geo.FindOverlap, Layer: "town", Codes: []string{other}, AreaM2: area, Location: point(x, y),
+				Reason: fmt.Sprintf("the town outline overlaps town %s by %.2f m²", other, area)}
+			if kind == "gap" {
+				f.Kind = geo.FindGap
+				f.Reason = fmt.Sprintf("a gap of %.2f m² between the town outline and town %s's", area, other)
+			}
+			f.Area, err = decodeWKB(wkb)
+			out = append(out, f)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	if opts.villageTiling {
+		var uncovered, outside float64
+		rows, _ := tx.Query(ctx, q("check_village_tiling"), TilingToleranceM2)
+		_, err = pgx.ForEachRow(rows, []any{&code, &uncovered, &outside, &x, &y, &wkb}, func() error {
+			f := geo.Finding{Kind: geo.FindVillageNotTiled, Layer: "village", Codes: []string{code}, AreaM2: uncovered + outside,
+				Reason: fmt.Sprintf("the grids of village %s do not tile it: %.2f m² of it no grid of the village covers, %.2f m² of its grids lie outside it",
+					code, uncovered, outside), Location: point(x, y)}
+			f.Area, err = decodeWKB(wkb)
+			out = append(out, f)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	if opts.warnings != nil {
+		warnings, err := checkWarnings(ctx, tx, *opts.warnings)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, warnings...)
+	}
+	return out, nil
+}
+
+// checkNextInPostGIS is the coverage checks of checkNext with the overlays
+// in PostGIS: invalid geometries, overlaps between grids and between
+// villages, grids outside their village, and where grids and villages fail
+// to tile the town outline. It makes the staged geometries valid in
+// PostGIS first (next_valid), which the overlays need.
+func checkNextInPostGIS(ctx context.Context, tx pgx.Tx) ([]geo.Finding, error) {
+	if _, err := tx.Exec(ctx, q("next_valid")); err != nil {
+		return nil, fmt.Errorf("next_valid: %w", err)
+	}
 	var out []geo.Finding
 	var layer, code, reason string
 	var x, y *float64
@@ -389,8 +478,7 @@ func checkNext(ctx context.Context, tx pgx.Tx, opts checkOptions) ([]geo.Finding
 	var wkb []byte
 	rows, _ = tx.Query(ctx, q("check_overlaps"), OverlapToleranceM2)
 	_, err = pgx.ForEachRow(rows, []any{&layer, &a, &b, &area, &x, &y, &wkb}, func() error {
-		f := geo.Finding{Kind: geo.FindOverlap, Layer: layer, Codes: []string{a, b}, AreaM2: area,
-			Reason: fmt.Sprintf("%ss %s and %s overlap by %.2f m²", layer, a, b, area), Location: point(x, y)}
+		f := overlapFinding(layer, a, b, area, point(x, y))
 		f.Area, err = decodeWKB(wkb)
 		out = append(out, f)
 		return err
@@ -400,8 +488,7 @@ func checkNext(ctx context.Context, tx pgx.Tx, opts checkOptions) ([]geo.Finding
 	}
 	rows, _ = tx.Query(ctx, q("check_outside_village"), OverlapToleranceM2)
 	_, err = pgx.ForEachRow(rows, []any{&a, &b, &area, &x, &y, &wkb}, func() error {
-		f := geo.Finding{Kind: geo.FindVillageCrossing, Layer: "grid", Codes: []string{a}, Villages: []string{b}, AreaM2: area,
-			Reason: fmt.Sprintf("grid %s has %.2f m² outside its village %s", a, area, b), Location: point(x, y)}
+		f := crossingFinding(a, b, area, point(x, y))
 		f.Area, err = decodeWKB(wkb)
 		out = append(out, f)
 		return err
@@ -430,47 +517,19 @@ func checkNext(ctx context.Context, tx pgx.Tx, opts checkOptions) ([]geo.Finding
 	if err != nil {
 		return nil, err
 	}
-	if opts.townBorders {
-		var other string
-		rows, _ = tx.Query(ctx, q("check_town_borders"), OverlapToleranceM2, TilingToleranceM2, TownBorderGapM/metresPerDegree)
-		_, err = pgx.ForEachRow(rows, []any{&kind, &other, &area, &x, &y, &wkb}, func() error {
-			f := geo.Finding{Kind: geo.FindOverlap, Layer: "town", Codes: []string{other}, AreaM2: area, Location: point(x, y),
-				Reason: fmt.Sprintf("the town outline overlaps town %s by %.2f m²", other, area)}
-			if kind == "gap" {
-				f.Kind = geo.FindGap
-				f.Reason = fmt.Sprintf("a gap of %.2f m² between the town outline and town %s's", area, other)
-			}
-			f.Area, err = decodeWKB(wkb)
-			out = append(out, f)
-			return err
-		})
-		if err != nil {
-			return nil, err
-		}
-	}
-	if opts.villageTiling {
-		var uncovered, outside float64
-		rows, _ = tx.Query(ctx, q("check_village_tiling"), TilingToleranceM2)
-		_, err = pgx.ForEachRow(rows, []any{&code, &uncovered, &outside, &x, &y, &wkb}, func() error {
-			f := geo.Finding{Kind: geo.FindVillageNotTiled, Layer: "village", Codes: []string{code}, AreaM2: uncovered + outside,
-				Reason: fmt.Sprintf("the grids of village %s do not tile it: %.2f m² of it no grid of the village covers, %.2f m² of its grids lie outside it",
-					code, uncovered, outside), Location: point(x, y)}
-			f.Area, err = decodeWKB(wkb)
-			out = append(out, f)
-			return err
-		})
-		if err != nil {
-			return nil, err
-		}
-	}
-	if opts.warnings != nil {
-		warnings, err := checkWarnings(ctx, tx, *opts.warnings)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, warnings...)
-	}
 	return out, nil
+}
+
+// overlapFinding is an overlap of features a and b (a < b) of layer.
+func overlapFinding(layer, a, b string, area float64, at orb.Point) geo.Finding {
+	return geo.Finding{Kind: geo.FindOverlap, Layer: layer, Codes: []string{a, b}, AreaM2: area,
+		Reason: fmt.Sprintf("%ss %s and %s overlap by %.2f m²", layer, a, b, area), Location: at}
+}
+
+// crossingFinding is the part of grid outside its village.
+func crossingFinding(grid, village string, area float64, at orb.Point) geo.Finding {
+	return geo.Finding{Kind: geo.FindVillageCrossing, Layer: "grid", Codes: []string{grid}, Villages: []string{village}, AreaM2: area,
+		Reason: fmt.Sprintf("grid %s has %.2f m² outside its village %s", grid, area, village), Location: at}
 }
 
 // checkWarnings finds slivers, grids without a leader and grids whose

@@ -127,17 +127,41 @@ func Read(b []byte) (*File, error) {
 // ReadWith is Read within lim.
 func ReadWith(b []byte, lim Limits) (*File, error) {
 	lim = lim.resolved()
+	recs, err := openRecords(b, lim)
+	if err != nil {
+		return nil, err
+	}
+	defer recs.close()
+	rf, err := read(recs.next, lim)
+	if err != nil {
+		return nil, err
+	}
+	rf.Format, rf.Sheet = recs.format, recs.sheet
+	return rf, nil
+}
+
+// records yields the rows of a file, .xlsx (its first sheet) or .csv, as
+// (row number, cells, more).
+type records struct {
+	format, sheet string
+	next          func() (int, []string, bool, error)
+	close         func()
+}
+
+// openRecords tells the format of b by content, checks it against lim and
+// returns its rows.
+func openRecords(b []byte, lim Limits) (*records, error) {
 	switch {
 	case int64(len(b)) > lim.MaxBytes:
 		return nil, tooLarge("MaxBytes", "the file is %s, over %s", sizeText(uint64(len(b))), sizeText(uint64(lim.MaxBytes)))
 	case len(bytes.TrimSpace(b)) == 0:
-		return nil, invalidf("the upload is empty: send an .xlsx or .csv roster")
+		return nil, invalidf("the upload is empty: send an .xlsx or .csv file")
 	case bytes.HasPrefix(b, []byte("PK\x03\x04")):
-		return readXLSX(b, lim)
+		return xlsxRecords(b, lim)
 	case bytes.HasPrefix(b, []byte("\xd0\xcf\x11\xe0")):
 		return nil, &kindError{invalidf("an old Excel 97–2003 (.xls) file: save it as .xlsx (Excel 工作簿) or .csv and upload again"), ErrXLS}
 	}
-	return readCSV(b, lim)
+	return csvRecords(b, lim), nil
 }
 
 // ReadXLSX reads the first sheet of an .xlsx roster. Cells are read as
@@ -150,6 +174,20 @@ func ReadXLSX(b []byte) (*File, error) {
 }
 
 func readXLSX(b []byte, lim Limits) (*File, error) {
+	recs, err := xlsxRecords(b, lim)
+	if err != nil {
+		return nil, err
+	}
+	defer recs.close()
+	rf, err := read(recs.next, lim)
+	if err != nil {
+		return nil, err
+	}
+	rf.Format, rf.Sheet = "xlsx", recs.sheet
+	return rf, nil
+}
+
+func xlsxRecords(b []byte, lim Limits) (*records, error) {
 	if err := checkXLSX(b, lim); err != nil {
 		return nil, err
 	}
@@ -158,36 +196,32 @@ func readXLSX(b []byte, lim Limits) (*File, error) {
 	if err != nil {
 		return nil, invalidf("not a readable .xlsx file: %s", geo.Clip(err.Error()))
 	}
-	defer f.Close()
 	sheets := f.GetSheetList()
 	if len(sheets) == 0 {
+		f.Close()
 		return nil, invalidf("the .xlsx file has no sheet")
 	}
 	rows, err := f.Rows(sheets[0])
 	if err != nil {
+		f.Close()
 		return nil, invalidf("reading sheet %q: %s", sheets[0], geo.Clip(err.Error()))
 	}
-	defer rows.Close()
 	line := 0
-	rf, err := read(func() (int, []string, bool, error) {
-		if !rows.Next() {
-			if err := rows.Error(); err != nil {
-				return 0, nil, false, invalidf("reading sheet %q: %s", sheets[0], geo.Clip(err.Error()))
+	return &records{format: "xlsx", sheet: sheets[0], close: func() { rows.Close(); f.Close() },
+		next: func() (int, []string, bool, error) {
+			if !rows.Next() {
+				if err := rows.Error(); err != nil {
+					return 0, nil, false, invalidf("reading sheet %q: %s", sheets[0], geo.Clip(err.Error()))
+				}
+				return 0, nil, false, nil
 			}
-			return 0, nil, false, nil
-		}
-		line++
-		cells, err := rows.Columns(excelize.Options{RawCellValue: true})
-		if err != nil {
-			return 0, nil, false, invalidf("reading row %d of sheet %q: %s", line, sheets[0], geo.Clip(err.Error()))
-		}
-		return line, cells, true, nil
-	}, lim)
-	if err != nil {
-		return nil, err
-	}
-	rf.Format, rf.Sheet = "xlsx", sheets[0]
-	return rf, nil
+			line++
+			cells, err := rows.Columns(excelize.Options{RawCellValue: true})
+			if err != nil {
+				return 0, nil, false, invalidf("reading row %d of sheet %q: %s", line, sheets[0], geo.Clip(err.Error()))
+			}
+			return line, cells, true, nil
+		}}, nil
 }
 
 // ReadCSV reads a .csv roster: UTF-8 with or without a byte order mark,
@@ -201,6 +235,15 @@ func ReadCSV(b []byte) (*File, error) {
 }
 
 func readCSV(b []byte, lim Limits) (*File, error) {
+	rf, err := read(csvRecords(b, lim).next, lim)
+	if err != nil {
+		return nil, err
+	}
+	rf.Format = "csv"
+	return rf, nil
+}
+
+func csvRecords(b []byte, lim Limits) *records {
 	b = gbtext.UTF8OrGB18030(b)
 	r := csv.NewReader(bytes.NewReader(b))
 	r.FieldsPerRecord, r.LazyQuotes, r.ReuseRecord = -1, true, false
@@ -208,7 +251,7 @@ func readCSV(b []byte, lim Limits) (*File, error) {
 	if bytes.Count(firstLine, []byte("\t")) > bytes.Count(firstLine, []byte(",")) {
 		r.Comma = '\t'
 	}
-	rf, err := read(func() (int, []string, bool, error) {
+	return &records{format: "csv", close: func() {}, next: func() (int, []string, bool, error) {
 		rec, err := r.Read()
 		if err == io.EOF {
 			return 0, nil, false, nil
@@ -228,12 +271,7 @@ func readCSV(b []byte, lim Limits) (*File, error) {
 			}
 		}
 		return line, rec, true, nil
-	}, lim)
-	if err != nil {
-		return nil, err
-	}
-	rf.Format = "csv"
-	return rf, nil
+	}}
 }
 
 // read finds the header row and reads the person-rows below it from

@@ -242,7 +242,7 @@ func TestTemplate(t *testing.T) {
 	}
 	g := snap.Grids[0]
 	v, _ := snap.Village(g.VillageCode)
-	want := fmt.Sprintf("2: name=张三 phone=13800000000 village=%s grid_code=%s grid_name=%s role=网格长", v.Name, g.Code, g.Name)
+	want := fmt.Sprintf("2: name=张三 phone=138 0000 0000 village=%s grid_code=%s grid_name=%s role=网格长", v.Name, g.Code, g.Name)
 	if rf.Format != "xlsx" || rf.Sheet != "花名册" || rf.HeaderRow != 1 || rowsOf(rf) != want {
 		t.Errorf("template read as %s %q header row %d:\n%s\nwant\n%s", rf.Format, rf.Sheet, rf.HeaderRow, rowsOf(rf), want)
 	}

@@ -30,6 +30,19 @@ var templateColumns = []struct {
 	{"备注", 24, false, "可选，不导入。"},
 }
 
+// exampleRow is the template's example: the leader of snap's first grid.
+func exampleRow(snap *geo.Snapshot) []any {
+	row := []any{1, "张三", "138 0000 0000", "", "", "", "网格长", "", "示例行：上传前请删除"}
+	if len(snap.Grids) > 0 {
+		g := &snap.Grids[0]
+		if v, ok := snap.Village(g.VillageCode); ok {
+			row[3] = v.Name
+		}
+		row[4], row[5] = g.Code, g.Name
+	}
+	return row
+}
+
 // Template returns the .xlsx workbook a roster is filled in from, for
 // snap's town. Its first sheet, 花名册, has the columns Read expects
 // (Chinese headers; phone and code columns formatted as text, so Excel
@@ -58,18 +71,7 @@ func Template(snap *geo.Snapshot) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	var g *geo.GridRecord
-	village := ""
-	if len(snap.Grids) > 0 {
-		g = &snap.Grids[0]
-		if v, ok := snap.Village(g.VillageCode); ok {
-			village = v.Name
-		}
-	}
-	exampleRow := []any{1, "张三", "13800000000", village, "", "", "网格长", "", "示例行：上传前请删除"}
-	if g != nil {
-		exampleRow[4], exampleRow[5] = g.Code, g.Name
-	}
+	exampleRow := exampleRow(snap)
 	for i, col := range templateColumns {
 		name, _ := excelize.ColumnNumberToName(i + 1)
 		if err := f.SetCellStr(sheet, name+"1", col.header); err != nil {

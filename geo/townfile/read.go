@@ -299,8 +299,8 @@ func (d *decoder) grids(data []byte, td *geo.TownData) {
 		rec.Leader = d.contact(where+": leader", p.Leader)
 		rec.Deputy = d.contact(where+": deputy", p.Deputy)
 		for k, o := range p.Organizations {
-			if !geo.OrgKind(o.Kind).Valid() {
-				d.add(where, "organizations[%d]: kind %q: want one of %v", k, o.Kind, geo.OrgKinds)
+			if !geo.OrgKind(o.Kind).WellFormed() {
+				d.add(where, "organizations[%d]: kind %q: %s", k, o.Kind, kindForm)
 			}
 			if strings.TrimSpace(o.Name) == "" {
 				d.add(where, "organizations[%d]: name is empty", k)
@@ -311,13 +311,19 @@ func (d *decoder) grids(data []byte, td *geo.TownData) {
 	}
 }
 
+// kindForm says what an organization's kind must look like. Whether the
+// town has the kind is its catalogue's to say, which the import checks
+// (kinds an admin added at run time included), so a file reads here with
+// any well-formed kind.
+const kindForm = "want a kind code (lowercase letters, digits and _, such as mediation)"
+
 // rosters checks a village's organizations and their members.
 func (d *decoder) rosters(where string, in []rosterJSON) []geo.OrganizationRoster {
 	var out []geo.OrganizationRoster
 	for i, r := range in {
 		w := fmt.Sprintf("%s: organizations[%d]", where, i)
-		if !geo.OrgKind(r.Kind).Valid() {
-			d.add(w, "kind %q: want one of %v", r.Kind, geo.OrgKinds)
+		if !geo.OrgKind(r.Kind).WellFormed() {
+			d.add(w, "kind %q: %s", r.Kind, kindForm)
 		}
 		if strings.TrimSpace(r.Name) == "" {
 			d.add(w, "name is empty")
@@ -334,7 +340,7 @@ func (d *decoder) rosters(where string, in []rosterJSON) []geo.OrganizationRoste
 			if strings.TrimSpace(m.Name) == "" {
 				d.add(fmt.Sprintf("%s: members[%d]", w, k), "name is empty")
 			}
-			or.Members = append(or.Members, geo.RosterMember{Contact: geo.Contact{Name: m.Name, Phone: m.Phone}, Role: role})
+			or.Members = append(or.Members, geo.RosterMember{Contact: geo.Contact{Name: m.Name, Phone: m.Phone}, Role: role, Grids: m.Grids})
 		}
 		out = append(out, or)
 	}

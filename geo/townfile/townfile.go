@@ -62,6 +62,9 @@ type memberJSON struct {
 	Name  string `json:"name"`
 	Phone string `json:"phone,omitempty"`
 	Role  string `json:"role"`
+	// Grids the member serves (absent: as they are); checked against
+	// grids.geojson when imported.
+	Grids []string `json:"grids,omitempty"`
 }
 
 type gridProps struct {

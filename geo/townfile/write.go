@@ -84,7 +84,7 @@ func rostersOut(rs []geo.OrganizationRoster) []rosterJSON {
 	for _, r := range rs {
 		rj := rosterJSON{Kind: string(r.Kind), Name: r.Name, Members: []memberJSON{}}
 		for _, m := range r.Members {
-			rj.Members = append(rj.Members, memberJSON{Name: m.Name, Phone: m.Phone, Role: string(m.Role)})
+			rj.Members = append(rj.Members, memberJSON{Name: m.Name, Phone: m.Phone, Role: string(m.Role), Grids: m.Grids})
 		}
 		out = append(out, rj)
 	}

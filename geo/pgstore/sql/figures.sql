@@ -31,7 +31,7 @@ FROM unnest($1::date[]) AS d (day)
 JOIN incidents i ON i.received_at >= d.day::timestamp AT TIME ZONE 'Asia/Shanghai'
                AND i.received_at < (d.day + 1)::timestamp AT TIME ZONE 'Asia/Shanghai'
 CROSS JOIN LATERAL (VALUES ('village', coalesce(i.village_code, '')), ('grid', coalesce(i.grid_code, '')),
-                           ('person', i.assignee_name), ('item', i.category), ('town', i.town_code)) AS lv (level, key)
+                           ('person', figures_person_key(i.assignee_name, i.assignee_phone)), ('item', i.category), ('town', i.town_code)) AS lv (level, key)
 WHERE i.status <> 'merged'
 GROUP BY d.day, lv.level, lv.key;
 
@@ -57,7 +57,7 @@ FROM (SELECT d.day, lv.level, lv.key, ceil(h.h)::int - 1 AS b, count(*) AS n,
       LEFT JOIN incident_latest_ratings r ON r.incident_id = i.id
       CROSS JOIN LATERAL (SELECT extract(epoch FROM i.completed_at - i.received_at)::float8 / 3600 AS h) h
       CROSS JOIN LATERAL (VALUES ('village', coalesce(i.village_code, '')), ('grid', coalesce(i.grid_code, '')),
-                                 ('person', i.assignee_name), ('item', i.category), ('town', i.town_code)) AS lv (level, key)
+                                 ('person', figures_person_key(i.assignee_name, i.assignee_phone)), ('item', i.category), ('town', i.town_code)) AS lv (level, key)
       GROUP BY 1, 2, 3, 4) a
 GROUP BY day, level, key;
 
@@ -153,7 +153,7 @@ FROM (SELECT CASE $1::text
                WHEN 'district' THEN CASE WHEN v.district_code IS NULL THEN '' ELSE v.town_code || v.district_code END
                WHEN 'village' THEN coalesce(i.village_code, '')
                WHEN 'grid' THEN coalesce(i.grid_code, '')
-               WHEN 'person' THEN i.assignee_name
+               WHEN 'person' THEN figures_person_key(i.assignee_name, i.assignee_phone)
                WHEN 'item' THEN i.category
                WHEN 'town' THEN i.town_code
                WHEN 'county' THEN left(i.town_code, 6)
@@ -190,3 +190,43 @@ UNION ALL
 SELECT 'grid', g.code, g.name, v.name
 FROM (SELECT DISTINCT ON (code) code, name, village_code FROM grids ORDER BY code, valid_from DESC) g
 JOIN villages v ON v.code = g.village_code;
+
+-- name: figures_visits
+-- The visit log's figures (issue 13): $1 level, $2 from, $3 to (China
+-- midnights). Read from the log itself, no rollup: a town logs a few
+-- thousand visits a year (a month's are found by visits_held, index only;
+-- a county's year, some 200,000, is one scan of ~150 ms). The period's
+-- visits are counted by the column the level needs first, and only those
+-- groups are then named: a 片区 is its village's now (as an
+-- incident's), a person figures_person_key of the person who logged the
+-- visit, a time bucket the China day it was held in; service items have
+-- no visits.
+WITH g AS (
+    SELECT CASE $1::text
+               WHEN 'county' THEN left(v.town_code, 6)
+               WHEN 'town' THEN v.town_code
+               WHEN 'district' THEN v.village_code
+               WHEN 'village' THEN v.village_code
+               WHEN 'grid' THEN v.grid_code
+               WHEN 'person' THEN v.person_id::text
+               ELSE ((v.held_at AT TIME ZONE 'Asia/Shanghai')::date)::text
+           END AS k,
+           count(*) FILTER (WHERE v.kind = 'visit') AS visits,
+           coalesce(sum(v.households) FILTER (WHERE v.kind = 'visit'), 0) AS households,
+           count(*) FILTER (WHERE v.kind <> 'visit') AS meetings
+    FROM visits v
+    WHERE $1::text <> 'item' AND v.held_at >= $2 AND v.held_at < $3
+    GROUP BY 1)
+SELECT CASE $1::text
+           WHEN 'district' THEN CASE WHEN vl.district_code IS NULL THEN '' ELSE vl.town_code || vl.district_code END
+           WHEN 'person' THEN figures_person_key(p.name, p.phone)
+           WHEN 'week' THEN to_char(date_trunc('week', g.k::date), 'YYYY-MM-DD')
+           WHEN 'month' THEN to_char(date_trunc('month', g.k::date), 'YYYY-MM-DD')
+           WHEN 'quarter' THEN to_char(date_trunc('quarter', g.k::date), 'YYYY-MM-DD')
+           ELSE g.k
+       END,
+       sum(g.visits)::int, sum(g.households)::int, sum(g.meetings)::int
+FROM g
+LEFT JOIN villages vl ON $1::text = 'district' AND vl.code = g.k
+LEFT JOIN people p ON $1::text = 'person' AND p.id::text = g.k
+GROUP BY 1;

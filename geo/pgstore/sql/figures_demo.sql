@@ -83,3 +83,37 @@ INSERT INTO incident_ratings (incident_id, token_hash, requested_at, expires_at,
 SELECT i.id, sha256(convert_to('demo-year rating ' || r.seq, 'UTF8')), r.requested_at::timestamptz,
        r.requested_at::timestamptz + interval '30 days', nullif(r.rating, ''), r.comment, nullif(r.rated_at, '')::timestamptz
 FROM demo_ratings r JOIN demo_incidents i ON i.seq = r.seq;
+
+-- The demo year's visit and meeting log (fixtures/demoyear/visits.csv,
+-- fixtures/visits.go), loaded once: its visits are created by
+-- 'demo-year'. The people are found by name and phone (the grid leaders
+-- and deputies the town brought, the work teams and 党工委 its structure
+-- did), and added if missing; a visit that raised an incident of the year
+-- links to it by the incident's idempotency key.
+
+-- name: demo_visits_loaded
+SELECT EXISTS (SELECT 1 FROM visits WHERE created_by = 'demo-year');
+
+-- name: demo_visits_table
+CREATE TEMPORARY TABLE demo_visits (
+    seq text, kind text, person_name text, person_phone text, held_at text, lon text, lat text, grid_code text,
+    village_code text, district_code text, raised text, incident_seq text, households text, attendees text
+) ON COMMIT DROP;
+
+-- name: demo_visits_people
+INSERT INTO people (name, phone, created_at)
+SELECT DISTINCT d.person_name, d.person_phone, now()
+FROM demo_visits d
+WHERE NOT EXISTS (SELECT 1 FROM people p WHERE p.name = d.person_name AND p.phone = d.person_phone AND p.ended_at IS NULL);
+
+-- name: demo_visits_insert
+-- $1: the generation the points were located in. Logged when held.
+INSERT INTO visits (town_code, kind, person_id, held_at, location, grid_code, village_code, district_code, generation,
+                    raised, incident_id, households, attendees, created_at, created_by)
+SELECT left(d.grid_code, 9), d.kind, p.id, d.held_at::timestamptz, ST_SetSRID(ST_MakePoint(d.lon::float8, d.lat::float8), 4326),
+       d.grid_code, d.village_code, d.district_code, $1::bigint, d.raised, i.id, d.households::int, d.attendees::int,
+       d.held_at::timestamptz, 'demo-year'
+FROM demo_visits d
+JOIN people p ON p.name = d.person_name AND p.phone = d.person_phone AND p.ended_at IS NULL
+LEFT JOIN incidents i ON d.incident_seq <> '' AND i.created_by = 'demo-year' AND i.idempotency_key = 'demo-year-' || d.incident_seq
+ORDER BY d.seq::int;

@@ -16,7 +16,8 @@ CREATE TEMP TABLE import_villages (
 -- Leave periods of every person named in the import.
 CREATE TEMP TABLE import_leaves (name text, phone text, starts_at timestamptz, ends_at timestamptz) ON COMMIT DROP;
 -- Members of the villages' organizations.
-CREATE TEMP TABLE import_org_members (village_code text, kind text, name text, member_name text, member_phone text, role text) ON COMMIT DROP;
+CREATE TEMP TABLE import_org_members (village_code text, kind text, name text, member_name text, member_phone text, role text,
+    grids text[]) ON COMMIT DROP;
 CREATE TEMP TABLE import_grids (
     code text, name text, village_code text, households integer, population integer,
     leader_name text, leader_phone text, deputy_name text, deputy_phone text, orgs jsonb,
@@ -28,8 +29,13 @@ CREATE TEMP TABLE import_grids (
 -- outline: what the coverage checks check and what grids_retire_changed and
 -- grids_write_new write. An import fills it from its files, a plan from its
 -- draft, the coverage report from the current generation. ogeom is the
--- geometry made valid (wangge_polygonal), which the overlays use, so that
--- one invalid grid does not hide the other problems.
+-- geometry made valid (wangge_polygonal), which the checks left in PostGIS
+-- use (slivers, village tiling, repairs), so that one invalid grid does
+-- not hide the other problems. It is not a generated column: making every
+-- invalid geometry valid in PostGIS took most of the time of a large
+-- import, whose overlays run in Go (checkNextInGo) on the geometries as
+-- given. The fills of a plan or of the current generation set it; an
+-- import leaves it NULL (next_valid fills it when a check needs it).
 -- JIT is off for the rest of the transaction: PostGIS functions declare
 -- high costs, so the checks' estimates pass jit_above_cost and compiling
 -- them took longer (0.4-0.8 s) than running them on a town.
@@ -39,14 +45,12 @@ CREATE TEMP TABLE next_town (
     ogeom geometry GENERATED ALWAYS AS (wangge_polygonal(outline)) STORED
 ) ON COMMIT DROP;
 CREATE TEMP TABLE next_villages (
-    code text, outline geometry,
-    ogeom geometry GENERATED ALWAYS AS (wangge_polygonal(outline)) STORED
+    code text, outline geometry, ogeom geometry
 ) ON COMMIT DROP;
 -- has_leader is NULL when leaders are not checked (an import).
 CREATE TEMP TABLE next_grids (
     code text, name text, village_code text, households integer, population integer,
-    geom geometry, has_leader boolean,
-    ogeom geometry GENERATED ALWAYS AS (wangge_polygonal(geom)) STORED
+    geom geometry, has_leader boolean, ogeom geometry
 ) ON COMMIT DROP;
 
 -- name: import_unstage
@@ -65,8 +69,17 @@ SELECT code, name, village_code, households, population, geom FROM import_grids;
 -- Temporary tables are never analysed by autovacuum: without statistics
 -- and an index the overlap self-join is a nested loop over all pairs.
 CREATE INDEX ON next_grids USING gist (ogeom);
+CREATE INDEX ON next_grids USING gist (geom);
 CREATE INDEX ON next_grids (code);
 CREATE INDEX ON next_villages USING gist (ogeom);
+ANALYZE next_grids;
+ANALYZE next_villages;
+
+-- name: next_valid
+-- Fill ogeom where a fill left it NULL (an import), for the checks that
+-- overlay in PostGIS.
+UPDATE next_grids SET ogeom = wangge_polygonal(geom) WHERE ogeom IS NULL;
+UPDATE next_villages SET ogeom = wangge_polygonal(outline) WHERE ogeom IS NULL;
 ANALYZE next_grids;
 ANALYZE next_villages;
 
@@ -322,6 +335,8 @@ RETURNING a.id, p.id, p.name, p.phone, p.ended_at, a.role, coalesce(a.grid_code,
 -- current grids and the imported ones (next_grids) route to different
 -- grids, by locate's boundary rule (the smallest code covering it; ''
 -- outside every grid): what the import moves, as a plan's impact does.
+-- The imported grids are valid here (the checks refused any that is not),
+-- so their geometries are used as given.
 SELECT number, status, ST_X(location), ST_Y(location), coalesce(grid_code, ''), before, after
 FROM incidents i
 CROSS JOIN LATERAL (
@@ -329,7 +344,7 @@ CROSS JOIN LATERAL (
                      WHERE g.retired_generation IS NULL AND left(g.code, 9) = $2
                        AND g.geom && i.location AND ST_Covers(g.geom, i.location)), '') AS before,
            coalesce((SELECT min(n.code) FROM next_grids n
-                     WHERE n.ogeom && i.location AND ST_Covers(n.ogeom, i.location)), '') AS after
+                     WHERE n.geom && i.location AND ST_Covers(n.geom, i.location)), '') AS after
 ) r
 WHERE i.location IS NOT NULL AND i.town_code = $2 AND i.status = ANY($1) AND before <> after
 ORDER BY i.id;
