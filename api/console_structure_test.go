@@ -17,10 +17,17 @@ import (
 	"wangge/geo/townfile"
 )
 
-// runConsoleScript runs a browser script (node --input-type=module -
-// URL ARTIFACT_DIR PROBE_JSON) against srv and fails the test unless it
-// says PASS.
+// runConsoleScript runs script, between consoleScriptPrelude and
+// consoleScriptEnd, as runBrowserScript does.
 func runConsoleScript(t *testing.T, node, chromium string, srv *httptest.Server, script string, probe any) {
+	t.Helper()
+	runBrowserScript(t, node, chromium, srv, consoleScriptPrelude+script+consoleScriptEnd, probe)
+}
+
+// runBrowserScript runs a node module (node --input-type=module - URL
+// ARTIFACT_DIR PROBE_JSON) that drives Chromium against srv, and fails the
+// test unless it says PASS.
+func runBrowserScript(t *testing.T, node, chromium string, srv *httptest.Server, source string, probe any) {
 	t.Helper()
 	raw, err := json.Marshal(probe)
 	if err != nil {
@@ -31,7 +38,7 @@ func runConsoleScript(t *testing.T, node, chromium string, srv *httptest.Server,
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, "--input-type=module", "-", srv.URL, artifacts, string(raw))
 	cmd.Dir = consoleDir
-	cmd.Stdin = strings.NewReader(consoleScriptPrelude + script + consoleScriptEnd)
+	cmd.Stdin = strings.NewReader(source)
 	cmd.Env = append(os.Environ(), "WANGGE_CHROMIUM="+chromium)
 	cmd.WaitDelay = 5 * time.Second
 	start := time.Now()

@@ -1,14 +1,8 @@
 package api_test
 
 import (
-	"context"
-	"encoding/json"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"strings"
 	"testing"
-	"time"
 
 	"wangge/geo"
 )
@@ -23,24 +17,7 @@ func TestConsole_figures(t *testing.T) {
 	e := figuresEnv(t)
 	srv := httptest.NewServer(e.srv)
 	defer srv.Close()
-	probe, _ := json.Marshal(map[string]string{"token": e.secrets[geo.AccessDispatcher], "period": "2026-11"})
-	artifacts := consoleArtifacts(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "--input-type=module", "-", srv.URL, artifacts, string(probe))
-	cmd.Dir = consoleDir
-	cmd.Stdin = strings.NewReader(figuresBrowserScript)
-	cmd.Env = append(os.Environ(), "WANGGE_CHROMIUM="+chromium)
-	cmd.WaitDelay = 5 * time.Second
-	start := time.Now()
-	out, err := cmd.CombinedOutput()
-	t.Logf("node (the figures' browser script, %.1f s):\n%s", time.Since(start).Seconds(), out)
-	if err != nil {
-		t.Fatalf("the figures' browser test failed: %v; screenshots, if any, in %s", err, artifacts)
-	}
-	if !strings.Contains(string(out), "PASS") {
-		t.Fatal("the browser script did not say PASS")
-	}
+	runBrowserScript(t, node, chromium, srv, figuresBrowserScript, map[string]string{"token": e.secrets[geo.AccessDispatcher], "period": "2026-11"})
 }
 
 // figuresBrowserScript is TestConsole_figures's browser part:

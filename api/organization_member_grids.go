@@ -105,11 +105,7 @@ func (s *Server) listGridMembers(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	code := c.Param("code")
-	if geo.ValidateGridCode(code, "") != nil {
-		return badParam("code", "got %q, want a 15-digit grid code", truncate(code))
-	}
-	at, err := queryTime(c, "at", s.cfg.Now().UTC())
+	code, at, err := s.gridAt(c)
 	if err != nil {
 		return err
 	}

@@ -137,16 +137,11 @@ type gridStaffRef struct {
 // leave in force then. Open to viewers like the grid itself, but phones
 // and leave notes only for roles that see personal data.
 func (s *Server) gridPeople(c *gin.Context) error {
-	store := s.cfg.People
-	code := c.Param("code")
-	if geo.ValidateGridCode(code, "") != nil {
-		return badParam("code", "got %q, want a 15-digit grid code", truncate(code))
-	}
-	at, err := queryTime(c, "at", s.cfg.Now().UTC())
+	code, at, err := s.gridAt(c)
 	if err != nil {
 		return err
 	}
-	st, err := store.GridStaffAt(c.Request.Context(), code, at)
+	st, err := s.cfg.People.GridStaffAt(c.Request.Context(), code, at)
 	if err != nil {
 		return err
 	}
@@ -187,6 +182,17 @@ func (s *Server) gridPeople(c *gin.Context) error {
 	}
 	c.JSON(http.StatusOK, out)
 	return nil
+}
+
+// gridAt reads the {code} of a grid and ?at= (default now) of a question
+// about who served the grid at a moment.
+func (s *Server) gridAt(c *gin.Context) (code string, at time.Time, err error) {
+	code = c.Param("code")
+	if geo.ValidateGridCode(code, "") != nil {
+		return "", at, badParam("code", "got %q, want a 15-digit grid code", truncate(code))
+	}
+	at, err = queryTime(c, "at", s.cfg.Now().UTC())
+	return code, at, err
 }
 
 // vacancyTime reads ?at= of a vacancy: when the holder's seat ends

@@ -295,26 +295,13 @@ func read(next func() (int, []string, bool, error), lim Limits) (*File, error) {
 			if index == nil {
 				continue
 			}
-			rf.HeaderRow = line
-			rf.Columns = map[geo.RosterField]Column{}
-			for i, f := range index {
-				name, _ := excelize.ColumnNumberToName(i + 1)
-				rf.Columns[f] = Column{Letter: name, Header: Cell(cells[i])}
-			}
+			rf.HeaderRow, rf.Columns = line, columnsOf(index, cells)
 			if err := rf.checkColumns(); err != nil {
 				return nil, err
 			}
 			continue
 		}
-		row := geo.RosterRow{Line: line, Values: map[geo.RosterField]string{}}
-		for i, f := range index { // the known columns only, however wide the row
-			if i >= len(cells) {
-				continue
-			}
-			if v := clip(Cell(cells[i]), MaxCellBytes); v != "" {
-				row.Values[f] = v
-			}
-		}
+		row := geo.RosterRow{Line: line, Values: valuesOf(index, cells)}
 		if len(row.Values) == 0 {
 			continue
 		}
@@ -335,17 +322,51 @@ func read(next func() (int, []string, bool, error), lim Limits) (*File, error) {
 // (one with a name column), or returns nil. The first column of a field
 // wins; columns with other headers (序号, 备注) are ignored.
 func headerRow(cells []string) map[int]geo.RosterField {
-	index := map[int]geo.RosterField{}
-	seen := map[geo.RosterField]bool{}
+	index, seen := fieldsOf(cells, headers)
+	if !seen[geo.RosterName] {
+		return nil
+	}
+	return index
+}
+
+// fieldsOf maps the positions of cells whose header names a field (by
+// headerKey) to that field, the first column of a field winning, and says
+// which fields were seen. Both kinds of roster read their header rows so.
+func fieldsOf[F comparable](cells []string, headers map[string]F) (map[int]F, map[F]bool) {
+	index := map[int]F{}
+	seen := map[F]bool{}
 	for i, cell := range cells {
 		if f, ok := headers[headerKey(cell)]; ok && !seen[f] {
 			index[i], seen[f] = f, true
 		}
 	}
-	if !seen[geo.RosterName] {
-		return nil
+	return index, seen
+}
+
+// columnsOf says where each field of a header row is, for problems that
+// name the column.
+func columnsOf[F comparable](index map[int]F, header []string) map[F]Column {
+	out := make(map[F]Column, len(index))
+	for i, f := range index {
+		name, _ := excelize.ColumnNumberToName(i + 1)
+		out[f] = Column{Letter: name, Header: Cell(header[i])}
 	}
-	return index
+	return out
+}
+
+// valuesOf is a row's non-empty cells in the header's known columns
+// (however wide the row), by field, each clipped to MaxCellBytes.
+func valuesOf[F comparable](index map[int]F, cells []string) map[F]string {
+	out := map[F]string{}
+	for i, f := range index {
+		if i >= len(cells) {
+			continue
+		}
+		if v := clip(Cell(cells[i]), MaxCellBytes); v != "" {
+			out[f] = v
+		}
+	}
+	return out
 }
 
 // checkColumns refuses a header row without the columns every row needs.

@@ -3,8 +3,6 @@ package rosterfile
 import (
 	"strings"
 
-	"github.com/xuri/excelize/v2"
-
 	"wangge/geo"
 )
 
@@ -79,12 +77,7 @@ func ReadTeams(b []byte) (*TeamFile, error) {
 			if index == nil {
 				continue
 			}
-			tf.HeaderRow = line
-			tf.Columns = map[geo.TeamRosterField]Column{}
-			for i, f := range index {
-				name, _ := excelize.ColumnNumberToName(i + 1)
-				tf.Columns[f] = Column{Letter: name, Header: Cell(cells[i])}
-			}
+			tf.HeaderRow, tf.Columns = line, columnsOf(index, cells)
 			var missing []string
 			for _, r := range teamRequired {
 				if _, ok := tf.Columns[r.field]; !ok {
@@ -97,14 +90,7 @@ func ReadTeams(b []byte) (*TeamFile, error) {
 			}
 			continue
 		}
-		row := geo.TeamRosterRow{Line: line, Values: map[geo.TeamRosterField]string{}}
-		for i, f := range index {
-			if i < len(cells) {
-				if v := clip(Cell(cells[i]), MaxCellBytes); v != "" {
-					row.Values[f] = v
-				}
-			}
-		}
+		row := geo.TeamRosterRow{Line: line, Values: valuesOf(index, cells)}
 		if len(row.Values) == 0 {
 			continue
 		}
@@ -125,13 +111,7 @@ func ReadTeams(b []byte) (*TeamFile, error) {
 // of a work-team roster (with a name and a team column), or returns nil.
 // The first column of a field wins.
 func teamHeaderRow(cells []string) map[int]geo.TeamRosterField {
-	index := map[int]geo.TeamRosterField{}
-	seen := map[geo.TeamRosterField]bool{}
-	for i, cell := range cells {
-		if f, ok := teamHeaders[headerKey(cell)]; ok && !seen[f] {
-			index[i], seen[f] = f, true
-		}
-	}
+	index, seen := fieldsOf(cells, teamHeaders)
 	if !seen[geo.TeamRosterName] || !seen[geo.TeamRosterTeamName] {
 		return nil
 	}
