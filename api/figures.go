@@ -24,10 +24,10 @@ import (
 
 func (s *Server) figureRoutes(v1 router) {
 	dispatch := v1.with(s.require(geo.AccessDispatcher))
-	table := endpoint{needs: needFigures, query: read("level", "period", "from", "to", "sort")}
+	table := endpoint{needs: needFigures, query: read("level", "period", "from", "to", "sort", "town")}
 	dispatch.GET("/figures", table, s.figuresJSON)
 	dispatch.GET("/figures.csv", table, s.figuresCSV)
-	dispatch.GET("/figures.xlsx", endpoint{needs: needFigures, query: read("period", "from", "to", "sort")}, s.figuresXLSX)
+	dispatch.GET("/figures.xlsx", endpoint{needs: needFigures, query: read("period", "from", "to", "sort", "town")}, s.figuresXLSX)
 }
 
 // figuresStore is the store that computes the tables: the incident store,
@@ -39,6 +39,9 @@ func (s *Server) figuresStore() figures.Store {
 
 // figuresRequest is a checked request for tables.
 type figuresRequest struct {
+	// town is the town the tables are limited to (?town=, or the
+	// caller's own when its token is limited to one); "" for all.
+	town   string
 	level  figures.Level
 	period figures.Period
 	sort   figures.Figure
@@ -64,6 +67,13 @@ func (s *Server) readFigures(c *gin.Context) (figuresRequest, error) {
 	if r.sort, err = figures.ParseSort(c.Query("sort")); err != nil {
 		collect(err)
 	}
+	if r.town, err = s.queryTown(c); err != nil {
+		p, ok := err.(*Problem)
+		if !ok || p.Status != http.StatusBadRequest {
+			return r, err // 403: another town than the token's
+		}
+		probs = append(probs, p.Errors...)
+	}
 	if len(probs) > 0 {
 		return r, geo.Invalid(probs...)
 	}
@@ -73,18 +83,22 @@ func (s *Server) readFigures(c *gin.Context) (figuresRequest, error) {
 // table computes level's table of r and ranks it: places best first by the
 // sort figure; time buckets in time order, each with its rank.
 func (s *Server) table(c *gin.Context, r figuresRequest, level figures.Level) (*figures.Table, []figures.Ranked, error) {
-	scope := callerTown(c)
+	scope := r.town
 	if scope != "" && !townLevel(level) {
+		if callerTown(c) == "" {
+			return nil, nil, badParam("town", "figures by %s are the whole deployment's: ask by town, district, village or grid for town %s, or leave town out",
+				level, s.townName(scope))
+		}
 		return nil, nil, problemf(TypeOutsideTown, http.StatusForbidden,
 			"this token is limited to town %s: figures by %s are the whole deployment's; ask by town, district, village or grid",
-			s.townName(string(scope)), level)
+			s.townName(scope), level)
 	}
 	t, err := s.figuresStore().Figures(c.Request.Context(), figures.Query{Level: level, Period: r.period, Now: r.now})
 	if err != nil {
 		return nil, nil, err
 	}
 	if scope != "" {
-		if t, err = s.townTable(c, r, t, string(scope)); err != nil {
+		if t, err = s.townTable(c, r, t, scope); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -249,7 +263,7 @@ func townLevel(level figures.Level) bool {
 }
 
 // townTable keeps the rows of t in town and makes its total the town's
-// own row (exact: medians do not add up), for a caller limited to town.
+// own row (exact: medians do not add up), for a table limited to town.
 func (s *Server) townTable(c *gin.Context, r figuresRequest, t *figures.Table, town string) (*figures.Table, error) {
 	out := *t
 	out.Rows = nil

@@ -72,16 +72,16 @@ func (s *Server) figuresXLSX(c *gin.Context) error {
 	if snap := s.registry.Load(); snap != nil {
 		town = snap.Whole().Name
 	}
-	if scope := callerTown(c); scope != "" {
+	if r.town != "" {
 		if snap := s.registry.Load(); snap != nil {
-			if t, ok := snap.TownOf(string(scope)); ok {
+			if t, ok := snap.TownOf(r.town); ok {
 				town = t.Name
 			}
 		}
 	}
 	sheets := 0
 	for _, level := range figures.ReportLevels {
-		if callerTown(c) != "" && !townLevel(level) {
+		if r.town != "" && !townLevel(level) {
 			continue // a town's 通报 has its own sheets only
 		}
 		t, ranked, err := s.table(c, r, level)

@@ -66,6 +66,48 @@ func TestScopedDispatcher_figures(t *testing.T) {
 	if got, want := f.GetSheetList(), []string{"乡镇（街道）", "片区", "村（社区）", "网格", "说明"}; !slices.Equal(got, want) {
 		t.Errorf("town A's 通报 sheets %v, want %v", got, want)
 	}
+
+	// The county's dispatcher asks for town B's table with ?town=: the
+	// same rows and total a town B token gets.
+	var asked, own figuresAnswer
+	if code := e.do(geo.AccessDispatcher, http.MethodGet, "/v1/figures?level=village&period=2026&town="+townB, nil, &asked); code != 200 {
+		t.Fatalf("the county's dispatcher, town B's villages: %d", code)
+	}
+	if code := e.do(dispatcherB, http.MethodGet, "/v1/figures?level=village&period=2026", nil, &own); code != 200 {
+		t.Fatalf("town B's dispatcher, its villages: %d", code)
+	}
+	if len(asked.Rows) == 0 || len(asked.Rows) != len(own.Rows) || asked.Total.Key != townB ||
+		asked.Total.Figures["accepted"] == nil || *asked.Total.Figures["accepted"] != 1 {
+		t.Errorf("?town=%s: %d rows, total %+v; want town B's %d rows and its own total (1 accepted)", townB, len(asked.Rows), asked.Total, len(own.Rows))
+	}
+	for _, tc := range []struct {
+		who    geo.AccessRole
+		target string
+		status int
+		where  string
+	}{
+		{geo.AccessDispatcher, "/v1/figures?level=person&period=2026&town=" + townB, 400, "town"}, // persons are the deployment's
+		{geo.AccessDispatcher, "/v1/figures?level=village&period=2026&town=999999999", 400, "town"},
+		{geo.AccessDispatcher, "/v1/figures?level=village&period=bad&town=x", 400, "period"}, // every problem at once
+		{dispatcherA, "/v1/figures?level=village&period=2026&town=" + townB, 403, ""},
+	} {
+		var p problemAnswer
+		code := e.do(tc.who, http.MethodGet, tc.target, nil, &p)
+		named := tc.where == ""
+		for _, pe := range p.Errors {
+			named = named || pe.Where == tc.where
+		}
+		if code != tc.status || !named {
+			t.Errorf("%s %s: %d %+v, want %d naming %q", tc.who, tc.target, code, p, tc.status, tc.where)
+		}
+	}
+	if rec := e.raw(geo.AccessDispatcher, "/v1/figures.xlsx?period=2026&town="+townB); rec.Code != 200 {
+		t.Errorf("town B's 通报 for the county's dispatcher: %d", rec.Code)
+	} else if f, err := excelize.OpenReader(rec.Body); err != nil {
+		t.Error(err)
+	} else if got := f.GetSheetList(); !slices.Equal(got, []string{"乡镇（街道）", "片区", "村（社区）", "网格", "说明"}) {
+		t.Errorf("town B's 通报 sheets %v", got)
+	}
 }
 
 // TestScopedDispatcher_staffing: a town's dispatcher sees its town's

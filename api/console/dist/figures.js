@@ -15,7 +15,7 @@ const LEVELS = [
 
 // PLACE_LEVELS are the levels whose rows are places with codes that nest
 // (a grid's code starts with its village's, its town's): a town chosen in
-// the header keeps its own.
+// the header asks for its own (?town=).
 const PLACE_LEVELS = ['town', 'district', 'village', 'grid'];
 
 // BAR_ROWS bounds the bars: a league table of 200 grids is read as a list,
@@ -66,7 +66,7 @@ function formatValue(fig, v) {
 }
 
 async function createPanel(env) {
-  const { h, getJSON, ProblemError, problemSection, state, inTown } = env;
+  const { h, getJSON, ProblemError, problemSection, state } = env;
   const Chart = await loadChart();
 
   const el = {};
@@ -108,8 +108,16 @@ async function createPanel(env) {
     return p ? `period=${encodeURIComponent(p)}` : '';
   }
 
+  // townQuery limits a table of a place level (or the 通报, with its
+  // place sheets only) to the town chosen in the header; time, person and
+  // item tables are the deployment's.
+  function townQuery(level) {
+    return state.townCode && (level === undefined || PLACE_LEVELS.includes(level)) ? `town=${state.townCode}` : '';
+  }
+
   function query(withLevel = true) {
-    return [withLevel ? `level=${el.level.value}` : '', periodQuery(), `sort=${el.sort.value}`].filter(Boolean).join('&');
+    return [withLevel ? `level=${el.level.value}` : '', periodQuery(), `sort=${el.sort.value}`,
+      townQuery(withLevel ? el.level.value : undefined)].filter(Boolean).join('&');
   }
 
   function showError(err) {
@@ -133,17 +141,10 @@ async function createPanel(env) {
         getJSON(`/v1/figures?level=month&from=${from}&to=${to}&sort=accepted`, { token: state.token }),
       ]);
       if (seq !== view.seq) return;
-      // A town chosen in the header: the places of the table are its own
-      // (their codes start with the town's) and the total is its row at
-      // the town level. The figures do not take ?town=; a town's token
-      // gets its own rows from the server already.
-      if (state.townCode && PLACE_LEVELS.includes(table.level)) {
-        const towns = await getJSON(`/v1/figures?level=town&${query(false)}`, { token: state.token });
-        if (seq !== view.seq) return;
-        const own = towns.rows.find((r) => r.key === state.townCode);
-        let place = 0;
-        table.rows = table.rows.filter((r) => inTown(r.key)).map((r) => ({ ...r, rank: r.rank ? ++place : 0 }));
-        table.total = own ? { ...own, name: `${own.name}合计` } : { ...table.total, name: `${table.total.name}（全部乡镇）` };
+      // A town chosen in the header: the server kept its places and made
+      // its own row the total.
+      if (townQuery(table.level)) {
+        table.total = { ...table.total, name: `${table.total.name}合计` };
         table.town = state.townCode;
       }
       view.table = table;

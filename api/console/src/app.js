@@ -1040,7 +1040,7 @@ function wire() {
   // The layer list starts folded on a phone, where the map needs the room.
   if (phone()) document.getElementById('layers').open = false;
   document.getElementById('figures-toggle').addEventListener('click', () => import('./figures.js') // 考核 figures
-    .then(({ toggleFigures }) => toggleFigures({ h, getJSON, ProblemError, problemSection, state, inTown }))
+    .then(({ toggleFigures }) => toggleFigures({ h, getJSON, ProblemError, problemSection, state }))
     .catch((err) => openPanel(problemSection(new ProblemError(0, { title: '考核加载失败', detail: err.message })))));
   document.getElementById('search').addEventListener('submit', (e) => {
     e.preventDefault();
