@@ -231,7 +231,7 @@ func (m *Main) loadDemo(ctx context.Context, db *database) error {
 		if _, err := db.ImportTown(ctx, td, "demo", "demo town loaded on first start"); err != nil {
 			return fmt.Errorf("loading the demo town: %w", err)
 		}
-		// Its service points and duty rosters for the demo year, generated
+		// Its service points and duty rosters (to towngen.RosterEnd), generated
 		// from the town's files with a fixed seed.
 		cat, err := geo.LoadCatalogue(ctx, db)
 		if err != nil {

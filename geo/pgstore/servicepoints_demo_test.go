@@ -56,10 +56,14 @@ func TestDemoServicePoints_loadWithTheDemoTown(t *testing.T) {
 	t.Logf("%d service points, %d shifts in the demo year", len(points), len(shifts))
 	night := time.Date(2026, 9, 30, 23, 0, 0, 0, workcal.Zone)
 	holiday := time.Date(2026, 10, 1, 23, 0, 0, 0, workcal.Zone)
+	// The rosters run a year past the demo year: a demo started then finds
+	// the desk on duty, on 2027's statutory days too (除夕 2027 is 5 February).
+	later := time.Date(2027, 6, 1, 23, 0, 0, 0, workcal.Zone)
+	eve := time.Date(2027, 2, 5, 23, 0, 0, 0, workcal.Zone)
 	for _, c := range []struct {
 		at    time.Time
 		shift string
-	}{{night, "夜班"}, {holiday, "节假日值班"}} {
+	}{{night, "夜班"}, {holiday, "节假日值班"}, {later, "夜班"}, {eve, "节假日值班"}} {
 		loaded, gen, err := db.LoadArea(ctx, 0, c.at)
 		if err != nil {
 			t.Fatal(err)
