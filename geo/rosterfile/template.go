@@ -1,7 +1,6 @@
 package rosterfile
 
 import (
-	"bytes"
 	"fmt"
 
 	"github.com/xuri/excelize/v2"
@@ -13,12 +12,7 @@ import (
 // Excel must keep the cell as text (phones and 15-digit codes would
 // otherwise turn into numbers like 4.31321E+14), and the line of 填写说明
 // that explains it.
-var templateColumns = []struct {
-	header string
-	width  float64
-	text   bool
-	help   string
-}{
+var templateColumns = []templateColumn{
 	{"序号", 6, false, "可选，不导入。"},
 	{"姓名", 10, false, "必填。两字姓名中间的空格会被去掉。"},
 	{"联系电话", 16, true, "必填。手机号（11位，13x–19x）或带区号的固定电话（如 0738-6812345）。"},
@@ -52,98 +46,31 @@ func exampleRow(snap *geo.Snapshot) []any {
 // grids of snap. Uploaded unchanged, the template reads as one row: the
 // example.
 func Template(snap *geo.Snapshot) ([]byte, error) {
-	f := excelize.NewFile()
-	defer f.Close()
-	const sheet, help, grids = "花名册", "填写说明", "网格列表"
-	if err := f.SetSheetName("Sheet1", sheet); err != nil {
-		return nil, err
+	t := sheetTemplate{sheet: "花名册", columns: templateColumns, example: exampleRow(snap), maxRows: MaxRows,
+		choices: map[int][]string{6: {"网格长", "副网格长", "网格员", "联村工作组组长"}}, // 职务
+		rules: [][]any{
+			{"一人一行", "同一人担任多个职务时每个职务一行；同一行重复出现会被拒绝。"},
+			{"以名单为准", "名单中出现的每个网格的每种职务（如某网格的网格长、网格员），以名单为准：名单未列出的原任职人员将被免去该职务；名单未出现的网格与职务不变。"},
+			{"一岗一人", "每个网格只有一名网格长、一名副网格长，每个村只有一名联村工作组组长；新任命生效时原任职务同时结束。"},
+			{"人员识别", "按姓名+电话识别在职人员；电话不同视为新人员（更换电话请先在系统中修改）。"},
+			{"先预检后导入", "上传默认只预检（dry_run=true），逐行报告将发生的变化与错误（行号、列）；确认无误后以 dry_run=false 导入，全部成功或全部不变。"},
+			{"限制", fmt.Sprintf("最多 %d 行；也可上传 UTF-8 或 GB18030 编码的 .csv 文件，表头相同。", MaxRows)},
+			{"网格版本", fmt.Sprintf("第 %d 代（%s）", snap.Generation, snap.Whole().Name)},
+		},
+		extra: func(f *excelize.File, bold, text int) error { return gridsSheet(f, snap, bold, text) },
 	}
-	bold, err := f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true},
-		Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"DDEBF7"}}})
-	if err != nil {
-		return nil, err
-	}
-	text, err := f.NewStyle(&excelize.Style{NumFmt: 49}) // "@": keep as text
-	if err != nil {
-		return nil, err
-	}
-	example, err := f.NewStyle(&excelize.Style{NumFmt: 49, Font: &excelize.Font{Italic: true, Color: "808080"}})
-	if err != nil {
-		return nil, err
-	}
-	exampleRow := exampleRow(snap)
-	for i, col := range templateColumns {
-		name, _ := excelize.ColumnNumberToName(i + 1)
-		if err := f.SetCellStr(sheet, name+"1", col.header); err != nil {
-			return nil, err
-		}
-		if err := f.SetColWidth(sheet, name, name, col.width); err != nil {
-			return nil, err
-		}
-		if col.text {
-			if err := f.SetColStyle(sheet, name, text); err != nil {
-				return nil, err
-			}
-		}
-		if err := f.SetCellValue(sheet, name+"2", exampleRow[i]); err != nil {
-			return nil, err
-		}
-	}
-	last, _ := excelize.ColumnNumberToName(len(templateColumns))
-	if err := f.SetCellStyle(sheet, "A1", last+"1", bold); err != nil {
-		return nil, err
-	}
-	if err := f.SetCellStyle(sheet, "A2", last+"2", example); err != nil {
-		return nil, err
-	}
-	dv := excelize.NewDataValidation(true)
-	dv.Sqref = "G2:G20001"
-	if err := dv.SetDropList([]string{"网格长", "副网格长", "网格员", "联村工作组组长"}); err != nil {
-		return nil, err
-	}
-	if err := f.AddDataValidation(sheet, dv); err != nil {
-		return nil, err
-	}
-	if err := f.SetPanes(sheet, &excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
-		return nil, err
-	}
+	return t.xlsx()
+}
 
-	if _, err := f.NewSheet(help); err != nil {
-		return nil, err
-	}
-	lines := [][]any{{"列", "说明"}}
-	for _, col := range templateColumns {
-		lines = append(lines, []any{col.header, col.help})
-	}
-	lines = append(lines, []any{}, []any{"规则", ""},
-		[]any{"一人一行", "同一人担任多个职务时每个职务一行；同一行重复出现会被拒绝。"},
-		[]any{"以名单为准", "名单中出现的每个网格的每种职务（如某网格的网格长、网格员），以名单为准：名单未列出的原任职人员将被免去该职务；名单未出现的网格与职务不变。"},
-		[]any{"一岗一人", "每个网格只有一名网格长、一名副网格长，每个村只有一名联村工作组组长；新任命生效时原任职务同时结束。"},
-		[]any{"人员识别", "按姓名+电话识别在职人员；电话不同视为新人员（更换电话请先在系统中修改）。"},
-		[]any{"先预检后导入", "上传默认只预检（dry_run=true），逐行报告将发生的变化与错误（行号、列）；确认无误后以 dry_run=false 导入，全部成功或全部不变。"},
-		[]any{"限制", fmt.Sprintf("最多 %d 行；也可上传 UTF-8 或 GB18030 编码的 .csv 文件，表头相同。", MaxRows)},
-		[]any{"网格版本", fmt.Sprintf("第 %d 代（%s）", snap.Generation, snap.Whole().Name)},
-	)
-	for i, l := range lines {
-		if err := f.SetSheetRow(help, fmt.Sprintf("A%d", i+1), &l); err != nil {
-			return nil, err
-		}
-	}
-	if err := f.SetColWidth(help, "A", "A", 14); err != nil {
-		return nil, err
-	}
-	if err := f.SetColWidth(help, "B", "B", 100); err != nil {
-		return nil, err
-	}
-	if err := f.SetCellStyle(help, "A1", "B1", bold); err != nil {
-		return nil, err
-	}
-
+// gridsSheet adds the sheet 网格列表: the grids of snap, with their
+// villages, for the roster's codes.
+func gridsSheet(f *excelize.File, snap *geo.Snapshot, bold, text int) error {
+	const grids = "网格列表"
 	if _, err := f.NewSheet(grids); err != nil {
-		return nil, err
+		return err
 	}
 	if err := f.SetSheetRow(grids, "A1", &[]any{"网格编码", "网格名称", "村（社区）", "村代码"}); err != nil {
-		return nil, err
+		return err
 	}
 	for i := range snap.Grids {
 		gr := &snap.Grids[i]
@@ -152,25 +79,16 @@ func Template(snap *geo.Snapshot) ([]byte, error) {
 			vname = v.Name
 		}
 		if err := f.SetSheetRow(grids, fmt.Sprintf("A%d", i+2), &[]any{gr.Code, gr.Name, vname, gr.VillageCode}); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	if err := f.SetColStyle(grids, "A", text); err != nil {
-		return nil, err
-	}
-	if err := f.SetColStyle(grids, "D", text); err != nil {
-		return nil, err
+	for _, col := range []string{"A", "D"} {
+		if err := f.SetColStyle(grids, col, text); err != nil {
+			return err
+		}
 	}
 	if err := f.SetColWidth(grids, "A", "D", 18); err != nil {
-		return nil, err
+		return err
 	}
-	if err := f.SetCellStyle(grids, "A1", "D1", bold); err != nil {
-		return nil, err
-	}
-	f.SetActiveSheet(0)
-	var buf bytes.Buffer
-	if _, err := f.WriteTo(&buf); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return f.SetCellStyle(grids, "A1", "D1", bold)
 }

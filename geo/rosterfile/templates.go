@@ -44,6 +44,9 @@ type sheetTemplate struct {
 	choices map[int][]string
 	rules   [][]any
 	maxRows int
+	// extra, when set, adds sheets after 填写说明 (the people roster's
+	// 网格列表), with the header and text styles.
+	extra func(f *excelize.File, bold, text int) error
 }
 
 // xlsx writes t as a workbook.
@@ -127,6 +130,11 @@ func (t sheetTemplate) xlsx() ([]byte, error) {
 	if err := f.SetCellStyle(help, "A1", "B1", bold); err != nil {
 		return nil, err
 	}
+	if t.extra != nil {
+		if err := t.extra(f, bold, text); err != nil {
+			return nil, err
+		}
+	}
 	f.SetActiveSheet(0)
 	var buf bytes.Buffer
 	if _, err := f.WriteTo(&buf); err != nil {
@@ -154,11 +162,7 @@ func (t sheetTemplate) csv() []byte {
 // TemplateCSV is the people roster's template (Template) as a .csv file:
 // the header row and the example row.
 func TemplateCSV(snap *geo.Snapshot) []byte {
-	t := sheetTemplate{columns: make([]templateColumn, len(templateColumns)), example: exampleRow(snap)}
-	for i, c := range templateColumns {
-		t.columns[i] = templateColumn{header: c.header}
-	}
-	return t.csv()
+	return sheetTemplate{columns: templateColumns, example: exampleRow(snap)}.csv()
 }
 
 // templateTown is the town a template's example names: town when snap
