@@ -297,7 +297,11 @@ type Reloader struct {
 	asked atomic.Uint64 // tickets handed to callers of Reload
 	mu    sync.Mutex
 	done  uint64 // every ticket up to done is served by a finished load
+	loads atomic.Uint64
 }
+
+// Loads is how many snapshots the reloader has built.
+func (r *Reloader) Loads() uint64 { return r.loads.Load() }
 
 // NewReloader returns a reloader that builds snapshots with load and keeps
 // them in reg.
@@ -320,6 +324,7 @@ func (r *Reloader) Reload(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	r.loads.Add(1)
 	r.reg.Replace(snap)
 	r.done = covers
 	return nil

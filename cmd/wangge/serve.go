@@ -106,6 +106,13 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.loadDemo(ctx, db); err != nil {
 		return err
 	}
+	// Listening before the first loads lets them count as the listener's
+	// first catch-up: a national snapshot is built once at start, not twice.
+	listener, err := db.StartListening(ctx)
+	if err != nil {
+		return err
+	}
+	defer listener.Close(ctx)
 	if err := m.reload(ctx, db); err != nil {
 		return err
 	}
@@ -142,7 +149,7 @@ func (m *Main) Run(ctx context.Context) error {
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer func() { stopWatch(); wg.Wait() }()
 	wg.Add(4)
-	go func() { defer wg.Done(); m.watch(watchCtx, db) }()
+	go func() { defer wg.Done(); m.watch(watchCtx, db, listener) }()
 	go func() { defer wg.Done(); m.reloadPeriodically(watchCtx, db) }()
 	go func() { defer wg.Done(); m.escalate(watchCtx, db) }()
 	go func() { defer wg.Done(); m.worker.Run(watchCtx) }()
@@ -374,18 +381,19 @@ const reloadEvery = time.Minute
 // and reconnects with backoff while PostgreSQL is down; lookups meanwhile
 // keep answering from the snapshot in memory. Announcements sent while the
 // listener was disconnected are lost, so every (re)connect reloads the
-// tokens and the snapshot at once (Listen's empty payload), and the backoff
+// tokens and the snapshot at once (Listen's empty payload; not on the first
+// connection, first, opened before start-up loaded them), and the backoff
 // stays at most watchBackoffMax: a token revoked just after an outage is
 // refused within that, not after a backoff grown during the outage. The
 // tokens are also reloaded every tokenReloadEvery, in case an
 // announcement is lost without the connection breaking.
-func (m *Main) watch(ctx context.Context, db *database) {
+func (m *Main) watch(ctx context.Context, db *database, first *pgstore.Listener) {
 	done := make(chan struct{})
 	defer func() { <-done }()
 	go func() { defer close(done); m.reloadTokensPeriodically(ctx, db) }()
 	backoff := time.Second
 	for ctx.Err() == nil {
-		err := db.Listen(ctx, func(payload string) {
+		onNotify := func(payload string) {
 			backoff = time.Second
 			if payload == pgstore.OutboxChanged {
 				m.worker.Wake()
@@ -426,7 +434,14 @@ func (m *Main) watch(ctx context.Context, db *database) {
 			if s := m.Registry.Load(); cur == nil || s.Generation != cur.Generation {
 				m.log.Info("loaded a new generation", "generation", s.Generation, "grids", len(s.Grids))
 			}
-		})
+		}
+		var err error
+		if first != nil {
+			err = first.Wait(ctx, onNotify)
+			first = nil
+		} else {
+			err = db.Listen(ctx, onNotify)
+		}
 		if ctx.Err() != nil {
 			return
 		}
