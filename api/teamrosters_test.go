@@ -273,6 +273,51 @@ func TestTeamRoster_problemsLocated(t *testing.T) {
 		t.Errorf("a roster the store refused wrote: %v → %v", before, after)
 	}
 
+	// So are the seat and coverage rules the JSON API keeps: 丁组 has had
+	// a leader and 2村 since this very instant, so a roster of the same
+	// instant can seat nobody else as 组长 nor move 2村 to 戊组 (either
+	// would end a term the moment it starts).
+	var teams struct {
+		Teams []struct {
+			ID   int64
+			Name string
+		}
+	}
+	e.do("", "GET", "/v1/teams", nil, &teams)
+	var d struct{ ID int64 }
+	for _, tm := range teams.Teams {
+		if tm.Name == "丁组" {
+			d.ID = tm.ID
+		}
+	}
+	if code := e.do(geo.AccessAdmin, "PUT", fmt.Sprintf("/v1/teams/%d/leader", d.ID), map[string]any{"name": "组长丁", "phone": "13700002009"}, nil); code != 200 {
+		t.Fatalf("appointing 丁组's leader: %d", code)
+	}
+	if code := e.do(geo.AccessAdmin, "POST", fmt.Sprintf("/v1/teams/%d/villages", d.ID), map[string]any{"village": "431321101202"}, nil); code != 201 {
+		t.Fatalf("丁组 covering 2村: %d", code)
+	}
+	before = e.structureCounts()
+	for _, c := range []struct {
+		row  []string
+		cell string
+		says string
+	}{
+		{[]string{"1", "丁组", "", "组长", "张三", "13700002001", "2村", ""}, "D3", "组长丁"},
+		{[]string{"1", "戊组", "联村", "组长", "李四", "13700002002", "2村", ""}, "G3", "丁组"},
+	} {
+		code, rep, _ := e.postTeams(teamXLSX(t, [][]string{c.row}), xlsxType, false)
+		found := false
+		for _, er := range rep.Errors {
+			found = found || fmt.Sprintf("%s%d", er.Column, er.Row) == c.cell && strings.Contains(er.Reason, c.says)
+		}
+		if code != 422 || !found {
+			t.Errorf("%v: %d %+v, want a problem at %s naming %s", c.row, code, rep.Errors, c.cell, c.says)
+		}
+	}
+	if after := e.structureCounts(); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Errorf("a roster the store refused wrote: %v → %v", before, after)
+	}
+
 	text := "工作组,职务,姓名,联系电话,联系村\r\n甲组,组长,张三,13700002001,1村\r\n甲组,成员,李四,13700002002,\r\n"
 	gb, err := simplifiedchinese.GB18030.NewEncoder().String(text)
 	if err != nil {

@@ -284,6 +284,105 @@ func openBody(ctx context.Context, tx pgx.Tx, a *geo.SeatAppointment, vacating b
 	return seatBody{a: a, single: geo.SeatSecretary}, nil
 }
 
+// seating is what seating a person in a role on a body does: nothing,
+// when they hold that seat already (held), or end toEnd, their other seat
+// on the body and, for the single seat, its holder.
+type seating struct {
+	held  *geo.Seat
+	toEnd []geo.Seat
+}
+
+// planSeat decides seating person (0: one not stored yet) in role at from,
+// for AppointSeat and the team roster import alike. It refuses (ECONFLICT)
+// to end a seat that starts at or after from, and to seat anyone in the
+// single seat before its next holder's term. target names the body in
+// the refusal.
+func (b seatBody) planSeat(ctx context.Context, tx pgx.Tx, role string, person int64, from time.Time, target string) (seating, error) {
+	var out seating
+	if person != 0 {
+		mine, err := b.lock(ctx, tx, "", from, person)
+		if err != nil {
+			return out, err
+		}
+		for _, m := range mine {
+			if m.Role == role {
+				out.held = &m
+				return out, nil
+			}
+		}
+		out.toEnd = mine // their other seat on the body
+	}
+	if role == b.single {
+		holders, err := b.lock(ctx, tx, role, from, 0)
+		if err != nil {
+			return out, err
+		}
+		out.toEnd = append(out.toEnd, holders...)
+		if name, starts, found, err := b.later(ctx, tx, role, from); err != nil {
+			return out, err
+		} else if found {
+			return out, geo.Errorf(geo.ECONFLICT, "from %s is before %s's seat as %s of %s, which starts at %s: an appointment can start at or after then",
+				from.Format(time.RFC3339), name, role, target, starts.Format(time.RFC3339))
+		}
+	}
+	for _, h := range out.toEnd {
+		if !h.From.Before(from) {
+			return out, geo.Errorf(geo.ECONFLICT, "%s holds the %s seat of %s from %s: an appointment must start after that (from %s)",
+				h.Person.Name, h.Role, target, h.From.Format(time.RFC3339), from.Format(time.RFC3339))
+		}
+	}
+	return out, nil
+}
+
+// takeSeat carries out plan: it ends plan's seats at from and seats person
+// in role. handed are the single seat's holders who leave it, whose open
+// incidents go to the new holder (handOverEnded).
+func (b seatBody) takeSeat(ctx context.Context, tx pgx.Tx, plan seating, person geo.Person, role string, from time.Time) (seat geo.Seat, ended []geo.Seat, handed []geo.Assignment, err error) {
+	for _, h := range plan.toEnd {
+		if err := b.end(ctx, tx, h.ID, from); err != nil {
+			return seat, nil, nil, err
+		}
+		h.To = from
+		ended = append(ended, h)
+		if h.Role == b.single && h.Person.ID != person.ID {
+			handed = append(handed, geo.Assignment{Person: h.Person, Role: b.routingRole(), From: h.From, To: h.To})
+		}
+	}
+	b.a.Role, b.a.From = role, from
+	id, err := b.insert(ctx, tx, person.ID)
+	if err != nil {
+		return seat, nil, nil, err
+	}
+	return geo.Seat{ID: id, Person: person, Role: role, From: from}, ended, handed, nil
+}
+
+// vacate ends seat h at at, for VacateSeat and the import alike; it
+// refuses (ECONFLICT) a seat that starts at or after at. handed is the
+// single seat's holder, whose open incidents go on to whoever covers it.
+func (b seatBody) vacate(ctx context.Context, tx pgx.Tx, h geo.Seat, at time.Time, target string) (ended geo.Seat, handed []geo.Assignment, err error) {
+	if !h.From.Before(at) {
+		return h, nil, geo.Errorf(geo.ECONFLICT, "%s holds the %s seat of %s from %s: it can only end after that (at %s)",
+			h.Person.Name, h.Role, target, h.From.Format(time.RFC3339), at.Format(time.RFC3339))
+	}
+	if err := b.end(ctx, tx, h.ID, at); err != nil {
+		return h, nil, err
+	}
+	h.To = at
+	if h.Role == b.single {
+		handed = []geo.Assignment{{Person: h.Person, Role: b.routingRole(), From: h.From, To: h.To}}
+	}
+	return h, handed, nil
+}
+
+// endedSeats is how the audit log names the seats an appointment ended.
+func endedSeats(ended []geo.Seat) []map[string]any {
+	out := make([]map[string]any, len(ended))
+	for i, e := range ended {
+		out[i] = map[string]any{"seat": e.ID, "person": e.Person.ID, "name": e.Person.Name, "role": e.Role}
+	}
+	return out
+}
+
 // AppointSeat seats a person on a district's body or a team (see
 // geo.StructureStore).
 func (db *DB) AppointSeat(ctx context.Context, a geo.SeatAppointment, actor string, now time.Time) (*geo.SeatResult, error) {
@@ -304,68 +403,32 @@ func (db *DB) AppointSeat(ctx context.Context, a geo.SeatAppointment, actor stri
 		if !person.EndedAt.IsZero() {
 			return geo.Errorf(geo.ECONFLICT, "person %d (%s) left at %s and cannot be appointed", person.ID, person.Name, person.EndedAt.Format(time.RFC3339))
 		}
-		var toEnd []geo.Seat
+		var pid int64
 		if !res.PersonCreated {
-			mine, err := body.lock(ctx, tx, "", a.From, person.ID)
-			if err != nil {
-				return err
-			}
-			for _, m := range mine {
-				if m.Role == a.Role {
-					res.Seat, res.Unchanged = m, true
-					out = res
-					return nil
-				}
-			}
-			toEnd = append(toEnd, mine...) // their other seat on the body
+			pid = person.ID
 		}
-		if a.Role == body.single {
-			holders, err := body.lock(ctx, tx, a.Role, a.From, 0)
-			if err != nil {
-				return err
-			}
-			toEnd = append(toEnd, holders...)
-			if name, starts, found, err := body.later(ctx, tx, a.Role, a.From); err != nil {
-				return err
-			} else if found {
-				return geo.Errorf(geo.ECONFLICT, "from %s is before %s's seat as %s of %s, which starts at %s: an appointment can start at or after then",
-					a.From.Format(time.RFC3339), name, a.Role, a.Target(), starts.Format(time.RFC3339))
-			}
+		plan, err := body.planSeat(ctx, tx, a.Role, pid, a.From, a.Target())
+		if err != nil {
+			return err
 		}
-		for _, h := range toEnd {
-			if !h.From.Before(a.From) {
-				return geo.Errorf(geo.ECONFLICT, "%s holds the %s seat of %s from %s: an appointment must start after that (from %s)",
-					h.Person.Name, h.Role, a.Target(), h.From.Format(time.RFC3339), a.From.Format(time.RFC3339))
-			}
+		if plan.held != nil {
+			res.Seat, res.Unchanged = *plan.held, true
+			out = res
+			return nil
 		}
 		if res.PersonCreated {
 			if err := tx.QueryRow(ctx, q("person_insert"), person.Name, person.Phone, now).Scan(&person.ID); err != nil {
 				return err
 			}
 		}
-		var handed []geo.Assignment
-		for _, h := range toEnd {
-			if err := body.end(ctx, tx, h.ID, a.From); err != nil {
-				return err
-			}
-			h.To = a.From
-			res.Ended = append(res.Ended, h)
-			if h.Role == body.single && h.Person.ID != person.ID {
-				handed = append(handed, geo.Assignment{Person: h.Person, Role: body.routingRole(), From: h.From, To: h.To})
-			}
-		}
-		id, err := body.insert(ctx, tx, person.ID)
+		seat, ended, handed, err := body.takeSeat(ctx, tx, plan, person, a.Role, a.From)
 		if err != nil {
 			return err
 		}
-		res.Seat = geo.Seat{ID: id, Person: person, Role: a.Role, From: a.From}
+		res.Seat, res.Ended = seat, ended
 		out = res
-		ended := make([]map[string]any, len(res.Ended))
-		for i, e := range res.Ended {
-			ended[i] = map[string]any{"seat": e.ID, "person": e.Person.ID, "name": e.Person.Name, "role": e.Role}
-		}
-		if err := audit(ctx, tx, now, actor, "seat.appoint", a.Target(), map[string]any{"ended": ended},
-			map[string]any{"seat": id, "role": a.Role, "person": person.ID, "name": person.Name, "from": a.From,
+		if err := audit(ctx, tx, now, actor, "seat.appoint", a.Target(), map[string]any{"ended": endedSeats(ended)},
+			map[string]any{"seat": seat.ID, "role": a.Role, "person": person.ID, "name": person.Name, "from": a.From,
 				"person_created": res.PersonCreated}, ""); err != nil {
 			return err
 		}
@@ -399,21 +462,14 @@ func (db *DB) VacateSeat(ctx context.Context, a geo.SeatAppointment, actor strin
 		if len(held) == 0 {
 			return geo.Errorf(geo.ENOTFOUND, "nobody holds the %s seat of %s at %s", a.Role, a.Target(), a.From.Format(time.RFC3339))
 		}
-		h := held[0]
-		if !h.From.Before(a.From) {
-			return geo.Errorf(geo.ECONFLICT, "%s holds the %s seat of %s from %s: it can only end after that",
-				h.Person.Name, h.Role, a.Target(), h.From.Format(time.RFC3339))
-		}
-		if err := body.end(ctx, tx, h.ID, a.From); err != nil {
+		h, leaving, err := body.vacate(ctx, tx, held[0], a.From, a.Target())
+		if err != nil {
 			return err
 		}
-		h.To = a.From
 		out = &h
 		var handed []string
-		if h.Role == body.single {
-			handed, err = handOverEnded(ctx, db, tx, []geo.Assignment{{Person: h.Person, Role: body.routingRole(), From: h.From, To: h.To}},
-				actor, now, a.From)
-			if err != nil {
+		if len(leaving) > 0 {
+			if handed, err = handOverEnded(ctx, db, tx, leaving, actor, now, a.From); err != nil {
 				return err
 			}
 		}
@@ -653,6 +709,53 @@ func (db *DB) UpdateTeam(ctx context.Context, id int64, u geo.TeamUpdate, actor 
 	return out, nil
 }
 
+// planCover decides putting village under team id from from, for
+// CoverVillage and the team roster import alike: cov is the coverage that
+// stops then, already the team's own coverage if it covers the village
+// already. It refuses (ECONFLICT) a coverage that starts at or after from.
+func planCover(ctx context.Context, tx pgx.Tx, id int64, village string, from time.Time) (cov []geo.TeamVillage, already *geo.TeamVillage, err error) {
+	rows, _ := tx.Query(ctx, q("village_cover_lock"), village, from)
+	cov, err = collectCoverage(rows)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, c := range cov {
+		switch {
+		case c.TeamID == id && !c.From.After(from):
+			return nil, &c, nil
+		case !c.From.Before(from):
+			return nil, nil, geo.Errorf(geo.ECONFLICT, "team %d (%s) covers village %s from %s: a coverage can start after that (from %s)",
+				c.TeamID, c.TeamName, village, c.From.Format(time.RFC3339), from.Format(time.RFC3339))
+		}
+	}
+	return cov, nil, nil
+}
+
+// takeVillage carries out planCover: cov stops at from and team id covers
+// the village from then.
+func takeVillage(ctx context.Context, tx pgx.Tx, id int64, village string, cov []geo.TeamVillage, from time.Time) (int64, []geo.TeamVillage, error) {
+	var ended []geo.TeamVillage
+	for _, c := range cov {
+		if _, err := tx.Exec(ctx, q("village_cover_end"), c.ID, from); err != nil {
+			return 0, nil, err
+		}
+		c.To = from
+		ended = append(ended, c)
+	}
+	var cid int64
+	err := tx.QueryRow(ctx, q("village_cover_insert"), id, village, from).Scan(&cid)
+	return cid, ended, err
+}
+
+// endedCoverage is how the audit log names the coverage a team took over.
+func endedCoverage(ended []geo.TeamVillage) []map[string]any {
+	out := make([]map[string]any, len(ended))
+	for i, e := range ended {
+		out[i] = map[string]any{"team": e.TeamID, "name": e.TeamName}
+	}
+	return out
+}
+
 // CoverVillage puts a village under a team from from; the team covering
 // it before stops then.
 func (db *DB) CoverVillage(ctx context.Context, id int64, village string, from time.Time, actor string, now time.Time) (*geo.TeamVillage, []geo.TeamVillage, error) {
@@ -680,37 +783,20 @@ func (db *DB) CoverVillage(ctx context.Context, id int64, village string, from t
 			return &geo.Error{Code: geo.EINVALID, Message: fmt.Sprintf("village: %s is not in the team's town %s", village, t.TownCode),
 				Problems: []geo.Problem{{Where: "village", Reason: fmt.Sprintf("%s is not in the team's town %s", village, t.TownCode)}}}
 		}
-		rows, _ := tx.Query(ctx, q("village_cover_lock"), village, from)
-		cov, err := collectCoverage(rows)
+		cov, already, err := planCover(ctx, tx, id, village, from)
 		if err != nil {
 			return err
 		}
-		for _, c := range cov {
-			switch {
-			case c.TeamID == id && !c.From.After(from):
-				return geo.Errorf(geo.ECONFLICT, "team %d (%s) already covers village %s since %s", id, t.Name, village, c.From.Format(time.RFC3339))
-			case !c.From.Before(from):
-				return geo.Errorf(geo.ECONFLICT, "team %d (%s) covers village %s from %s: a coverage can start after that (from %s)",
-					c.TeamID, c.TeamName, village, c.From.Format(time.RFC3339), from.Format(time.RFC3339))
-			}
-		}
-		for _, c := range cov {
-			if _, err := tx.Exec(ctx, q("village_cover_end"), c.ID, from); err != nil {
-				return err
-			}
-			c.To = from
-			ended = append(ended, c)
+		if already != nil {
+			return geo.Errorf(geo.ECONFLICT, "team %d (%s) already covers village %s since %s", id, t.Name, village, already.From.Format(time.RFC3339))
 		}
 		var cid int64
-		if err := tx.QueryRow(ctx, q("village_cover_insert"), id, village, from).Scan(&cid); err != nil {
+		cid, ended, err = takeVillage(ctx, tx, id, village, cov, from)
+		if err != nil {
 			return err
 		}
 		out = &geo.TeamVillage{ID: cid, TeamID: id, TeamName: t.Name, TeamKind: t.Kind, VillageCode: village, VillageName: name, From: from}
-		prev := make([]map[string]any, len(ended))
-		for i, e := range ended {
-			prev[i] = map[string]any{"team": e.TeamID, "name": e.TeamName}
-		}
-		return audit(ctx, tx, now, actor, "team.cover", fmt.Sprintf("team:%d", id), map[string]any{"ended": prev},
+		return audit(ctx, tx, now, actor, "team.cover", fmt.Sprintf("team:%d", id), map[string]any{"ended": endedCoverage(ended)},
 			map[string]any{"village": village, "from": from}, "")
 	})
 	if err != nil {

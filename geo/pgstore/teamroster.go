@@ -147,7 +147,7 @@ func (imp *teamImport) team(ctx context.Context, rt *geo.TeamRosterTeam) error {
 		if persons[i].ID == 0 {
 			continue // refused above
 		}
-		if err := imp.seat(ctx, body, p, persons[i], created[i], current, &out, &handed); err != nil {
+		if err := imp.seat(ctx, body, p, persons[i], created[i], &out, &handed); err != nil {
 			return err
 		}
 	}
@@ -188,77 +188,51 @@ func (imp *teamImport) team(ctx context.Context, rt *geo.TeamRosterTeam) error {
 
 // endSeat ends at the import's instant a seat the file no longer lists.
 func (imp *teamImport) endSeat(ctx context.Context, body seatBody, s geo.Seat, out *geo.TeamRosterOutcome, handed *[]geo.Assignment) error {
-	if !s.From.Before(imp.now) {
-		imp.refuse(out.Line, geo.TeamRosterName, "%s holds the %s seat of team %s from %s, not before this import: it cannot end now",
-			s.Person.Name, s.Role, out.Name, s.From.Format(time.RFC3339))
+	s, leaving, err := body.vacate(ctx, imp.tx, s, imp.now, "team "+out.Name)
+	if geo.ErrorCode(err) == geo.ECONFLICT {
+		imp.refuse(out.Line, geo.TeamRosterName, "%s", geo.ErrorMessage(err))
 		return nil
-	}
-	if err := body.end(ctx, imp.tx, s.ID, imp.now); err != nil {
+	} else if err != nil {
 		return err
 	}
-	if s.Role == geo.SeatLeader {
-		*handed = append(*handed, geo.Assignment{Person: s.Person, Role: geo.RoleTeamLeader, From: s.From, To: imp.now})
-	}
+	*handed = append(*handed, leaving...)
 	out.Changes = append(out.Changes, geo.TeamRosterChange{Change: geo.TeamChangeEnded, Seat: s.Role, PersonID: s.Person.ID, Name: s.Person.Name})
 	return audit(ctx, imp.tx, imp.now, imp.actor, "seat.vacate", body.a.Target(),
 		map[string]any{"seat": s.ID, "role": s.Role, "person": s.Person.ID, "name": s.Person.Name},
 		map[string]any{"ends_at": imp.now, "roster": true}, "")
 }
 
-// seat puts person in p's seat unless they hold it: the holder of the
-// leader's seat, or the person's other seat on the team, ends now.
+// seat puts person in p's seat unless they hold it, as AppointSeat does:
+// the holder of the leader's seat, or the person's other seat on the
+// team, ends now.
 func (imp *teamImport) seat(ctx context.Context, body seatBody, p geo.TeamRosterPerson, person geo.Person, created bool,
-	current []geo.Seat, out *geo.TeamRosterOutcome, handed *[]geo.Assignment) error {
+	out *geo.TeamRosterOutcome, handed *[]geo.Assignment) error {
 	tx, now := imp.tx, imp.now
 	change := geo.TeamRosterChange{Line: p.Line, Seat: p.Seat, PersonID: person.ID, Name: person.Name, PersonCreated: created}
-	var toEnd []geo.Seat
-	for _, s := range current {
-		switch {
-		case s.Person.ID == person.ID && s.Role == p.Seat:
-			change.Change = geo.TeamChangeUnchanged
-			out.Changes = append(out.Changes, change)
-			return nil
-		case s.Person.ID == person.ID, p.Seat == geo.SeatLeader && s.Role == geo.SeatLeader:
-			toEnd = append(toEnd, s)
-		}
-	}
-	for _, s := range toEnd {
-		// A leader the file names again as a member has ended already
-		// when the new leader was seated (the leader's row comes first).
-		held, err := body.lock(ctx, tx, s.Role, now, s.Person.ID)
-		if err != nil {
-			return err
-		}
-		if len(held) == 0 {
-			continue
-		}
-		if !s.From.Before(now) {
-			imp.refuse(p.Line, geo.TeamRosterRole, "%s holds the %s seat of team %s from %s, not before this import", s.Person.Name, s.Role, out.Name, s.From.Format(time.RFC3339))
-			return nil
-		}
-		if err := body.end(ctx, tx, s.ID, now); err != nil {
-			return err
-		}
-		if s.Role == geo.SeatLeader && s.Person.ID != person.ID {
-			*handed = append(*handed, geo.Assignment{Person: s.Person, Role: geo.RoleTeamLeader, From: s.From, To: now})
-		}
-		out.Changes = append(out.Changes, geo.TeamRosterChange{Line: p.Line, Change: geo.TeamChangeEnded, Seat: s.Role, PersonID: s.Person.ID, Name: s.Person.Name})
-	}
-	if name, starts, found, err := body.later(ctx, tx, p.Seat, now); err != nil {
+	plan, err := body.planSeat(ctx, tx, p.Seat, person.ID, now, "team "+out.Name)
+	if geo.ErrorCode(err) == geo.ECONFLICT {
+		imp.refuse(p.Line, geo.TeamRosterRole, "%s", geo.ErrorMessage(err))
+		return nil
+	} else if err != nil {
 		return err
-	} else if found && p.Seat == geo.SeatLeader {
-		imp.refuse(p.Line, geo.TeamRosterRole, "%s is appointed 组长 of team %s from %s, after this import", name, out.Name, starts.Format(time.RFC3339))
+	}
+	if plan.held != nil {
+		change.Change = geo.TeamChangeUnchanged
+		out.Changes = append(out.Changes, change)
 		return nil
 	}
-	body.a.Role, body.a.From = p.Seat, now
-	sid, err := body.insert(ctx, tx, person.ID)
+	seat, ended, leaving, err := body.takeSeat(ctx, tx, plan, person, p.Seat, now)
 	if err != nil {
 		return err
 	}
+	*handed = append(*handed, leaving...)
+	for _, s := range ended {
+		out.Changes = append(out.Changes, geo.TeamRosterChange{Line: p.Line, Change: geo.TeamChangeEnded, Seat: s.Role, PersonID: s.Person.ID, Name: s.Person.Name})
+	}
 	change.Change = geo.TeamChangeAppointed
 	out.Changes = append(out.Changes, change)
-	return audit(ctx, tx, now, imp.actor, "seat.appoint", body.a.Target(), nil,
-		map[string]any{"seat": sid, "role": p.Seat, "person": person.ID, "name": person.Name, "from": now,
+	return audit(ctx, tx, now, imp.actor, "seat.appoint", body.a.Target(), map[string]any{"ended": endedSeats(ended)},
+		map[string]any{"seat": seat.ID, "role": p.Seat, "person": person.ID, "name": person.Name, "from": now,
 			"person_created": created, "roster": true}, "")
 }
 
@@ -275,35 +249,27 @@ func (imp *teamImport) cover(ctx context.Context, t *geo.WorkTeam, rt *geo.TeamR
 		return err
 	}
 	change.VillageName = name
-	rows, _ := tx.Query(ctx, q("village_cover_lock"), v.Code, now)
-	cov, err := collectCoverage(rows)
+	cov, already, err := planCover(ctx, tx, t.ID, v.Code, now)
+	if geo.ErrorCode(err) == geo.ECONFLICT {
+		imp.refuse(v.Line, geo.TeamRosterVillages, "%s", geo.ErrorMessage(err))
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if already != nil {
+		change.Change = geo.TeamChangeUnchanged
+		out.Changes = append(out.Changes, change)
+		return nil
+	}
+	_, ended, err := takeVillage(ctx, tx, t.ID, v.Code, cov, now)
 	if err != nil {
 		return err
 	}
-	for _, c := range cov {
-		switch {
-		case c.TeamID == t.ID && !c.From.After(now):
-			change.Change = geo.TeamChangeUnchanged
-			out.Changes = append(out.Changes, change)
-			return nil
-		case !c.From.Before(now):
-			imp.refuse(v.Line, geo.TeamRosterVillages, "team %s covers %s from %s, not before this import", c.TeamName, name, c.From.Format(time.RFC3339))
-			return nil
-		}
-	}
-	var prev []map[string]any
-	for _, c := range cov {
-		if _, err := tx.Exec(ctx, q("village_cover_end"), c.ID, now); err != nil {
-			return err
-		}
+	for _, c := range ended {
 		change.FromTeam = c.TeamName
-		prev = append(prev, map[string]any{"team": c.TeamID, "name": c.TeamName})
-	}
-	if _, err := tx.Exec(ctx, q("village_cover_insert"), t.ID, v.Code, now); err != nil {
-		return err
 	}
 	change.Change = geo.TeamChangeCovered
 	out.Changes = append(out.Changes, change)
-	return audit(ctx, tx, now, imp.actor, "team.cover", fmt.Sprintf("team:%d", t.ID), map[string]any{"ended": prev},
+	return audit(ctx, tx, now, imp.actor, "team.cover", fmt.Sprintf("team:%d", t.ID), map[string]any{"ended": endedCoverage(ended)},
 		map[string]any{"village": v.Code, "from": now, "roster": true}, "")
 }
