@@ -63,11 +63,13 @@ type staffingTotals struct {
 // grouped by village. kinds defaults to the kinds dispatch co-notifies
 // (a grid without one has nobody to co-notify); "all" checks every kind.
 func (s *Server) staffing(c *gin.Context) error {
-	kinds, err := s.staffingKinds(c.Query("kinds"))
+	snap := s.registry.Load()
+	// A town's token sees its town's gaps.
+	scope := callerTown(c)
+	kinds, townKinds, err := s.staffingKinds(c, snap, scope)
 	if err != nil {
 		return err
 	}
-	snap := s.registry.Load()
 	now := s.cfg.Now().UTC()
 	personal := callerRole(c).SeesPersonalData()
 	totals := staffingTotals{MissingOrgsCount: map[geo.OrgKind]int{}}
@@ -75,8 +77,6 @@ func (s *Server) staffing(c *gin.Context) error {
 		totals.MissingOrgsCount[k] = 0
 	}
 	byVillage := map[string][]staffingGrid{}
-	// A town's token sees its town's gaps.
-	scope := callerTown(c)
 	for i := range snap.Grids {
 		g := &snap.Grids[i]
 		if !scope.Covers(g.Code) {
@@ -107,7 +107,7 @@ func (s *Server) staffing(c *gin.Context) error {
 				totals.LeaderUncovered++
 			}
 		}
-		for _, k := range kinds {
+		for _, k := range townKinds(g.Code) {
 			if !slices.ContainsFunc(g.Organizations, func(o geo.OrganizationRef) bool { return o.Kind == k }) {
 				sg.MissingOrgs = append(sg.MissingOrgs, k)
 				totals.MissingOrgsCount[k]++
@@ -165,33 +165,88 @@ func leaveUntil(c *geo.Contact, t time.Time) (time.Time, bool) {
 	return p.To, ok
 }
 
-// staffingKinds reads ?kinds= (comma-separated organization kinds, or
-// "all"); the default is the kinds dispatch co-notifies.
-func (s *Server) staffingKinds(raw string) ([]geo.OrgKind, error) {
-	var kinds []geo.OrgKind
-	switch raw = strings.TrimSpace(raw); raw {
-	case "":
-		for _, k := range s.cfg.Dispatch.CoNotify {
-			if !slices.Contains(kinds, k) {
-				kinds = append(kinds, k)
+// staffingKinds reads ?kinds= against the catalogues of the towns the
+// caller sees: a comma-separated list of kinds, "all" (each town's whole
+// catalogue), or by default the kinds whose organizations dispatch
+// co-notifies in each town (the catalogue's co_notify where set, else
+// --co-notify): a grid without one has nobody to co-notify. kinds is what
+// the answer lists; townKinds gives the kinds a grid is checked for.
+func (s *Server) staffingKinds(c *gin.Context, snap *geo.Snapshot, scope geo.TownScope) (kinds []geo.OrgKind, townKinds func(grid string) []geo.OrgKind, err error) {
+	raw := strings.TrimSpace(c.Query("kinds"))
+	catalogues := map[string][]geo.OrgKindEntry{}
+	var known []geo.OrgKind // every town's catalogue, in order of first appearance
+	for _, t := range snap.Towns {
+		if !scope.Covers(t.Code) {
+			continue
+		}
+		entries, err := s.orgKindCatalogue(c, t.Code)
+		if err != nil {
+			return nil, nil, err
+		}
+		catalogues[t.Code] = entries
+		for _, e := range entries {
+			if !slices.Contains(known, e.Code) {
+				known = append(known, e.Code)
 			}
 		}
-	case "all":
-		kinds = append(kinds, geo.OrgKinds...)
+	}
+	conotified := func(e geo.OrgKindEntry) bool {
+		if e.CoNotify != nil {
+			return len(e.CoNotify) > 0
+		}
+		for _, k := range s.cfg.Dispatch.CoNotify {
+			if k == e.Code {
+				return true
+			}
+		}
+		return false
+	}
+	perTown := map[string][]geo.OrgKind{}
+	var listed []geo.OrgKind
+	switch raw {
+	case "", "all":
+		for town, entries := range catalogues {
+			for _, e := range entries {
+				if raw == "all" || conotified(e) {
+					perTown[town] = append(perTown[town], e.Code)
+				}
+			}
+		}
 	default:
 		for _, part := range strings.Split(raw, ",") {
 			k := geo.OrgKind(strings.TrimSpace(part))
-			if !k.Valid() {
-				return nil, badParam("kinds", "got %q, want a comma-separated list of %v, or all", truncate(part), geo.OrgKinds)
+			if !slices.Contains(known, k) {
+				return nil, nil, badParam("kinds", "got %q, want a comma-separated list of kinds of the catalogue (GET /v1/organization-kinds: %v), or all",
+					truncate(part), known)
 			}
-			if !slices.Contains(kinds, k) {
-				kinds = append(kinds, k)
+			if !slices.Contains(listed, k) {
+				listed = append(listed, k)
 			}
 		}
 	}
-	slices.SortFunc(kinds, func(a, b geo.OrgKind) int { return a.Rank() - b.Rank() })
-	if kinds == nil {
-		kinds = []geo.OrgKind{}
+	kinds = []geo.OrgKind{}
+	for _, k := range known {
+		if slices.Contains(listed, k) || slices.ContainsFunc(snap.Towns, func(t geo.Town) bool { return slices.Contains(perTown[t.Code], k) }) {
+			kinds = append(kinds, k)
+		}
 	}
-	return kinds, nil
+	if listed != nil {
+		return kinds, func(string) []geo.OrgKind { return kinds }, nil
+	}
+	return kinds, func(grid string) []geo.OrgKind { return perTown[geo.TownCodeOf(grid)] }, nil
+}
+
+// orgKindCatalogue is town's catalogue of organization kinds; a server
+// without the catalogue has the seeded kinds, co-notified as --co-notify
+// says.
+func (s *Server) orgKindCatalogue(c *gin.Context, town string) ([]geo.OrgKindEntry, error) {
+	st, err := s.orgKindStore()
+	if err != nil {
+		out := make([]geo.OrgKindEntry, len(geo.SeededOrgKinds))
+		for i, k := range geo.SeededOrgKinds {
+			out[i] = geo.OrgKindEntry{TownCode: town, Code: k}
+		}
+		return out, nil
+	}
+	return st.OrgKinds(c.Request.Context(), town)
 }

@@ -123,3 +123,49 @@ func TestStaffing(t *testing.T) {
 		t.Errorf("unknown kind: %d", code)
 	}
 }
+
+// TestStaffing_catalogueKinds: the kinds staffing checks by default follow
+// the catalogue at run time: a kind an admin adds with co_notify is
+// checked (every grid lacks one), a seeded kind whose co_notify is set
+// empty no longer is; ?kinds= takes any kind of the catalogue and refuses
+// one it does not hold, naming the parameter.
+func TestStaffing_catalogueKinds(t *testing.T) {
+	e := newPeopleEnv(t, dispatchTown())
+	get := func(query string) staffingAnswer {
+		t.Helper()
+		var a staffingAnswer
+		if code := e.do(geo.AccessDispatcher, "GET", "/v1/staffing"+query, nil, &a); code != 200 {
+			t.Fatalf("staffing%s: %d", query, code)
+		}
+		return a
+	}
+	if code := e.do(geo.AccessAdmin, "PUT", "/v1/organization-kinds/elder_association",
+		map[string]any{"name_zh": "老年协会", "co_notify": []string{"livelihood"}}, nil); code != 201 {
+		t.Fatalf("adding elder_association: %d", code)
+	}
+	if code := e.do(geo.AccessAdmin, "PUT", "/v1/organization-kinds/mediation",
+		map[string]any{"name_zh": "调解委员会", "co_notify": []string{}}, nil); code != 200 {
+		t.Fatalf("turning mediation's co-notification off: %d", code)
+	}
+	a := get("")
+	if strings.Join(a.Kinds, ",") != "red_white_council,health_committee,left_behind_children,elder_association" {
+		t.Errorf("default kinds %v: want --co-notify's less mediation, plus elder_association", a.Kinds)
+	}
+	if a.Totals.Missing["elder_association"] != a.Totals.Grids || a.Totals.Grids != 6 || a.Totals.GridsWithGaps != 6 {
+		t.Errorf("totals %+v: every grid lacks a 老年协会", a.Totals)
+	}
+	if _, ok := a.Totals.Missing["mediation"]; ok {
+		t.Errorf("mediation still checked: %+v", a.Totals.Missing)
+	}
+	if one := get("?kinds=elder_association"); strings.Join(one.Kinds, ",") != "elder_association" || one.Totals.Missing["elder_association"] != 6 {
+		t.Errorf("?kinds=elder_association: %v %+v", one.Kinds, one.Totals)
+	}
+	if all := get("?kinds=all"); !slices.Contains(all.Kinds, "elder_association") || !slices.Contains(all.Kinds, "mediation") ||
+		len(all.Kinds) != len(geo.SeededOrgKinds)+1 {
+		t.Errorf("?kinds=all: %v", all.Kinds)
+	}
+	var p problemAnswer
+	if code := e.do(geo.AccessDispatcher, "GET", "/v1/staffing?kinds=choir", nil, &p); code != 400 || len(p.Errors) != 1 || p.Errors[0].Where != "kinds" {
+		t.Errorf("?kinds=choir: %d %+v", code, p)
+	}
+}
