@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -235,7 +236,8 @@ func TestServe_databaseURL(t *testing.T) {
 }
 
 // TestExportImport_roundTrip: export then import into another database
-// gives byte-identical files.
+// gives byte-identical files, the grids organization members serve
+// included.
 func TestExportImport_roundTrip(t *testing.T) {
 	src, dst := pgtest.ConnString(t), pgtest.ConnString(t)
 	var out, errb bytes.Buffer
@@ -253,17 +255,45 @@ func TestExportImport_roundTrip(t *testing.T) {
 	if err := townfile.WriteDir(fixtureDir, td); err != nil {
 		t.Fatal(err)
 	}
+	served := t.TempDir() // the fixture, with a member serving two grids of the village
+	v := slices.IndexFunc(td.Villages, func(v geo.Village) bool { return len(v.Organizations) > 0 && len(v.Organizations[0].Members) > 0 })
+	var villageGrids []string
+	for _, g := range td.Grids {
+		if g.VillageCode == td.Villages[v].Code {
+			villageGrids = append(villageGrids, g.Code)
+		}
+	}
+	member := &td.Villages[v].Organizations[0].Members[0]
+	member.Grids = villageGrids[:2]
+	if err := townfile.WriteDir(served, td); err != nil {
+		t.Fatal(err)
+	}
 	a, b := t.TempDir(), t.TempDir()
 	run("import", "-database-url", src, fixtureDir)
+	run("import", "-database-url", src, served)
 	run("export", "-database-url", src, "-out", a)
 	run("import", "-database-url", dst, a)
 	run("export", "-database-url", dst, "-out", b)
 	for _, name := range []string{townfile.TownFile, townfile.VillagesFile, townfile.GridsFile} {
 		x, _ := os.ReadFile(filepath.Join(a, name))
 		y, _ := os.ReadFile(filepath.Join(b, name))
-		z, _ := fixtures.Heye.ReadFile(fixtures.HeyeDir + "/" + name)
+		z, _ := os.ReadFile(filepath.Join(served, name))
 		if !bytes.Equal(x, y) || !bytes.Equal(x, z) {
-			t.Errorf("%s differs after export → import → export (or from the fixture)", name)
+			t.Errorf("%s differs after export → import → export (or from the file imported)", name)
+		}
+	}
+	back, err := townfile.ReadDir(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := back.Villages[v].Organizations[0].Members[0]; got.Name != member.Name || !slices.Equal(got.Grids, member.Grids) {
+		t.Errorf("exported twice, %s serves %v, want %v", got.Name, got.Grids, member.Grids)
+	}
+	for _, name := range []string{townfile.TownFile, townfile.VillagesFile, townfile.GridsFile} {
+		x, _ := os.ReadFile(filepath.Join(fixtureDir, name))
+		z, _ := fixtures.Heye.ReadFile(fixtures.HeyeDir + "/" + name)
+		if !bytes.Equal(x, z) {
+			t.Errorf("the demo's %s is not as townfile writes it", name)
 		}
 	}
 }

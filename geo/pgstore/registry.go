@@ -198,15 +198,17 @@ func sortGridsByCode(grids []geo.GridRecord) {
 	}
 }
 
-// loadRosters fills each village's organizations with their members at at.
+// loadRosters fills each village's organizations with their members at at,
+// and the grids each member serves then (what an export writes back).
 func loadRosters(ctx context.Context, tx pgx.Tx, td *geo.Area, at time.Time) error {
 	byVillage := map[string]int{}
 	for i, v := range td.Villages {
 		byVillage[v.Code] = i
 	}
 	var village, kind, name, mname, mphone, role string
+	var grids []string
 	rows, _ := tx.Query(ctx, q("rosters_at"), at)
-	_, err := pgx.ForEachRow(rows, []any{&village, &kind, &name, &mname, &mphone, &role}, func() error {
+	_, err := pgx.ForEachRow(rows, []any{&village, &kind, &name, &mname, &mphone, &role, &grids}, func() error {
 		i, ok := byVillage[village]
 		if !ok {
 			return nil
@@ -218,7 +220,7 @@ func loadRosters(ctx context.Context, tx pgx.Tx, td *geo.Area, at time.Time) err
 			n++
 		}
 		v.Organizations[n-1].Members = append(v.Organizations[n-1].Members,
-			geo.RosterMember{Contact: geo.Contact{Name: mname, Phone: mphone}, Role: geo.MemberRole(role)})
+			geo.RosterMember{Contact: geo.Contact{Name: mname, Phone: mphone}, Role: geo.MemberRole(role), Grids: slices.Clone(grids)})
 		return nil
 	})
 	for i := range td.Villages {

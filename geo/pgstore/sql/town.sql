@@ -511,8 +511,11 @@ WHERE NOT EXISTS (SELECT 1 FROM organization_members m
                   WHERE m.organization_id = o.id AND m.person_id = p.id AND m.role = i.role AND m.ends_at IS NULL);
 
 -- name: rosters_at
--- Members of the villages' organizations at time $1.
-SELECT o.village_code, o.kind, o.name, p.name, p.phone, m.role
+-- Members of the villages' organizations at time $1, with the grids each
+-- serves then (NULL: none).
+SELECT o.village_code, o.kind, o.name, p.name, p.phone, m.role,
+       (SELECT array_agg(mg.grid_code ORDER BY mg.grid_code) FROM organization_member_grids mg
+        WHERE mg.member_id = m.id AND mg.starts_at <= $1 AND (mg.ends_at IS NULL OR mg.ends_at > $1))
 FROM organization_members m
 JOIN organizations o ON o.id = m.organization_id
 JOIN people p ON p.id = m.person_id
