@@ -130,7 +130,7 @@ func ogcFilterOf(c *gin.Context, col *ogcCollection) (*cql2.Node, error) {
 	if err != nil {
 		return nil, badParam("filter", "%s (%s)", err.Error(), lang)
 	}
-	if err := n.MapGeometries(func(g orb.Geometry) (orb.Geometry, error) { return crs.geometryToCRS84("filter", g) }); err != nil {
+	if err := n.MapGeometries(func(g orb.Geometry) (orb.Geometry, error) { return geometryToCRS84("filter", g, crs) }); err != nil {
 		return nil, err
 	}
 	return n, nil
