@@ -41,7 +41,7 @@ func buildMeasured(tb testing.TB, polys []orb.MultiPolygon) benchIndex {
 	runtime.ReadMemStats(&after)
 	runtime.KeepAlive(polys)
 	return benchIndex{ix: ix, heap: after.HeapAlloc - before.HeapAlloc, build: build,
-		vertices: float64(len(ix.pts)-len(ix.ringStart)+1) / float64(ix.Len())}
+		vertices: float64(len(ix.pts)-ix.nRings) / float64(ix.Len())}
 }
 
 func randomPoints(b orb.Bound, n int, seed uint64) []orb.Point {

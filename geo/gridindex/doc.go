@@ -42,12 +42,29 @@
 // caches. A query walks the tree with a fixed-size stack on the goroutine
 // stack.
 //
-// At a million ten-vertex grids the index holds about 209 bytes per grid,
-// 176 of them vertices (there is no ID-to-slot table: Geometry, for tests,
-// searches the leaves). Measured at the time of writing on a shared 2-core
-// VM: about 200 ns per lookup for a town of 230 forty-vertex grids and
-// about 1 µs for a million grids, where the time is memory latency (up to
-// 1.6 µs while other jobs loaded the machine).
+// When every entry has a single ring (the usual case), the ring and slot
+// offset arrays are left out: slot s owns ring s, which starts at its
+// leaf's vertex offset. At a million ten-vertex grids the index then holds
+// about 201 bytes per grid, 176 of them vertices, and 205 with the
+// directory below (there is no ID-to-slot table: Geometry, for tests,
+// searches the leaves).
+//
+// # Directory
+//
+// On a layer of at least 16,384 entries without a raster (a national layer
+// of small grids), cover does not walk the tree: a uniform directory of
+// cells about two mean leaf boxes wide and high (at most one cell per four
+// entries, 16 bytes a cell: 2.9 MiB at a million grids) lists for each cell
+// up to three runs of consecutive slots holding every leaf whose box
+// reaches the cell (gaps of up to four slots closed, then the closest runs
+// merged). A lookup reads one cell, tests the dozen or so leaf boxes of its
+// runs and runs point-in-polygon on those that hold the point: three
+// dependent memory reads (cell, leaves, vertices) and no internal nodes. A
+// cell whose runs would span more than 64 slots defers to the tree (the
+// directory is dropped when more than one cell in 16 would). Boxes are
+// listed in every cell between the cells of their corners under the same
+// monotone cell functions that place a point, so no rounding loses a
+// candidate. The tree stays for the nearest-grid search.
 //
 // # Raster
 //

@@ -91,11 +91,15 @@ type Index struct {
 
 	// Geometry, flat, in slot order. Every ring is stored closed (first
 	// vertex repeated at the end), so edge i is pts[i]-pts[i+1] for any i
-	// that is not the last vertex of a ring.
+	// that is not the last vertex of a ring. Use ringsOf and ringRange:
+	// when every entry has a single ring (nRings == n), ringStart and
+	// slotRing are nil, slot s owns ring s and ring r starts at
+	// leaves[r].vstart (8 bytes a grid saved on a national layer).
 	pts       []orb.Point
 	ringStart []int32  // ring r is pts[ringStart[r]:ringStart[r+1]]; len rings+1
 	slotRing  []int32  // slot s owns rings slotRing[s]:slotRing[s+1]; len n+1
 	exterior  []uint64 // bit r set: ring r starts a new polygon (its shell)
+	nRings    int
 
 	// Y-slab edge index for entries with many edges.
 	slabOf    []int32 // per slot: index into slabs, or -1; nil when no entry has one
@@ -107,6 +111,10 @@ type Index struct {
 	// pay; farKx is newFarScale(bound).
 	raster *raster
 	farKx  float64
+
+	// Cell directory replacing the tree walk of cover on large layers
+	// (directory.go): nil when not built.
+	dir *directory
 }
 
 // leaf is an R-tree leaf: an entry's bounding box, with what a lookup needs
@@ -189,29 +197,39 @@ func New(polys []orb.MultiPolygon) (*Index, error) {
 	}
 
 	ix := &Index{
-		n:         n,
-		pts:       make([]orb.Point, 0, nPts),
-		ringStart: make([]int32, 0, nRings+1),
-		slotRing:  make([]int32, 0, n+1),
-		exterior:  make([]uint64, (nRings+63)/64),
+		n:        n,
+		pts:      make([]orb.Point, 0, nPts),
+		exterior: make([]uint64, (nRings+63)/64),
+		nRings:   nRings,
+	}
+	if nRings != n { // some entry has several rings
+		ix.ringStart = make([]int32, 0, nRings+1)
+		ix.slotRing = make([]int32, 0, n+1)
 	}
 	order := ix.buildTree(bounds)
 
 	// Pass 2: copy the normalised rings in slot order.
+	r := 0
 	for s, e := range order {
-		ix.slotRing = append(ix.slotRing, int32(len(ix.ringStart)))
+		if ix.slotRing != nil {
+			ix.slotRing = append(ix.slotRing, int32(r))
+		}
 		ix.leaves[s].vstart = int32(len(ix.pts))
 		for _, poly := range polys[e] {
-			r := len(ix.ringStart)
 			ix.exterior[r/64] |= 1 << (r % 64)
 			for _, ring := range poly {
-				ix.ringStart = append(ix.ringStart, int32(len(ix.pts)))
+				if ix.ringStart != nil {
+					ix.ringStart = append(ix.ringStart, int32(len(ix.pts)))
+				}
 				ix.pts = appendRing(ix.pts, ring)
+				r++
 			}
 		}
 	}
-	ix.slotRing = append(ix.slotRing, int32(len(ix.ringStart)))
-	ix.ringStart = append(ix.ringStart, int32(len(ix.pts)))
+	if ix.slotRing != nil {
+		ix.slotRing = append(ix.slotRing, int32(r))
+		ix.ringStart = append(ix.ringStart, int32(len(ix.pts)))
+	}
 	for s := n; s < len(ix.leaves); s++ {
 		ix.leaves[s].vstart = int32(len(ix.pts)) // padding and sentinel
 	}
@@ -219,12 +237,13 @@ func New(polys []orb.MultiPolygon) (*Index, error) {
 	ix.buildSlabs()
 	// Entries the fast path cannot handle: several rings, or a slab index.
 	for s := 0; s < n; s++ {
-		if ix.slotRing[s+1]-ix.slotRing[s] > 1 || (ix.slabOf != nil && ix.slabOf[s] >= 0) {
+		if r0, r1 := ix.ringsOf(int32(s)); r1-r0 > 1 || (ix.slabOf != nil && ix.slabOf[s] >= 0) {
 			ix.leaves[s].id = ^ix.leaves[s].id
 		}
 	}
 	ix.farKx = newFarScale(ix.bound)
-	ix.buildRaster() // last: it locates points with the finished index
+	ix.buildRaster() // it locates points with the finished index
+	ix.buildDirectory(dirMinEntries)
 	return ix, nil
 }
 
@@ -370,17 +389,39 @@ func (s *slab) cellRange(y0, y1 float64) (int32, int32) {
 	return s.cell(y0), s.cell(y1)
 }
 
+// ringsOf returns the rings of slot s: r0 <= r < r1.
+func (ix *Index) ringsOf(s int32) (r0, r1 int32) {
+	if ix.slotRing == nil {
+		return s, s + 1
+	}
+	return ix.slotRing[s], ix.slotRing[s+1]
+}
+
+// ringRange returns the vertices of ring r: pts[lo:hi], closed. A slot's
+// rings are consecutive, so its vertices are pts[ringRange(r0).lo :
+// ringRange(r1-1).hi].
+func (ix *Index) ringRange(r int32) (lo, hi int32) {
+	if ix.ringStart == nil {
+		return ix.leaves[r].vstart, ix.leaves[r+1].vstart
+	}
+	return ix.ringStart[r], ix.ringStart[r+1]
+}
+
 // edgeCount returns the number of edges of slot s.
 func (ix *Index) edgeCount(s int) int {
-	r0, r1 := ix.slotRing[s], ix.slotRing[s+1]
+	r0, r1 := ix.ringsOf(int32(s))
+	lo, _ := ix.ringRange(r0)
+	_, hi := ix.ringRange(r1 - 1)
 	// Each ring stores one more vertex than it has edges.
-	return int(ix.ringStart[r1]-ix.ringStart[r0]) - int(r1-r0)
+	return int(hi-lo) - int(r1-r0)
 }
 
 // forEdges calls fn with the first vertex index of every edge of slot s.
 func (ix *Index) forEdges(s int, fn func(i int32)) {
-	for r := ix.slotRing[s]; r < ix.slotRing[s+1]; r++ {
-		for i := ix.ringStart[r]; i < ix.ringStart[r+1]-1; i++ {
+	r0, r1 := ix.ringsOf(int32(s))
+	for r := r0; r < r1; r++ {
+		lo, hi := ix.ringRange(r)
+		for i := lo; i < hi-1; i++ {
 			fn(i)
 		}
 	}
@@ -388,8 +429,9 @@ func (ix *Index) forEdges(s int, fn func(i int32)) {
 
 // slotBound returns the exact bounding box of slot s's vertices.
 func (ix *Index) slotBound(s int) orb.Bound {
-	lo := ix.ringStart[ix.slotRing[s]]
-	hi := ix.ringStart[ix.slotRing[s+1]]
+	r0, r1 := ix.ringsOf(int32(s))
+	lo, _ := ix.ringRange(r0)
+	_, hi := ix.ringRange(r1 - 1)
 	b := orb.Bound{Min: ix.pts[lo], Max: ix.pts[lo]}
 	for _, p := range ix.pts[lo+1 : hi] {
 		b.Min[0], b.Min[1] = min(b.Min[0], p[0]), min(b.Min[1], p[1])
@@ -414,7 +456,7 @@ func (ix *Index) MemoryBytes() int {
 		4*(cap(ix.ringStart)+cap(ix.slotRing)+cap(ix.slabOf)+cap(ix.slabCells)+cap(ix.slabEdges)+cap(ix.refs)+cap(ix.boxes)) +
 		8*cap(ix.exterior) +
 		cap(ix.slabs)*int(unsafe.Sizeof(slab{})) +
-		ix.rasterBytes()
+		ix.rasterBytes() + ix.dirBytes()
 }
 
 // Geometry returns entry id's polygons as stored: every ring closed, with
@@ -425,8 +467,10 @@ func (ix *Index) MemoryBytes() int {
 func (ix *Index) Geometry(id int) orb.MultiPolygon {
 	var mp orb.MultiPolygon
 	s := ix.slotOfID(int32(id))
-	for r := ix.slotRing[s]; r < ix.slotRing[s+1]; r++ {
-		ring := append(orb.Ring(nil), ix.pts[ix.ringStart[r]:ix.ringStart[r+1]]...)
+	r0, r1 := ix.ringsOf(s)
+	for r := r0; r < r1; r++ {
+		lo, hi := ix.ringRange(r)
+		ring := append(orb.Ring(nil), ix.pts[lo:hi]...)
 		if ix.exterior[r/64]&(1<<(r%64)) != 0 {
 			mp = append(mp, orb.Polygon{ring})
 		} else {

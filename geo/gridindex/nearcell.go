@@ -236,7 +236,7 @@ func (ix *Index) buildLists(r *raster, dist []int32) {
 	if !(max(math.Abs(r.x0), math.Abs(r.x1)) <= 1e4) {
 		return // not geographic: keep the measure far from overflow
 	}
-	if edges := len(ix.pts) - (len(ix.ringStart) - 1); edges > listMaxEdgesPerCell*ncell {
+	if edges := len(ix.pts) - ix.nRings; edges > listMaxEdgesPerCell*ncell {
 		return // cells too coarse for short lists (and a large edge map)
 	}
 	rows := r.rowScales()

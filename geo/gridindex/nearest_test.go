@@ -73,8 +73,10 @@ func (ix *Index) nearestExhaustive(p orb.Point, tol float64) (Result, bool) {
 
 func (ix *Index) boundaryDistanceExhaustive(s int32, p orb.Point) float64 {
 	d := math.Inf(1)
-	for r := ix.slotRing[s]; r < ix.slotRing[s+1]; r++ {
-		pts := ix.pts[ix.ringStart[r]:ix.ringStart[r+1]]
+	r0, r1 := ix.ringsOf(s)
+	for r := r0; r < r1; r++ {
+		lo, hi := ix.ringRange(r)
+		pts := ix.pts[lo:hi]
 		for i := 1; i < len(pts); i++ {
 			d = min(d, spheroid.PointSegmentDistance(p, pts[i-1], pts[i]))
 		}

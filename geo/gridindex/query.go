@@ -106,6 +106,11 @@ func (ix *Index) cover(p orb.Point, dst []int32) ([]int32, bool) {
 	if !(p[0] >= ix.bound.Min[0] && p[0] <= ix.bound.Max[0] && p[1] >= ix.bound.Min[1] && p[1] <= ix.bound.Max[1]) || ix.n == 0 {
 		return dst, false
 	}
+	if ix.dir != nil {
+		if hits, onB, done := ix.coverDir(p, dst); done {
+			return hits, onB
+		}
+	}
 	x, y := p[0], p[1]
 	onB := false
 	// Pending groups: internal group starts, and leaf group starts stored
@@ -207,8 +212,10 @@ func (ix *Index) classifySlot(s int32, p orb.Point) int {
 		}
 	}
 	in := false
-	for r := ix.slotRing[s]; r < ix.slotRing[s+1]; r++ {
-		switch classifyRing(ix.pts[ix.ringStart[r]:ix.ringStart[r+1]], p) {
+	r0, r1 := ix.ringsOf(s)
+	for r := r0; r < r1; r++ {
+		lo, hi := ix.ringRange(r)
+		switch classifyRing(ix.pts[lo:hi], p) {
 		case inside:
 			in = !in
 		case onBoundary:
@@ -500,8 +507,10 @@ func (lb *lowerBound) cut(c float64) float64 {
 func (ix *Index) boundaryDistanceWithin(s int32, p orb.Point, lb *lowerBound, cut float64) float64 {
 	d := math.Inf(1)
 	cut2 := cut * cut
-	for r := ix.slotRing[s]; r < ix.slotRing[s+1]; r++ {
-		pts := ix.pts[ix.ringStart[r]:ix.ringStart[r+1]]
+	r0, r1 := ix.ringsOf(s)
+	for r := r0; r < r1; r++ {
+		lo, hi := ix.ringRange(r)
+		pts := ix.pts[lo:hi]
 		for i := 1; i < len(pts); i++ {
 			a, b := pts[i-1], pts[i]
 			if !(lb.box2(min(a[0], b[0]), min(a[1], b[1]), max(a[0], b[0]), max(a[1], b[1])) <= cut2) {
