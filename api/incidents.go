@@ -39,7 +39,8 @@ func (s *Server) createIncident(c *gin.Context, req *geo.IncidentRequest) error 
 	// spacing or member order is the same request.
 	canonical, _ := json.Marshal(req)
 	hash := sha256.Sum256(canonical)
-	out, fresh, err := s.intake(c, *req, callerRole(c), callerName(c), key, hash[:], s.cfg.Now().UTC(), nil)
+	made := -1
+	out, fresh, err := s.intakeCounted(c, *req, callerRole(c), callerName(c), key, hash[:], s.cfg.Now().UTC(), nil, &made)
 	if err != nil {
 		return err
 	}
@@ -48,6 +49,14 @@ func (s *Server) createIncident(c *gin.Context, req *geo.IncidentRequest) error 
 		status = http.StatusOK
 	}
 	c.Header("Location", "/v1/incidents/"+out.Number)
+	if fresh && made == 0 && s.cfg.Outbox != nil {
+		// Written now with no message: the outbox holds none to show,
+		// so it is not read again.
+		body := s.incidentJSON(c, out, true)
+		body.Messages = messagesJSON(nil, false)
+		c.JSON(status, body)
+		return nil
+	}
 	return s.sendIncident(c, status, out)
 }
 
@@ -60,6 +69,13 @@ func (s *Server) createIncident(c *gin.Context, req *geo.IncidentRequest) error 
 // of the same key).
 func (s *Server) intake(c *gin.Context, req geo.IncidentRequest, role geo.AccessRole, actor, key string, hash []byte,
 	now time.Time, before func() error) (*geo.Incident, bool, error) {
+	return s.intakeCounted(c, req, role, actor, key, hash, now, before, nil)
+}
+
+// intakeCounted is intake; when made is not nil it is set to how many
+// messages the incident was stored with, when it was stored now.
+func (s *Server) intakeCounted(c *gin.Context, req geo.IncidentRequest, role geo.AccessRole, actor, key string, hash []byte,
+	now time.Time, before func() error, made *int) (*geo.Incident, bool, error) {
 	snap := s.registry.Load()
 	inc, err := s.dispatcher.Route(snap, req, now)
 	if err != nil {
@@ -80,7 +96,11 @@ func (s *Server) intake(c *gin.Context, req geo.IncidentRequest, role geo.Access
 	inc.CreatedBy, inc.CreatedByRole = actor, geo.ActorRole(role, personScope(c), inc)
 	return s.cfg.Incidents.CreateIncident(c.Request.Context(), inc, key, hash,
 		func(inc *geo.Incident) []geo.OutboxMessage {
-			return s.dispatcher.Messages(channels, snap, inc, geo.MsgRouted, nil, "")
+			msgs := s.dispatcher.Messages(channels, snap, inc, geo.MsgRouted, nil, "")
+			if made != nil {
+				*made = len(msgs)
+			}
+			return msgs
 		})
 }
 

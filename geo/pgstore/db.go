@@ -78,7 +78,10 @@ func Open(ctx context.Context, connString string) (*DB, error) {
 }
 
 // Close closes every connection of the pool.
-func (db *DB) Close() { db.Pool.Close() }
+func (db *DB) Close() {
+	db.Pool.Close()
+	batchers.Delete(db) // its intake batcher (intake_batch.go)
+}
 
 // migrationLock serialises migrations of replicas starting together.
 const migrationLock = 7_263_001

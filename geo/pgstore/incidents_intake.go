@@ -25,10 +25,18 @@ import (
 // It takes two round trips: one reads the key's incident or takes the new
 // incident's id (its number goes into its messages), one writes
 // everything in a single statement and returns the incident as written,
-// which is what the caller gets (no second read).
+// which is what the caller gets (no second read). Incidents created at
+// the same time share these round trips and one commit (intake_batch.go).
 func (db *DB) CreateIncident(ctx context.Context, inc *geo.Incident, key string, bodyHash []byte,
 	messages func(*geo.Incident) []geo.OutboxMessage) (*geo.Incident, bool, error) {
-	out, fresh, err := db.createIncident(ctx, inc, key, bodyHash, messages)
+	var out *geo.Incident
+	var fresh bool
+	var err error
+	if IntakeBatchMax > 1 {
+		out, fresh, err = db.intakeBatcher().create(ctx, inc, key, bodyHash, messages)
+	} else {
+		out, fresh, err = db.createIncident(ctx, inc, key, bodyHash, messages)
+	}
 	if err != nil {
 		return nil, false, unavailable(err)
 	}
@@ -78,64 +86,68 @@ func (db *DB) createIncident(ctx context.Context, inc *geo.Incident, key string,
 	return out, true, nil
 }
 
-// createArgs are incident_create's parameters for inc, whose ID and Number
-// are taken, and its messages.
-func createArgs(inc *geo.Incident, key *string, bodyHash []byte, msgs []geo.OutboxMessage) ([]any, error) {
+// intakeRow is one incident's values as incident_create and
+// incident_create_batch write them.
+type intakeRow struct {
+	inc                     *geo.Incident
+	key                     *string
+	hash                    []byte
+	lon, lat, inLon, inLat  *float64
+	role                    *string
+	dupMeters               float64
+	dupSince                time.Time
+	co, after               string
+	evs                     []geo.IncidentEvent
+	evRole, evName, evPhone []*string
+	msgs                    []geo.OutboxMessage
+	mention, fields         []string
+}
+
+// newIntakeRow gives the values of inc, whose ID and Number are taken, and
+// its messages.
+func newIntakeRow(inc *geo.Incident, key *string, bodyHash []byte, msgs []geo.OutboxMessage) (*intakeRow, error) {
+	r := &intakeRow{inc: inc, key: key, hash: bodyHash, msgs: msgs}
 	co, _ := json.Marshal(orgRefsJSON(inc.CoNotified))
-	var lon, lat, inLon, inLat *float64
+	r.co = string(co)
 	if inc.Location != nil {
-		lon, lat = &inc.Location[0], &inc.Location[1]
-		inLon, inLat = &inc.InputPoint[0], &inc.InputPoint[1]
+		r.lon, r.lat = &inc.Location[0], &inc.Location[1]
+		r.inLon, r.inLat = &inc.InputPoint[0], &inc.InputPoint[1]
 	}
-	var role *string
 	if inc.Assignee.Role != "" {
-		r := string(inc.Assignee.Role)
-		role = &r
+		role := string(inc.Assignee.Role)
+		r.role = &role
 	}
 	// The duplicate check runs inside the insert, on the incidents
 	// written before it (off without a location or a rule).
-	dupMeters, dupSince := 0.0, inc.ReceivedAt
-	if r := inc.DuplicateRule; inc.Location != nil && r.Meters > 0 {
-		dupMeters, dupSince = r.Meters, inc.ReceivedAt.Add(-r.Within)
+	r.dupMeters, r.dupSince = 0.0, inc.ReceivedAt
+	if d := inc.DuplicateRule; inc.Location != nil && d.Meters > 0 {
+		r.dupMeters, r.dupSince = d.Meters, inc.ReceivedAt.Add(-d.Within)
 	}
 
-	evs := []geo.IncidentEvent{{At: inc.ReceivedAt, Actor: inc.CreatedBy, ActorRole: inc.CreatedByRole,
+	r.evs = []geo.IncidentEvent{{At: inc.ReceivedAt, Actor: inc.CreatedBy, ActorRole: inc.CreatedByRole,
 		Action: geo.ActReceive, To: geo.StReceived, Note: "via " + string(inc.Source), Level: inc.Assignee.Level}}
 	if inc.Status == geo.StDispatched {
 		a := inc.Assignee
-		evs = append(evs, geo.IncidentEvent{At: inc.ReceivedAt, Actor: "router", ActorRole: geo.SystemRole,
+		r.evs = append(r.evs, geo.IncidentEvent{At: inc.ReceivedAt, Actor: "router", ActorRole: geo.SystemRole,
 			Action: geo.ActDispatch, From: geo.StReceived, To: geo.StDispatched, Note: a.Reason, Level: a.Level, Assignee: &a})
 	}
-	var e struct {
-		actor, action, from, to, note, role, name, phone, actorRole []*string
-		level                                                       []int16
-	}
-	for _, ev := range evs {
+	for i := range r.evs {
 		// As insertEvent writes an event.
+		ev := &r.evs[i]
 		var role, name, phone *string
 		if ev.Assignee != nil {
-			r := string(ev.Assignee.Role)
-			role, name, phone = &r, &ev.Assignee.Name, &ev.Assignee.Phone
+			rl := string(ev.Assignee.Role)
+			role, name, phone = &rl, &ev.Assignee.Name, &ev.Assignee.Phone
 			ev.Level = ev.Assignee.Level
 		}
-		e.actor = append(e.actor, &ev.Actor)
-		e.action = append(e.action, nullIfEmpty(string(ev.Action)))
-		e.from = append(e.from, nullIfEmpty(string(ev.From)))
-		e.to = append(e.to, nullIfEmpty(string(ev.To)))
-		e.note = append(e.note, &ev.Note)
-		e.role, e.name, e.phone = append(e.role, role), append(e.name, name), append(e.phone, phone)
-		e.actorRole = append(e.actorRole, nullIfEmpty(ev.ActorRole))
-		e.level = append(e.level, int16(ev.Level))
+		r.evRole, r.evName, r.evPhone = append(r.evRole, role), append(r.evName, name), append(r.evPhone, phone)
 	}
 
 	after, _ := json.Marshal(map[string]any{"grid": inc.GridCode, "category": inc.Category, "assignee": inc.Assignee.Name})
+	r.after = string(after)
 
 	// The messages, as insertMessages writes them; their ids are made in
 	// the statement, which knows the event that caused them.
-	m := struct {
-		channel                                         []int64
-		kind, name, phone, mention, title, body, fields []string
-	}{}
 	for i := range msgs {
 		msg := &msgs[i]
 		msg.Incident = inc.Number
@@ -152,11 +164,42 @@ func createArgs(inc *geo.Incident, key *string, bodyHash []byte, msgs []geo.Outb
 			mention = []string{}
 		}
 		mentionJSON, _ := json.Marshal(mention)
+		r.mention, r.fields = append(r.mention, string(mentionJSON)), append(r.fields, string(fields))
+	}
+	return r, nil
+}
+
+// createArgs are incident_create's parameters for inc, whose ID and Number
+// are taken, and its messages.
+func createArgs(inc *geo.Incident, key *string, bodyHash []byte, msgs []geo.OutboxMessage) ([]any, error) {
+	r, err := newIntakeRow(inc, key, bodyHash, msgs)
+	if err != nil {
+		return nil, err
+	}
+	var e struct {
+		actor, action, from, to, note, actorRole []*string
+		level                                    []int16
+	}
+	for i := range r.evs {
+		ev := &r.evs[i]
+		e.actor = append(e.actor, &ev.Actor)
+		e.action = append(e.action, nullIfEmpty(string(ev.Action)))
+		e.from = append(e.from, nullIfEmpty(string(ev.From)))
+		e.to = append(e.to, nullIfEmpty(string(ev.To)))
+		e.note = append(e.note, &ev.Note)
+		e.actorRole = append(e.actorRole, nullIfEmpty(ev.ActorRole))
+		e.level = append(e.level, int16(ev.Level))
+	}
+	m := struct {
+		channel                        []int64
+		kind, name, phone, title, body []string
+	}{}
+	for i := range msgs {
+		msg := &msgs[i]
 		m.channel = append(m.channel, msg.ChannelID)
 		m.kind = append(m.kind, string(msg.Kind))
 		m.name, m.phone = append(m.name, msg.To.Name), append(m.phone, msg.To.Phone)
-		m.mention = append(m.mention, string(mentionJSON))
-		m.title, m.body, m.fields = append(m.title, msg.Title), append(m.body, msg.Text), append(m.fields, string(fields))
+		m.title, m.body = append(m.title, msg.Title), append(m.body, msg.Text)
 	}
 	var notify *string
 	if len(msgs) > 0 {
@@ -166,20 +209,31 @@ func createArgs(inc *geo.Incident, key *string, bodyHash []byte, msgs []geo.Outb
 
 	return []any{inc.ID,
 		inc.Category, inc.Severity, inc.Source, inc.Status, inc.Description, inc.ReporterName, inc.ReporterPhone,
-		lon, lat, inc.InputCRS, inLon, inLat,
+		r.lon, r.lat, inc.InputCRS, r.inLon, r.inLat,
 		nullIfEmpty(inc.GridCode), nullIfEmpty(inc.VillageCode), inc.Match, nullIfZero(inc.DistanceM, inc.Match != "nearest"), nullIfZeroInt(inc.Generation),
-		role, inc.Assignee.Name, inc.Assignee.Phone, inc.Assignee.Reason, int16(inc.Assignee.Level), co,
+		r.role, inc.Assignee.Name, inc.Assignee.Phone, inc.Assignee.Reason, int16(inc.Assignee.Level), []byte(r.co),
 		inc.ReportedAt, inc.ReceivedAt, inc.DueAt, inc.CreatedBy, key, bodyHash,
-		dupMeters, dupSince,
-		e.actor, e.action, e.from, e.to, e.note, e.role, e.name, e.phone, e.actorRole, e.level,
-		string(geo.ActReceive), after, "incident.create",
-		m.channel, m.kind, m.name, m.phone, m.mention, m.title, m.body, m.fields,
+		r.dupMeters, r.dupSince,
+		e.actor, e.action, e.from, e.to, e.note, r.evRole, r.evName, r.evPhone, e.actorRole, e.level,
+		string(geo.ActReceive), []byte(r.after), "incident.create",
+		m.channel, m.kind, m.name, m.phone, r.mention, m.title, m.body, r.fields,
 		notify, inc.Number}, nil
 }
 
 // scanCreated reads incident_create's rows into the incident they wrote,
 // as getIncident would read it; nil when the statement wrote nothing.
 func scanCreated(rows pgx.Rows) (*geo.Incident, error) {
+	all, err := scanCreatedAll(rows)
+	if err != nil || len(all) == 0 {
+		return nil, err
+	}
+	return all[0], nil
+}
+
+// scanCreatedAll reads the rows of incident_create or
+// incident_create_batch (ordered by incident, then event) into the
+// incidents they wrote, in order.
+func scanCreatedAll(rows pgx.Rows) ([]*geo.Incident, error) {
 	var s incidentScan
 	var ev geo.IncidentEvent
 	var role, name, phone *string
@@ -187,11 +241,12 @@ func scanCreated(rows pgx.Rows) (*geo.Incident, error) {
 	var d geo.Deadline
 	var missed, ended *time.Time
 	var written int64
+	var all []*geo.Incident
 	var inc *geo.Incident
 	dest := append(s.dest(), &ev.ID, &ev.At, &ev.Actor, &ev.Action, &ev.From, &ev.To, &ev.Note, &role, &name, &phone,
 		&ev.ActorRole, &level, &d.Seq, &dLevel, &d.DueAt, &d.SetAt, &d.SetBy, &missed, &ended, &written)
 	_, err := pgx.ForEachRow(rows, dest, func() error {
-		if inc == nil {
+		if inc == nil || inc.ID != s.inc.ID {
 			inc = s.incident()
 			dl := d
 			dl.Level = geo.Level(dLevel)
@@ -202,12 +257,15 @@ func scanCreated(rows pgx.Rows) (*geo.Incident, error) {
 				dl.EndedAt = *ended
 			}
 			inc.Deadlines = []geo.Deadline{dl}
+			all = append(all, inc)
 		}
 		// As getIncident reads an event.
 		e := ev
 		e.Level = geo.Level(level)
 		if role != nil {
 			e.Assignee = &geo.Assignee{Role: geo.Role(*role), Level: e.Level, Name: deref(name), Phone: deref(phone)}
+		} else {
+			e.Assignee = nil
 		}
 		inc.Events = append(inc.Events, e)
 		return nil
@@ -215,10 +273,10 @@ func scanCreated(rows pgx.Rows) (*geo.Incident, error) {
 	if err != nil {
 		return nil, err
 	}
-	if inc != nil {
+	for _, inc := range all {
 		inc.CreatedByRole = inc.Events[0].ActorRole
 	}
-	return inc, nil
+	return all, nil
 }
 
 // incidentByKey returns the incident created earlier with key, or nil; the

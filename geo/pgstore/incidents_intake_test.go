@@ -3,7 +3,10 @@ package pgstore_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"reflect"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -26,7 +29,12 @@ type intakeEnv struct {
 
 func newIntakeEnv(t *testing.T) *intakeEnv {
 	t.Helper()
-	db := pgtest.MustOpenDB(t)
+	return newIntakeEnvOn(t, pgtest.MustOpenDB(t))
+}
+
+// newIntakeEnvOn is newIntakeEnv on db, migrated and empty.
+func newIntakeEnvOn(t *testing.T, db *pgstore.DB) *intakeEnv {
+	t.Helper()
 	r := newRoutingEnv(t, db, time.Now())
 	if _, err := db.ImportTown(r.ctx, smallTown(), "test", ""); err != nil {
 		t.Fatal(err)
@@ -281,4 +289,404 @@ func intakeCounts(t *testing.T, e *intakeEnv) [5]int {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// messagesFor is the messages callback intake gives CreateIncident.
+func (e *intakeEnv) messagesFor(inc *geo.Incident) []geo.OutboxMessage {
+	return e.r.d.Messages([]geo.Channel{e.r.sms}, e.snap, inc, geo.MsgRouted, nil, "")
+}
+
+// intakeWritten is what the database holds after intake, in order: each
+// incident's number and possible duplicate, each message id, each audit
+// target, each event (incident, id, action), each deadline.
+func intakeWritten(t *testing.T, e *intakeEnv) []string {
+	t.Helper()
+	rows, err := e.db.Pool.Query(e.ctx, `
+		SELECT 'incident ' || i.number || ' dup ' || coalesce(d.number, '') || ' town ' || i.town_code
+		FROM incidents i LEFT JOIN incidents d ON d.id = i.possible_duplicate_of
+		UNION ALL SELECT 'message ' || message_id || ' ' || body FROM outbox
+		UNION ALL SELECT 'audit ' || target || ' ' || actor || ' ' || after::text FROM audit_log WHERE action = 'incident.create'
+		UNION ALL SELECT 'event ' || incident_id || ' ' || id || ' ' || action || ' ' || at FROM incident_events
+		UNION ALL SELECT 'deadline ' || incident_id || ' ' || seq || ' ' || due_at FROM incident_deadlines
+		ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, s)
+	}
+	if rows.Err() != nil {
+		t.Fatal(rows.Err())
+	}
+	return out
+}
+
+// TestIntake_batchAsOneByOne: requests written as one batch give exactly
+// what the same requests give written one after the other, on two
+// databases alike: the same incidents (ids, numbers, events, deadline),
+// fresh or not, the same errors, and the same rows written. The batch
+// holds duplicates of an incident in the database and of earlier
+// incidents of the batch (which its statement cannot see), one outside
+// its time window, another category, the same key twice with one body
+// and once with another, a retry and a mismatch of a key used before,
+// another caller's same key, one by grid code and one outside the town.
+func TestIntake_batchAsOneByOne(t *testing.T) {
+	a, b := newIntakeEnv(t), newIntakeEnv(t)
+	p0 := intakeRequest(112.005, 27.005, string(geo.CatSafety))
+	old := a.route(p0)
+	oldB := *old
+	for _, e := range []struct {
+		env *intakeEnv
+		inc *geo.Incident
+	}{{a, old}, {b, &oldB}} {
+		if _, fresh, err := e.env.db.CreateIncident(e.env.ctx, e.inc, "k-old", []byte("body-old"), e.env.messagesFor); err != nil || !fresh {
+			t.Fatal(fresh, err)
+		}
+	}
+	type item struct {
+		req      geo.IncidentRequest
+		key      string
+		body     string
+		caller   string
+		within   time.Duration
+		wantDup  int // index in the batch of the incident it repeats; -1 none; -2 the old one
+		wantCode string
+	}
+	safety, env := string(geo.CatSafety), string(geo.CatEnvironment)
+	items := []item{
+		{req: intakeRequest(112.00502, 27.005, safety), wantDup: -2},
+		{req: intakeRequest(112.015, 27.005, safety), wantDup: -1},
+		{req: intakeRequest(112.01505, 27.005, safety), wantDup: 1},
+		{req: intakeRequest(112.01505, 27.005, env), wantDup: -1},
+		{req: intakeRequest(112.0151, 27.005, safety), key: "k-x", body: "x", wantDup: 1},
+		{req: intakeRequest(112.0151, 27.005, safety), key: "k-x", body: "x", wantDup: 1},
+		{req: intakeRequest(112.0152, 27.005, safety), key: "k-x", body: "y", wantCode: geo.EMISMATCH},
+		{req: p0, key: "k-old", body: "body-old", wantDup: -1},
+		{req: p0, key: "k-old", body: "other", wantCode: geo.EMISMATCH},
+		{req: geo.IncidentRequest{Grid: "431321101201001", Category: string(geo.CatDispute), Severity: string(geo.SevMinor), Source: "walk_in", Description: "邻里纠纷"}, wantDup: -1},
+		{req: intakeRequest(113.5, 28.5, safety), wantDup: -1},
+		{req: intakeRequest(112.0151, 27.0051, safety), key: "k-x", body: "z", caller: "另一个调度员", wantDup: 1},
+		{req: intakeRequest(112.01502, 27.005, safety), within: 1500 * time.Millisecond, wantDup: 11},
+	}
+	var batch []pgstore.IntakeItem
+	var one []pgstore.IntakeOut
+	for _, it := range items {
+		inc := a.route(it.req)
+		if it.caller != "" {
+			inc.CreatedBy = it.caller
+		}
+		if it.within > 0 {
+			inc.DuplicateRule.Within = it.within
+		}
+		incB := *inc
+		var hash []byte
+		if it.body != "" {
+			hash = []byte(it.body)
+		}
+		out, fresh, err := a.db.CreateIncident(a.ctx, inc, it.key, hash, a.messagesFor)
+		one = append(one, pgstore.IntakeOut{Inc: out, Fresh: fresh, Err: err})
+		batch = append(batch, pgstore.IntakeItem{Inc: &incB, Key: it.key, Hash: hash, Messages: b.messagesFor})
+	}
+	got := pgstore.CreateIncidentsBatch(b.ctx, b.db, batch)
+	for i, it := range items {
+		w, g := one[i], got[i]
+		if geo.ErrorCode(w.Err) != it.wantCode || geo.ErrorCode(g.Err) != it.wantCode {
+			t.Errorf("%d: one by one %v, batched %v, want code %q", i, w.Err, g.Err, it.wantCode)
+			continue
+		}
+		if it.wantCode != "" {
+			continue
+		}
+		if w.Fresh != g.Fresh || !reflect.DeepEqual(w.Inc, g.Inc) {
+			t.Errorf("%d: one by one (fresh %v)\n%+v\nbatched (fresh %v)\n%+v", i, w.Fresh, w.Inc, g.Fresh, g.Inc)
+		}
+		wantDup := ""
+		switch {
+		case it.wantDup == -2:
+			wantDup = old.Number
+		case it.wantDup >= 0:
+			wantDup = one[it.wantDup].Inc.Number
+		}
+		if g.Inc.PossibleDuplicateOf != wantDup {
+			t.Errorf("%d: batched, a possible duplicate of %q, want %q", i, g.Inc.PossibleDuplicateOf, wantDup)
+		}
+	}
+	if !reflect.DeepEqual(got[5].Inc, got[4].Inc) || got[5].Fresh || !got[4].Fresh || got[7].Inc.Number != old.Number || got[7].Fresh {
+		t.Errorf("same key in the batch: %s fresh %v / %s fresh %v; key used before: %s fresh %v (want %s)",
+			got[4].Inc.Number, got[4].Fresh, got[5].Inc.Number, got[5].Fresh, got[7].Inc.Number, got[7].Fresh, old.Number)
+	}
+	wa, wb := intakeWritten(t, a), intakeWritten(t, b)
+	if !reflect.DeepEqual(wa, wb) {
+		t.Errorf("written one by one:\n%s\nbatched:\n%s", strings.Join(wa, "\n"), strings.Join(wb, "\n"))
+	}
+	if ca, cb := intakeCounts(t, a), intakeCounts(t, b); ca != cb || ca[0] != 10 {
+		t.Errorf("incidents, events, deadlines, audit entries, messages: one by one %v, batched %v (want 10 incidents)", ca, cb)
+	}
+}
+
+// TestIntake_batchFailingMember: an incident the database refuses (text
+// with a NUL) fails alone, with the error it gets alone; the others of
+// its batch are written, each once and as stored, and the one near the
+// refused incident is not flagged as its duplicate.
+func TestIntake_batchFailingMember(t *testing.T) {
+	e := newIntakeEnv(t)
+	var batch []pgstore.IntakeItem
+	for i, lon := range []float64{112.005, 112.015, 112.025, 112.02502, 112.035} {
+		req := intakeRequest(lon, 27.005, string(geo.CatSafety))
+		if i == 2 {
+			req.Description = "坏\x00字"
+		}
+		batch = append(batch, pgstore.IntakeItem{Inc: e.route(req), Key: fmt.Sprintf("k-%d", i), Hash: []byte("b"), Messages: e.messagesFor})
+	}
+	got := pgstore.CreateIncidentsBatch(e.ctx, e.db, batch)
+	numbers := map[string]bool{}
+	for i, g := range got {
+		if i == 2 {
+			if geo.ErrorCode(g.Err) != geo.EINVALID {
+				t.Errorf("the refused incident: %v, want EINVALID", g.Err)
+			}
+			continue
+		}
+		if g.Err != nil || !g.Fresh {
+			t.Errorf("%d: fresh %v, %v", i, g.Fresh, g.Err)
+			continue
+		}
+		stored, err := e.db.Incident(e.ctx, g.Inc.Number)
+		if err != nil || !reflect.DeepEqual(stored, g.Inc) {
+			t.Errorf("%d: returned\n%+v\nstored (%v)\n%+v", i, g.Inc, err, stored)
+		}
+		if numbers[g.Inc.Number] || g.Inc.PossibleDuplicateOf != "" {
+			t.Errorf("%d: number %s twice or flagged as a duplicate of %q", i, g.Inc.Number, g.Inc.PossibleDuplicateOf)
+		}
+		numbers[g.Inc.Number] = true
+	}
+	if want := [5]int{4, 8, 4, 4, 4}; intakeCounts(t, e) != want {
+		t.Errorf("incidents, events, deadlines, audit entries, messages: %v, want %v", intakeCounts(t, e), want)
+	}
+	// Retried under its key once corrected: written then.
+	fixed := batch[2]
+	fixed.Inc.Description = "坏字"
+	if again := pgstore.CreateIncidentsBatch(e.ctx, e.db, []pgstore.IntakeItem{fixed}); again[0].Err != nil || !again[0].Fresh {
+		t.Errorf("corrected retry: fresh %v, %v", again[0].Fresh, again[0].Err)
+	}
+}
+
+// TestIntake_concurrentBatches: 4 rounds of 32 requests sent at once,
+// gathered into batches (one in flight at a time, so each incident has
+// seen exactly those with lower ids). Every request gets its own
+// incident, except those sharing a key, which get one between them (or
+// EMISMATCH for another body); each possible duplicate is the one a
+// brute-force query over the incidents written before it finds; some
+// transaction wrote several incidents.
+func TestIntake_concurrentBatches(t *testing.T) {
+	e := newIntakeEnv(t)
+	defer func(n int) { pgstore.IntakeBatches = n }(pgstore.IntakeBatches)
+	pgstore.IntakeBatches = 1
+	const n = 32
+	type result struct {
+		inc   *geo.Incident
+		fresh bool
+		err   error
+	}
+	wantIncidents := 0
+	for round := range 4 {
+		incs := make([]*geo.Incident, n)
+		keys, bodies := make([]string, n), make([]string, n)
+		for i := range incs {
+			// 4 places 1 km apart, points within 30 m of each: many
+			// duplicates, in and across batches.
+			place := i % 4
+			lon := 112.005 + 0.01*float64(place) + 0.0001*float64(i%3)
+			cat := []geo.Category{geo.CatSafety, geo.CatEnvironment}[i%5%2]
+			incs[i] = e.route(intakeRequest(lon, 27.005+0.0001*float64(round), string(cat)))
+			keys[i], bodies[i] = fmt.Sprintf("r%d-%d", round, i), "b"
+			if i >= 28 { // 28..31 share a key, 31 with another body
+				keys[i] = fmt.Sprintf("r%d-shared", round)
+				if i == 31 {
+					bodies[i] = "other"
+				}
+			}
+		}
+		wantIncidents += 29
+		out := make([]result, n)
+		var start, done sync.WaitGroup
+		start.Add(1)
+		for i := range n {
+			done.Add(1)
+			go func() {
+				defer done.Done()
+				start.Wait()
+				r := &out[i]
+				r.inc, r.fresh, r.err = e.db.CreateIncident(e.ctx, incs[i], keys[i], []byte(bodies[i]), e.messagesFor)
+			}()
+		}
+		start.Done()
+		done.Wait()
+		numbers := map[string]int{}
+		for i, r := range out[:28] {
+			if r.err != nil || !r.fresh {
+				t.Errorf("round %d, %d: fresh %v, %v", round, i, r.fresh, r.err)
+				continue
+			}
+			numbers[r.inc.Number]++
+		}
+		if len(numbers) != 28 {
+			t.Errorf("round %d: %d numbers for 28 requests", round, len(numbers))
+		}
+		// The shared key: one fresh; its body's requests get its incident,
+		// the other body's EMISMATCH.
+		var winner *result
+		for i := 28; i < n; i++ {
+			if out[i].fresh {
+				if winner != nil {
+					t.Errorf("round %d: the shared key made two incidents", round)
+				}
+				winner = &out[i]
+			}
+		}
+		if winner == nil {
+			t.Fatalf("round %d: the shared key made no incident: %+v", round, out[28:])
+		}
+		for i := 28; i < n; i++ {
+			r := out[i]
+			if bodies[i] == bodies[28+slices.IndexFunc(out[28:], func(r result) bool { return r.fresh })] {
+				if r.err != nil || r.inc.Number != winner.inc.Number {
+					t.Errorf("round %d, %d (the shared key, the winning body): %v", round, i, r.err)
+				}
+			} else if geo.ErrorCode(r.err) != geo.EMISMATCH {
+				t.Errorf("round %d, %d (the shared key, the other body): %v, want EMISMATCH", round, i, r.err)
+			}
+		}
+	}
+	if got := intakeCounts(t, e); got[0] != wantIncidents || got[2] != wantIncidents || got[3] != wantIncidents {
+		t.Errorf("incidents, events, deadlines, audit entries, messages: %v, want %d incidents", got, wantIncidents)
+	}
+	rows, err := e.db.Pool.Query(e.ctx, `
+		SELECT x.number, coalesce(p.number, ''),
+		       coalesce((SELECT d.number FROM incidents d
+		                 WHERE d.id < x.id AND d.category = x.category AND d.received_at >= x.received_at - interval '72 hours'
+		                   AND ST_DWithin(d.location::geography, x.location::geography, 100)
+		                 ORDER BY d.received_at, d.id LIMIT 1), '')
+		FROM incidents x LEFT JOIN incidents p ON p.id = x.possible_duplicate_of
+		ORDER BY x.id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flagged := 0
+	for rows.Next() {
+		var number, got, want string
+		if err := rows.Scan(&number, &got, &want); err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("%s: a possible duplicate of %q, brute force says %q", number, got, want)
+		}
+		if got != "" {
+			flagged++
+		}
+	}
+	if rows.Err() != nil {
+		t.Fatal(rows.Err())
+	}
+	var txs, most int
+	if err := e.db.Pool.QueryRow(e.ctx, `SELECT count(*), max(n) FROM (SELECT count(*) AS n FROM incidents GROUP BY xmin::text) t`).Scan(&txs, &most); err != nil {
+		t.Fatal(err)
+	}
+	if flagged < wantIncidents/2 || most < 2 {
+		t.Errorf("%d flagged of %d; %d transactions, at most %d incidents in one: the test did not batch", flagged, wantIncidents, txs, most)
+	}
+	t.Logf("%d incidents in %d transactions (at most %d in one), %d flagged", wantIncidents, txs, most, flagged)
+}
+
+// TestIntake_batchDatabaseDown: with PostgreSQL stopped, every request of
+// a batch is EUNAVAILABLE and nothing is written; started again, the same
+// requests (same keys) are each written once.
+func TestIntake_batchDatabaseDown(t *testing.T) {
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "wangge-intake-down-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o755) // the server may run as the postgres user
+	cl, err := pgstore.StartCluster(ctx, dir, pgstore.ClusterOptions{Ephemeral: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cl.Stop() })
+	if err := cl.EnsureDatabase(ctx, "wangge"); err != nil {
+		t.Fatal(err)
+	}
+	db, err := pgstore.Open(ctx, cl.ConnString("wangge"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	e := newIntakeEnvOn(t, db)
+	if _, _, err := e.create(e.route(intakeRequest(112.005, 27.005, string(geo.CatSafety))), "k-before", []byte("b")); err != nil {
+		t.Fatal(err)
+	}
+	before := intakeCounts(t, e)
+
+	const n = 16
+	incs := make([]*geo.Incident, n)
+	for i := range incs {
+		incs[i] = e.route(intakeRequest(112.005+0.001*float64(i%4), 27.005, string(geo.CatSafety)))
+	}
+	send := func() []error {
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				c := *incs[i]
+				_, _, errs[i] = e.create(&c, fmt.Sprintf("k-%d", i%12), []byte("b"))
+			}()
+		}
+		wg.Wait()
+		return errs
+	}
+	if err := cl.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	for i, err := range send() {
+		if geo.ErrorCode(err) != geo.EUNAVAILABLE {
+			t.Errorf("request %d with PostgreSQL down: %v, want EUNAVAILABLE", i, err)
+		}
+	}
+	// The batch as a whole, also with PostgreSQL down.
+	items := make([]pgstore.IntakeItem, n)
+	for i := range items {
+		c := *incs[i]
+		items[i] = pgstore.IntakeItem{Inc: &c, Key: fmt.Sprintf("k-%d", i%12), Hash: []byte("b"), Messages: e.messagesFor}
+	}
+	for i, g := range pgstore.CreateIncidentsBatch(ctx, db, items) {
+		if geo.ErrorCode(g.Err) != geo.EUNAVAILABLE {
+			t.Errorf("batched request %d with PostgreSQL down: %v, want EUNAVAILABLE", i, g.Err)
+		}
+	}
+	if cl, err = pgstore.StartCluster(ctx, dir, pgstore.ClusterOptions{Ephemeral: true}); err != nil {
+		t.Fatal(err)
+	}
+	if got := intakeCounts(t, e); got != before {
+		t.Errorf("after the failed requests: %v, before them %v", got, before)
+	}
+	for i, err := range send() {
+		if err != nil {
+			t.Errorf("request %d with PostgreSQL back: %v", i, err)
+		}
+	}
+	after := intakeCounts(t, e)
+	if after[0] != before[0]+12 || after[3] != before[3]+12 {
+		t.Errorf("with PostgreSQL back: %v, before %v, want 12 more incidents", after, before)
+	}
 }

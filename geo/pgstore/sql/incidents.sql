@@ -98,6 +98,137 @@ SELECT i.id, i.number, i.category, i.severity, i.source, i.status, i.description
 FROM ins i JOIN dl d ON d.incident_id = i.id JOIN ev e ON e.incident_id = i.id
 ORDER BY e.id;
 
+-- name: incident_intake_prepare_batch
+-- incident_intake_prepare for a batch of requests ($1 callers, $2 their
+-- Idempotency-Keys, NULL for none; no (caller, key) twice): per request
+-- (ord, from 1), the incident made earlier under its key, else a new id
+-- and its number. The caller hands the new ids out in ascending order.
+SELECT x.ord, k.number, k.request_hash, n.id, 'WG' || lpad(n.id::text, 8, '0')
+FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS x (created_by, key, ord)
+LEFT JOIN incidents k ON k.created_by = x.created_by AND k.idempotency_key = x.key
+LEFT JOIN LATERAL (SELECT nextval('incidents_id_seq') AS id WHERE k.id IS NULL) n ON true;
+
+-- name: incident_create_batch
+-- incident_create for a batch of incidents in one statement (one
+-- transaction, one commit): one element per incident in $1-$34, in the
+-- order they are written (ascending ids), each as incident_create's
+-- parameters ($33 the number its messages were written with, $34 its
+-- audit entry's after); the events of all of them in $35-$45 ($35 the
+-- incident's id, in order within each incident); the messages in
+-- $48-$57 ($48 the incident's id, $49 the message's index within the
+-- incident). The possible-duplicate check sees the incidents written
+-- before this statement and, as one-by-one writes would, the earlier
+-- incidents of the batch (a statement cannot see its own inserts: they
+-- are checked from the parameters). An incident whose key another
+-- request holds first (ON CONFLICT) writes nothing and returns no row.
+-- The rows: as incident_create's, ordered by incident then event.
+WITH inp AS (
+    SELECT x.*,
+        CASE WHEN x.lon IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(x.lon, x.lat), 4326) END AS pt
+    FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+        $9::float8[], $10::float8[], $11::text[], $12::float8[], $13::float8[],
+        $14::text[], $15::text[], $16::text[], $17::float8[], $18::bigint[],
+        $19::text[], $20::text[], $21::text[], $22::text[], $23::int2[], $24::text[],
+        $25::timestamptz[], $26::timestamptz[], $27::timestamptz[], $28::text[], $29::text[], $30::bytea[],
+        $31::float8[], $32::timestamptz[], $33::text[], $34::text[]) WITH ORDINALITY
+        AS x (id, category, severity, source, status, description, reporter_name, reporter_phone,
+            lon, lat, input_crs, input_lon, input_lat,
+            grid_code, village_code, match, distance_m, generation,
+            assignee_role, assignee_name, assignee_phone, assignee_reason, level, co_notified,
+            reported_at, received_at, due_at, created_by, idempotency_key, request_hash,
+            dup_meters, dup_since, number, after, ord)
+), ins AS (
+    INSERT INTO incidents (
+        id, category, severity, source, status, description, reporter_name, reporter_phone,
+        location, input_crs, input_lon, input_lat,
+        grid_code, village_code, match, distance_m, generation,
+        assignee_role, assignee_name, assignee_phone, assignee_reason, level, co_notified,
+        reported_at, received_at, due_at, created_by, idempotency_key, request_hash,
+        first_due_at, max_level, possible_duplicate_of)
+    SELECT x.id, x.category, x.severity, x.source, x.status, x.description, x.reporter_name, x.reporter_phone,
+        x.pt, x.input_crs, x.input_lon, x.input_lat,
+        x.grid_code, x.village_code, x.match, x.distance_m, x.generation,
+        x.assignee_role, x.assignee_name, x.assignee_phone, x.assignee_reason, x.level, x.co_notified::jsonb,
+        x.reported_at, x.received_at, x.due_at, x.created_by, x.idempotency_key, x.request_hash,
+        x.due_at, x.level,
+        CASE WHEN x.dup_meters > 0 AND x.pt IS NOT NULL THEN (
+            SELECT c.id FROM (
+                (SELECT d.id, d.received_at FROM incidents d
+                 WHERE d.category = x.category AND d.received_at >= x.dup_since
+                   AND d.status NOT IN ('verified', 'closed', 'cancelled', 'merged')
+                   AND d.location && ST_Expand(x.pt, x.dup_meters / (111000 * greatest(cos(radians(x.lat)), 0.01)))
+                   AND ST_DWithin(d.location::geography, x.pt::geography, x.dup_meters)
+                 ORDER BY d.received_at, d.id
+                 LIMIT 1)
+                UNION ALL
+                SELECT p.id, p.received_at FROM inp p
+                WHERE p.ord < x.ord AND p.pt IS NOT NULL AND p.category = x.category AND p.received_at >= x.dup_since
+                  AND p.status NOT IN ('verified', 'closed', 'cancelled', 'merged')
+                  AND ST_DWithin(p.pt::geography, x.pt::geography, x.dup_meters)
+            ) c
+            ORDER BY c.received_at, c.id
+            LIMIT 1) END
+    FROM inp x
+    ORDER BY x.ord
+    ON CONFLICT (created_by, idempotency_key) DO NOTHING
+    RETURNING *
+), dl AS (
+    INSERT INTO incident_deadlines (incident_id, seq, level, due_at, set_at, set_by)
+    SELECT i.id, 1, x.level, x.due_at, x.received_at, $46 FROM ins i JOIN inp x ON x.id = i.id
+    RETURNING *
+), ev AS (
+    INSERT INTO incident_events (incident_id, at, actor, action, from_status, to_status, note, assignee_role, assignee_name,
+        assignee_phone, actor_role, level)
+    SELECT i.id, i.received_at, e.actor, e.action, e.from_status, e.to_status, e.note, e.assignee_role, e.assignee_name,
+        e.assignee_phone, e.actor_role, e.level
+    FROM unnest($35::bigint[], $36::text[], $37::text[], $38::text[], $39::text[], $40::text[], $41::text[], $42::text[],
+            $43::text[], $44::text[], $45::int2[]) WITH ORDINALITY
+            AS e (incident_id, actor, action, from_status, to_status, note, assignee_role, assignee_name, assignee_phone,
+                actor_role, level, ord)
+        JOIN ins i ON i.id = e.incident_id
+    ORDER BY e.ord
+    RETURNING *
+), ob AS (
+    INSERT INTO outbox (message_id, channel_id, incident_id, kind, recipient_name, recipient_phone, mention,
+        title, body, fields, next_attempt_at, created_at)
+    SELECT CASE WHEN i.number = x.number
+            THEN format('%s-e%s-c%s-%s', i.number, (SELECT max(v.id) FROM ev v WHERE v.incident_id = i.id), m.channel_id, m.idx) END,
+        m.channel_id, i.id, m.kind, m.name, m.phone, ARRAY(SELECT jsonb_array_elements_text(m.mention::jsonb)),
+        m.title, m.body, m.fields::jsonb, i.received_at, i.received_at
+    FROM unnest($48::bigint[], $49::int[], $50::bigint[], $51::text[], $52::text[], $53::text[], $54::text[], $55::text[],
+            $56::text[], $57::text[]) WITH ORDINALITY
+            AS m (incident_id, idx, channel_id, kind, name, phone, mention, title, body, fields, ord)
+        JOIN ins i ON i.id = m.incident_id
+        JOIN inp x ON x.id = i.id
+    ORDER BY m.ord
+    ON CONFLICT (message_id) DO NOTHING
+    RETURNING id
+), nt AS (
+    SELECT pg_notify('wangge_registry', $58::text) WHERE $58::text IS NOT NULL AND EXISTS (SELECT FROM ins)
+), au AS (
+    INSERT INTO audit_log (at, actor, action, target, before, after, request_id)
+    SELECT i.received_at, i.created_by, $47, 'incident:' || i.number, NULL, x.after::jsonb, ''
+    FROM ins i JOIN inp x ON x.id = i.id
+    ORDER BY i.id
+)
+SELECT i.id, i.number, i.category, i.severity, i.source, i.status, i.description, i.reporter_name, i.reporter_phone,
+       ST_X(i.location), ST_Y(i.location), i.input_crs, i.input_lon, i.input_lat,
+       coalesce(i.grid_code, ''), coalesce(i.village_code, ''), i.match,
+       coalesce(i.distance_m, 0), coalesce(i.generation, 0),
+       coalesce(i.assignee_role, ''), i.assignee_name, i.assignee_phone, i.assignee_reason, i.level, i.co_notified,
+       i.reported_at, i.received_at, i.due_at, i.resolved_at, i.closed_at, i.created_by,
+       i.first_due_at, i.escalation_count, i.max_level, i.completed_at, i.on_time, i.outcome_reason,
+       coalesce((SELECT m.number FROM incidents m WHERE m.id = i.merged_into), ''),
+       coalesce((SELECT d.number FROM incidents d WHERE d.id = i.possible_duplicate_of),
+                (SELECT d.number FROM ins d WHERE d.id = i.possible_duplicate_of), ''),
+       i.suspended_at, i.suspended_seconds, i.overdue_seconds, i.town_code,
+       e.id, e.at, e.actor, e.action, coalesce(e.from_status, ''), e.to_status, e.note, e.assignee_role, e.assignee_name,
+       e.assignee_phone, coalesce(e.actor_role, ''), coalesce(e.level, 0),
+       d.seq, d.level, d.due_at, d.set_at, d.set_by, d.missed_at, d.ended_at,
+       (SELECT count(*) FROM nt) + (SELECT count(*) FROM ob)
+FROM ins i JOIN dl d ON d.incident_id = i.id JOIN ev e ON e.incident_id = i.id
+ORDER BY i.id, e.id;
+
 -- name: incident_event_insert
 INSERT INTO incident_events (incident_id, at, actor, action, from_status, to_status, note, assignee_role, assignee_name, assignee_phone,
     actor_role, level)
