@@ -53,6 +53,12 @@ type endpoint struct {
 	// query lists the query parameters the route takes; any other is a
 	// 400 naming it.
 	query []param
+	// plain, when set, answers the requests whose query it recognises
+	// (GET /v1/locate's lon, lat and crs, unescaped) with the same checks
+	// in the same order as the opening and the handler, without building
+	// the query's url.Values; it reports false for any other request,
+	// which takes the general opening.
+	plain func(c *gin.Context) (bool, error)
 }
 
 // param is one accepted query parameter and its check. Routes that write
@@ -118,6 +124,11 @@ func (s *Server) op(method string, e endpoint, h handlerFunc) gin.HandlerFunc {
 				return err
 			}
 		}
+		if e.plain != nil {
+			if done, err := e.plain(c); done {
+				return err
+			}
+		}
 		if c.Request.URL.RawQuery != "" {
 			// The names come from the raw query and the values from Gin's
 			// query cache, which the handlers read too: the query is
@@ -141,18 +152,27 @@ func (s *Server) op(method string, e endpoint, h handlerFunc) gin.HandlerFunc {
 				}
 			}
 		}
-		for _, h := range headersChecked {
-			if v := c.GetHeader(h); v != "" {
-				if err := checkText(v); err != "" || strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-					return badParam(h, "got %q: want printable UTF-8 text", truncate(v))
-				}
-			}
+		if err := checkHeaders(c); err != nil {
+			return err
 		}
 		if err := s.storeReady(e.needs); err != nil {
 			return err
 		}
 		return h(c)
 	})
+}
+
+// checkHeaders refuses invalid UTF-8 and control characters in the
+// headers handlers read (headersChecked).
+func checkHeaders(c *gin.Context) error {
+	for _, h := range headersChecked {
+		if v := c.GetHeader(h); v != "" {
+			if err := checkText(v); err != "" || strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+				return badParam(h, "got %q: want printable UTF-8 text", truncate(v))
+			}
+		}
+	}
+	return nil
 }
 
 // queryNames appends to names the distinct names of the request's query

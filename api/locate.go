@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/paulmach/orb"
@@ -16,10 +18,11 @@ import (
 	"wangge/geo/featurejson"
 )
 
-// locate answers GET /v1/locate?lon=&lat=[&crs=]: the grid of one point
-// with its leader, deputy and organizations, from the snapshot in memory;
-// a leader or deputy on leave (now, or at at=) says until when and who
-// covers.
+// locate answers GET /v1/locate?lon=&lat=[&crs=][&at=]: the grid of one
+// point with its leader, deputy and organizations, from the snapshot in
+// memory; a leader or deputy on leave (now, or at at=) says until when and
+// who covers. A plain query (lon, lat, crs) is answered by locatePlain
+// before the opening; locate reads every other.
 func (s *Server) locate(c *gin.Context) error {
 	p, err := queryPoint(c)
 	if err != nil {
@@ -33,16 +36,22 @@ func (s *Server) locate(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	at, atSet, _ := queryAt(c) // checked by the opening
+	return s.answerLocate(c, p, crs, snap, r, at, atSet)
+}
+
+// answerLocate writes the answer for point p (in crs) on snap: leave is
+// shown as of at when atSet, else now.
+func (s *Server) answerLocate(c *gin.Context, p orb.Point, crs chinacrs.CRS, snap *geo.Snapshot, r *rendering, at time.Time, atSet bool) error {
 	wgs := chinacrs.ToWGS84(crs, p)
 	loc, ok := snap.Locate(wgs, s.cfg.ToleranceM)
 	if !ok {
 		s.metrics.locatedCounter("outside").Inc()
-		return problemf(TypeOutsideCoverage, http.StatusNotFound,
-			"the point (%v, %v) in %s is outside every grid and more than %v m from the nearest", p[0], p[1], crs, s.cfg.ToleranceM)
+		return outsideCoverage(p, crs, s.cfg.ToleranceM)
 	}
 	s.metrics.locatedCounter(loc.Match.String()).Inc()
-	b := make([]byte, 0, 1024)
-	b = append(b, `{"point":`...)
+	bp := getBody()
+	b := append((*bp)[:0], `{"point":`...)
 	b = featurejson.AppendPoint(b, p, featurejson.Exact)
 	b = append(b, `,"crs":"`...)
 	b = append(b, crs...)
@@ -55,10 +64,13 @@ func (s *Server) locate(c *gin.Context) error {
 	if callerRole(c).SeesPersonalData() {
 		audience = 1
 	}
+	if !atSet {
+		at = s.cfg.Now().UTC()
+	}
 	// Bytes rendered once per snapshot serve grids whose people are
 	// present; a grid with its leader or deputy away is rendered now, with
 	// who covers.
-	if at := s.leaveTime(c); loc.Grid.AnyAbsent(at) {
+	if loc.Grid.AnyAbsent(at) {
 		b = append(b, routingJSONAt(snap, loc.Grid, audience == 1, at)...)
 	} else {
 		b = append(b, r.routingOf(audience, loc.Entry)...)
@@ -73,8 +85,120 @@ func (s *Server) locate(c *gin.Context) error {
 	b = append(b, `],"generation":`...)
 	b = strconv.AppendInt(b, snap.Generation, 10)
 	b = append(b, '}')
-	c.Data(http.StatusOK, "application/json", b)
+	writeBytes(c, http.StatusOK, jsonContentType, b)
+	putBody(bp, b)
 	return nil
+}
+
+// outsideCoverage is the 404 of a point outside every grid and farther
+// than tol from the nearest. Its detail formats the numbers as %v does,
+// without fmt.
+func outsideCoverage(p orb.Point, crs chinacrs.CRS, tol float64) *Problem {
+	var buf [192]byte
+	b := append(buf[:0], "the point ("...)
+	b = strconv.AppendFloat(b, p[0], 'g', -1, 64)
+	b = append(b, ", "...)
+	b = strconv.AppendFloat(b, p[1], 'g', -1, 64)
+	b = append(b, ") in "...)
+	b = append(b, crs...)
+	b = append(b, " is outside every grid and more than "...)
+	b = strconv.AppendFloat(b, tol, 'g', -1, 64)
+	b = append(b, " m from the nearest"...)
+	return &Problem{Type: TypeOutsideCoverage, Title: problemTitles[TypeOutsideCoverage], Status: http.StatusNotFound, Detail: string(b)}
+}
+
+// plainValue is one parameter of a plain query: its value, and whether
+// the query holds it.
+type plainValue struct {
+	v   string
+	set bool
+}
+
+// locateQuery is the query of GET /v1/locate as locatePlain reads it.
+type locateQuery struct{ lon, lat, crs plainValue }
+
+// plainLocateQuery reads a query of lon, lat and crs, each at most once,
+// with no escapes: every byte printable ASCII but %, + and ; (which
+// url.ParseQuery would unescape or drop). The values are then exactly
+// what Gin's query cache would hold. It reports false for any other query
+// (at=, a repeated or unknown name, an escape), which takes the general
+// path.
+func plainLocateQuery(raw string) (q locateQuery, ok bool) {
+	for i := 0; i < len(raw); i++ {
+		if c := raw[i]; c <= ' ' || c >= 0x7f || c == '%' || c == '+' || c == ';' {
+			return q, false
+		}
+	}
+	for raw != "" {
+		var pair string
+		pair, raw, _ = strings.Cut(raw, "&")
+		if pair == "" {
+			continue
+		}
+		name, value, _ := strings.Cut(pair, "=")
+		var v *plainValue
+		switch name {
+		case "lon":
+			v = &q.lon
+		case "lat":
+			v = &q.lat
+		case "crs":
+			v = &q.crs
+		default:
+			return q, false
+		}
+		if v.set {
+			return q, false
+		}
+		*v = plainValue{value, true}
+	}
+	return q, true
+}
+
+// locatePlain answers GET /v1/locate when its query is plain
+// (plainLocateQuery): the opening's checks in its order (the parameters
+// present by name: crs, lat, lon; then the headers), then the handler's
+// (lon and lat required and in range), with the same problems, without
+// url.Values or re-reading the query.
+func (s *Server) locatePlain(c *gin.Context) (bool, error) {
+	q, ok := plainLocateQuery(c.Request.URL.RawQuery)
+	if !ok {
+		return false, nil
+	}
+	crs, err := parseCRS(q.crs.v)
+	if err != nil {
+		return true, err
+	}
+	if q.crs.set {
+		setCRSHeader(c, crs)
+	}
+	for _, v := range [...]struct {
+		name string
+		plainValue
+	}{{"lat", q.lat}, {"lon", q.lon}} {
+		if v.set {
+			if _, err := parseRequiredNumber(v.name, v.v, true); err != nil {
+				return true, err
+			}
+		}
+	}
+	if err := checkHeaders(c); err != nil {
+		return true, err
+	}
+	lon, err := parseRequiredNumber("lon", q.lon.v, q.lon.set)
+	if err != nil {
+		return true, err
+	}
+	lat, err := parseRequiredNumber("lat", q.lat.v, q.lat.set)
+	if err != nil {
+		return true, err
+	}
+	p, err := pointInRange(lon, lat)
+	if err != nil {
+		return true, err
+	}
+	snap := s.registry.Load()
+	return true, s.answerLocate(c, p, crs, snap, s.renderingFor(snap), time.Time{}, false)
 }
 
 // batchRequest is the body of POST /v1/locate as encoding/json decodes it:

@@ -21,7 +21,13 @@ import (
 // queryFloat reads a required finite number.
 func queryFloat(c *gin.Context, name string) (float64, error) {
 	raw, ok := c.GetQuery(name)
-	if !ok || strings.TrimSpace(raw) == "" {
+	return parseRequiredNumber(name, raw, ok)
+}
+
+// parseRequiredNumber reads parameter name's value raw (set: the query holds it)
+// as a required finite number.
+func parseRequiredNumber(name, raw string, set bool) (float64, error) {
+	if !set || strings.TrimSpace(raw) == "" {
 		return 0, badParam(name, "required, want a number")
 	}
 	v, err := strconv.ParseFloat(strings.TrimSpace(raw), 64)
@@ -41,6 +47,11 @@ func queryPoint(c *gin.Context) (orb.Point, error) {
 	if err != nil {
 		return orb.Point{}, err
 	}
+	return pointInRange(lon, lat)
+}
+
+// pointInRange is (lon, lat), or the 400 of the one out of range.
+func pointInRange(lon, lat float64) (orb.Point, error) {
 	if lon < -180 || lon > 180 {
 		return orb.Point{}, badParam("lon", "got %v, want -180..180", lon)
 	}
@@ -52,9 +63,14 @@ func queryPoint(c *gin.Context) (orb.Point, error) {
 
 // queryCRS reads crs (default wgs84).
 func queryCRS(c *gin.Context) (chinacrs.CRS, error) {
-	crs, err := chinacrs.Parse(c.Query("crs"))
+	return parseCRS(c.Query("crs"))
+}
+
+// parseCRS reads crs's value raw (empty: wgs84).
+func parseCRS(raw string) (chinacrs.CRS, error) {
+	crs, err := chinacrs.Parse(raw)
 	if err != nil {
-		return "", badParam("crs", "got %q, want wgs84, gcj02 or bd09", truncate(c.Query("crs")))
+		return "", badParam("crs", "got %q, want wgs84, gcj02 or bd09", truncate(raw))
 	}
 	return crs, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 
 	"github.com/gin-gonic/gin"
 
@@ -151,6 +152,9 @@ func badParam(name, format string, args ...any) *Problem {
 // problemOf maps any error to the problem to send. Domain errors keep their
 // message; anything else is internal and its text is logged, never sent.
 func problemOf(err error) (p *Problem, internal bool) {
+	if pp, ok := err.(*Problem); ok { // the common case, without errors.As's reflection
+		return pp, false
+	}
 	var pp *Problem
 	var ge *geo.Error
 	switch {
@@ -194,12 +198,38 @@ func (s *Server) writeProblem(c *gin.Context, err error) {
 	if cp.Status == http.StatusServiceUnavailable {
 		c.Header("Retry-After", "5")
 	}
-	body, merr := json.Marshal(&cp)
-	if merr != nil {
-		body = []byte(`{"type":"/problems/internal","title":"Internal error","status":500}`)
-	}
-	c.Data(cp.Status, ProblemContentType, body)
+	bp := getBody()
+	body := appendProblem((*bp)[:0], &cp)
+	writeBytes(c, cp.Status, problemContentType, body)
+	putBody(bp, body)
 	c.Abort()
+}
+
+// appendProblem appends p as json.Marshal writes it. A problem without
+// errors[] (a 404 of GET /v1/locate outside coverage, most refusals) is
+// written member by member; one with errors[] goes through json.Marshal.
+func appendProblem(b []byte, p *Problem) []byte {
+	if len(p.Errors) > 0 {
+		q := *p // only this copy escapes, not every caller's problem
+		body, err := json.Marshal(&q)
+		if err != nil {
+			body = []byte(`{"type":"/problems/internal","title":"Internal error","status":500}`)
+		}
+		return append(b, body...)
+	}
+	b = append(b, `{"type":`...)
+	b = appendJSONString(b, p.Type)
+	b = append(b, `,"title":`...)
+	b = appendJSONString(b, p.Title)
+	b = append(b, `,"status":`...)
+	b = strconv.AppendInt(b, int64(p.Status), 10)
+	for _, m := range [...]struct{ name, v string }{{`,"detail":`, p.Detail}, {`,"instance":`, p.Instance}, {`,"request_id":`, p.RequestID}} {
+		if m.v != "" {
+			b = append(b, m.name...)
+			b = appendJSONString(b, m.v)
+		}
+	}
+	return append(b, '}')
 }
 
 // handlerFunc is a Gin handler with a single error exit: every handler

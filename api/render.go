@@ -5,10 +5,13 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
+	"github.com/gin-gonic/gin"
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/project"
 
@@ -264,4 +267,107 @@ func collectionOf(features [][]byte, keep func(i int) bool, generation int64) []
 		b = append(b, f...)
 	}
 	return append(b, "]}"...)
+}
+
+// Content types set on every response of their kind, shared rather than
+// allocated per response: net/http only reads a header's values, and
+// Header.Set replaces the slice rather than writing into it.
+var (
+	jsonContentType    = []string{"application/json"}
+	problemContentType = []string{ProblemContentType}
+)
+
+// inlineBodyBytes: net/http counts a body this small itself and sends its
+// Content-Length (its buffer before chunking is 2,048 bytes); a larger one
+// gets the header from writeBytes, so that it is not chunked.
+const inlineBodyBytes = 2048
+
+// writeBytes sends b as the whole response, with the Content-Type given
+// unless the handler set one: what gin's c.Data does, without its four
+// allocations (the render value, the type's slice, the length's string
+// and its slice) on the small answers of the hot endpoints.
+func writeBytes(c *gin.Context, status int, contentType []string, b []byte) {
+	h := c.Writer.Header()
+	if len(h["Content-Type"]) == 0 {
+		h["Content-Type"] = contentType
+	}
+	if len(b) >= inlineBodyBytes {
+		h["Content-Length"] = []string{strconv.Itoa(len(b))}
+	}
+	c.Status(status)
+	c.Writer.Write(b)
+}
+
+// bodyBuffers hold the bytes of answers built by appending (GET
+// /v1/locate, problem+json): every writer under a handler copies what it
+// is given, so a buffer is reused once written.
+var bodyBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// maxPooledBody: a larger buffer (a grid with an unusually long answer)
+// is left to the GC rather than kept.
+const maxPooledBody = 16 << 10
+
+func getBody() *[]byte { return bodyBuffers.Get().(*[]byte) }
+
+// putBody returns a buffer taken with getBody, holding b (its grown
+// contents).
+func putBody(p *[]byte, b []byte) {
+	if cap(b) > maxPooledBody {
+		return
+	}
+	*p = b[:0]
+	bodyBuffers.Put(p)
+}
+
+// appendJSONString appends s as a JSON string exactly as encoding/json
+// writes it (HTML characters escaped, invalid UTF-8 as U+FFFD, U+2028
+// and U+2029 escaped), without reflection.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '\\', '"':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xF])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }

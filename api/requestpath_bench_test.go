@@ -49,6 +49,28 @@ func BenchmarkLocateGET(b *testing.B) {
 	}
 }
 
+// BenchmarkLocateGETOutside is GET /v1/locate of points outside coverage
+// (a third of uniform points in the town's box): the 404 problem+json.
+func BenchmarkLocateGETOutside(b *testing.B) {
+	srv := benchServer(b)
+	var reqs []*http.Request
+	for _, p := range randomPoints(4096) {
+		if _, ok := demo.Locate(p, geo.DefaultToleranceM); !ok {
+			reqs = append(reqs, httptest.NewRequest(http.MethodGet, "http://wangge.test/v1/locate?lon="+ftoa(p[0])+"&lat="+ftoa(p[1]), nil))
+		}
+	}
+	w := &discardWriter{h: http.Header{}}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		clear(w.h)
+		srv.ServeHTTP(w, reqs[i%len(reqs)])
+		if w.status != http.StatusNotFound {
+			b.Fatalf("status %d", w.status)
+		}
+	}
+}
+
 // BenchmarkLocateBatchPOST is one POST /v1/locate of 10,000 points through
 // the engine; it reports points/s. "17digits" writes the coordinates as
 // json.Marshal does (up to 17 significant digits: the decoder's slow path),

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -225,7 +226,7 @@ func (s *Server) routes() *gin.Engine {
 	r.GET("/problems/:slug", s.handle(s.problemDoc))
 
 	v1 := router{s, r.Group("/v1", s.requireSnapshot)}
-	v1.GET("/locate", endpoint{query: []param{pLon, pLat, pCRS, pAt}}, s.locate)
+	v1.GET("/locate", endpoint{query: []param{pLon, pLat, pCRS, pAt}, plain: s.locatePlain}, s.locate)
 	v1.POST("/locate", endpoint{}, s.locateBatch) // locate.go: its own one-pass decoder
 	v1.GET("/grids", endpoint{query: append(read("village"), pCRS, pPrecision, pBBox, pAt)}, s.listGrids)
 	v1.GET("/grids/:code", endpoint{query: []param{pCRS, pPrecision, pAt}}, s.getGrid)
@@ -290,10 +291,22 @@ func (s *Server) requestID(c *gin.Context) {
 	if !saneRequestID(id) {
 		id = nextRequestID()
 	}
-	c.Set(requestIDKey, id)
+	// The request's keys (its id, the caller's role and name) go into a
+	// map reused across requests: gin makes one per request on the first
+	// Set, and every reader is done once the chain returns (a handler that
+	// hands c to a goroutine must c.Copy() it, which copies the keys).
+	keys := requestKeys.Get().(map[any]any)
+	keys[requestIDKey] = id
+	c.Keys = keys
 	c.Writer.Header()["X-Request-Id"] = []string{id}
 	c.Next()
+	if len(keys) <= 8 { // the id, role, actor, town and the like; not a map grown by a handler
+		clear(keys)
+		requestKeys.Put(keys)
+	}
 }
+
+var requestKeys = sync.Pool{New: func() any { return make(map[any]any, 8) }}
 
 // saneRequestID reports whether a caller's id is kept: 1 to 64 printable
 // ASCII characters, no spaces.

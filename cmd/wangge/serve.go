@@ -93,6 +93,7 @@ func (m *Main) ParseFlags(args []string) error {
 // embedded PostgreSQL.
 func (m *Main) Run(ctx context.Context) error {
 	start := time.Now()
+	reserveGCFloor() // gcfloor.go
 	if err := m.Config.Validate(); err != nil {
 		return err
 	}
