@@ -23,6 +23,11 @@ type Feature struct {
 	// Geometry may be invalid: the checks overlay it made valid as
 	// PostGIS's wangge_polygonal makes it (see fixedRegion).
 	Geometry orb.MultiPolygon
+	// Valid says Geometry is known to be valid (PostGIS's ST_IsValid, or a
+	// registry that refuses invalid geometries): it is overlaid as given,
+	// without looking for self-intersections first, which takes a
+	// quarter of the checks' time on a large layer.
+	Valid bool
 }
 
 // Layer is a town's layer as the coverage checks see it: the town outline,
@@ -46,6 +51,47 @@ type LayerOptions struct {
 	Workers int
 	// Progress, when set, is called after each step with its name.
 	Progress func(step string)
+
+	// The checks of a draft and of the coverage report, run by Check
+	// only: Slivers, when set, finds the slivers of the grids;
+	// VillageTiling the villages their own grids do not tile (with
+	// TilingM2 as the tolerance); Points a point on the surface of each
+	// grid.
+	Slivers       *SliverOptions
+	VillageTiling bool
+	Points        bool
+}
+
+// SliverOptions: a polygon part of a grid made valid smaller than M2 m²,
+// or whose mean width (2·area/perimeter, both on the spheroid) is under
+// WidthM m, is a sliver (geo.ValidationOptions' SliverM2, SliverWidthM).
+type SliverOptions struct {
+	M2, WidthM float64
+}
+
+// Report is what Check finds.
+type Report struct {
+	// Findings and Doubts are CheckLayerDoubts'.
+	Findings []geo.Finding
+	Doubts   []Doubt
+	// Slivers are the polygon parts of the grids made valid that are
+	// slivers (PostGIS's check_slivers): by grid code, then area; each
+	// located by a point on it and with the part as its Area.
+	Slivers []geo.Finding
+	// VillagesNotTiled are the villages whose own grids do not tile them
+	// (check_village_tiling), by code: the parts of the village that none
+	// of its grids covers and the parts of its grids outside it, when
+	// they add up to more than TilingM2 m²; Area is their union.
+	VillagesNotTiled []geo.Finding
+	// VillageDoubts are the villages (indexes into Layer.Villages) whose
+	// tiling the overlay could not tell, its pieces not closing into
+	// rings (as a Doubt's): left out of VillagesNotTiled, for the caller
+	// to decide elsewhere (geo/pgstore: in PostGIS).
+	VillageDoubts []int
+	// Points is a point on the surface of each grid made valid, as
+	// ST_PointOnSurface(wangge_polygonal(geom)) chooses it (see
+	// PointOnSurface); the zero point for a grid with no area.
+	Points []orb.Point
 }
 
 // CheckLayer runs the coverage checks of an import on l, in memory, and
@@ -96,6 +142,14 @@ type Doubt struct {
 
 // CheckLayerDoubts is CheckLayer, with the doubts it left out.
 func CheckLayerDoubts(l *Layer, o LayerOptions) ([]geo.Finding, []Doubt) {
+	o.Slivers, o.VillageTiling, o.Points = nil, false, false
+	r := Check(l, o)
+	return r.Findings, r.Doubts
+}
+
+// Check is CheckLayerDoubts, with the checks of a draft and of the
+// coverage report that o asks for on the same geometries made valid.
+func Check(l *Layer, o LayerOptions) *Report {
 	workers := o.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
@@ -109,6 +163,27 @@ func CheckLayerDoubts(l *Layer, o LayerOptions) ([]geo.Finding, []Doubt) {
 	villages := regionsOf(l.Villages, workers)
 	outline := fixedRegion(l.Outline)
 	step("made valid")
+	rep := &Report{}
+	if o.Slivers != nil || o.Points {
+		sl := make([][]geo.Finding, len(l.Grids))
+		if o.Points {
+			rep.Points = make([]orb.Point, len(l.Grids))
+		}
+		parallel(len(l.Grids), workers, func(i int) {
+			mp := gridParts(l.Grids[i].Geometry, grids[i])
+			if o.Points {
+				rep.Points[i] = PointOnSurface(mp)
+			}
+			if o.Slivers != nil {
+				sl[i] = slivers(l.Grids[i].Code, mp, o.Slivers.M2, o.Slivers.WidthM)
+			}
+		})
+		for _, s := range sl {
+			rep.Slivers = append(rep.Slivers, s...)
+		}
+		sortByCode(rep.Slivers)
+		step("slivers")
+	}
 
 	// One pass over each layer gives the boundary of its union and, on
 	// the way, the pieces of each boundary inside a neighbour: the
@@ -130,13 +205,25 @@ func CheckLayerDoubts(l *Layer, o LayerOptions) ([]geo.Finding, []Doubt) {
 	step("tiling of the grids")
 	out = append(out, tiling("village", villagesU, outline, nil, nil, o.TilingM2)...)
 	step("tiling of the villages")
-	return out, doubts
+	if o.VillageTiling {
+		rep.VillagesNotTiled, rep.VillageDoubts = villageTiling(l, grids, villages, o.TilingM2, workers)
+		step("village tiling")
+	}
+	rep.Findings, rep.Doubts = out, doubts
+	return rep
 }
 
 // regionsOf prepares the features' geometries for overlay.
 func regionsOf(fs []Feature, workers int) []*region {
 	out := make([]*region, len(fs))
-	parallel(len(fs), workers, func(i int) { out[i] = fixedRegion(fs[i].Geometry) })
+	parallel(len(fs), workers, func(i int) {
+		if fs[i].Valid {
+			out[i] = newRegion(fs[i].Geometry)
+			out[i].asGiven = true
+			return
+		}
+		out[i] = fixedRegion(fs[i].Geometry)
+	})
 	return out
 }
 
@@ -738,19 +825,25 @@ func PointOnSurface(mp orb.MultiPolygon) orb.Point {
 // the polygons are merged. A valid mp comes out as it is.
 func fixedRegion(mp orb.MultiPolygon) *region {
 	var polys []*region
+	// asGiven: every polygon a simple shell without holes, their boxes
+	// apart: mp is valid, and its rings are the region's boundary.
+	asGiven := true
 	for _, poly := range mp {
 		if len(poly) == 0 {
+			asGiven = false
 			continue
 		}
-		shell := fixRing(poly[0])
+		shell, simple := fixRing(poly[0])
 		if len(shell) == 0 {
+			asGiven = false
 			continue
 		}
+		asGiven = asGiven && simple && len(poly) == 1
 		sr := &region{edges: shell}
 		sr.finish()
 		var holes []*region
 		for _, h := range poly[1:] {
-			if hs := fixRing(h); len(hs) > 0 {
+			if hs, _ := fixRing(h); len(hs) > 0 {
 				hr := &region{edges: hs}
 				hr.finish()
 				holes = append(holes, hr)
@@ -772,10 +865,22 @@ func fixedRegion(mp orb.MultiPolygon) *region {
 	case 0:
 		return &region{}
 	case 1:
+		polys[0].asGiven = asGiven
 		return polys[0]
 	}
-	edges, _ := unionEdgesOf(polys, 1, false)
-	u := &region{edges: edges}
+	for i := 0; asGiven && i < len(polys); i++ {
+		for j := i + 1; asGiven && j < len(polys); j++ {
+			asGiven = !polys[i].box.Intersects(polys[j].box)
+		}
+	}
+	u := &region{asGiven: asGiven}
+	if asGiven {
+		for _, p := range polys {
+			u.edges = append(u.edges, p.edges...)
+		}
+	} else {
+		u.edges, _ = unionEdgesOf(polys, 1, false)
+	}
 	u.finish()
 	return u
 }
@@ -783,15 +888,15 @@ func fixedRegion(mp orb.MultiPolygon) *region {
 // fixRing returns the boundary of the points that ring winds around
 // (winding number not zero), as pieces with that side on their left. A
 // simple ring comes back as its edges, counter-clockwise.
-func fixRing(ring orb.Ring) []seg {
-	edges := appendRing(nil, ring, false)
+func fixRing(ring orb.Ring) (edges []seg, simple bool) {
+	edges = appendRing(nil, ring, false)
 	if len(edges) < 3 {
-		return nil
+		return nil, false
 	}
 	n := len(edges)
 	adjacent := func(i, j int32) bool { return j == i+1 || (i == 0 && int(j) == n-1) }
 	// Most rings are simple: find out first, without splitting.
-	simple := true
+	simple = true
 	segPairs(edges, math.MaxInt, func(i, j int32) {
 		if !simple {
 			return
@@ -804,7 +909,7 @@ func fixRing(ring orb.Ring) []seg {
 	if simple {
 		a := signedArea(ring)
 		if a == 0 {
-			return nil
+			return nil, false
 		}
 		if a < 0 {
 			for k := range edges {
@@ -812,7 +917,7 @@ func fixRing(ring orb.Ring) []seg {
 				edges[k] = seg{e.b, e.a, e.b, e.a}
 			}
 		}
-		return edges
+		return edges, true
 	}
 	sp := newSplitter(n)
 	segPairs(edges, math.MaxInt, func(i, j int32) {
@@ -874,7 +979,7 @@ func fixRing(ring orb.Ring) []seg {
 			}
 		})
 	}
-	return out
+	return out, false
 }
 
 // windingExcluding is the winding number of r's edges, leaving out those

@@ -27,6 +27,9 @@ type region struct {
 	edges []seg
 	box   orb.Bound
 	bands bands
+	// asGiven: the region is its geometry as given, which was valid
+	// (fixedRegion).
+	asGiven bool
 }
 
 // newRegion prepares mp. Rings may come in either orientation; ring 0 of

@@ -2,8 +2,10 @@ package covscale_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"runtime"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -21,6 +23,9 @@ import (
 //
 //   - go: coverage.CheckLayer alone (overlaps, parts outside villages,
 //     gaps and parts outside the outline, every geometry made valid first);
+//   - plan: coverage.Check with what plan validation and the coverage
+//     report add (slivers at the default 50 m² / 2 m, a point on each grid
+//     for its warnings, the village tiling); it logs each step's time;
 //   - report: pgstore's CheckCoverage, the whole report: the layer copied
 //     into PostgreSQL, ST_IsValidDetail for the reasons of invalid
 //     geometries there while CheckLayer runs in Go;
@@ -74,6 +79,29 @@ func BenchmarkCoverageReport(b *testing.B) {
 			})
 			b.ReportMetric(float64(findings), "findings")
 			b.ReportMetric(float64(doubts), "doubts") // left to PostGIS by the report
+			b.ReportMetric(peak, "MiB-peak")
+			b.ReportMetric(cpu, "cpu-s")
+		})
+		b.Run(l.name+"/plan", func(b *testing.B) {
+			layer := covscale.LayerOf(td)
+			var cpu float64
+			var steps []string
+			last := time.Now()
+			o := coverage.LayerOptions{OverlapM2: pgstore.OverlapToleranceM2, TilingM2: pgstore.TilingToleranceM2,
+				Slivers: &coverage.SliverOptions{M2: 50, WidthM: 2}, VillageTiling: true, Points: true,
+				Progress: func(step string) {
+					steps = append(steps, fmt.Sprintf("%s %.1fs", step, time.Since(last).Seconds()))
+					last = time.Now()
+				}}
+			peak := heapPeak(b, func() {
+				start := cpuSeconds()
+				defer func() { cpu = cpuSeconds() - start }()
+				steps, last = steps[:0], time.Now()
+				r := coverage.Check(layer, o)
+				findings = len(r.Findings) + len(r.Slivers) + len(r.VillagesNotTiled)
+			})
+			b.Logf("steps: %s", strings.Join(steps, ", "))
+			b.ReportMetric(float64(findings), "findings")
 			b.ReportMetric(peak, "MiB-peak")
 			b.ReportMetric(cpu, "cpu-s")
 		})

@@ -53,8 +53,9 @@ func (db *DB) CheckCoverage(ctx context.Context, td *geo.TownData) ([]geo.Findin
 			return err
 		}
 		rows = nil
-		var err error
-		out, err = checkInGo(ctx, tx, q("coverage_scale_invalid"), layer)
+		r, err := checkInGo(ctx, tx, q("coverage_scale_invalid"), layer,
+			coverage.LayerOptions{OverlapM2: OverlapToleranceM2, TilingM2: TilingToleranceM2})
+		out = r.cov
 		return err
 	})
 	if err != nil {
@@ -69,62 +70,133 @@ func (db *DB) CheckCoverage(ctx context.Context, td *geo.TownData) ([]geo.Findin
 // comparison with the oracle.
 var crossCheck func(inGo, inPostGIS []geo.Finding) error
 
-// checkNextInGo is checkNext's coverage checks with the overlays in Go:
-// it returns the findings of checkNextInPostGIS (invalid geometries,
-// overlaps, grids outside their village, tiling), in the same order. The
-// reasons a geometry is invalid are PostGIS's (check_invalid), found while
-// CheckLayer runs. It needs no ogeom: CheckLayer makes the geometries
-// valid itself, and making them valid in PostGIS is what took most of the
-// time of the PostGIS checks on a large layer. l is the staged layer when
-// the caller holds it in memory (an import); nil reads it from next_*.
-func checkNextInGo(ctx context.Context, tx pgx.Tx, l *coverage.Layer) ([]geo.Finding, error) {
-	if l != nil {
-		return checkInGo(ctx, tx, q("check_invalid"), l)
+// checkNextInGo is checkNext's checks with the overlays in Go: it returns
+// the findings of checkNextInPostGIS (invalid geometries, overlaps, grids
+// outside their village, tiling), in the same order, and those of
+// checkMoreInPostGIS (the village tiling and the warnings that opts asks
+// for). The reasons a geometry is invalid are PostGIS's: an import's
+// (opts.layer, the staged layer the caller holds in memory; it asks for
+// nothing more) from check_invalid while coverage.Check runs; else from
+// ST_IsValidDetail as the layer is read from next_*, and Check then
+// overlays the valid geometries as given. It needs no ogeom: Check makes
+// the invalid geometries valid itself, and making them valid in PostGIS
+// is what took most of the time of the PostGIS checks on a large layer.
+func checkNextInGo(ctx context.Context, tx pgx.Tx, opts checkOptions) (cov, more []geo.Finding, err error) {
+	lo := coverage.LayerOptions{OverlapM2: OverlapToleranceM2, TilingM2: TilingToleranceM2, VillageTiling: opts.villageTiling}
+	if w := opts.warnings; w != nil {
+		lo.Slivers = &coverage.SliverOptions{M2: w.SliverM2, WidthM: w.SliverWidthM}
+		lo.Points = true
 	}
-	l = &coverage.Layer{}
+	if opts.layer != nil && !lo.VillageTiling && lo.Slivers == nil {
+		r, err := checkInGo(ctx, tx, q("check_invalid"), opts.layer, lo)
+		if err != nil {
+			return nil, nil, err
+		}
+		return r.cov, nil, nil
+	}
+	l := &coverage.Layer{}
+	var invalid []geo.Finding
+	var households []int
+	var hasLeader []*bool
 	var kind, code string
-	var village *string
+	var village, reason *string
 	var wkb []byte
+	var hh int
+	var leader *bool
+	var valid bool
+	var x, y *float64
 	rows, _ := tx.Query(ctx, q("coverage_scale_next_layer"))
-	_, err := pgx.ForEachRow(rows, []any{&kind, &code, &village, &wkb}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&kind, &code, &village, &wkb, &hh, &leader, &valid, &reason, &x, &y}, func() error {
 		mp, err := decodeWKB(wkb)
 		if err != nil {
 			return fmt.Errorf("%s %s: %w", kind, code, err)
+		}
+		if !valid {
+			r := ""
+			if reason != nil {
+				r = *reason
+			}
+			invalid = append(invalid, geo.Finding{Kind: geo.FindInvalid, Layer: kind, Codes: []string{code},
+				Reason: "invalid geometry: " + r, Location: point(x, y)})
 		}
 		switch kind {
 		case "town":
 			l.Outline = mp
 		case "village":
-			l.Villages = append(l.Villages, coverage.Feature{Code: code, Geometry: mp})
+			l.Villages = append(l.Villages, coverage.Feature{Code: code, Geometry: mp, Valid: valid})
 		default:
-			f := coverage.Feature{Code: code, Geometry: mp}
+			f := coverage.Feature{Code: code, Geometry: mp, Valid: valid}
 			if village != nil {
 				f.Village = *village
 			}
 			l.Grids = append(l.Grids, f)
+			households = append(households, hh)
+			hasLeader = append(hasLeader, leader)
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return checkInGo(ctx, tx, q("check_invalid"), l)
+	// check_invalid's order.
+	slices.SortStableFunc(invalid, func(a, b geo.Finding) int {
+		return cmp.Or(cmp.Compare(a.Layer, b.Layer), cmp.Compare(a.Codes[0], b.Codes[0]))
+	})
+	rep := coverage.Check(l, lo)
+	decided, err := decideDoubts(ctx, tx, l, rep.Doubts)
+	if err != nil {
+		return nil, nil, err
+	}
+	r := checked{append(invalid, mergeOverlays(rep.Findings, decided)...), rep}
+	more = r.rep.VillagesNotTiled
+	if len(r.rep.VillageDoubts) > 0 {
+		decided, err := decideVillageDoubts(ctx, tx, l, r.rep.VillageDoubts)
+		if err != nil {
+			return nil, nil, err
+		}
+		more = append(slices.Clip(more), decided...)
+		slices.SortStableFunc(more, func(a, b geo.Finding) int { return cmp.Compare(a.Codes[0], b.Codes[0]) })
+	}
+	if w := opts.warnings; w != nil {
+		for _, f := range r.rep.Slivers {
+			s := sliverFinding(f.Codes[0], f.AreaM2, f.WidthM, *w, f.Location)
+			s.Area = f.Area
+			more = append(more, s)
+		}
+		// check_leaders and check_households list grids by code.
+		order := make([]int, len(l.Grids))
+		for i := range order {
+			order[i] = i
+		}
+		slices.SortFunc(order, func(i, j int) int { return cmp.Compare(l.Grids[i].Code, l.Grids[j].Code) })
+		for _, i := range order {
+			if hasLeader[i] != nil && !*hasLeader[i] {
+				more = append(more, noLeaderFinding(l.Grids[i].Code, r.rep.Points[i]))
+			}
+		}
+		for _, i := range order {
+			if h := households[i]; h < w.HouseholdsMin || h > w.HouseholdsMax {
+				more = append(more, householdsFinding(l.Grids[i].Code, h, *w, r.rep.Points[i]))
+			}
+		}
+	}
+	return r.cov, more, nil
+}
+
+// checked is what checkInGo finds: the invalid geometries followed by
+// the coverage checks' findings, and coverage.Check's report.
+type checked struct {
+	cov []geo.Finding
+	rep *coverage.Report
 }
 
 // checkInGo runs the query of invalid geometries (layer, code, reason, x,
-// y) in PostgreSQL while CheckLayer runs in Go, and returns the invalid
-// geometries followed by CheckLayer's findings, with the overlays Go left
-// in doubt decided by PostGIS.
-func checkInGo(ctx context.Context, tx pgx.Tx, invalidSQL string, l *coverage.Layer) ([]geo.Finding, error) {
-	type result struct {
-		findings []geo.Finding
-		doubts   []coverage.Doubt
-	}
-	done := make(chan result, 1)
-	go func() {
-		f, d := coverage.CheckLayerDoubts(l, coverage.LayerOptions{OverlapM2: OverlapToleranceM2, TilingM2: TilingToleranceM2})
-		done <- result{f, d}
-	}()
+// y) in PostgreSQL while coverage.Check runs in Go, and returns the invalid
+// geometries followed by Check's findings, with the overlays Go left in
+// doubt decided by PostGIS, and Check's report.
+func checkInGo(ctx context.Context, tx pgx.Tx, invalidSQL string, l *coverage.Layer, o coverage.LayerOptions) (checked, error) {
+	done := make(chan *coverage.Report, 1)
+	go func() { done <- coverage.Check(l, o) }()
 	var out []geo.Finding
 	var layer, code, reason string
 	var x, y *float64
@@ -136,13 +208,13 @@ func checkInGo(ctx context.Context, tx pgx.Tx, invalidSQL string, l *coverage.La
 	})
 	r := <-done
 	if err != nil {
-		return nil, err
+		return checked{}, err
 	}
-	decided, err := decideDoubts(ctx, tx, l, r.doubts)
+	decided, err := decideDoubts(ctx, tx, l, r.Doubts)
 	if err != nil {
-		return nil, err
+		return checked{}, err
 	}
-	return append(out, mergeOverlays(r.findings, decided)...), nil
+	return checked{append(out, mergeOverlays(r.Findings, decided)...), r}, nil
 }
 
 // decideDoubts overlays the two geometries of each doubt in PostGIS
@@ -189,6 +261,47 @@ func decideDoubts(ctx context.Context, tx pgx.Tx, l *coverage.Layer, doubts []co
 		} else {
 			f = crossingFinding(a, b, area, point(x, y))
 		}
+		var err error
+		f.Area, err = decodeWKB(wkb)
+		out = append(out, f)
+		return err
+	})
+	return out, err
+}
+
+// decideVillageDoubts overlays each village that Go left in doubt with
+// its grids in PostGIS (coverage_scale_village_doubts) and returns those
+// its grids do not tile, worded as check_village_tiling's.
+func decideVillageDoubts(ctx context.Context, tx pgx.Tx, l *coverage.Layer, doubts []int) ([]geo.Finding, error) {
+	var codes, gcodes []string
+	var wv, wg [][]byte
+	in := map[string]bool{}
+	for _, i := range doubts {
+		v := l.Villages[i]
+		w, err := encodeWKB(v.Geometry)
+		if err != nil {
+			return nil, err
+		}
+		codes, wv = append(codes, v.Code), append(wv, w)
+		in[v.Code] = true
+	}
+	for _, g := range l.Grids {
+		if in[g.Village] {
+			w, err := encodeWKB(g.Geometry)
+			if err != nil {
+				return nil, err
+			}
+			gcodes, wg = append(gcodes, g.Village), append(wg, w)
+		}
+	}
+	var out []geo.Finding
+	var code string
+	var uncovered, outside float64
+	var x, y *float64
+	var wkb []byte
+	rows, _ := tx.Query(ctx, q("coverage_scale_village_doubts"), TilingToleranceM2, codes, wv, gcodes, wg)
+	_, err := pgx.ForEachRow(rows, []any{&code, &uncovered, &outside, &x, &y, &wkb}, func() error {
+		f := villageTilingFinding(code, uncovered, outside, point(x, y))
 		var err error
 		f.Area, err = decodeWKB(wkb)
 		out = append(out, f)

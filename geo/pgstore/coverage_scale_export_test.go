@@ -14,6 +14,14 @@ import (
 // findings (the overlays in PostGIS) and checkNextInGo's (in Go), in a
 // transaction that is rolled back.
 func (db *DB) CheckBothWays(ctx context.Context, td *geo.TownData) (inPostGIS, inGo []geo.Finding, err error) {
+	return db.CheckBothWaysWith(ctx, td, nil, false)
+}
+
+// CheckBothWaysWith is CheckBothWays with the checks of a plan: the
+// warnings of w when not nil (no leader is checked: an import's staging
+// has none), the village tiling when villageTiling. inGo then holds the
+// coverage findings followed by those.
+func (db *DB) CheckBothWaysWith(ctx context.Context, td *geo.TownData, w *geo.ValidationOptions, villageTiling bool) (inPostGIS, inGo []geo.Finding, err error) {
 	errRollback := errors.New("rollback")
 	err = pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
 		if err := stageTown(ctx, tx, td); err != nil {
@@ -22,12 +30,16 @@ func (db *DB) CheckBothWays(ctx context.Context, td *geo.TownData) (inPostGIS, i
 		if err := stageNext(ctx, tx, step{name: "next_from_import"}); err != nil {
 			return err
 		}
-		if inPostGIS, err = checkNext(ctx, tx, checkOptions{overlaysInPostGIS: true}); err != nil {
+		opts := checkOptions{warnings: w, villageTiling: villageTiling, overlaysInPostGIS: true}
+		if inPostGIS, err = checkNext(ctx, tx, opts); err != nil {
 			return err
 		}
-		if inGo, err = checkNextInGo(ctx, tx, nil); err != nil {
+		opts.overlaysInPostGIS = false
+		cov, more, err := checkNextInGo(ctx, tx, opts)
+		if err != nil {
 			return err
 		}
+		inGo = append(cov, more...)
 		return errRollback
 	})
 	if errors.Is(err, errRollback) {

@@ -111,7 +111,7 @@ func sameFindings(t *testing.T, name string, got, want []geo.Finding) {
 		if sameVillages && stripNumbers(g.Reason) != stripNumbers(w.Reason) {
 			t.Errorf("%s: finding %d: got %q, PostGIS %q", name, i, g.Reason, w.Reason)
 		}
-		if g.Kind != geo.FindInvalid && !covers(g.Area, g.Location) {
+		if g.Kind != geo.FindInvalid && w.Area != nil && !covers(g.Area, g.Location) {
 			t.Errorf("%s: finding %d (%s): location %v is not inside its part", name, i, gk, g.Location)
 		}
 	}
@@ -187,5 +187,83 @@ func TestDecideDoubts(t *testing.T) {
 	}
 	if got[3].Villages[0] != "431321101201" {
 		t.Errorf("the crossing names village %v", got[3].Villages)
+	}
+}
+
+// TestCheckNextInGo_planChecksAgreeWithPostGIS: the checks a draft and the
+// coverage report add to an import's (slivers, grids whose households are
+// out of range, villages their own grids do not tile), in Go over the
+// layer, find what PostGIS finds on the same staged layer (check_slivers,
+// check_households, check_village_tiling): the same findings in the same
+// order, areas and mean widths within 0.01 + 5e-5, the households, every
+// part's location inside it and a grid's location at PostGIS's
+// ST_PointOnSurface (within 1e-9°). The layer is covscale.Generated with households
+// spread over 0..399, and a mean width threshold that makes some of its
+// jittered grids (about 1 km across) slivers.
+func TestCheckNextInGo_planChecksAgreeWithPostGIS(t *testing.T) {
+	db := pgtest.MustOpenDB(t)
+	ctx := context.Background()
+	td := covscale.Generated(30, 20)
+	for i := range td.Grids {
+		td.Grids[i].Households = (i * 37) % 400
+	}
+	o := geo.ValidationOptions{SliverM2: 800_000, SliverWidthM: 480, HouseholdsMin: 30, HouseholdsMax: 300}
+	pg, inGo, err := db.CheckBothWaysWith(ctx, td, &o, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[geo.FindingKind]int{}
+	for _, f := range pg {
+		kinds[f.Kind]++
+	}
+	t.Logf("PostGIS: %v", kinds)
+	for _, k := range []geo.FindingKind{geo.FindSliver, geo.FindHouseholds, geo.FindVillageNotTiled, geo.FindOverlap, geo.FindGap} {
+		if kinds[k] == 0 {
+			t.Errorf("PostGIS found no %s: the layer does not exercise it", k)
+		}
+	}
+	if kinds[geo.FindSliver] > len(td.Grids)/2 {
+		t.Errorf("%d slivers of %d grids: the threshold does not tell grids apart", kinds[geo.FindSliver], len(td.Grids))
+	}
+	sameFindings(t, "checkNextInGo", inGo, pg)
+	for i := range min(len(inGo), len(pg)) {
+		g, w := inGo[i], pg[i]
+		if math.Abs(g.WidthM-w.WidthM) > 0.01+5e-5*w.WidthM || g.Value != w.Value {
+			t.Errorf("finding %d (%s %v): width %.3f m, households %d; PostGIS %.3f m, %d", i, g.Kind, g.Codes, g.WidthM, g.Value, w.WidthM, w.Value)
+		}
+		if w.Kind == geo.FindHouseholds && (math.Abs(g.Location[0]-w.Location[0]) > 1e-9 || math.Abs(g.Location[1]-w.Location[1]) > 1e-9) {
+			t.Errorf("finding %d (%s %v): at %v, PostGIS at %v", i, g.Kind, g.Codes, g.Location, w.Location)
+		}
+	}
+}
+
+// TestCheckNextInGo_villageDoubtsDecidedByPostGIS: on covscale.Generated's
+// county of 5,000 grids with every grid made valid beforehand (as the
+// registry holds them), the doubled grids (two overlapping copies merged)
+// have vertices at rounded crossing points on their neighbours' edges,
+// and the pieces of their villages' tiling do not close into rings in Go:
+// those villages are decided in PostGIS. The village tiling then names
+// the villages PostGIS names, with its areas, villages 001 and 003 (whose
+// doubled grids stick out of them) among them.
+func TestCheckNextInGo_villageDoubtsDecidedByPostGIS(t *testing.T) {
+	db := pgtest.MustOpenDB(t)
+	ctx := context.Background()
+	td := covscale.Generated(100, 50)
+	for i, g := range td.Grids {
+		td.Grids[i].Geometry = coverage.Union([]orb.MultiPolygon{g.Geometry})
+	}
+	pg, inGo, err := db.CheckBothWaysWith(ctx, td, nil, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameFindings(t, "checkNextInGo", inGo, pg)
+	tiled := map[string]bool{}
+	for _, f := range inGo {
+		if f.Kind == geo.FindVillageNotTiled {
+			tiled[f.Codes[0]] = true
+		}
+	}
+	if !tiled["430000001001"] || !tiled["430000001003"] || len(tiled) < 80 {
+		t.Errorf("villages not tiled: %d, 001 %v, 003 %v; want 001 and 003 among them", len(tiled), tiled["430000001001"], tiled["430000001003"])
 	}
 }

@@ -148,7 +148,7 @@ func giveArea(ctx context.Context, tx pgx.Tx, id int64, area []byte, except stri
 
 func repairFillGaps(ctx context.Context, tx pgx.Tx, p *geo.Plan, r geo.Repair, now time.Time, res *geo.RepairResult) error {
 	id := p.ID
-	if err := stagePlan(ctx, tx, p, now); err != nil {
+	if err := stageValidPlan(ctx, tx, p, now); err != nil {
 		return err
 	}
 	var x, y *float64
@@ -179,9 +179,19 @@ func repairFillGaps(ctx context.Context, tx pgx.Tx, p *geo.Plan, r geo.Repair, n
 	return nil
 }
 
+// stageValidPlan stages plan p's draft as stagePlan does, with ogeom
+// filled: the repairs overlay the geometries made valid in PostGIS.
+func stageValidPlan(ctx context.Context, tx pgx.Tx, p *geo.Plan, at time.Time) error {
+	if err := stagePlan(ctx, tx, p, at); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, q("next_valid"))
+	return err
+}
+
 func repairSlivers(ctx context.Context, tx pgx.Tx, p *geo.Plan, r geo.Repair, now time.Time, res *geo.RepairResult) error {
 	id := p.ID
-	if err := stagePlan(ctx, tx, p, now); err != nil {
+	if err := stageValidPlan(ctx, tx, p, now); err != nil {
 		return err
 	}
 	o := geo.DefaultValidationOptions()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -373,8 +374,9 @@ type checkOptions struct {
 	// import's): the overlays in Go check it instead of reading next_*.
 	layer *coverage.Layer
 	// overlaysInPostGIS runs the overlays in PostGIS (check_overlaps,
-	// check_outside_village, check_tiling) instead of in Go: the oracle of
-	// the tests.
+	// check_outside_village, check_tiling, check_village_tiling,
+	// check_slivers, and the locations of check_leaders and
+	// check_households) instead of in Go: the oracle of the tests.
 	overlaysInPostGIS bool
 }
 
@@ -383,34 +385,38 @@ type checkOptions struct {
 // grids and between villages, grids outside their village, and where
 // grids and villages fail to tile the town outline; then what opts adds.
 // Overlays use the geometries made valid, so an invalid grid is reported
-// once, as invalid, and does not hide the others' problems. The overlays
-// of the coverage checks run in Go (checkNextInGo), which finds the same
-// as PostGIS (checkNextInPostGIS) in a fraction of the time on a large
-// layer; the package's tests run both and compare them (crossCheck).
+// once, as invalid, and does not hide the others' problems. The overlays,
+// the village tiling, the slivers and the locations of the warnings run
+// in Go (checkNextInGo), which finds the same as PostGIS
+// (checkNextInPostGIS, checkMoreInPostGIS) in a fraction of the time on a
+// large layer; the package's tests run both and compare them (crossCheck).
 func checkNext(ctx context.Context, tx pgx.Tx, opts checkOptions) ([]geo.Finding, error) {
-	var out []geo.Finding
+	var cov, more []geo.Finding
 	var err error
 	if opts.overlaysInPostGIS {
-		out, err = checkNextInPostGIS(ctx, tx)
+		if cov, err = checkNextInPostGIS(ctx, tx); err == nil {
+			more, err = checkMoreInPostGIS(ctx, tx, opts)
+		}
 	} else {
-		out, err = checkNextInGo(ctx, tx, opts.layer)
+		cov, more, err = checkNextInGo(ctx, tx, opts)
 		if err == nil && crossCheck != nil {
-			var pg []geo.Finding
+			var pg, pgMore []geo.Finding
 			if pg, err = checkNextInPostGIS(ctx, tx); err == nil {
-				err = crossCheck(out, pg)
+				if pgMore, err = checkMoreInPostGIS(ctx, tx, opts); err == nil {
+					err = crossCheck(append(slices.Clip(cov), more...), append(pg, pgMore...))
+				}
 			}
 		}
 	}
 	if err != nil {
 		return nil, err
 	}
-	var code string
-	var x, y *float64
-	var area float64
-	var wkb []byte
-	var kind string
+	out := cov
 	if opts.townBorders {
-		var other string
+		var kind, other string
+		var area float64
+		var x, y *float64
+		var wkb []byte
 		rows, _ := tx.Query(ctx, q("check_town_borders"), OverlapToleranceM2, TilingToleranceM2, TownBorderGapM/metresPerDegree)
 		_, err = pgx.ForEachRow(rows, []any{&kind, &other, &area, &x, &y, &wkb}, func() error {
 			f := geo.Finding{Kind: geo.FindOverlap, Layer: "town", Codes: []string{other}, AreaM2: area, Location: point(x, y),
@@ -427,13 +433,23 @@ func checkNext(ctx context.Context, tx pgx.Tx, opts checkOptions) ([]geo.Finding
 			return nil, err
 		}
 	}
+	return append(out, more...), nil
+}
+
+// checkMoreInPostGIS is what opts adds to the coverage checks (the
+// village tiling, then the warnings), in PostGIS on ogeom, which
+// checkNextInPostGIS has filled: the oracle of checkNextInGo's.
+func checkMoreInPostGIS(ctx context.Context, tx pgx.Tx, opts checkOptions) ([]geo.Finding, error) {
+	var out []geo.Finding
+	var code string
+	var x, y *float64
+	var wkb []byte
 	if opts.villageTiling {
 		var uncovered, outside float64
 		rows, _ := tx.Query(ctx, q("check_village_tiling"), TilingToleranceM2)
-		_, err = pgx.ForEachRow(rows, []any{&code, &uncovered, &outside, &x, &y, &wkb}, func() error {
-			f := geo.Finding{Kind: geo.FindVillageNotTiled, Layer: "village", Codes: []string{code}, AreaM2: uncovered + outside,
-				Reason: fmt.Sprintf("the grids of village %s do not tile it: %.2f m² of it no grid of the village covers, %.2f m² of its grids lie outside it",
-					code, uncovered, outside), Location: point(x, y)}
+		_, err := pgx.ForEachRow(rows, []any{&code, &uncovered, &outside, &x, &y, &wkb}, func() error {
+			f := villageTilingFinding(code, uncovered, outside, point(x, y))
+			var err error
 			f.Area, err = decodeWKB(wkb)
 			out = append(out, f)
 			return err
@@ -450,6 +466,14 @@ func checkNext(ctx context.Context, tx pgx.Tx, opts checkOptions) ([]geo.Finding
 		out = append(out, warnings...)
 	}
 	return out, nil
+}
+
+// villageTilingFinding is a village whose own grids leave uncovered m² of
+// it and have outside m² outside it.
+func villageTilingFinding(code string, uncovered, outside float64, at orb.Point) geo.Finding {
+	return geo.Finding{Kind: geo.FindVillageNotTiled, Layer: "village", Codes: []string{code}, AreaM2: uncovered + outside,
+		Reason: fmt.Sprintf("the grids of village %s do not tile it: %.2f m² of it no grid of the village covers, %.2f m² of its grids lie outside it",
+			code, uncovered, outside), Location: at}
 }
 
 // checkNextInPostGIS is the coverage checks of checkNext with the overlays
@@ -543,12 +567,11 @@ func checkWarnings(ctx context.Context, tx pgx.Tx, o geo.ValidationOptions) ([]g
 	var wkb []byte
 	rows, _ := tx.Query(ctx, q("check_slivers"), o.SliverM2, o.SliverWidthM)
 	_, err := pgx.ForEachRow(rows, []any{&code, &area, &width, &x, &y, &wkb}, func() error {
-		f := geo.Finding{Kind: geo.FindSliver, Layer: "grid", Codes: []string{code}, AreaM2: area, Location: point(x, y)}
+		w := 0.0
 		if width != nil {
-			f.WidthM = *width
+			w = *width
 		}
-		f.Reason = fmt.Sprintf("grid %s has a sliver of %.2f m², %.2f m wide on average (thresholds: %v m², %v m)",
-			code, area, f.WidthM, o.SliverM2, o.SliverWidthM)
+		f := sliverFinding(code, area, w, o, point(x, y))
 		var err error
 		f.Area, err = decodeWKB(wkb)
 		out = append(out, f)
@@ -559,8 +582,7 @@ func checkWarnings(ctx context.Context, tx pgx.Tx, o geo.ValidationOptions) ([]g
 	}
 	rows, _ = tx.Query(ctx, q("check_leaders"))
 	_, err = pgx.ForEachRow(rows, []any{&code, &x, &y}, func() error {
-		out = append(out, geo.Finding{Kind: geo.FindNoLeader, Layer: "grid", Codes: []string{code}, Location: point(x, y),
-			Reason: fmt.Sprintf("grid %s has no leader: its matters would go to the village's liaison leader", code)})
+		out = append(out, noLeaderFinding(code, point(x, y)))
 		return nil
 	})
 	if err != nil {
@@ -569,11 +591,29 @@ func checkWarnings(ctx context.Context, tx pgx.Tx, o geo.ValidationOptions) ([]g
 	var households int
 	rows, _ = tx.Query(ctx, q("check_households"), o.HouseholdsMin, o.HouseholdsMax)
 	_, err = pgx.ForEachRow(rows, []any{&code, &households, &x, &y}, func() error {
-		out = append(out, geo.Finding{Kind: geo.FindHouseholds, Layer: "grid", Codes: []string{code}, Value: households, Location: point(x, y),
-			Reason: fmt.Sprintf("grid %s has %d households, want %d..%d", code, households, o.HouseholdsMin, o.HouseholdsMax)})
+		out = append(out, householdsFinding(code, households, o, point(x, y)))
 		return nil
 	})
 	return out, err
+}
+
+// sliverFinding is a sliver of area m² and mean width m of grid code.
+func sliverFinding(code string, area, width float64, o geo.ValidationOptions, at orb.Point) geo.Finding {
+	return geo.Finding{Kind: geo.FindSliver, Layer: "grid", Codes: []string{code}, AreaM2: area, WidthM: width, Location: at,
+		Reason: fmt.Sprintf("grid %s has a sliver of %.2f m², %.2f m wide on average (thresholds: %v m², %v m)",
+			code, area, width, o.SliverM2, o.SliverWidthM)}
+}
+
+// noLeaderFinding is grid code without a leader.
+func noLeaderFinding(code string, at orb.Point) geo.Finding {
+	return geo.Finding{Kind: geo.FindNoLeader, Layer: "grid", Codes: []string{code}, Location: at,
+		Reason: fmt.Sprintf("grid %s has no leader: its matters would go to the village's liaison leader", code)}
+}
+
+// householdsFinding is grid code with households out of o's range.
+func householdsFinding(code string, households int, o geo.ValidationOptions, at orb.Point) geo.Finding {
+	return geo.Finding{Kind: geo.FindHouseholds, Layer: "grid", Codes: []string{code}, Value: households, Location: at,
+		Reason: fmt.Sprintf("grid %s has %d households, want %d..%d", code, households, o.HouseholdsMin, o.HouseholdsMax)}
 }
 
 // importProblems words the findings of an import as problems of its

@@ -1,7 +1,9 @@
 -- Staging a draft, or the current generation, into next_* for the coverage
--- checks of town.sql (plans_validate.go). These fills set ogeom (the
--- geometry made valid): the warnings, the village tiling and the repairs
--- overlay it in PostGIS.
+-- checks of town.sql (plans_validate.go). These fills leave ogeom (the
+-- geometry made valid) NULL: the checks run in Go (coverage.Check), and
+-- what overlays in PostGIS (the repairs, the oracle of the tests) fills it
+-- first (next_valid). Making every geometry of a province's layer valid
+-- in PostGIS took a minute.
 
 -- name: next_from_town
 -- The outline of town $1, the one a plan redraws. With $1 '' (a plan of
@@ -15,32 +17,30 @@ FROM towns WHERE $1::text = '' OR code = $1
 HAVING count(*) > 0;
 
 -- name: next_from_plan_villages
-INSERT INTO next_villages (code, outline, ogeom) SELECT code, outline, wangge_polygonal(outline) FROM plan_villages WHERE plan_id = $1;
+INSERT INTO next_villages (code, outline) SELECT code, outline FROM plan_villages WHERE plan_id = $1;
 
 -- name: next_from_plan_grids
 -- The grids of plan $1; a grid has a leader when the plan appoints one or
 -- one is in office at $2.
-INSERT INTO next_grids (code, name, village_code, households, population, geom, has_leader, ogeom)
+INSERT INTO next_grids (code, name, village_code, households, population, geom, has_leader)
 SELECT g.code, g.name, g.village_code, g.households, g.population, g.geom,
        EXISTS (SELECT 1 FROM plan_leaders l WHERE l.plan_id = $1 AND l.grid_code = g.code)
        OR EXISTS (SELECT 1 FROM assignments a WHERE a.grid_code = g.code AND a.role = 'leader'
-                  AND a.starts_at <= $2 AND (a.ends_at IS NULL OR a.ends_at > $2)),
-       wangge_polygonal(g.geom)
+                  AND a.starts_at <= $2 AND (a.ends_at IS NULL OR a.ends_at > $2))
 FROM plan_grids g WHERE g.plan_id = $1;
 
 -- name: next_from_current_villages
 -- The current villages of town $1 ('': of every town).
-INSERT INTO next_villages (code, outline, ogeom)
-SELECT code, outline, wangge_polygonal(outline) FROM villages WHERE retired_at IS NULL AND ($1::text = '' OR town_code = $1);
+INSERT INTO next_villages (code, outline)
+SELECT code, outline FROM villages WHERE retired_at IS NULL AND ($1::text = '' OR town_code = $1);
 
 -- name: next_from_current_grids
 -- The current grids of town $2 ('': of every town); a grid has a leader
 -- when one is in office at $1.
-INSERT INTO next_grids (code, name, village_code, households, population, geom, has_leader, ogeom)
+INSERT INTO next_grids (code, name, village_code, households, population, geom, has_leader)
 SELECT g.code, g.name, g.village_code, g.households, g.population, g.geom,
        EXISTS (SELECT 1 FROM assignments a WHERE a.grid_code = g.code AND a.role = 'leader'
-               AND a.starts_at <= $1 AND (a.ends_at IS NULL OR a.ends_at > $1)),
-       wangge_polygonal(g.geom)
+               AND a.starts_at <= $1 AND (a.ends_at IS NULL OR a.ends_at > $1))
 FROM grids g WHERE g.retired_generation IS NULL AND ($2::text = '' OR left(g.code, 9) = $2);
 
 -- name: coverage_missing_organizations

@@ -29,13 +29,13 @@ CREATE TEMP TABLE import_grids (
 -- outline: what the coverage checks check and what grids_retire_changed and
 -- grids_write_new write. An import fills it from its files, a plan from its
 -- draft, the coverage report from the current generation. ogeom is the
--- geometry made valid (wangge_polygonal), which the checks left in PostGIS
--- use (slivers, village tiling, repairs), so that one invalid grid does
--- not hide the other problems. It is not a generated column: making every
--- invalid geometry valid in PostGIS took most of the time of a large
--- import, whose overlays run in Go (checkNextInGo) on the geometries as
--- given. The fills of a plan or of the current generation set it; an
--- import leaves it NULL (next_valid fills it when a check needs it).
+-- geometry made valid (wangge_polygonal), which what overlays in PostGIS
+-- uses (the repairs, and the checks below: the oracle of the tests), so
+-- that one invalid grid does not hide the other problems. It is not a
+-- generated column, and the fills leave it NULL: making every geometry
+-- valid in PostGIS took most of the time of the checks of a large layer,
+-- which run in Go (checkNextInGo) on the geometries as given; next_valid
+-- fills it when something needs it.
 -- JIT is off for the rest of the transaction: PostGIS functions declare
 -- high costs, so the checks' estimates pass jit_above_cost and compiling
 -- them took longer (0.4-0.8 s) than running them on a town.
