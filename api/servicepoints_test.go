@@ -17,6 +17,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"wangge/geo"
+	"wangge/geo/spheroid"
 	"wangge/geo/workcal"
 )
 
@@ -242,47 +243,11 @@ func TestDutyRoster_importPastDateAndDeskFallback(t *testing.T) {
 	}
 }
 
-// vincenty is the distance in metres between a and b on the WGS-84
-// ellipsoid (Vincenty's inverse formula): the oracle of the nearest point.
-func vincenty(a, b [2]float64) float64 {
-	const f, ax = 1 / 298.257223563, 6378137.0
-	bx := ax * (1 - f)
-	rad := math.Pi / 180
-	L := (b[0] - a[0]) * rad
-	U1, U2 := math.Atan((1-f)*math.Tan(a[1]*rad)), math.Atan((1-f)*math.Tan(b[1]*rad))
-	sinU1, cosU1, sinU2, cosU2 := math.Sin(U1), math.Cos(U1), math.Sin(U2), math.Cos(U2)
-	lambda := L
-	var sinSigma, cosSigma, sigma, cos2Alpha, cos2SigmaM float64
-	for i := 0; i < 200; i++ {
-		sinL, cosL := math.Sin(lambda), math.Cos(lambda)
-		sinSigma = math.Hypot(cosU2*sinL, cosU1*sinU2-sinU1*cosU2*cosL)
-		if sinSigma == 0 {
-			return 0
-		}
-		cosSigma = sinU1*sinU2 + cosU1*cosU2*cosL
-		sigma = math.Atan2(sinSigma, cosSigma)
-		sinAlpha := cosU1 * cosU2 * sinL / sinSigma
-		cos2Alpha = 1 - sinAlpha*sinAlpha
-		cos2SigmaM = cosSigma - 2*sinU1*sinU2/cos2Alpha
-		C := f / 16 * cos2Alpha * (4 + f*(4-3*cos2Alpha))
-		prev := lambda
-		lambda = L + (1-C)*f*sinAlpha*(sigma+C*sinSigma*(cos2SigmaM+C*cosSigma*(-1+2*cos2SigmaM*cos2SigmaM)))
-		if math.Abs(lambda-prev) < 1e-13 {
-			break
-		}
-	}
-	u2 := cos2Alpha * (ax*ax - bx*bx) / (bx * bx)
-	A := 1 + u2/16384*(4096+u2*(-768+u2*(320-175*u2)))
-	B := u2 / 1024 * (256 + u2*(-128+u2*(74-47*u2)))
-	dSigma := B * sinSigma * (cos2SigmaM + B/4*(cosSigma*(-1+2*cos2SigmaM*cos2SigmaM)-B/6*cos2SigmaM*(-3+4*sinSigma*sinSigma)*(-3+4*cos2SigmaM*cos2SigmaM)))
-	return bx * A * (sigma - dSigma)
-}
-
 // TestServicePoints_nearestOpenByService: 40 points scattered over the
 // town, each handling some services, open on weekdays, every day or
 // weekends only; for many places, services and times, the answer is the
 // point a brute force over every point finds (open then, handling the
-// service, smallest distance on the ellipsoid by Vincenty's formula).
+// service, smallest distance on the ellipsoid by Vincenty's formula, spheroid.VincentyM).
 func TestServicePoints_nearestOpenByService(t *testing.T) {
 	e := newLimitsEnv(t)
 	rng := rand.New(rand.NewPCG(13, 3))
@@ -338,7 +303,7 @@ func TestServicePoints_nearestOpenByService(t *testing.T) {
 		var best *point
 		bestD := math.Inf(1)
 		for j := range points {
-			if d := vincenty(q, points[j].loc); points[j].services[service] && open(points[j], at) && d < bestD {
+			if d := spheroid.VincentyM(orb.Point(q), orb.Point(points[j].loc)); points[j].services[service] && open(points[j], at) && d < bestD {
 				best, bestD = &points[j], d
 			}
 		}

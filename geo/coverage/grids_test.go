@@ -9,28 +9,6 @@ import (
 	"wangge/geo"
 )
 
-// TestGeodesicM: Vincenty's own test line (Flinders Peak to Buninyong,
-// 54,972.271 m), and a meridian of half a degree (a geodesic, straight in
-// lon/lat) measured whole and as 50 short edges that the mid-latitude plane
-// measures: the two ways agree within 1e-7.
-func TestGeodesicM(t *testing.T) {
-	got := GeodesicM(orb.Point{144.42486788611, -37.95103341667}, orb.Point{143.92649552778, -37.65282113889})
-	if math.Abs(got-54972.271) > 0.001 {
-		t.Errorf("Flinders Peak to Buninyong: %.4f m, want 54972.271", got)
-	}
-	whole := GeodesicM(orb.Point{112, 27}, orb.Point{112, 27.5})
-	sum := 0.0
-	for k := range 50 {
-		sum += GeodesicM(orb.Point{112, 27 + float64(k)*0.01}, orb.Point{112, 27 + float64(k+1)*0.01})
-	}
-	if math.Abs(sum-whole) > 1e-7*whole || whole < 55_000 || whole > 56_000 {
-		t.Errorf("half a degree of meridian at 27°N: %.4f m whole, %.4f m in 50 edges", whole, sum)
-	}
-	if GeodesicM(orb.Point{1, 2}, orb.Point{1, 2}) != 0 {
-		t.Error("a point to itself is not 0 m")
-	}
-}
-
 // TestCheck_planChecks: what plan validation adds, on named boxes (in
 // 0.001° units):
 //

@@ -1,7 +1,9 @@
 // Package spheroid measures short distances on the WGS-84 ellipsoid between
 // points given as longitude, latitude in degrees (EPSG:4326).
 //
-// It is deliberately not a geodesic library. Distances are computed in a
+// It is deliberately not a geodesic library: the one geodesic measure,
+// GeodesicM (Vincenty's formula beyond 0.02°), is for the perimeters of
+// whole layers' polygons, whose edges can be long. Distances are computed in a
 // local tangent plane whose axes are scaled by the ellipsoid's two principal
 // radii of curvature: the meridional radius M(lat) north-south and the
 // prime-vertical radius N(lat) times cos(lat) east-west. Evaluating the
