@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/paulmach/orb"
 
 	"wangge/geo"
 	"wangge/geo/coverage"
@@ -59,3 +60,15 @@ func (db *DB) DecideDoubts(ctx context.Context, l *coverage.Layer, doubts []cove
 	})
 	return out, err
 }
+
+// WithoutCrossCheck runs fn with the overlays in Go alone, as a server
+// runs them: what a benchmark times.
+func WithoutCrossCheck(fn func()) {
+	saved := crossCheck
+	crossCheck = nil
+	defer func() { crossCheck = saved }()
+	fn()
+}
+
+// EncodeWKB is encodeWKB, for seeding a benchmark's database.
+func EncodeWKB(mp orb.MultiPolygon) ([]byte, error) { return encodeWKB(mp) }
