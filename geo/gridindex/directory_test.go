@@ -162,9 +162,15 @@ func TestDirectoryOnLargeLayer(t *testing.T) {
 		t.Fatalf("directory %v, raster %v: want a directory and no raster", ix.dir != nil, ix.raster != nil)
 	}
 	deferredCells := 0
-	for _, c := range ix.dir.cells {
+	for i, c := range ix.dir.cells {
 		if c.count == dirTree {
 			deferredCells++
+			continue
+		}
+		for k := range int(c.count) {
+			if c.v[k] != ix.leaves[c.start[k]].vstart {
+				t.Fatalf("cell %d run %d: first vertex %d, leaf %d starts at %d", i, k, c.v[k], c.start[k], ix.leaves[c.start[k]].vstart)
+			}
 		}
 	}
 	if deferredCells*100 > len(ix.dir.cells) {

@@ -45,7 +45,7 @@
 // When every entry has a single ring (the usual case), the ring and slot
 // offset arrays are left out: slot s owns ring s, which starts at its
 // leaf's vertex offset. At a million ten-vertex grids the index then holds
-// about 201 bytes per grid, 176 of them vertices, and 205 with the
+// about 201 bytes per grid, 176 of them vertices, and 208 with the
 // directory below (there is no ID-to-slot table: Geometry, for tests,
 // searches the leaves).
 //
@@ -54,12 +54,15 @@
 // On a layer of at least 16,384 entries without a raster (a national layer
 // of small grids), cover does not walk the tree: a uniform directory of
 // cells about two mean leaf boxes wide and high (at most one cell per four
-// entries, 16 bytes a cell: 2.9 MiB at a million grids) lists for each cell
+// entries, 32 bytes a cell: 5.9 MiB at a million grids) lists for each cell
 // up to three runs of consecutive slots holding every leaf whose box
 // reaches the cell (gaps of up to four slots closed, then the closest runs
-// merged). A lookup reads one cell, tests the dozen or so leaf boxes of its
-// runs and runs point-in-polygon on those that hold the point: three
-// dependent memory reads (cell, leaves, vertices) and no internal nodes. A
+// merged), with each run's first vertex offset. A lookup reads one cell,
+// touches each run's vertices (at its start and 2 KiB on) while it tests
+// the dozen or so leaf boxes of its runs, and runs point-in-polygon on those
+// that hold the point: two dependent memory reads (cell, then leaves and
+// vertices together; the vertex array's page walk no longer waits for the
+// leaf) and no internal nodes. A
 // cell whose runs would span more than 64 slots defers to the tree (the
 // directory is dropped when more than one cell in 16 would). Boxes are
 // listed in every cell between the cells of their corners under the same
