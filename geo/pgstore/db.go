@@ -40,6 +40,8 @@ type DB struct {
 	// appointment ends (incidents_reroute.go). The zero value stands for
 	// geo.NewDispatcher's defaults; the server sets its own.
 	Dispatcher geo.Dispatcher
+
+	intake intakeBatcher // incidents waiting to be written together (intake_batch.go)
 }
 
 // DefaultPoolConns is the most connections a server opens to PostgreSQL
@@ -78,10 +80,7 @@ func Open(ctx context.Context, connString string) (*DB, error) {
 }
 
 // Close closes every connection of the pool.
-func (db *DB) Close() {
-	db.Pool.Close()
-	batchers.Delete(db) // its intake batcher (intake_batch.go)
-}
+func (db *DB) Close() { db.Pool.Close() }
 
 // migrationLock serialises migrations of replicas starting together.
 const migrationLock = 7_263_001

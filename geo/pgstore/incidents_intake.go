@@ -33,7 +33,7 @@ func (db *DB) CreateIncident(ctx context.Context, inc *geo.Incident, key string,
 	var fresh bool
 	var err error
 	if IntakeBatchMax > 1 {
-		out, fresh, err = db.intakeBatcher().create(ctx, inc, key, bodyHash, messages)
+		out, fresh, err = db.createBatched(ctx, inc, key, bodyHash, messages)
 	} else {
 		out, fresh, err = db.createIncident(ctx, inc, key, bodyHash, messages)
 	}

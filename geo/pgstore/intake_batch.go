@@ -71,34 +71,24 @@ type intakeResult struct {
 	alone bool
 }
 
+// intakeBatcher is a DB's queue of incidents waiting to be written
+// together. It keeps no goroutine when idle, so nothing needs stopping.
 type intakeBatcher struct {
-	db      *DB
 	mu      sync.Mutex
 	queue   []*intakeReq
 	running int
 }
 
-// batchers holds each DB's batcher (DB is shared by other files; the
-// batcher keeps no goroutine when idle, so nothing needs stopping).
-var batchers sync.Map // *DB → *intakeBatcher
-
-func (db *DB) intakeBatcher() *intakeBatcher {
-	if b, ok := batchers.Load(db); ok {
-		return b.(*intakeBatcher)
-	}
-	b, _ := batchers.LoadOrStore(db, &intakeBatcher{db: db})
-	return b.(*intakeBatcher)
-}
-
-// create queues the incident and waits for its batch.
-func (b *intakeBatcher) create(ctx context.Context, inc *geo.Incident, key string, bodyHash []byte,
+// createBatched queues the incident and waits for its batch.
+func (db *DB) createBatched(ctx context.Context, inc *geo.Incident, key string, bodyHash []byte,
 	messages func(*geo.Incident) []geo.OutboxMessage) (*geo.Incident, bool, error) {
+	b := &db.intake
 	r := &intakeReq{inc: inc, key: key, hash: bodyHash, messages: messages, done: make(chan intakeResult, 1)}
 	b.mu.Lock()
 	b.queue = append(b.queue, r)
 	if b.running < max(IntakeBatches, 1) {
 		b.running++
-		go b.flush()
+		go db.flushIntake()
 	}
 	b.mu.Unlock()
 	var res intakeResult
@@ -109,7 +99,7 @@ func (b *intakeBatcher) create(ctx context.Context, inc *geo.Incident, key strin
 		// commit was sent would be.
 		return nil, false, ctx.Err()
 	}
-	return b.db.resolve(ctx, r, res)
+	return db.resolve(ctx, r, res)
 }
 
 // resolve gives request r what its batch found, reading or writing what
@@ -132,8 +122,9 @@ func (db *DB) resolve(ctx context.Context, r *intakeReq, res intakeResult) (*geo
 	return res.inc, res.fresh, res.err
 }
 
-// flush writes queued batches until the queue is empty.
-func (b *intakeBatcher) flush() {
+// flushIntake writes queued batches until the queue is empty.
+func (db *DB) flushIntake() {
+	b := &db.intake
 	for {
 		b.mu.Lock()
 		n := min(len(b.queue), max(IntakeBatchMax, 1))
@@ -146,7 +137,7 @@ func (b *intakeBatcher) flush() {
 		b.queue = slices.Delete(b.queue, 0, n)
 		b.mu.Unlock()
 		ctx, cancel := context.WithTimeout(context.Background(), intakeTimeout)
-		b.db.writeBatch(ctx, batch)
+		db.writeBatch(ctx, batch)
 		cancel()
 	}
 }
