@@ -29,7 +29,7 @@ const (
 // viewer; a malformed, unknown, expired or revoked token is 401, never
 // silently downgraded (a dispatcher whose token expired must know).
 func (s *Server) authenticate(c *gin.Context) {
-	h := c.GetHeader("Authorization")
+	h := requestHeader(c.Request, "Authorization")
 	if h == "" {
 		c.Set(roleKey, geo.AccessViewer)
 		c.Set(actorKey, "anonymous")

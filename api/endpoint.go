@@ -166,7 +166,7 @@ func (s *Server) op(method string, e endpoint, h handlerFunc) gin.HandlerFunc {
 // headers handlers read (headersChecked).
 func checkHeaders(c *gin.Context) error {
 	for _, h := range headersChecked {
-		if v := c.GetHeader(h); v != "" {
+		if v := requestHeader(c.Request, h); v != "" {
 			if err := checkText(v); err != "" || strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 				return badParam(h, "got %q: want printable UTF-8 text", truncate(v))
 			}

@@ -85,6 +85,7 @@ func (s *Server) answerLocate(c *gin.Context, p orb.Point, crs chinacrs.CRS, sna
 	b = append(b, `],"generation":`...)
 	b = strconv.AppendInt(b, snap.Generation, 10)
 	b = append(b, '}')
+	setDate(c.Writer.Header())
 	writeBytes(c, http.StatusOK, jsonContentType, b)
 	putBody(bp, b)
 	return nil
@@ -172,25 +173,30 @@ func (s *Server) locatePlain(c *gin.Context) (bool, error) {
 	if q.crs.set {
 		setCRSHeader(c, crs)
 	}
-	for _, v := range [...]struct {
-		name string
-		plainValue
-	}{{"lat", q.lat}, {"lon", q.lon}} {
-		if v.set {
-			if _, err := parseRequiredNumber(v.name, v.v, true); err != nil {
-				return true, err
-			}
+	// The opening checks the numbers present (lat, then lon) and the
+	// handler reads them after the headers' check, asking for a missing
+	// one (lon, then lat): each is parsed once, the problems keep that
+	// order.
+	var lon, lat float64
+	if q.lat.set {
+		if lat, err = parseRequiredNumber("lat", q.lat.v, true); err != nil {
+			return true, err
+		}
+	}
+	if q.lon.set {
+		if lon, err = parseRequiredNumber("lon", q.lon.v, true); err != nil {
+			return true, err
 		}
 	}
 	if err := checkHeaders(c); err != nil {
 		return true, err
 	}
-	lon, err := parseRequiredNumber("lon", q.lon.v, q.lon.set)
-	if err != nil {
+	if !q.lon.set {
+		_, err := parseRequiredNumber("lon", "", false)
 		return true, err
 	}
-	lat, err := parseRequiredNumber("lat", q.lat.v, q.lat.set)
-	if err != nil {
+	if !q.lat.set {
+		_, err := parseRequiredNumber("lat", "", false)
 		return true, err
 	}
 	p, err := pointInRange(lon, lat)

@@ -53,6 +53,9 @@ func TestLocate_plainAgreesWithGeneral(t *testing.T) {
 				t.Fatalf("%q %v:\nplain   %d %s\ngeneral %d %s", q, hdr, plain.Code, plain.Body, general.Code, general.Body)
 			}
 			for k := range general.Header() {
+				if k == "Date" { // each answer's own second; present in both (the lengths agree)
+					continue
+				}
 				if plain.Header().Get(k) != general.Header().Get(k) || len(plain.Header()) != len(general.Header()) {
 					t.Fatalf("%q %v: headers: plain %v, general %v", q, hdr, plain.Header(), general.Header())
 				}

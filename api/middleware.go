@@ -21,7 +21,7 @@ import (
 // configured origins. The API authenticates with bearer tokens, never
 // cookies, so allowing "*" does not expose a logged-in browser session.
 func (s *Server) cors(c *gin.Context) {
-	origin := c.GetHeader("Origin")
+	origin := requestHeader(c.Request, "Origin")
 	if origin == "" || len(s.cfg.CORSOrigins) == 0 {
 		c.Next()
 		return
@@ -38,7 +38,7 @@ func (s *Server) cors(c *gin.Context) {
 		return
 	}
 	h["Access-Control-Expose-Headers"] = exposedHeaders
-	if c.Request.Method == http.MethodOptions && c.GetHeader("Access-Control-Request-Method") != "" {
+	if c.Request.Method == http.MethodOptions && requestHeader(c.Request, "Access-Control-Request-Method") != "" {
 		c.Header("Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS")
 		if h := c.GetHeader("Access-Control-Request-Headers"); h != "" {
 			c.Header("Access-Control-Allow-Headers", h)
@@ -49,6 +49,41 @@ func (s *Server) cors(c *gin.Context) {
 	}
 	c.Next()
 }
+
+// requestHeader is r.Header.Get(key) for a key written in canonical form
+// (TestRequestHeader_canonicalKeys holds every call to it): net/http stores
+// the names of a request's headers canonical, so the map is read directly
+// instead of canonicalizing the same constant again on every request
+// (textproto.CanonicalMIMEHeaderKey, a scan and a map lookup per call).
+func requestHeader(r *http.Request, key string) string {
+	if v := r.Header[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// setDate sets the Date header, formatted once a second and shared by the
+// answers written in it. Without it net/http formats Date itself for every
+// response (time.Now and Time.AppendFormat: the dearest step of writing a
+// small answer's head). Only handlers that write their whole answer at
+// once call it, right before writing, so the date is the answer's.
+func setDate(h http.Header) {
+	now := time.Now()
+	d := currentDate.Load()
+	if d == nil || d.unix != now.Unix() {
+		d = &httpDate{now.Unix(), []string{now.UTC().Format(http.TimeFormat)}}
+		currentDate.Store(d)
+	}
+	h["Date"] = d.value
+}
+
+// httpDate is the Date header of one second.
+type httpDate struct {
+	unix  int64
+	value []string
+}
+
+var currentDate atomic.Pointer[httpDate]
 
 // Header values set on every response, shared rather than allocated per
 // request: net/http only reads them, and Header.Add on the same name
@@ -92,7 +127,7 @@ func mediaType(contentType string) string {
 
 // acceptsGzip reports whether the request accepts gzip.
 func acceptsGzip(r *http.Request) bool {
-	rest := r.Header.Get("Accept-Encoding")
+	rest := requestHeader(r, "Accept-Encoding")
 	for rest != "" {
 		var part string
 		part, rest, _ = strings.Cut(rest, ",")

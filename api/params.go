@@ -30,11 +30,38 @@ func parseRequiredNumber(name, raw string, set bool) (float64, error) {
 	if !set || strings.TrimSpace(raw) == "" {
 		return 0, badParam(name, "required, want a number")
 	}
-	v, err := strconv.ParseFloat(strings.TrimSpace(raw), 64)
+	v, err := parseFloat(strings.TrimSpace(raw))
 	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
 		return 0, badParam(name, "got %q, want a finite number", truncate(raw))
 	}
 	return v, nil
+}
+
+// parseFloat is strconv.ParseFloat(s, 64). A plain decimal of at most 15
+// significant digits (every coordinate a client sends) is converted by
+// the batch decoder's exact fast path (parseNumber), which gives the same
+// float64 in a fraction of ParseFloat's time; FuzzParseFloat holds the two
+// to the same results.
+func parseFloat(s string) (float64, error) {
+	if hasDigit(s) {
+		// parseNumber's fast path reads -?digits[.digits], and gives
+		// anything else to ParseFloat; with a digit present, each such
+		// text is one ParseFloat reads too.
+		if v, ok := parseNumber([]byte(s)); ok {
+			return v, nil
+		}
+	}
+	return strconv.ParseFloat(s, 64)
+}
+
+// hasDigit reports whether s holds a decimal digit.
+func hasDigit(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if '0' <= s[i] && s[i] <= '9' {
+			return true
+		}
+	}
+	return false
 }
 
 // queryPoint reads lon and lat and checks their ranges.

@@ -200,6 +200,7 @@ func (s *Server) writeProblem(c *gin.Context, err error) {
 	}
 	bp := getBody()
 	body := appendProblem((*bp)[:0], &cp)
+	setDate(c.Writer.Header())
 	writeBytes(c, cp.Status, problemContentType, body)
 	putBody(bp, body)
 	c.Abort()

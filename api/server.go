@@ -287,7 +287,7 @@ const requestIDKey = "request_id"
 // process's random prefix and a counter: unique without reading
 // crypto/rand on every request.
 func (s *Server) requestID(c *gin.Context) {
-	id := c.GetHeader("X-Request-Id")
+	id := requestHeader(c.Request, "X-Request-Id")
 	if !saneRequestID(id) {
 		id = nextRequestID()
 	}
