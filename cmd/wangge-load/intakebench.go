@@ -49,6 +49,12 @@ func runIntake(ctx context.Context, o options, stdout io.Writer, logf func(strin
 	if err != nil {
 		return err
 	}
+	if o.intakeBatches > 0 {
+		pgstore.IntakeBatches = o.intakeBatches
+	}
+	if o.intakeBatchMax > 0 {
+		pgstore.IntakeBatchMax = o.intakeBatchMax
+	}
 	e := &env{logf: logf}
 	defer e.close()
 	ie, err := setUpIntake(ctx, e, o.intakeChannel)
@@ -56,7 +62,8 @@ func runIntake(ctx context.Context, o options, stdout io.Writer, logf func(strin
 		return err
 	}
 	meter := newCPUMeter(e.cluster.PGData)
-	fmt.Fprintf(stdout, "intake POST /v1/incidents, fsync on, %s, channel: %v; command: %s\n\n", ie.version, o.intakeChannel, o.command())
+	fmt.Fprintf(stdout, "intake POST /v1/incidents, fsync on, %s, channel: %v, batches: %d in flight of up to %d; command: %s\n\n",
+		ie.version, o.intakeChannel, pgstore.IntakeBatches, pgstore.IntakeBatchMax, o.command())
 	fmt.Fprintln(stdout, "| run | clients | incidents/s | p50 | p99 | CPU per incident: this process (server and clients) / PostgreSQL | other processes' CPU | load average (1 min) |")
 	fmt.Fprintln(stdout, "|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for run := range o.runs {

@@ -61,10 +61,13 @@ type options struct {
 	waitIdle   time.Duration
 	args       []string
 	// intake, intakeClients, intakeChannel: the intake benchmark
-	// (intakebench.go), run alone.
-	intake        bool
-	intakeClients string
-	intakeChannel bool
+	// (intakebench.go), run alone; intakeBatches, intakeBatchMax, when
+	// not 0, replace pgstore.IntakeBatches and IntakeBatchMax.
+	intake         bool
+	intakeClients  string
+	intakeChannel  bool
+	intakeBatches  int
+	intakeBatchMax int
 }
 
 func main() {
@@ -102,6 +105,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.intake, "intake", false, "measure only intake (POST /v1/incidents) on a PostgreSQL with fsync on; see intakebench.go")
 	fs.StringVar(&o.intakeClients, "intake-c", "8,16,32", "-intake: the numbers of concurrent clients, comma-separated")
 	fs.BoolVar(&o.intakeChannel, "intake-channel", false, "-intake: with an enabled SMS channel (messages written to the outbox, nobody delivering)")
+	fs.IntVar(&o.intakeBatches, "intake-batches", 0, "-intake: how many intake batches may be in flight at once (0: pgstore.IntakeBatches)")
+	fs.IntVar(&o.intakeBatchMax, "intake-batch-max", 0, "-intake: how many incidents one batch writes at most (0: pgstore.IntakeBatchMax; 1: one by one)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}

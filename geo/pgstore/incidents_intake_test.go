@@ -3,6 +3,7 @@ package pgstore_test
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"reflect"
 	"slices"
@@ -601,6 +602,87 @@ func TestIntake_concurrentBatches(t *testing.T) {
 		t.Errorf("%d flagged of %d; %d transactions, at most %d incidents in one: the test did not batch", flagged, wantIncidents, txs, most)
 	}
 	t.Logf("%d incidents in %d transactions (at most %d in one), %d flagged", wantIncidents, txs, most, flagged)
+}
+
+// TestIntake_duplicatesOfOpenIncidents: the possible duplicate intake
+// finds through incidents_open_category_location (migration 0033, an index
+// of the open incidents only) is, for every incident, the one a
+// brute-force query over all the incidents written before it finds, as
+// they were then. Between batches some incidents are finished (verified,
+// closed, cancelled, merged) or moved on while still open (resolved,
+// in_progress); the window is 40 s (an incident every second), so some
+// candidates are too old; three categories in 300 m, so most incidents
+// have several candidates.
+func TestIntake_duplicatesOfOpenIncidents(t *testing.T) {
+	e := newIntakeEnv(t)
+	rnd := rand.New(rand.NewPCG(33, 1))
+	cats := []geo.Category{geo.CatSafety, geo.CatEnvironment, geo.CatDispute}
+	statuses := []string{"verified", "closed", "cancelled", "merged", "resolved", "in_progress"}
+	flagged, written := 0, 0
+	for round := range 24 {
+		var batch []pgstore.IntakeItem
+		for range 1 + rnd.IntN(8) {
+			lon, lat := 112.010+0.003*rnd.Float64(), 27.004+0.003*rnd.Float64()
+			inc := e.route(intakeRequest(lon, lat, string(cats[rnd.IntN(len(cats))])))
+			inc.DuplicateRule.Within = 40 * time.Second
+			batch = append(batch, pgstore.IntakeItem{Inc: inc, Messages: e.messagesFor})
+		}
+		var numbers []string
+		for i, g := range pgstore.CreateIncidentsBatch(e.ctx, e.db, batch) {
+			if g.Err != nil || !g.Fresh {
+				t.Fatalf("round %d, %d: fresh %v, %v", round, i, g.Fresh, g.Err)
+			}
+			numbers = append(numbers, g.Inc.Number)
+		}
+		written += len(numbers)
+		rows, err := e.db.Pool.Query(e.ctx, `
+			SELECT x.number, coalesce(p.number, ''),
+			       coalesce((SELECT d.number FROM incidents d
+			                 WHERE d.id < x.id AND d.category = x.category AND d.received_at >= x.received_at - interval '40 s'
+			                   AND d.status NOT IN ('verified', 'closed', 'cancelled', 'merged')
+			                   AND ST_DWithin(d.location::geography, x.location::geography, 100)
+			                 ORDER BY d.received_at, d.id LIMIT 1), '')
+			FROM incidents x LEFT JOIN incidents p ON p.id = x.possible_duplicate_of
+			WHERE x.number = ANY($1)
+			ORDER BY x.id`, numbers)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var number, got, want string
+			if err := rows.Scan(&number, &got, &want); err != nil {
+				t.Fatal(err)
+			}
+			if got != want {
+				t.Errorf("round %d, %s: a possible duplicate of %q, brute force says %q", round, number, got, want)
+			}
+			if got != "" {
+				flagged++
+			}
+		}
+		if rows.Err() != nil {
+			t.Fatal(rows.Err())
+		}
+		// Some incidents written so far move on before the next batch.
+		for range 3 {
+			st := statuses[rnd.IntN(len(statuses))]
+			if _, err := e.db.Pool.Exec(e.ctx, `
+				UPDATE incidents SET status = $1,
+				    merged_into = CASE WHEN $1 = 'merged' THEN (SELECT min(id) FROM incidents) END
+				WHERE id = (SELECT id FROM incidents WHERE status IN ('received', 'dispatched')
+				            AND id > (SELECT min(id) FROM incidents) ORDER BY id OFFSET $2 LIMIT 1)`, st, rnd.IntN(written)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	var finished int
+	if err := e.db.Pool.QueryRow(e.ctx, `SELECT count(*) FROM incidents WHERE status IN ('verified', 'closed', 'cancelled', 'merged')`).Scan(&finished); err != nil {
+		t.Fatal(err)
+	}
+	if flagged < written/3 || finished < 20 {
+		t.Errorf("%d of %d flagged, %d finished: the test did not test", flagged, written, finished)
+	}
+	t.Logf("%d incidents, %d flagged, %d finished", written, flagged, finished)
 }
 
 // TestIntake_batchDatabaseDown: with PostgreSQL stopped, every request of

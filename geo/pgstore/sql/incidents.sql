@@ -16,7 +16,8 @@ LEFT JOIN LATERAL (SELECT nextval('incidents_id_seq') AS id WHERE k.id IS NULL) 
 -- with id $1 (possible_duplicate_of: the first incident of its category
 -- received since $32, not yet finished with, within $31 m, when $31 > 0:
 -- the box in degrees, wide enough at any latitude short of the poles,
--- lets the GiST index find candidates, the spheroid decides), its first
+-- lets the GiST index incidents_open_category_location find candidates,
+-- the spheroid decides), its first
 -- deadline, its events ($33-$42, in order),
 -- its messages ($46-$53; the id of each is made as insertMessages makes
 -- it, and a number other than $55, the one they were written with, fails
@@ -88,7 +89,7 @@ SELECT i.id, i.number, i.category, i.severity, i.source, i.status, i.description
        coalesce(i.assignee_role, ''), i.assignee_name, i.assignee_phone, i.assignee_reason, i.level, i.co_notified,
        i.reported_at, i.received_at, i.due_at, i.resolved_at, i.closed_at, i.created_by,
        i.first_due_at, i.escalation_count, i.max_level, i.completed_at, i.on_time, i.outcome_reason,
-       coalesce((SELECT m.number FROM incidents m WHERE m.id = i.merged_into), ''),
+       '', -- merged_into: a new incident is merged into none
        coalesce((SELECT d.number FROM incidents d WHERE d.id = i.possible_duplicate_of), ''),
        i.suspended_at, i.suspended_seconds, i.overdue_seconds, i.town_code,
        e.id, e.at, e.actor, e.action, coalesce(e.from_status, ''), e.to_status, e.note, e.assignee_role, e.assignee_name,
@@ -119,7 +120,9 @@ LEFT JOIN LATERAL (SELECT nextval('incidents_id_seq') AS id WHERE k.id IS NULL) 
 -- incident). The possible-duplicate check sees the incidents written
 -- before this statement and, as one-by-one writes would, the earlier
 -- incidents of the batch (a statement cannot see its own inserts: they
--- are checked from the parameters). An incident whose key another
+-- are checked from the parameters; incidents_open_category_location,
+-- migration 0033, finds the others: its predicate is this status test,
+-- word for word). An incident whose key another
 -- request holds first (ON CONFLICT) writes nothing and returns no row.
 -- The rows: as incident_create's, ordered by incident then event.
 WITH inp AS (
@@ -218,7 +221,7 @@ SELECT i.id, i.number, i.category, i.severity, i.source, i.status, i.description
        coalesce(i.assignee_role, ''), i.assignee_name, i.assignee_phone, i.assignee_reason, i.level, i.co_notified,
        i.reported_at, i.received_at, i.due_at, i.resolved_at, i.closed_at, i.created_by,
        i.first_due_at, i.escalation_count, i.max_level, i.completed_at, i.on_time, i.outcome_reason,
-       coalesce((SELECT m.number FROM incidents m WHERE m.id = i.merged_into), ''),
+       '', -- merged_into: a new incident is merged into none
        coalesce((SELECT d.number FROM incidents d WHERE d.id = i.possible_duplicate_of),
                 (SELECT d.number FROM ins d WHERE d.id = i.possible_duplicate_of), ''),
        i.suspended_at, i.suspended_seconds, i.overdue_seconds, i.town_code,
