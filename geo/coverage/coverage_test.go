@@ -92,7 +92,7 @@ func interiorPoint(t *testing.T, i int, margin float64) (orb.Point, bool) {
 				continue
 			}
 			ok := true
-			for _, e := range r.edges {
+			for _, e := range r.segs() {
 				if spheroid.PointSegmentDistance(p, e.a, e.b) < margin {
 					ok = false
 					break

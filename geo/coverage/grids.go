@@ -22,13 +22,13 @@ import (
 // and run the other way: areas, perimeters and points on the surface do
 // not depend on it).
 func gridParts(mp orb.MultiPolygon, r *region) orb.MultiPolygon {
-	if len(r.edges) == 0 {
+	if r.n() == 0 {
 		return nil
 	}
 	if r.asGiven {
 		return mp
 	}
-	parts, _ := chain(r.edges)
+	parts, _ := chain(r.segs())
 	return parts
 }
 
@@ -78,7 +78,7 @@ func villageTiling(l *Layer, grids, villages []*region, tol float64, workers int
 	}
 	own := make([][]*region, len(l.Villages))
 	for i, g := range l.Grids {
-		if vi, ok := byCode[g.Village]; ok && len(grids[i].edges) > 0 {
+		if vi, ok := byCode[g.Village]; ok && grids[i].n() > 0 {
 			own[vi] = append(own[vi], grids[i])
 		}
 	}
@@ -88,9 +88,9 @@ func villageTiling(l *Layer, grids, villages []*region, tol float64, workers int
 	order := make([]int, len(l.Villages))
 	for i := range order {
 		order[i] = i
-		work[i] = len(villages[i].edges)
+		work[i] = villages[i].n()
 		for _, g := range own[i] {
-			work[i] += len(g.edges)
+			work[i] += g.n()
 		}
 	}
 	slices.SortStableFunc(order, func(i, j int) int { return work[j] - work[i] })
@@ -109,10 +109,10 @@ func villageTiling(l *Layer, grids, villages []*region, tol float64, workers int
 		}
 		var uncovered, outside []seg
 		switch {
-		case len(v.edges) == 0:
-			outside = u.edges
-		case len(u.edges) == 0:
-			uncovered = v.edges
+		case v.n() == 0:
+			outside = u.segs()
+		case u.n() == 0:
+			uncovered = v.segs()
 		default:
 			uncovered = differenceEdges(v, u)
 			outside = differenceEdges(u, v)

@@ -19,6 +19,9 @@ type cellGrid struct {
 	nx, ny int
 	start  []int32 // cell c holds ids[start[c]:start[c+1]]
 	ids    []int32
+	// Work lists of the last build, kept for the next (reuse).
+	sizes      []float64
+	last, next []int32
 }
 
 // maxCells bounds the grid's size whatever the input.
@@ -43,11 +46,17 @@ func newBoxGrid(boxes []orb.Bound) *cellGrid {
 // newSegGrid indexes segments by the cells they pass through (and, to be
 // safe from rounding, the cells within a hair of that).
 func newSegGrid(segs []seg) *cellGrid {
-	boxes := make([]orb.Bound, len(segs))
-	for i, s := range segs {
-		boxes[i] = segBound(s.a, s.b)
+	return new(cellGrid).reuse(segs)
+}
+
+// reuse makes g newSegGrid(segs), reusing g's lists: classify builds
+// one for every polygon it splits.
+func (g *cellGrid) reuse(segs []seg) *cellGrid {
+	boxes := g.boxes[:0]
+	for _, s := range segs {
+		boxes = append(boxes, segBound(s.a, s.b))
 	}
-	g := newCellGrid(boxes, func(b orb.Bound, side float64) float64 {
+	g.init(boxes, func(b orb.Bound, side float64) float64 {
 		return math.Floor((b.Max[0]-b.Min[0])/side) + math.Floor((b.Max[1]-b.Min[1])/side) + 4
 	})
 	g.fill(func(i int, add func(c int)) {
@@ -81,17 +90,26 @@ func newSegGrid(segs []seg) *cellGrid {
 // the items would otherwise be listed more than 16 times each on average
 // (entries estimates how many cells an item takes).
 func newCellGrid(boxes []orb.Bound, entries func(b orb.Bound, side float64) float64) *cellGrid {
-	g := &cellGrid{boxes: boxes, nx: 1, ny: 1}
+	g := &cellGrid{}
+	g.init(boxes, entries)
+	return g
+}
+
+// init makes g newCellGrid(boxes, entries), reusing its lists.
+func (g *cellGrid) init(boxes []orb.Bound, entries func(b orb.Bound, side float64) float64) {
+	g.boxes, g.min, g.cw, g.ch, g.nx, g.ny = boxes, orb.Point{}, 0, 0, 1, 1
 	if len(boxes) == 0 {
-		g.start = []int32{0, 0}
-		return g
+		g.start = append(g.start[:0], 0, 0)
+		g.ids = g.ids[:0]
+		return
 	}
 	all := boxes[0]
-	sizes := make([]float64, len(boxes))
-	for i, b := range boxes {
+	sizes := g.sizes[:0]
+	for _, b := range boxes {
 		all = all.Union(b)
-		sizes[i] = math.Max(b.Max[0]-b.Min[0], b.Max[1]-b.Min[1])
+		sizes = append(sizes, math.Max(b.Max[0]-b.Min[0], b.Max[1]-b.Min[1]))
 	}
+	g.sizes = sizes
 	slices.Sort(sizes)
 	n := float64(len(boxes))
 	w, h := all.Max[0]-all.Min[0], all.Max[1]-all.Min[1]
@@ -122,13 +140,14 @@ func newCellGrid(boxes []orb.Bound, entries func(b orb.Bound, side float64) floa
 	}
 	// Cell sizes that cover the whole extent exactly with nx × ny cells.
 	g.cw, g.ch = w/float64(g.nx), h/float64(g.ny)
-	return g
 }
 
 // fill lists each item i in the cells that cells(i, add) adds, once each.
 func (g *cellGrid) fill(cells func(i int, add func(c int))) {
-	counts := make([]int32, g.nx*g.ny+1)
-	last := make([]int32, g.nx*g.ny) // the last item added to a cell, plus one
+	n := g.nx * g.ny
+	counts := append(g.start[:0], make([]int32, n+1)...)
+	last := append(g.last[:0], make([]int32, n)...) // the last item added to a cell, plus one
+	g.last = last
 	for i := range g.boxes {
 		cells(i, func(c int) {
 			if last[c] != int32(i)+1 {
@@ -141,8 +160,9 @@ func (g *cellGrid) fill(cells func(i int, add func(c int))) {
 		counts[c] += counts[c-1]
 	}
 	g.start = counts
-	g.ids = make([]int32, counts[len(counts)-1])
-	fill := append([]int32(nil), counts[:len(counts)-1]...)
+	g.ids = append(g.ids[:0], make([]int32, counts[len(counts)-1])...)
+	fill := append(g.next[:0], counts[:len(counts)-1]...)
+	g.next = fill
 	clear(last)
 	for i := range g.boxes {
 		cells(i, func(c int) {

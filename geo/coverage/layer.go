@@ -311,7 +311,7 @@ func outsideVillage(l *Layer, grids, villages []*region, tol float64, workers in
 	parallel(len(l.Grids), workers, func(i int) {
 		g := l.Grids[i]
 		vi, ok := byCode[g.Village]
-		if !ok || len(grids[i].edges) == 0 {
+		if !ok || grids[i].n() == 0 {
 			return
 		}
 		edges := differenceEdges(grids[i], villages[vi])
@@ -376,7 +376,7 @@ func villagesOf(part orb.MultiPolygon, vfs []Feature, villages []*region) []stri
 	pr := newRegion(part)
 	var out []string
 	for i, v := range villages {
-		if len(v.edges) == 0 || !v.box.Intersects(pr.box) {
+		if v.n() == 0 || !v.box.Intersects(pr.box) {
 			continue
 		}
 		if piecesArea(intersectionEdges(pr, v)) > 0 {
@@ -477,11 +477,20 @@ func classify(r *region, others []*region, fn func(p, q orb.Point, e seg, rel []
 	}
 	rel := make([]int8, len(others))
 	// Edges 0..len(mine)-1 are r's near the others; then the others'
-	// edges near r, tagged by region (0 is r, k+1 is others[k]).
-	var mine []int32
-	var edges []seg
-	var tags []int32
-	for i, e := range r.edges {
+	// edges near r, tagged by region (0 is r, k+1 is others[k]). The
+	// lists are reused from call to call (scratchPool).
+	sc := scratchPool.Get().(*classifyScratch)
+	mine, edges, tags := sc.mine[:0], sc.edges[:0], sc.tags[:0]
+	defer func() {
+		// The lists of a region as large as a province's outline are
+		// not kept: they would stay in memory until the next collection.
+		if cap(edges) <= maxScratch {
+			sc.mine, sc.edges, sc.tags = mine, edges, tags
+			scratchPool.Put(sc)
+		}
+	}()
+	for i := range r.n() {
+		e := r.edge(i)
 		if len(others) > 0 && boxesMeet(e, box) {
 			mine = append(mine, int32(i))
 			edges = append(edges, e)
@@ -498,18 +507,21 @@ func classify(r *region, others []*region, fn func(p, q orb.Point, e seg, rel []
 	// in its cells (pairs among the others' edges are never looked at).
 	nMine := len(edges)
 	for k, o := range others {
-		for _, e := range o.edges {
-			if boxesMeet(e, r.box) {
+		for i := range o.n() {
+			if e := o.edge(i); boxesMeet(e, r.box) {
 				edges = append(edges, e)
 				tags = append(tags, int32(k+1))
 			}
 		}
 	}
-	sp := newSplitter(len(edges))
+	sp := &sc.sp
+	sp.reset(len(edges))
 	theirs := edges[nMine:]
 	if len(theirs) > 0 {
-		grid := newSegGrid(theirs)
-		stamp := make([]int32, len(theirs))
+		grid := sc.grid.reuse(theirs)
+		stamp := sc.stamp[:0]
+		stamp = append(stamp, make([]int32, len(theirs))...)
+		sc.stamp = stamp
 		for i := 0; i < nMine; i++ {
 			e := edges[i]
 			eb := segBound(e.a, e.b)
@@ -533,7 +545,8 @@ func classify(r *region, others []*region, fn func(p, q orb.Point, e seg, rel []
 		known, in bool
 	}
 	sides := make([]side, len(others))
-	var st []stretch
+	st := sc.st[:0]
+	defer func() { sc.st = st }()
 	for i := range mine {
 		e := edges[i]
 		eb := segBound(e.a, e.b)
@@ -586,6 +599,23 @@ func classify(r *region, others []*region, fn func(p, q orb.Point, e seg, rel []
 		})
 	}
 }
+
+// classifyScratch holds classify's lists, for the next call to reuse: a
+// province's checks call it hundreds of thousands of times, and allocating
+// them afresh each time was most of the checks' allocation (tens of GB on
+// the China layer), which the collector then had to keep up with.
+type classifyScratch struct {
+	mine, tags, stamp []int32
+	edges             []seg
+	sp                splitter
+	grid              cellGrid
+	st                []stretch
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(classifyScratch) }}
+
+// maxScratch is the most edges a classifyScratch kept for reuse holds.
+const maxScratch = 1 << 17
 
 // stretch is a stretch of edge i that another region's boundary runs
 // along: from t0 to t1 along i's support.
@@ -651,7 +681,7 @@ func intersectionEdges(a, b *region) []seg {
 	if len(out) == 0 {
 		// No part of a's boundary is inside b: the intersection is b if b
 		// lies inside a, else nothing (their interiors may still not meet).
-		if len(b.edges) == 0 || a.locate(b.edges[0].a) != inside && a.locate(mid(b.edges[0].a, b.edges[0].b)) != inside {
+		if b.n() == 0 || a.locate(b.edge(0).a) != inside && a.locate(mid(b.edge(0).a, b.edge(0).b)) != inside {
 			return nil
 		}
 	}
@@ -669,8 +699,8 @@ func intersectionEdges(a, b *region) []seg {
 // and b's boundary inside a, reversed.
 func differenceEdges(a, b *region) []seg {
 	var out []seg
-	if !a.box.Intersects(b.box) || len(b.edges) == 0 {
-		return append(out, a.edges...)
+	if !a.box.Intersects(b.box) || b.n() == 0 {
+		return a.appendEdges(out)
 	}
 	others := []*region{b}
 	classify(a, others, func(p, q orb.Point, e seg, rel []int8) {
@@ -708,13 +738,13 @@ func unionEdgesOf(rs []*region, workers int, collect bool) ([]seg, map[[2]int32]
 	inner := make([][]innerPiece, len(rs))
 	parallel(len(rs), workers, func(i int) {
 		r := rs[i]
-		if len(r.edges) == 0 {
+		if r.n() == 0 {
 			return
 		}
 		var ids []int32
 		var others []*region
 		for _, id := range grid.within(r.box) {
-			if id != int32(i) && len(rs[id].edges) > 0 {
+			if id != int32(i) && rs[id].n() > 0 {
 				ids = append(ids, id)
 				others = append(others, rs[id])
 			}
@@ -865,7 +895,9 @@ func fixedRegion(mp orb.MultiPolygon) *region {
 	case 0:
 		return &region{}
 	case 1:
-		polys[0].asGiven = asGiven
+		if asGiven {
+			return givenRegion(mp)
+		}
 		return polys[0]
 	}
 	for i := 0; asGiven && i < len(polys); i++ {
@@ -873,16 +905,24 @@ func fixedRegion(mp orb.MultiPolygon) *region {
 			asGiven = !polys[i].box.Intersects(polys[j].box)
 		}
 	}
-	u := &region{asGiven: asGiven}
 	if asGiven {
-		for _, p := range polys {
-			u.edges = append(u.edges, p.edges...)
-		}
-	} else {
-		u.edges, _ = unionEdgesOf(polys, 1, false)
+		return givenRegion(mp)
 	}
+	u := &region{}
+	u.edges, _ = unionEdgesOf(polys, 1, false)
 	u.finish()
 	return u
+}
+
+// givenRegion is fixedRegion of a valid mp whose rings are its boundary:
+// newRegion(mp), whose edges are then those of the simple shells
+// fixRing returns, in the same order, but which refers to mp's rings
+// instead of copying them (a layer read without knowing which geometries
+// are valid, as an import reads it, then takes a fifth of the memory).
+func givenRegion(mp orb.MultiPolygon) *region {
+	r := newRegion(mp)
+	r.asGiven = true
+	return r
 }
 
 // fixRing returns the boundary of the points that ring winds around
@@ -989,7 +1029,7 @@ func (r *region) windingExcluding(p orb.Point, excluded []int32) int {
 	w := 0
 next:
 	for _, i := range r.bands.at(p[1]) {
-		e := r.edges[i]
+		e := r.edge(int(i))
 		up := e.a[1] <= p[1] && e.b[1] > p[1]
 		down := e.b[1] <= p[1] && e.a[1] > p[1]
 		if !up && !down {

@@ -3,6 +3,7 @@ package coverage
 import (
 	"fmt"
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/paulmach/orb"
@@ -112,11 +113,11 @@ func TestFixedRegion_cases(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			r := fixedRegion(c.mp)
-			got := piecesArea(r.edges) / cell
+			got := piecesArea(r.segs()) / cell
 			if math.Abs(got-c.area) > 1e-6 {
 				t.Errorf("area %.6f cells, want %v", got, c.area)
 			}
-			mp, dropped := chain(r.edges)
+			mp, dropped := chain(r.segs())
 			if dropped != 0 {
 				t.Errorf("%d pieces did not chain", dropped)
 			}
@@ -173,5 +174,66 @@ func TestCheckLayer_roundingSlivers(t *testing.T) {
 	}
 	if outside != 1 {
 		t.Errorf("%d parts of grids outside the outline, want 1: %+v", outside, fs)
+	}
+}
+
+// TestNewRegion_edgesAsAppendRing: a region of rings (which refers to
+// the input instead of copying it into segs) has the edges appendRing
+// lists, in the same order and direction, zero-length ones skipped:
+// checks of a layer find the same pieces in the same order either way.
+func TestNewRegion_edgesAsAppendRing(t *testing.T) {
+	ccw := orb.Ring{{0, 0}, {4, 0}, {4, 4}, {0, 4}, {0, 0}}
+	cw := orb.Ring{{1, 1}, {1, 2}, {2, 2}, {2, 2}, {2, 1}} // not closed, a repeated vertex
+	island := orb.Ring{{10, 10}, {10, 11}, {11, 11}, {11, 10}, {10, 10}}
+	for _, mp := range []orb.MultiPolygon{
+		{{ccw}},
+		{{ccw.Clone(), cw}},
+		{{ccw, orb.Ring{{1, 1}, {2, 1}, {2, 2}, {1, 1}}}, {island}}, // a counter-clockwise hole, a clockwise shell
+		{{orb.Ring{{0, 0}, {0, 0}}}},
+		{},
+	} {
+		var want []seg
+		for _, poly := range mp {
+			for j, ring := range poly {
+				want = appendRing(want, ring, (signedArea(ring) > 0) != (j == 0))
+			}
+		}
+		r := newRegion(mp)
+		if got := r.segs(); !slices.Equal(got, want) {
+			t.Errorf("%v: edges %v, want %v", mp, got, want)
+		}
+		if r.n() != len(want) {
+			t.Errorf("%v: n = %d, want %d", mp, r.n(), len(want))
+		}
+		for i := range want {
+			if r.edge(i) != want[i] {
+				t.Errorf("%v: edge %d = %v, want %v", mp, i, r.edge(i), want[i])
+			}
+		}
+	}
+}
+
+// TestFixedRegion_validAsGiven: a valid multipolygon of simple shells
+// comes out of fixedRegion as a region of its rings, with the edges of
+// the shells fixRing returns, in order.
+func TestFixedRegion_validAsGiven(t *testing.T) {
+	ccw := orb.Ring{{0, 0}, {4, 0}, {4, 4}, {0, 4}, {0, 0}}
+	cw := orb.Ring{{10, 10}, {10, 11}, {11, 11}, {11, 10}, {10, 10}}
+	for _, mp := range []orb.MultiPolygon{{{ccw}}, {{cw}}, {{ccw}, {cw}}} {
+		var want []seg
+		for _, poly := range mp {
+			shell, simple := fixRing(poly[0])
+			if !simple {
+				t.Fatalf("%v: not simple", poly[0])
+			}
+			want = append(want, shell...)
+		}
+		r := fixedRegion(mp)
+		if !r.asGiven || r.at == nil {
+			t.Errorf("%v: asGiven %v, a region of rings %v", mp, r.asGiven, r.at != nil)
+		}
+		if got := r.segs(); !slices.Equal(got, want) {
+			t.Errorf("%v: edges %v, want %v", mp, got, want)
+		}
 	}
 }

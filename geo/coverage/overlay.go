@@ -56,6 +56,19 @@ func newSplitter(n int) *splitter {
 	return &splitter{cuts: make([][]cut, n), partners: make([][]partner, n)}
 }
 
+// reset makes s a splitter of n edges with nothing recorded, reusing its
+// lists.
+func (s *splitter) reset(n int) {
+	if cap(s.cuts) < n {
+		*s = *newSplitter(n)
+		return
+	}
+	s.cuts, s.partners = s.cuts[:n], s.partners[:n]
+	for i := range n {
+		s.cuts[i], s.partners[i] = s.cuts[i][:0], s.partners[i][:0]
+	}
+}
+
 // meetEdges records how edge i (e, of region ri) and edge j (f, of region
 // rj) meet.
 func (s *splitter) meetEdges(i int, e seg, ri int32, j int, f seg, rj int32) {
@@ -210,7 +223,7 @@ type shape struct {
 }
 
 func newShape(r *region) *shape {
-	return &shape{region: r, edgeGrid: newSegGrid(r.edges)}
+	return &shape{region: r, edgeGrid: newSegGrid(r.segs())}
 }
 
 // intersectionArea returns the area in square metres of s ∩ g on the
@@ -218,23 +231,24 @@ func newShape(r *region) *shape {
 // that a grid inside s has a share of exactly 1.
 func (s *shape) intersectionArea(g *region) (overlap, whole float64) {
 	f := newFrame(g.box)
-	for _, e := range g.edges {
+	gedges := g.segs()
+	for _, e := range gedges {
 		whole += f.term(e.a, e.b)
 	}
 	nearby := s.edgeGrid.within(g.box)
 	if len(nearby) == 0 {
 		// No edge of s comes nearby g: g is all inside s or all outside.
-		if len(g.edges) > 0 && s.locate(g.edges[0].a) == inside {
+		if len(gedges) > 0 && s.locate(gedges[0].a) == inside {
 			return whole, whole
 		}
 		return 0, whole
 	}
 	// Edges 0..len(nearby)-1 are s's, the rest g's.
-	sp := newSplitter(len(nearby) + len(g.edges))
+	sp := newSplitter(len(nearby) + len(gedges))
 	for k, id := range nearby {
-		e := s.edges[id]
+		e := s.edge(int(id))
 		eb := segBound(e.a, e.b)
-		for j, ge := range g.edges {
+		for j, ge := range gedges {
 			if eb.Intersects(segBound(ge.a, ge.b)) {
 				sp.meetEdges(k, e, 0, len(nearby)+j, ge, 1)
 			}
@@ -242,7 +256,7 @@ func (s *shape) intersectionArea(g *region) (overlap, whole float64) {
 	}
 	// s's boundary inside g, or along g's boundary in the same direction.
 	for k, id := range nearby {
-		e := s.edges[id]
+		e := s.edge(int(id))
 		sp.pieces(k, e, func(p, q orb.Point, _ []cut) {
 			if pt, ok := sp.along(k, e, p, q, 1); ok {
 				if pt.same {
@@ -260,7 +274,7 @@ func (s *shape) intersectionArea(g *region) (overlap, whole float64) {
 	// test is done only for the first piece of an edge and after a cut
 	// where s's boundary touches the edge: at a crossing, the next piece is
 	// on the other side.
-	for j, e := range g.edges {
+	for j, e := range gedges {
 		k := len(nearby) + j
 		known, in := false, false
 		sp.pieces(k, e, func(p, q orb.Point, at []cut) {
@@ -325,7 +339,7 @@ func union(regions []*region, limit int) (mp orb.MultiPolygon, dropped int, ok b
 	if len(level) == 0 {
 		return nil, 0, true
 	}
-	mp, dropped = chain(level[0].edges)
+	mp, dropped = chain(level[0].segs())
 	return mp, dropped, true
 }
 
@@ -362,7 +376,7 @@ func unionEdges(regions []*region, limit int, work *int) ([]seg, bool) {
 	var refs []ref
 	var edges []seg
 	for ri, r := range regions {
-		for ei, e := range r.edges {
+		for ei, e := range r.segs() {
 			refs = append(refs, ref{int32(ri), int32(ei)})
 			edges = append(edges, e)
 		}

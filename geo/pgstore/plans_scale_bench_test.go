@@ -1,11 +1,16 @@
 package pgstore_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
+	"runtime/debug"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -26,7 +31,16 @@ import (
 // generation made valid (ST_MakeValid: the registry holds only valid
 // grids), bypassing the import's checks, and a plan is drafted from it.
 // The checks run as a server runs them (without the tests' PostGIS
-// cross-check). MiB-peak is the highest Go HeapInuse sampled every 20 ms:
+// cross-check). Memory, sampled every 20 ms: MiB-peak is the highest Go
+// HeapInuse above the start (garbage not yet collected included);
+// MiB-rss the Go process's peak resident set (VmHWM, reset before the
+// step; the whole process, the benchmark's own few MiB included); and
+// MiB-pg the highest resident set of one backend of the PostgreSQL
+// cluster (VmRSS: its private memory and the shared buffers it touched),
+// the backend that stages and checks the layer. The last two need Linux's
+// /proc (otherwise they are not reported). cpu-s is the Go process's CPU
+// time (user + system; PostgreSQL's not included), which a loaded machine
+// inflates less than the wall time:
 //
 //	WANGGE_ECHARTS_DIR=/tmp/covdata/package/geojson go test -run '^$' -bench PlanChecksAtScale -benchtime 1x -timeout 30m ./geo/pgstore/
 func BenchmarkPlanChecksAtScale(b *testing.B) {
@@ -66,9 +80,13 @@ func BenchmarkPlanChecksAtScale(b *testing.B) {
 		} {
 			b.Run(l.name+"/"+step.name, func(b *testing.B) {
 				runtime.GC()
+				debug.FreeOSMemory()
 				var start runtime.MemStats
 				runtime.ReadMemStats(&start)
+				rssOK := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) == nil
+				pg := backendPeak(b, db)
 				peak := heapPeak()
+				cpu := cpuSeconds()
 				var findings int
 				for b.Loop() {
 					pgstore.WithoutCrossCheck(func() {
@@ -79,7 +97,14 @@ func BenchmarkPlanChecksAtScale(b *testing.B) {
 						findings = len(r.Findings)
 					})
 				}
+				b.ReportMetric(cpuSeconds()-cpu, "cpu-s")
 				b.ReportMetric(float64(peak()-min(peak(), start.HeapInuse))/(1<<20), "MiB-peak")
+				if hwm := procField(make([]byte, 4096), "self", "VmHWM"); rssOK && hwm > 0 {
+					b.ReportMetric(float64(hwm)/1024, "MiB-rss")
+				}
+				if p := pg(); p > 0 {
+					b.ReportMetric(float64(p)/1024, "MiB-pg")
+				}
 				b.ReportMetric(float64(findings), "findings")
 			})
 		}
@@ -115,6 +140,96 @@ func heapPeak() func() uint64 {
 		}
 		return high
 	}
+}
+
+// backendPeak samples the resident set (VmRSS) of every process of db's
+// PostgreSQL cluster (the children of its postmaster, listed again every
+// second) every 20 ms until the returned function is called, which
+// returns the highest of one process, in KiB (0 without /proc).
+func backendPeak(b *testing.B, db *pgstore.DB) func() uint64 {
+	var pid int
+	if err := db.Pool.QueryRow(context.Background(), `SELECT pg_backend_pid()`).Scan(&pid); err != nil {
+		b.Fatal(err)
+	}
+	buf := make([]byte, 4096)
+	postmaster := procField(buf, strconv.Itoa(pid), "PPid")
+	if postmaster == 0 {
+		return func() uint64 { return 0 }
+	}
+	children := func() []string {
+		var out []string
+		ents, _ := os.ReadDir("/proc")
+		for _, e := range ents {
+			if c := e.Name()[0]; c >= '0' && c <= '9' && procField(buf, e.Name(), "PPid") == postmaster {
+				out = append(out, e.Name())
+			}
+		}
+		return out
+	}
+	stop, out := make(chan struct{}), make(chan uint64, 1)
+	go func() {
+		var high uint64
+		t := time.NewTicker(20 * time.Millisecond)
+		defer t.Stop()
+		pids, listed := children(), time.Now()
+		for {
+			if time.Since(listed) > time.Second {
+				pids, listed = children(), time.Now()
+			}
+			for _, p := range pids {
+				high = max(high, procField(buf, p, "VmRSS"))
+			}
+			select {
+			case <-stop:
+				out <- high
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	var high uint64
+	done := false
+	return func() uint64 {
+		if !done {
+			close(stop)
+			high, done = <-out, true
+		}
+		return high
+	}
+}
+
+// cpuSeconds is the CPU time (user + system) the process has used.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+}
+
+// procField reads a number field of /proc/<pid>/status (in KiB for the Vm
+// fields) into buf, 0 if there is none: without allocating much, as it
+// runs in the process measured.
+func procField(buf []byte, pid, field string) uint64 {
+	f, err := os.Open("/proc/" + pid + "/status")
+	if err != nil {
+		return 0
+	}
+	n, _ := io.ReadFull(f, buf)
+	f.Close()
+	st := buf[:n]
+	i := bytes.Index(st, []byte("\n"+field+":"))
+	if i < 0 {
+		return 0
+	}
+	var v uint64
+	for _, c := range bytes.TrimLeft(st[i+len(field)+2:], " \t") {
+		if c < '0' || c > '9' {
+			break
+		}
+		v = v*10 + uint64(c-'0')
+	}
+	return v
 }
 
 // seedValidGeneration writes td as generation 1, every geometry made
