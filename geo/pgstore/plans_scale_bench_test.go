@@ -114,32 +114,11 @@ func BenchmarkPlanChecksAtScale(b *testing.B) {
 // heapPeak samples HeapInuse every 20 ms until the returned function is
 // called, which returns the highest.
 func heapPeak() func() uint64 {
-	stop, out := make(chan struct{}), make(chan uint64, 1)
-	go func() {
-		var m runtime.MemStats
-		var high uint64
-		t := time.NewTicker(20 * time.Millisecond)
-		defer t.Stop()
-		for {
-			runtime.ReadMemStats(&m)
-			high = max(high, m.HeapInuse)
-			select {
-			case <-stop:
-				out <- high
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	var high uint64
-	done := false
-	return func() uint64 {
-		if !done {
-			close(stop)
-			high, done = <-out, true
-		}
-		return high
-	}
+	var m runtime.MemStats
+	return sampleMax(func() uint64 {
+		runtime.ReadMemStats(&m)
+		return m.HeapInuse
+	})
 }
 
 // backendPeak samples the resident set (VmRSS) of every process of db's
@@ -166,19 +145,30 @@ func backendPeak(b *testing.B, db *pgstore.DB) func() uint64 {
 		}
 		return out
 	}
+	pids, listed := children(), time.Now()
+	return sampleMax(func() uint64 {
+		if time.Since(listed) > time.Second {
+			pids, listed = children(), time.Now()
+		}
+		var high uint64
+		for _, p := range pids {
+			high = max(high, procField(buf, p, "VmRSS"))
+		}
+		return high
+	})
+}
+
+// sampleMax calls sample every 20 ms, on a goroutine of its own, until
+// the returned function is called, which returns the highest value seen
+// (and the same again if called again).
+func sampleMax(sample func() uint64) func() uint64 {
 	stop, out := make(chan struct{}), make(chan uint64, 1)
 	go func() {
 		var high uint64
 		t := time.NewTicker(20 * time.Millisecond)
 		defer t.Stop()
-		pids, listed := children(), time.Now()
 		for {
-			if time.Since(listed) > time.Second {
-				pids, listed = children(), time.Now()
-			}
-			for _, p := range pids {
-				high = max(high, procField(buf, p, "VmRSS"))
-			}
+			high = max(high, sample())
 			select {
 			case <-stop:
 				out <- high
