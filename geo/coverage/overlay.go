@@ -376,9 +376,9 @@ func unionEdges(regions []*region, limit int, work *int) ([]seg, bool) {
 	var refs []ref
 	var edges []seg
 	for ri, r := range regions {
-		for ei, e := range r.segs() {
+		for ei := range r.n() {
 			refs = append(refs, ref{int32(ri), int32(ei)})
-			edges = append(edges, e)
+			edges = append(edges, r.edge(ei))
 		}
 	}
 	sp := newSplitter(len(refs))

@@ -25,11 +25,11 @@ import (
 // 0.6-0.7 ms of CPU however few incidents it writes, so a second batch
 // of a few costs more CPU than it saves waiting (starting one for any
 // request: 0.9-1.0 ms of CPU per incident in all at 32 clients; with 16
-// waiting, 0.4-0.55 ms, and the second batch runs on the other core). A
-// batch is two round trips for all its
-// incidents (incident_intake_prepare_batch, then incident_create_batch:
-// one statement, one transaction, one commit and disk flush), where one
-// by one each incident takes two. What each request gets is what it would
+// waiting, 0.4-0.55 ms, and the second batch runs on the other core).
+// A batch is two round trips for all its incidents
+// (incident_intake_prepare_batch, then incident_create_batch: one
+// statement, one transaction, one commit and disk flush), where one by
+// one each incident takes two. What each request gets is what it would
 // have got alone:
 //   - requests with the same caller and Idempotency-Key in one batch: the
 //     first is written, the others get it as a retry (fresh=false) or
