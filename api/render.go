@@ -319,6 +319,15 @@ func putBody(p *[]byte, b []byte) {
 	bodyBuffers.Put(p)
 }
 
+// jsonPlain holds the ASCII bytes encoding/json writes as they are: one
+// table load per byte instead of six comparisons.
+var jsonPlain = func() (t [utf8.RuneSelf]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
+
 // appendJSONString appends s as a JSON string exactly as encoding/json
 // writes it (HTML characters escaped, invalid UTF-8 as U+FFFD, U+2028
 // and U+2029 escaped), without reflection.
@@ -328,7 +337,7 @@ func appendJSONString(b []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+			if jsonPlain[c] {
 				i++
 				continue
 			}
