@@ -28,7 +28,7 @@ import (
 // commit waits for the disk, as in production, unlike the other
 // measurements' throwaway cluster):
 //
-//	go run ./cmd/wangge-load -intake [-intake-c 8,16,32] [-intake-channel] [-duration 5s] [-runs 1]
+//	go run ./cmd/wangge-load -intake [-intake-c 8,16,32] [-intake-channel] [-intake-preload 0] [-duration 5s] [-runs 1]
 //
 // For each number of clients, each client a keep-alive connection
 // sending, one after the other, complaints at random points inside the
@@ -39,6 +39,8 @@ import (
 // and at least as many events; a shortfall fails the run. With
 // -intake-channel an enabled SMS channel makes intake write each
 // incident's messages to the outbox and NOTIFY (nobody delivers them).
+// With -intake-preload N the measurements start on a table that already
+// holds N open incidents, written the same way (preload).
 
 // intakeBodies is how many request bodies the clients cycle through.
 const intakeBodies = 8192
@@ -61,9 +63,14 @@ func runIntake(ctx context.Context, o options, stdout io.Writer, logf func(strin
 	if err != nil {
 		return err
 	}
+	if o.intakePreload > 0 {
+		if err := ie.preload(ctx, int64(o.intakePreload)); err != nil {
+			return err
+		}
+	}
 	meter := newCPUMeter(e.cluster.PGData)
-	fmt.Fprintf(stdout, "intake POST /v1/incidents, fsync on, %s, channel: %v, batches: %d in flight of up to %d; command: %s\n\n",
-		ie.version, o.intakeChannel, pgstore.IntakeBatches, pgstore.IntakeBatchMax, o.command())
+	fmt.Fprintf(stdout, "intake POST /v1/incidents, fsync on, %s, channel: %v, batches: %d in flight of up to %d, open incidents before the first measurement: %d; command: %s\n\n",
+		ie.version, o.intakeChannel, pgstore.IntakeBatches, pgstore.IntakeBatchMax, ie.total, o.command())
 	fmt.Fprintln(stdout, "| run | clients | incidents/s | p50 | p99 | CPU per incident: this process (server and clients) / PostgreSQL | other processes' CPU | load average (1 min) |")
 	fmt.Fprintln(stdout, "|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for run := range o.runs {
@@ -207,23 +214,95 @@ func setUpIntake(ctx context.Context, e *env, channel bool) (*intakeEnv, error) 
 // a new incident after the other, and returns the result of the recorded
 // window and the number of 201s in all.
 func (ie *intakeEnv) measure(ctx context.Context, run, clients int, warmup, d time.Duration) (*loadResult, int64, error) {
-	deadline := time.Now().Add(warmup + d + ioSlack)
 	var created atomic.Int64
-	ops := make([]op, clients)
+	ops, closeAll, err := ie.clientOps(fmt.Sprintf("load-%d-%d", run, clients), clients, time.Now().Add(warmup+d+ioSlack), &created)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer closeAll()
+	res, err := runLoad(ctx, ops, warmup, d)
+	return res, created.Load(), err
+}
+
+// preloadClients is how many clients write the incidents of -intake-preload.
+const preloadClients = 32
+
+// preload writes about n incidents through the API, as the measurements
+// do but with keys of their own, unrecorded, and checks them; then VACUUM
+// ANALYZE, as autovacuum would soon do on a server that has been taking
+// incidents for a while, so that the measurements that follow find the
+// table grown and its statistics current. Every incident is left open: the
+// duplicate check has them all as candidates.
+func (ie *intakeEnv) preload(ctx context.Context, n int64) error {
+	var created atomic.Int64
+	ops, closeAll, err := ie.clientOps("preload", preloadClients, time.Now().Add(time.Hour), &created)
+	if err != nil {
+		return err
+	}
+	defer closeAll()
+	t0 := time.Now()
+	errs := make(chan error, len(ops))
+	for _, o := range ops {
+		go func() {
+			for created.Load() < n && ctx.Err() == nil {
+				if _, err := o(); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- ctx.Err()
+		}()
+	}
+	var first error
+	for range ops {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	if first != nil {
+		return fmt.Errorf("preloading: %w", first)
+	}
+	if err := ie.check(ctx, created.Load()); err != nil {
+		return fmt.Errorf("preloading: %w", err)
+	}
+	wrote := time.Since(t0)
+	for _, table := range []string{"incidents", "incident_events", "incident_deadlines", "audit_log"} {
+		if _, err := ie.e.db.Pool.Exec(ctx, "VACUUM ANALYZE "+table); err != nil {
+			return fmt.Errorf("preloading: %w", err)
+		}
+	}
+	ie.e.logf("preloaded %d open incidents in %.1f s (%.0f/s), then VACUUM ANALYZE in %.1f s", created.Load(),
+		wrote.Seconds(), float64(created.Load())/wrote.Seconds(), (time.Since(t0) - wrote).Seconds())
+	return nil
+}
+
+// clientOps gives clients ops, each on a keep-alive connection of its own
+// (open until deadline) sending a new incident after the other, with
+// Idempotency-Keys that start with prefix; created counts the 201s.
+// closeAll closes the connections.
+func (ie *intakeEnv) clientOps(prefix string, clients int, deadline time.Time, created *atomic.Int64) (ops []op, closeAll func(), err error) {
+	var conns []*rawConn
+	closeAll = func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}
+	ops = make([]op, clients)
 	for w := range ops {
 		c, err := dialRaw(ie.e.addr, deadline)
 		if err != nil {
-			return nil, 0, err
+			closeAll()
+			return nil, nil, err
 		}
-		defer c.Close()
+		conns = append(conns, c)
 		n := w * len(ie.bodies) / clients
 		var req []byte
 		ops[w] = func() (int, error) {
 			body := ie.bodies[n%len(ie.bodies)]
 			n++
 			req = fmt.Appendf(req[:0], "POST /v1/incidents HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"+
-				"Idempotency-Key: load-%d-%d-%d-%d\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
-				ie.secret, run, clients, w, n, len(body), body)
+				"Idempotency-Key: %s-%d-%d\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
+				ie.secret, prefix, w, n, len(body), body)
 			status, _, err := c.do(req)
 			if err != nil {
 				return 0, err
@@ -235,8 +314,7 @@ func (ie *intakeEnv) measure(ctx context.Context, run, clients int, warmup, d ti
 			return 1, nil
 		}
 	}
-	res, err := runLoad(ctx, ops, warmup, d)
-	return res, created.Load(), err
+	return ops, closeAll, nil
 }
 
 // check counts what PostgreSQL holds after created more 201s.

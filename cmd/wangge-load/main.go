@@ -62,12 +62,14 @@ type options struct {
 	args       []string
 	// intake, intakeClients, intakeChannel: the intake benchmark
 	// (intakebench.go), run alone; intakeBatches, intakeBatchMax, when
-	// not 0, replace pgstore.IntakeBatches and IntakeBatchMax.
+	// not 0, replace pgstore.IntakeBatches and IntakeBatchMax;
+	// intakePreload: open incidents written before the first measurement.
 	intake         bool
 	intakeClients  string
 	intakeChannel  bool
 	intakeBatches  int
 	intakeBatchMax int
+	intakePreload  int
 }
 
 func main() {
@@ -107,6 +109,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.intakeChannel, "intake-channel", false, "-intake: with an enabled SMS channel (messages written to the outbox, nobody delivering)")
 	fs.IntVar(&o.intakeBatches, "intake-batches", 0, "-intake: how many intake batches may be in flight at once (0: pgstore.IntakeBatches)")
 	fs.IntVar(&o.intakeBatchMax, "intake-batch-max", 0, "-intake: how many incidents one batch writes at most (0: pgstore.IntakeBatchMax; 1: one by one)")
+	fs.IntVar(&o.intakePreload, "intake-preload", 0, "-intake: before measuring, write this many incidents (left open) through the API, then VACUUM ANALYZE, so that the measurements run on a table that has grown")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -119,6 +122,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, fmt.Errorf("-runs %d: want 1..20", o.runs)
 	case o.conns < 1 || o.conns > 150 || o.batchConns < 1 || o.batchConns > 150:
 		return o, errors.New("-c and -batch-c: want 1..150 (PostgreSQL allows 200 connections)")
+	case o.intakePreload < 0 || o.intakePreload > 10_000_000:
+		return o, fmt.Errorf("-intake-preload %d: want 0..10000000", o.intakePreload)
 	}
 	return o, nil
 }

@@ -605,20 +605,25 @@ func TestIntake_concurrentBatches(t *testing.T) {
 }
 
 // TestIntake_duplicatesOfOpenIncidents: the possible duplicate intake
-// finds through incidents_open_category_location (migration 0033, an index
+// finds through incidents_open_location_category (migration 0034, an index
 // of the open incidents only) is, for every incident, the one a
 // brute-force query over all the incidents written before it finds, as
 // they were then. Between batches some incidents are finished (verified,
 // closed, cancelled, merged) or moved on while still open (resolved,
 // in_progress); the window is 40 s (an incident every second), so some
 // candidates are too old; three categories in 300 m, so most incidents
-// have several candidates.
+// have several candidates. Every other round writes its incidents one by
+// one (incident_create), the others as one batch (incident_create_batch).
+// Both try the spheroid on the candidates in the box in received_at
+// order and stop at the first near enough: the test also counts the
+// candidates in the box but too far that came first and had to be passed
+// over, and fails if there were too few to tell.
 func TestIntake_duplicatesOfOpenIncidents(t *testing.T) {
 	e := newIntakeEnv(t)
 	rnd := rand.New(rand.NewPCG(33, 1))
 	cats := []geo.Category{geo.CatSafety, geo.CatEnvironment, geo.CatDispute}
 	statuses := []string{"verified", "closed", "cancelled", "merged", "resolved", "in_progress"}
-	flagged, written := 0, 0
+	flagged, written, passedOver := 0, 0, 0
 	for round := range 24 {
 		var batch []pgstore.IntakeItem
 		for range 1 + rnd.IntN(8) {
@@ -627,21 +632,38 @@ func TestIntake_duplicatesOfOpenIncidents(t *testing.T) {
 			inc.DuplicateRule.Within = 40 * time.Second
 			batch = append(batch, pgstore.IntakeItem{Inc: inc, Messages: e.messagesFor})
 		}
+		var outs []pgstore.IntakeOut
+		if round%2 == 0 {
+			outs = pgstore.CreateIncidentsBatch(e.ctx, e.db, batch)
+		} else {
+			for _, it := range batch {
+				outs = append(outs, pgstore.CreateIncidentAlone(e.ctx, e.db, it))
+			}
+		}
 		var numbers []string
-		for i, g := range pgstore.CreateIncidentsBatch(e.ctx, e.db, batch) {
+		for i, g := range outs {
 			if g.Err != nil || !g.Fresh {
 				t.Fatalf("round %d, %d: fresh %v, %v", round, i, g.Fresh, g.Err)
 			}
 			numbers = append(numbers, g.Inc.Number)
 		}
 		written += len(numbers)
+		// The last column: the candidates in the statements' box (as
+		// wide) that the spheroid rejects and that come before the one
+		// found, or are all there is.
 		rows, err := e.db.Pool.Query(e.ctx, `
 			SELECT x.number, coalesce(p.number, ''),
 			       coalesce((SELECT d.number FROM incidents d
 			                 WHERE d.id < x.id AND d.category = x.category AND d.received_at >= x.received_at - interval '40 s'
 			                   AND d.status NOT IN ('verified', 'closed', 'cancelled', 'merged')
 			                   AND ST_DWithin(d.location::geography, x.location::geography, 100)
-			                 ORDER BY d.received_at, d.id LIMIT 1), '')
+			                 ORDER BY d.received_at, d.id LIMIT 1), ''),
+			       (SELECT count(*) FROM incidents d
+			        WHERE d.id < x.id AND d.category = x.category AND d.received_at >= x.received_at - interval '40 s'
+			          AND d.status NOT IN ('verified', 'closed', 'cancelled', 'merged')
+			          AND d.location && ST_Expand(x.location, 100 / (111000 * greatest(cos(radians(ST_Y(x.location))), 0.01)))
+			          AND NOT ST_DWithin(d.location::geography, x.location::geography, 100)
+			          AND (p.id IS NULL OR (d.received_at, d.id) < (p.received_at, p.id)))
 			FROM incidents x LEFT JOIN incidents p ON p.id = x.possible_duplicate_of
 			WHERE x.number = ANY($1)
 			ORDER BY x.id`, numbers)
@@ -650,7 +672,8 @@ func TestIntake_duplicatesOfOpenIncidents(t *testing.T) {
 		}
 		for rows.Next() {
 			var number, got, want string
-			if err := rows.Scan(&number, &got, &want); err != nil {
+			var passed int
+			if err := rows.Scan(&number, &got, &want, &passed); err != nil {
 				t.Fatal(err)
 			}
 			if got != want {
@@ -659,6 +682,7 @@ func TestIntake_duplicatesOfOpenIncidents(t *testing.T) {
 			if got != "" {
 				flagged++
 			}
+			passedOver += passed
 		}
 		if rows.Err() != nil {
 			t.Fatal(rows.Err())
@@ -679,10 +703,10 @@ func TestIntake_duplicatesOfOpenIncidents(t *testing.T) {
 	if err := e.db.Pool.QueryRow(e.ctx, `SELECT count(*) FROM incidents WHERE status IN ('verified', 'closed', 'cancelled', 'merged')`).Scan(&finished); err != nil {
 		t.Fatal(err)
 	}
-	if flagged < written/3 || finished < 20 {
-		t.Errorf("%d of %d flagged, %d finished: the test did not test", flagged, written, finished)
+	if flagged < written/3 || finished < 20 || passedOver < 10 {
+		t.Errorf("%d of %d flagged, %d finished, %d candidates passed over: the test did not test", flagged, written, finished, passedOver)
 	}
-	t.Logf("%d incidents, %d flagged, %d finished", written, flagged, finished)
+	t.Logf("%d incidents, %d flagged, %d finished, %d candidates in the box passed over", written, flagged, finished, passedOver)
 }
 
 // TestIntake_batchDatabaseDown: with PostgreSQL stopped, every request of

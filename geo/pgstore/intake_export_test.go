@@ -36,3 +36,10 @@ func CreateIncidentsBatch(ctx context.Context, db *DB, items []IntakeItem) []Int
 	}
 	return out
 }
+
+// CreateIncidentAlone makes the CreateIncident call of it as one incident
+// written alone (incident_create), whatever IntakeBatchMax says.
+func CreateIncidentAlone(ctx context.Context, db *DB, it IntakeItem) IntakeOut {
+	inc, fresh, err := db.createIncident(ctx, it.Inc, it.Key, it.Hash, it.Messages)
+	return IntakeOut{inc, fresh, unavailable(err)}
+}

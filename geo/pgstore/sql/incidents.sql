@@ -15,9 +15,13 @@ LEFT JOIN LATERAL (SELECT nextval('incidents_id_seq') AS id WHERE k.id IS NULL) 
 -- Intake in one statement (one transaction, one round trip): the incident
 -- with id $1 (possible_duplicate_of: the first incident of its category
 -- received since $32, not yet finished with, within $31 m, when $31 > 0:
--- the box in degrees, wide enough at any latitude short of the poles,
--- lets the GiST index incidents_open_category_location find candidates,
--- the spheroid decides), its first
+-- the box in degrees, wide enough from about 5 degrees of latitude to
+-- short of the poles (at the equator it is 99.6 m high for 100 m), lets
+-- the GiST index incidents_open_location_category (migration 0034;
+-- its predicate is the status test, word for word) find candidates, and
+-- the spheroid decides, tried on the candidates in received_at order
+-- until one is near enough: OFFSET 0 keeps ST_DWithin out of the scan,
+-- where it would run on every candidate), its first
 -- deadline, its events ($33-$42, in order),
 -- its messages ($46-$53; the id of each is made as insertMessages makes
 -- it, and a number other than $55, the one they were written with, fails
@@ -41,12 +45,15 @@ WITH ins AS (
         $19, $20, $21, $22, $23::int2, $24,
         $25, $26::timestamptz, $27::timestamptz, $28::text, $29, $30,
         $27, $23,
-        (SELECT d.id FROM incidents d
-         WHERE $31::float8 > 0 AND d.category = $2 AND d.received_at >= $32
-           AND d.status NOT IN ('verified', 'closed', 'cancelled', 'merged')
-           AND d.location && ST_Expand(ST_SetSRID(ST_MakePoint($9, $10), 4326), $31 / (111000 * greatest(cos(radians($10)), 0.01)))
-           AND ST_DWithin(d.location::geography, ST_SetSRID(ST_MakePoint($9, $10), 4326)::geography, $31)
-         ORDER BY d.received_at, d.id
+        (SELECT c.id FROM (
+            SELECT d.id, d.received_at, d.location FROM incidents d
+            WHERE $31::float8 > 0 AND d.category = $2 AND d.received_at >= $32
+              AND d.status NOT IN ('verified', 'closed', 'cancelled', 'merged')
+              AND d.location && ST_Expand(ST_SetSRID(ST_MakePoint($9, $10), 4326), $31 / (111000 * greatest(cos(radians($10)), 0.01)))
+            ORDER BY d.received_at, d.id
+            OFFSET 0) c
+         WHERE ST_DWithin(c.location::geography, ST_SetSRID(ST_MakePoint($9, $10), 4326)::geography, $31)
+         ORDER BY c.received_at, c.id
          LIMIT 1))
     ON CONFLICT (created_by, idempotency_key) DO NOTHING
     RETURNING *
@@ -120,9 +127,12 @@ LEFT JOIN LATERAL (SELECT nextval('incidents_id_seq') AS id WHERE k.id IS NULL) 
 -- incident). The possible-duplicate check sees the incidents written
 -- before this statement and, as one-by-one writes would, the earlier
 -- incidents of the batch (a statement cannot see its own inserts: they
--- are checked from the parameters; incidents_open_category_location,
--- migration 0033, finds the others: its predicate is this status test,
--- word for word). An incident whose key another
+-- are checked from the parameters; incidents_open_location_category,
+-- migration 0034, finds the others: its predicate is this status test,
+-- word for word; as in incident_create, the spheroid is tried on them in
+-- received_at order, the first near enough ends it; the batch's earlier
+-- incidents pass the same box first, which is cheaper than the spheroid
+-- and leaves the answer as it is). An incident whose key another
 -- request holds first (ON CONFLICT) writes nothing and returns no row.
 -- The rows: as incident_create's, ordered by incident then event.
 WITH inp AS (
@@ -156,17 +166,21 @@ WITH inp AS (
         x.due_at, x.level,
         CASE WHEN x.dup_meters > 0 AND x.pt IS NOT NULL THEN (
             SELECT c.id FROM (
-                (SELECT d.id, d.received_at FROM incidents d
-                 WHERE d.category = x.category AND d.received_at >= x.dup_since
-                   AND d.status NOT IN ('verified', 'closed', 'cancelled', 'merged')
-                   AND d.location && ST_Expand(x.pt, x.dup_meters / (111000 * greatest(cos(radians(x.lat)), 0.01)))
-                   AND ST_DWithin(d.location::geography, x.pt::geography, x.dup_meters)
-                 ORDER BY d.received_at, d.id
+                (SELECT b.id, b.received_at FROM (
+                    SELECT d.id, d.received_at, d.location FROM incidents d
+                    WHERE d.category = x.category AND d.received_at >= x.dup_since
+                      AND d.status NOT IN ('verified', 'closed', 'cancelled', 'merged')
+                      AND d.location && ST_Expand(x.pt, x.dup_meters / (111000 * greatest(cos(radians(x.lat)), 0.01)))
+                    ORDER BY d.received_at, d.id
+                    OFFSET 0) b
+                 WHERE ST_DWithin(b.location::geography, x.pt::geography, x.dup_meters)
+                 ORDER BY b.received_at, b.id
                  LIMIT 1)
                 UNION ALL
                 SELECT p.id, p.received_at FROM inp p
                 WHERE p.ord < x.ord AND p.pt IS NOT NULL AND p.category = x.category AND p.received_at >= x.dup_since
                   AND p.status NOT IN ('verified', 'closed', 'cancelled', 'merged')
+                  AND p.pt && ST_Expand(x.pt, x.dup_meters / (111000 * greatest(cos(radians(x.lat)), 0.01)))
                   AND ST_DWithin(p.pt::geography, x.pt::geography, x.dup_meters)
             ) c
             ORDER BY c.received_at, c.id
