@@ -661,7 +661,7 @@ func TestIntake_duplicatesOfOpenIncidents(t *testing.T) {
 			       (SELECT count(*) FROM incidents d
 			        WHERE d.id < x.id AND d.category = x.category AND d.received_at >= x.received_at - interval '40 s'
 			          AND d.status NOT IN ('verified', 'closed', 'cancelled', 'merged')
-			          AND d.location && ST_Expand(x.location, 100 / (111000 * greatest(cos(radians(ST_Y(x.location))), 0.01)))
+			          AND d.location && ST_Expand(x.location, 100 / (110000 * greatest(cos(radians(ST_Y(x.location))), 0.01)))
 			          AND NOT ST_DWithin(d.location::geography, x.location::geography, 100)
 			          AND (p.id IS NULL OR (d.received_at, d.id) < (p.received_at, p.id)))
 			FROM incidents x LEFT JOIN incidents p ON p.id = x.possible_duplicate_of
@@ -794,5 +794,52 @@ func TestIntake_batchDatabaseDown(t *testing.T) {
 	after := intakeCounts(t, e)
 	if after[0] != before[0]+12 || after[3] != before[3]+12 {
 		t.Errorf("with PostgreSQL back: %v, before %v, want 12 more incidents", after, before)
+	}
+}
+
+// TestIntake_duplicateNearTheEquator: the duplicate check's box holds
+// every candidate within the distance at any latitude. At the equator a
+// degree of latitude is 110.6 km, and a box of 100 m / 111 km a degree
+// left out an incident 99.9 m due north. Both intake statements flag it,
+// and not one 100.3 m away.
+func TestIntake_duplicateNearTheEquator(t *testing.T) {
+	e := newIntakeEnv(t)
+	const degree = 110574.4 // metres in a degree of latitude at the equator, WGS-84
+	for i, alone := range []bool{true, false} {
+		lon := 10.0 + float64(i) // apart from the other statement's incidents
+		first := e.route(intakeRequest(lon, 0, string(geo.CatSafety)))
+		near := e.route(intakeRequest(lon, 99.9/degree, string(geo.CatSafety)))
+		far := e.route(intakeRequest(lon, -100.3/degree, string(geo.CatSafety)))
+		if g := pgstore.CreateIncidentAlone(e.ctx, e.db, pgstore.IntakeItem{Inc: first, Messages: e.messagesFor}); g.Err != nil {
+			t.Fatal(g.Err)
+		}
+		items := []pgstore.IntakeItem{{Inc: near, Messages: e.messagesFor}, {Inc: far, Messages: e.messagesFor}}
+		var outs []pgstore.IntakeOut
+		if alone {
+			for _, it := range items {
+				outs = append(outs, pgstore.CreateIncidentAlone(e.ctx, e.db, it))
+			}
+		} else {
+			outs = pgstore.CreateIncidentsBatch(e.ctx, e.db, items)
+		}
+		var meters [2]float64
+		for k, g := range outs {
+			if g.Err != nil {
+				t.Fatal(g.Err)
+			}
+			if err := e.db.Pool.QueryRow(e.ctx, `SELECT ST_Distance(a.location::geography, b.location::geography)
+				FROM incidents a, incidents b WHERE a.number = $1 AND b.number = $2`, first.Number, g.Inc.Number).Scan(&meters[k]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if meters[0] > 100 || meters[1] <= 100 {
+			t.Fatalf("the incidents are %.2f and %.2f m from the first: the test does not test", meters[0], meters[1])
+		}
+		if got := outs[0].Inc.PossibleDuplicateOf; got != first.Number {
+			t.Errorf("alone %v: %.2f m due north, a possible duplicate of %q, want %q", alone, meters[0], got, first.Number)
+		}
+		if got := outs[1].Inc.PossibleDuplicateOf; got != "" {
+			t.Errorf("alone %v: %.2f m due south, a possible duplicate of %q, want none", alone, meters[1], got)
+		}
 	}
 }

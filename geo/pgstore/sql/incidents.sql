@@ -15,8 +15,9 @@ LEFT JOIN LATERAL (SELECT nextval('incidents_id_seq') AS id WHERE k.id IS NULL) 
 -- Intake in one statement (one transaction, one round trip): the incident
 -- with id $1 (possible_duplicate_of: the first incident of its category
 -- received since $32, not yet finished with, within $31 m, when $31 > 0:
--- the box in degrees, wide enough from about 5 degrees of latitude to
--- short of the poles (at the equator it is 99.6 m high for 100 m), lets
+-- the box in degrees, wide enough at any latitude short of the poles (a
+-- degree of latitude is 110.6 km at the equator, of longitude 111.3 km
+-- times the cosine: dividing by 110 km leaves room), lets
 -- the GiST index incidents_open_location_category (migration 0034;
 -- its predicate is the status test, word for word) find candidates, and
 -- the spheroid decides, tried on the candidates in received_at order
@@ -49,7 +50,7 @@ WITH ins AS (
             SELECT d.id, d.received_at, d.location FROM incidents d
             WHERE $31::float8 > 0 AND d.category = $2 AND d.received_at >= $32
               AND d.status NOT IN ('verified', 'closed', 'cancelled', 'merged')
-              AND d.location && ST_Expand(ST_SetSRID(ST_MakePoint($9, $10), 4326), $31 / (111000 * greatest(cos(radians($10)), 0.01)))
+              AND d.location && ST_Expand(ST_SetSRID(ST_MakePoint($9, $10), 4326), $31 / (110000 * greatest(cos(radians($10)), 0.01)))
             ORDER BY d.received_at, d.id
             OFFSET 0) c
          WHERE ST_DWithin(c.location::geography, ST_SetSRID(ST_MakePoint($9, $10), 4326)::geography, $31)
@@ -170,7 +171,7 @@ WITH inp AS (
                     SELECT d.id, d.received_at, d.location FROM incidents d
                     WHERE d.category = x.category AND d.received_at >= x.dup_since
                       AND d.status NOT IN ('verified', 'closed', 'cancelled', 'merged')
-                      AND d.location && ST_Expand(x.pt, x.dup_meters / (111000 * greatest(cos(radians(x.lat)), 0.01)))
+                      AND d.location && ST_Expand(x.pt, x.dup_meters / (110000 * greatest(cos(radians(x.lat)), 0.01)))
                     ORDER BY d.received_at, d.id
                     OFFSET 0) b
                  WHERE ST_DWithin(b.location::geography, x.pt::geography, x.dup_meters)
@@ -180,7 +181,7 @@ WITH inp AS (
                 SELECT p.id, p.received_at FROM inp p
                 WHERE p.ord < x.ord AND p.pt IS NOT NULL AND p.category = x.category AND p.received_at >= x.dup_since
                   AND p.status NOT IN ('verified', 'closed', 'cancelled', 'merged')
-                  AND p.pt && ST_Expand(x.pt, x.dup_meters / (111000 * greatest(cos(radians(x.lat)), 0.01)))
+                  AND p.pt && ST_Expand(x.pt, x.dup_meters / (110000 * greatest(cos(radians(x.lat)), 0.01)))
                   AND ST_DWithin(p.pt::geography, x.pt::geography, x.dup_meters)
             ) c
             ORDER BY c.received_at, c.id
