@@ -467,6 +467,14 @@ const (
 // of others (rel[k], one of the rel constants). Only the edges of r inside
 // the box of some other region are split; the others are outside all.
 func classify(r *region, others []*region, fn func(p, q orb.Point, e seg, rel []int8)) {
+	classifyNear(r, others, true, fn)
+}
+
+// classifyNear is classify; without all, fn is not called for the edges
+// of r outside every other's box (outside all, which a caller that keeps
+// only pieces inside another has no use for), and r's edges near the
+// others are found from its bands instead of by looking at each.
+func classifyNear(r *region, others []*region, all bool, fn func(p, q orb.Point, e seg, rel []int8)) {
 	var box orb.Bound
 	for k, o := range others {
 		if k == 0 {
@@ -489,15 +497,23 @@ func classify(r *region, others []*region, fn func(p, q orb.Point, e seg, rel []
 			scratchPool.Put(sc)
 		}
 	}()
-	for i := range r.n() {
-		e := r.edge(i)
-		if len(others) > 0 && boxesMeet(e, box) {
-			mine = append(mine, int32(i))
-			edges = append(edges, e)
+	if all {
+		for i := range r.n() {
+			e := r.edge(i)
+			if len(others) > 0 && boxesMeet(e, box) {
+				mine = append(mine, int32(i))
+				edges = append(edges, e)
+				tags = append(tags, 0)
+			} else {
+				clear(rel)
+				fn(e.a, e.b, e, rel)
+			}
+		}
+	} else if len(others) > 0 {
+		mine = r.near(box, mine)
+		for _, i := range mine {
+			edges = append(edges, r.edge(int(i)))
 			tags = append(tags, 0)
-		} else {
-			clear(rel)
-			fn(e.a, e.b, e, rel)
 		}
 	}
 	if len(mine) == 0 {
@@ -505,15 +521,18 @@ func classify(r *region, others []*region, fn func(p, q orb.Point, e seg, rel []
 	}
 	// The others' edges near r, in a grid: each of r's edges meets those
 	// in its cells (pairs among the others' edges are never looked at).
+	// They are found from the others' bands: a small region next to a
+	// province-sized one meets few of its edges.
 	nMine := len(edges)
+	ids := sc.ids[:0]
 	for k, o := range others {
-		for i := range o.n() {
-			if e := o.edge(i); boxesMeet(e, r.box) {
-				edges = append(edges, e)
-				tags = append(tags, int32(k+1))
-			}
+		ids = o.near(r.box, ids[:0])
+		for _, i := range ids {
+			edges = append(edges, o.edge(int(i)))
+			tags = append(tags, int32(k+1))
 		}
 	}
+	sc.ids = ids[:0]
 	sp := &sc.sp
 	sp.reset(len(edges))
 	theirs := edges[nMine:]
@@ -606,6 +625,7 @@ func classify(r *region, others []*region, fn func(p, q orb.Point, e seg, rel []
 // the China layer), which the collector then had to keep up with.
 type classifyScratch struct {
 	mine, tags, stamp []int32
+	ids               []int32
 	edges             []seg
 	sp                splitter
 	grid              cellGrid
@@ -673,7 +693,9 @@ func intersectionEdges(a, b *region) []seg {
 	}
 	var out []seg
 	others := []*region{b}
-	classify(a, others, func(p, q orb.Point, e seg, rel []int8) {
+	// Only pieces inside the other or along it count: the edges of either
+	// away from the other are not looked at.
+	classifyNear(a, others, false, func(p, q orb.Point, e seg, rel []int8) {
 		if rel[0] == relInside || rel[0] == relSame {
 			out = append(out, seg{p, q, e.sa, e.sb})
 		}
@@ -686,7 +708,7 @@ func intersectionEdges(a, b *region) []seg {
 		}
 	}
 	others[0] = a
-	classify(b, others, func(p, q orb.Point, e seg, rel []int8) {
+	classifyNear(b, others, false, func(p, q orb.Point, e seg, rel []int8) {
 		if rel[0] == relInside {
 			out = append(out, seg{p, q, e.sa, e.sb})
 		}
@@ -709,7 +731,7 @@ func differenceEdges(a, b *region) []seg {
 		}
 	})
 	others[0] = a
-	classify(b, others, func(p, q orb.Point, e seg, rel []int8) {
+	classifyNear(b, others, false, func(p, q orb.Point, e seg, rel []int8) {
 		if rel[0] == relInside {
 			out = append(out, seg{q, p, e.sb, e.sa})
 		}
@@ -852,8 +874,20 @@ func PointOnSurface(mp orb.MultiPolygon) orb.Point {
 // (ST_MakeValid with method=structure, GEOS's GeometryFixer) makes it
 // valid: each ring stands for the points it winds around (either way:
 // a figure eight keeps both loops), holes are cut out of their shell, and
-// the polygons are merged. A valid mp comes out as it is.
+// the polygons are merged. A valid mp comes out as it is. The region
+// refers to mp's rings for the edges it keeps whole (piecesRegion), which
+// are nearly all of them: mp must not change while it is used.
 func fixedRegion(mp orb.MultiPolygon) *region {
+	r, asGiven := fixedPieces(mp)
+	if asGiven {
+		return givenRegion(mp)
+	}
+	return piecesRegion(mp, r.edges, r)
+}
+
+// fixedPieces returns the region of fixedRegion(mp) as a list of pieces,
+// or reports that mp is valid as given.
+func fixedPieces(mp orb.MultiPolygon) (*region, bool) {
 	var polys []*region
 	// asGiven: every polygon a simple shell without holes, their boxes
 	// apart: mp is valid, and its rings are the region's boundary.
@@ -893,12 +927,9 @@ func fixedRegion(mp orb.MultiPolygon) *region {
 	}
 	switch len(polys) {
 	case 0:
-		return &region{}
+		return &region{}, false
 	case 1:
-		if asGiven {
-			return givenRegion(mp)
-		}
-		return polys[0]
+		return polys[0], asGiven
 	}
 	for i := 0; asGiven && i < len(polys); i++ {
 		for j := i + 1; asGiven && j < len(polys); j++ {
@@ -906,12 +937,12 @@ func fixedRegion(mp orb.MultiPolygon) *region {
 		}
 	}
 	if asGiven {
-		return givenRegion(mp)
+		return nil, true
 	}
 	u := &region{}
 	u.edges, _ = unionEdgesOf(polys, 1, false)
 	u.finish()
-	return u
+	return u, false
 }
 
 // givenRegion is fixedRegion of a valid mp whose rings are its boundary:

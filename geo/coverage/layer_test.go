@@ -3,6 +3,8 @@ package coverage
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -234,6 +236,155 @@ func TestFixedRegion_validAsGiven(t *testing.T) {
 		}
 		if got := r.segs(); !slices.Equal(got, want) {
 			t.Errorf("%v: edges %v, want %v", mp, got, want)
+		}
+	}
+}
+
+// TestFixedRegion_compactPieces: a geometry made valid keeps the edges it
+// does not cut as references to its rings (4 bytes each instead of a
+// seg's 64) and lists only the pieces cut from them; read back, its edges
+// are the very pieces of the 64-byte form, in order, and its box and
+// bands are theirs: the checks find the same things either way.
+func TestFixedRegion_compactPieces(t *testing.T) {
+	u := 0.001
+	p := func(x, y float64) orb.Point { return orb.Point{x * u, y * u} }
+	sq := func(x0, y0, x1, y1 float64) orb.Ring {
+		return orb.Ring{p(x0, y0), p(x1, y0), p(x1, y1), p(x0, y1), p(x0, y0)}
+	}
+	var round orb.Ring
+	for k := 0; k <= 120; k++ {
+		a := 2 * math.Pi * float64(k%120) / 120
+		round = append(round, p(2+2*math.Cos(a), 2+2*math.Sin(a)))
+	}
+	cases := []struct {
+		name string
+		mp   orb.MultiPolygon
+		cut  bool // some pieces are cut from the edges
+	}{
+		{"bowtie", orb.MultiPolygon{{{p(0, 0), p(2, 2), p(2, 0), p(0, 2), p(0, 0)}}}, true},
+		{"square twice", orb.MultiPolygon{{{p(0, 0), p(2, 0), p(2, 2), p(0, 2), p(0, 0), p(2, 0), p(2, 2), p(0, 2), p(0, 0)}}}, false},
+		{"clockwise self-touching", orb.MultiPolygon{{{p(0, 0), p(0, 1), p(1, 1), p(1, 2), p(2, 2), p(2, 1), p(1, 1), p(1, 0), p(0, 0)}}}, false},
+		{"hole outside", orb.MultiPolygon{{sq(0, 0, 2, 2), sq(1, 1, 3, 3)}}, true},
+		{"hole inside, counter-clockwise", orb.MultiPolygon{{sq(0, 0, 4, 4), sq(1, 1, 2, 2)}}, false},
+		{"overlapping parts", orb.MultiPolygon{{sq(0, 0, 2, 2)}, {sq(1, 1, 3, 3)}}, true},
+		{"parts sharing an edge", orb.MultiPolygon{{sq(0, 0, 1, 1)}, {sq(1, 0, 2, 1)}}, false},
+		{"spike, not closed", orb.MultiPolygon{{{p(0, 0), p(2, 0), p(2, 1), p(4, 1), p(2, 1), p(2, 2), p(0, 2)}}}, false},
+		{"round ring crossed by a hole, an island apart", orb.MultiPolygon{{round, sq(3, 1, 5, 3)}, {sq(10, 10, 11, 11)}}, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			want, asGiven := fixedPieces(c.mp)
+			if asGiven {
+				t.Fatal("valid as given")
+			}
+			r := fixedRegion(c.mp)
+			if got := r.segs(); !slices.Equal(got, want.edges) {
+				t.Fatalf("edges\n%v\nwant\n%v", got, want.edges)
+			}
+			if r.n() != len(want.edges) || r.box != want.box || !reflect.DeepEqual(r.bands, want.bands) {
+				t.Errorf("n %d box %v, want %d %v; bands equal %v", r.n(), r.box, len(want.edges), want.box, reflect.DeepEqual(r.bands, want.bands))
+			}
+			whole := 0
+			for _, e := range want.edges {
+				if e.a == e.sa && e.b == e.sb {
+					whole++
+				}
+			}
+			if len(r.edges) != len(want.edges)-whole {
+				t.Errorf("%d pieces listed, want %d (the %d not whole)", len(r.edges), len(want.edges)-whole, len(want.edges)-whole)
+			}
+			if (whole < len(want.edges)) != c.cut {
+				t.Errorf("%d of %d pieces whole: cut %v, want %v", whole, len(want.edges), whole < len(want.edges), c.cut)
+			}
+			// The same region computed afresh has the same box and bands.
+			fresh := piecesRegion(c.mp, want.edges, nil)
+			if !slices.Equal(fresh.segs(), want.edges) || fresh.box != want.box || !reflect.DeepEqual(fresh.bands, want.bands) {
+				t.Errorf("piecesRegion without the bands: differs")
+			}
+		})
+	}
+}
+
+// TestPiecesRegion_wholeEdgesFound: pieces that are whole edges of the
+// geometry refer to its rings whatever their order or direction, repeated
+// vertices and points included; pieces of no edge of it are listed.
+func TestPiecesRegion_wholeEdgesFound(t *testing.T) {
+	ring := orb.Ring{{0, 0}, {4, 0}, {4, 0}, {4, 4}, {2, 2}, {0, 4}, {2, 2}, {0, 2}} // not closed
+	mp := orb.MultiPolygon{{ring}, {{{10, 10}, {11, 10}, {11, 11}, {10, 10}}}}
+	pieces := []seg{
+		whole(orb.Point{0, 4}, orb.Point{2, 2}),                              // reversed, after a repeated point
+		whole(orb.Point{0, 2}, orb.Point{0, 0}),                              // the closing edge
+		whole(orb.Point{11, 11}, orb.Point{10, 10}),                          // the second polygon
+		whole(orb.Point{4, 0}, orb.Point{0, 0}),                              // reversed
+		whole(orb.Point{2, 2}, orb.Point{0, 2}),                              // forward, the second vertex at (2, 2)
+		{orb.Point{1, 0}, orb.Point{4, 0}, orb.Point{0, 0}, orb.Point{4, 0}}, // cut
+		whole(orb.Point{0, 0}, orb.Point{4, 4}),                              // no edge of mp
+		whole(orb.Point{4, 0}, orb.Point{4, 0}),                              // zero length, as the repeated vertex
+	}
+	r := piecesRegion(mp, pieces, nil)
+	if got := r.segs(); !slices.Equal(got, pieces) {
+		t.Fatalf("edges\n%v\nwant\n%v", got, pieces)
+	}
+	if len(r.edges) != 2 {
+		t.Errorf("%d pieces listed, want 2: %v", len(r.edges), r.edges)
+	}
+	want := &region{edges: pieces}
+	want.finish()
+	if r.box != want.box || !reflect.DeepEqual(r.bands, want.bands) {
+		t.Errorf("box or bands differ")
+	}
+}
+
+// TestRegionNear: the edges of a region near a box, found from its bands,
+// are those a look at every edge finds, in the same order; so are the
+// pieces classify reports of them when it leaves the others out.
+func TestRegionNear(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(16, 4))
+	var star orb.Ring
+	for k := 0; k < 2000; k++ {
+		a := 2 * math.Pi * float64(k) / 2000
+		rr := 1 + 0.5*rnd.Float64()
+		star = append(star, orb.Point{rr * math.Cos(a), rr * math.Sin(a)})
+	}
+	star = append(star, star[0])
+	flat := orb.Ring{{0, 0}, {1, 0}, {2, 0}, {0, 0}} // no height: one band
+	for _, r := range []*region{newRegion(orb.MultiPolygon{{star}}), newRegion(orb.MultiPolygon{{flat}}), {}} {
+		for range 200 {
+			x, y := 3*rnd.Float64()-1.5, 3*rnd.Float64()-1.5
+			b := orb.Bound{Min: orb.Point{x, y}, Max: orb.Point{x + rnd.Float64()*rnd.Float64(), y + 0.3*rnd.Float64()*rnd.Float64()}}
+			var want []int32
+			for i := range r.n() {
+				if boxesMeet(r.edge(i), b) {
+					want = append(want, int32(i))
+				}
+			}
+			if got := r.near(b, nil); !slices.Equal(got, want) {
+				t.Fatalf("box %v: near %v, want %v", b, got, want)
+			}
+		}
+	}
+	// classifyNear without all reports the pieces classify reports of the
+	// edges near the others, in the same order.
+	r := newRegion(orb.MultiPolygon{{star}})
+	type piece struct {
+		p, q orb.Point
+		rel  int8
+	}
+	for _, o := range []*region{newRegion(box(0.9, -0.2, 2, 0.2)), newRegion(box(-1.6, -0.1, -0.8, 0.1)), newRegion(box(-2, -2, 2, 2))} {
+		var want, got []piece
+		classify(r, []*region{o}, func(p, q orb.Point, e seg, rel []int8) {
+			if boxesMeet(e, o.box) {
+				want = append(want, piece{p, q, rel[0]})
+			}
+		})
+		classifyNear(r, []*region{o}, false, func(p, q orb.Point, e seg, rel []int8) {
+			got = append(got, piece{p, q, rel[0]})
+		})
+		if !slices.Equal(got, want) {
+			t.Errorf("other %v: %d pieces, want %d", o.box, len(got), len(want))
+		}
+		if len(want) == 0 {
+			t.Errorf("other %v: no pieces", o.box)
 		}
 	}
 }

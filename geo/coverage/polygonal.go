@@ -1,6 +1,7 @@
 package coverage
 
 import (
+	"cmp"
 	"math"
 	"slices"
 	"wangge/geo/robust"
@@ -24,19 +25,21 @@ func whole(a, b orb.Point) seg { return seg{a, b, a, b} }
 // region is a polygonal region prepared for overlay: its edges, oriented so
 // that the region is on their left (outer rings counter-clockwise, holes
 // clockwise), with a band index for point-in-polygon tests. Read them with
-// n and edge: a region of boundary pieces (cut from other edges) lists
-// them in edges; one of whole input edges (newRegion) refers to the rings
-// it was made from instead of copying them, each edge an int32, in 4 bytes
-// instead of a seg's 64 (on a province's layer, 7 M edges, which as segs
-// were the bulk of the checks' memory).
+// n and edge. A region of boundary pieces (cut from other edges) may list
+// them in edges; one made from input rings refers to the rings instead of
+// copying them, each edge an int32, in 4 bytes instead of a seg's 64 (on a
+// province's layer, 7 M edges, which as segs were the bulk of the checks'
+// memory). A geometry made valid (fixedRegion) mixes the two: its whole
+// edges refer to its rings, the few pieces cut from them are listed.
 type region struct {
 	edges []seg
-	// Edge i of a region of rings is edge k = at[i] - start[j] of rings[j]
-	// (start[j] <= at[i] < start[j+1]): rings[j][k] to the next vertex, or
-	// the other way when rev[j].
+	// With at set, edge i is at[i]: edges[^at[i]] when at[i] < 0, else
+	// the edge from vertex v = at[i]>>1 to the next one of its ring, or the
+	// other way when at[i]&1 is 1. Vertex v is vertex v - start[j] of
+	// rings[j] (start[j] <= v < start[j+1]); the last vertex of a ring
+	// goes to the first.
 	rings []orb.Ring
 	start []int32
-	rev   []bool
 	at    []int32
 	box   orb.Bound
 	bands bands
@@ -45,26 +48,38 @@ type region struct {
 	asGiven bool
 }
 
+// maxRingVertices is the most vertices a region can refer to (at's
+// encoding); a larger geometry's edges are listed.
+const maxRingVertices = 1 << 30
+
 // newRegion prepares mp. Rings may come in either orientation; ring 0 of
 // each polygon is the outer one. Repeated consecutive vertices are skipped.
 // The region refers to mp's rings: they must not change while it is used.
 func newRegion(mp orb.MultiPolygon) *region {
 	r := &region{}
-	n, rings := 0, 0
-	for _, poly := range mp {
-		for _, ring := range poly {
-			n += len(ring)
-			rings++
+	if !r.addRings(mp) {
+		for _, poly := range mp {
+			for j, ring := range poly {
+				r.edges = appendRing(r.edges, ring, (signedArea(ring) > 0) != (j == 0))
+			}
 		}
+		r.finish()
+		return r
 	}
-	r.rings = make([]orb.Ring, 0, rings)
-	r.rev = make([]bool, 0, rings)
-	r.start = make([]int32, 1, rings+1)
+	n := 0
+	for _, ring := range r.rings {
+		n += len(ring)
+	}
 	r.at = make([]int32, 0, n)
+	j := 0
 	for _, poly := range mp {
-		for j, ring := range poly {
+		for h, ring := range poly {
+			if vertices(ring) == 0 {
+				continue
+			}
 			ccw := signedArea(ring) > 0
-			r.addRing(ring, ccw != (j == 0))
+			r.addRing(j, ccw != (h == 0))
+			j++
 		}
 	}
 	if len(r.at) == 0 {
@@ -74,28 +89,61 @@ func newRegion(mp orb.MultiPolygon) *region {
 	return r
 }
 
-// addRing adds the edges of ring as appendRing lists them, in the same
-// order: skipping zero-length ones, the ring closed, each reversed if
-// asked.
-func (r *region) addRing(ring orb.Ring, reverse bool) {
+// vertices is the number of distinct vertices of ring as appendRing reads
+// it: without the last when it repeats the first.
+func vertices(ring orb.Ring) int {
 	n := len(ring)
 	if n > 1 && ring[0] == ring[n-1] {
 		n--
 	}
-	if n == 0 {
-		return
+	return n
+}
+
+// addRings makes mp's rings (without the closing vertex) the rings r
+// refers to, and reports whether their vertices fit at's encoding.
+func (r *region) addRings(mp orb.MultiPolygon) bool {
+	total, rings := 0, 0
+	for _, poly := range mp {
+		for _, ring := range poly {
+			if n := vertices(ring); n > 0 {
+				total += n
+				rings++
+			}
+		}
 	}
-	base := r.start[len(r.start)-1]
-	r.rings = append(r.rings, ring[:n])
-	r.rev = append(r.rev, reverse)
-	r.start = append(r.start, base+int32(n))
+	if total >= maxRingVertices {
+		return false
+	}
+	r.rings = make([]orb.Ring, 0, rings)
+	r.start = make([]int32, 1, rings+1)
+	for _, poly := range mp {
+		for _, ring := range poly {
+			if n := vertices(ring); n > 0 {
+				r.rings = append(r.rings, ring[:n])
+				r.start = append(r.start, r.start[len(r.start)-1]+int32(n))
+			}
+		}
+	}
+	return true
+}
+
+// addRing adds the edges of ring j as appendRing lists them, in the same
+// order: skipping zero-length ones, the ring closed, each reversed if
+// asked.
+func (r *region) addRing(j int, reverse bool) {
+	ring, base := r.rings[j], r.start[j]
+	n := len(ring)
+	var dir int32
+	if reverse {
+		dir = 1
+	}
 	for k := 0; k < n; k++ {
 		next := k + 1
 		if next == n {
 			next = 0
 		}
 		if ring[k] != ring[next] {
-			r.at = append(r.at, base+int32(k))
+			r.at = append(r.at, (base+int32(k))<<1|dir)
 		}
 	}
 }
@@ -113,14 +161,31 @@ func (r *region) edge(i int) seg {
 	if r.at == nil {
 		return r.edges[i]
 	}
-	k := r.at[i]
+	return r.ref(r.at[i])
+}
+
+// ref returns the edge that the code c of at stands for.
+func (r *region) ref(c int32) seg {
+	if c < 0 {
+		return r.edges[^c]
+	}
+	ring, k, next := r.vertex(c >> 1)
+	if c&1 == 1 {
+		return whole(ring[next], ring[k])
+	}
+	return whole(ring[k], ring[next])
+}
+
+// vertex returns the ring of vertex v, and v's index in it and the next
+// one's.
+func (r *region) vertex(v int32) (ring orb.Ring, k, next int32) {
 	j := 0
 	if len(r.rings) > 1 {
-		// The last ring starting at or before k.
+		// The last ring starting at or before v.
 		lo, hi := 0, len(r.rings)
 		for hi-lo > 1 {
 			m := int(uint(lo+hi) >> 1)
-			if r.start[m] <= k {
+			if r.start[m] <= v {
 				lo = m
 			} else {
 				hi = m
@@ -128,16 +193,157 @@ func (r *region) edge(i int) seg {
 		}
 		j = lo
 	}
-	ring := r.rings[j]
-	k -= r.start[j]
-	next := k + 1
+	ring = r.rings[j]
+	k = v - r.start[j]
+	next = k + 1
 	if int(next) == len(ring) {
 		next = 0
 	}
-	if r.rev[j] {
-		return whole(ring[next], ring[k])
+	return ring, k, next
+}
+
+// piecesRegion returns the region whose edges are pieces, in order, cut
+// from the edges of mp (made valid by fixedRegion, say), with the box and
+// bands of done, which has those edges (or nil, to compute them). A piece
+// that is a whole edge of mp, in either direction, refers to mp's rings;
+// only the others are kept as segs. The edges read back are the very
+// pieces given.
+func piecesRegion(mp orb.MultiPolygon, pieces []seg, done *region) *region {
+	r := &region{}
+	if len(pieces) == 0 {
+		return r
 	}
-	return whole(ring[k], ring[next])
+	if !r.addRings(mp) {
+		r.edges = pieces
+	} else {
+		r.at = make([]int32, 0, len(pieces))
+		var vs vertexIndex
+		guess := int32(0)
+		for _, s := range pieces {
+			if s.a == s.sa && s.b == s.sb {
+				if c, ok := r.find(s, guess, &vs); ok {
+					r.at = append(r.at, c)
+					guess = c + 2 // the next vertex, the same way
+					continue
+				}
+			}
+			r.at = append(r.at, ^int32(len(r.edges)))
+			r.edges = append(r.edges, s)
+		}
+		r.edges = slices.Clip(r.edges)
+	}
+	if done != nil {
+		r.box, r.bands = done.box, done.bands
+	} else {
+		r.finish()
+	}
+	return r
+}
+
+// find returns the code of at that stands for the whole edge s, trying
+// the codes from guess on first, then the index of r's vertices by point
+// (built on first use).
+func (r *region) find(s seg, guess int32, vs *vertexIndex) (int32, bool) {
+	// Pieces mostly follow their rings: try the next vertices (past an
+	// edge cut into pieces, zero-length ones the pieces skip, a spike
+	// left out), either way.
+	total := r.start[len(r.start)-1]
+	for g := guess; g >= 0 && g>>1 < total && g < guess+2*maxSkip; g += 2 {
+		if r.ref(g) == s {
+			return g, true
+		}
+		if r.ref(g^1) == s {
+			return g ^ 1, true
+		}
+	}
+	if vs.ids == nil {
+		vs.build(r)
+	}
+	for _, x := range vs.at(s.a) {
+		if ring, _, next := r.vertex(x.v); ring[next] == s.b {
+			return x.v << 1, true
+		}
+	}
+	for _, x := range vs.at(s.b) {
+		if ring, _, next := r.vertex(x.v); ring[next] == s.a {
+			return x.v<<1 | 1, true
+		}
+	}
+	return 0, false
+}
+
+// maxSkip is how many vertices past the last whole edge piecesRegion
+// looks for the next before it looks the edge up in the vertex index.
+const maxSkip = 16
+
+// vertexIndex lists a region's vertices sorted by point.
+type vertexIndex struct {
+	ids []vertexAt
+}
+
+type vertexAt struct {
+	p orb.Point
+	v int32
+}
+
+func (vs *vertexIndex) build(r *region) {
+	vs.ids = make([]vertexAt, 0, r.start[len(r.start)-1])
+	for j, ring := range r.rings {
+		for k, p := range ring {
+			vs.ids = append(vs.ids, vertexAt{p, r.start[j] + int32(k)})
+		}
+	}
+	slices.SortFunc(vs.ids, func(a, b vertexAt) int { return comparePoints(a.p, b.p) })
+}
+
+// at returns the vertices at p.
+func (vs *vertexIndex) at(p orb.Point) []vertexAt {
+	lo, _ := slices.BinarySearchFunc(vs.ids, p, func(x vertexAt, p orb.Point) int { return comparePoints(x.p, p) })
+	hi := lo
+	for hi < len(vs.ids) && vs.ids[hi].p == p {
+		hi++
+	}
+	return vs.ids[lo:hi]
+}
+
+func comparePoints(p, q orb.Point) int {
+	if c := cmp.Compare(p[0], q[0]); c != 0 {
+		return c
+	}
+	return cmp.Compare(p[1], q[1])
+}
+
+// near appends to dst the edges of r whose boxes meet b (boxesMeet), in
+// order. They are looked up in the bands b's latitudes span when those
+// list fewer than half of r's edges, else every edge is looked at.
+func (r *region) near(b orb.Bound, dst []int32) []int32 {
+	n := r.n()
+	if bs := &r.bands; bs.n > 1 {
+		// An edge meeting b has latitudes in b's span, so it is listed in
+		// one of b's bands (band is monotone).
+		lo, hi := bs.band(b.Min[1]), bs.band(b.Max[1])
+		if ids := bs.ids[bs.start[lo]:bs.start[hi+1]]; len(ids) < n/2 {
+			from := len(dst)
+			dst = append(dst, ids...)
+			listed := dst[from:]
+			slices.Sort(listed) // an edge spanning several bands is in each
+			listed = slices.Compact(listed)
+			k := from
+			for _, i := range listed {
+				if boxesMeet(r.edge(int(i)), b) {
+					dst[k] = i
+					k++
+				}
+			}
+			return dst[:k]
+		}
+	}
+	for i := range n {
+		if boxesMeet(r.edge(i), b) {
+			dst = append(dst, int32(i))
+		}
+	}
+	return dst
 }
 
 // appendEdges appends r's edges to dst.

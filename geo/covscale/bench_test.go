@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -41,9 +43,12 @@ import (
 // minutes: it runs only with WANGGE_COVSCALE_POSTGIS=1.
 //
 // Each reports MiB-peak, the highest Go HeapInuse above the start sampled
-// every 5 ms (not PostgreSQL's memory); go also reports cpu-s, the CPU time
-// (user + system) of the process during the run, which a loaded machine
-// does not inflate the way it inflates the wall time.
+// every 5 ms (not PostgreSQL's memory), and MiB-rss, the process's peak
+// resident set during the run (VmHWM, reset at the start; the whole
+// process, the layer read included; Linux only); go and plan also report
+// cpu-s, the CPU time (user + system) of the process during the run,
+// which a loaded machine does not inflate the way it inflates the wall
+// time.
 func BenchmarkCoverageReport(b *testing.B) {
 	layers := []struct {
 		name    string
@@ -131,9 +136,16 @@ func BenchmarkCoverageReport(b *testing.B) {
 }
 
 // heapPeak runs fn b.N times and returns the highest HeapInuse above the
-// start, in MiB.
+// start, in MiB; it reports the peak resident set as MiB-rss.
 func heapPeak(b *testing.B, fn func()) float64 {
 	runtime.GC()
+	debug.FreeOSMemory()
+	rssOK := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) == nil // resets VmHWM
+	defer func() {
+		if hwm := vmHWM(); rssOK && hwm > 0 {
+			b.ReportMetric(float64(hwm)/1024, "MiB-rss")
+		}
+	}()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	base := ms.HeapInuse
@@ -173,4 +185,18 @@ func cpuSeconds() float64 {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+}
+
+// vmHWM is the process's peak resident set in KiB (0 without /proc).
+func vmHWM() uint64 {
+	st, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	_, after, ok := strings.Cut(string(st), "\nVmHWM:")
+	if !ok {
+		return 0
+	}
+	v, _ := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(strings.SplitN(after, "\n", 2)[0]), " kB"), 10, 64)
+	return v
 }
