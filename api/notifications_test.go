@@ -396,3 +396,59 @@ func TestNotifications_dueSoonOnce(t *testing.T) {
 		t.Errorf("webhook got %+v, want one due_soon reminder to the leader", got)
 	}
 }
+
+// TestNotifications_leaseCoversEverySend: two delivery workers (two
+// replicas) on one outbox, and a slow receiver that holds each batch up:
+// 20 messages at 0.4 s each, one at a time, under a 5 s lease. A message
+// is sent only while its lease covers the send (the channel's 1 s timeout
+// and some slack); the rest of the batch is handed back unsent, without
+// spending an attempt. Before, the last messages of a batch were sent
+// after their lease had run out, when the other worker had leased and sent
+// them too.
+func TestNotifications_leaseCoversEverySend(t *testing.T) {
+	e := &notifyEnv{dispatchEnv: newDispatchEnv(t, dispatchTown()), key: notify.DeriveKey("test key")}
+	e.serve(api.Config{Outbox: e.db, Channels: e.db, Ratings: e.db, SecretKey: e.key, PublicURL: "https://wangge.example.cn"})
+	slow := notifytest.NewWebhook(t, webhookSecret)
+	slow.Delay(400 * time.Millisecond)
+	if code := e.do(geo.AccessAdmin, "POST", "/v1/channels", map[string]any{"name": "慢平台", "kind": "webhook",
+		"url": slow.WebhookURL(), "secret": webhookSecret, "timeout_seconds": 1}, nil); code != 201 {
+		t.Fatalf("channel: %d", code)
+	}
+	var numbers []string
+	for i := range 20 {
+		var inc incidentAnswer
+		if code := e.do(geo.AccessDispatcher, "POST", "/v1/incidents", newIncident(centre(1+i%3), "environment", "minor"), &inc); code != 201 {
+			t.Fatalf("intake %d: %d", i, code)
+		}
+		numbers = append(numbers, inc.Number)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for range 2 {
+		w := &outbox.Worker{Store: e.db, Key: e.key, Batch: 20, Parallel: 1, Poll: 50 * time.Millisecond,
+			Policy: geo.DeliveryPolicy{FirstRetry: time.Second, MaxRetry: time.Second, MaxAttempts: 4, Lease: 5 * time.Second}}
+		wg.Add(1)
+		go func() { defer wg.Done(); w.Run(ctx) }()
+	}
+	got := slow.WaitFor(20, 60*time.Second)
+	time.Sleep(2 * time.Second) // a second copy of the last ones would arrive by now
+	cancel()
+	wg.Wait()
+	ids := map[string]bool{}
+	for _, m := range slow.Received() {
+		if m.Duplicate {
+			t.Errorf("%s received twice", m.ID)
+		}
+		ids[m.ID] = true
+	}
+	if len(got) < 20 || len(ids) != 20 {
+		t.Fatalf("%d messages received, %d distinct; want 20", len(slow.Received()), len(ids))
+	}
+	for _, n := range numbers {
+		for _, m := range e.messages(t, n) {
+			if m.Status != "sent" || m.Attempts != 1 {
+				t.Errorf("%s: %s after %d attempts, want sent after 1 (%s)", n, m.Status, m.Attempts, m.LastError)
+			}
+		}
+	}
+}

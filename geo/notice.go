@@ -338,6 +338,10 @@ type OutboxStore interface {
 	// deferred attempt (held back by a rate limit before reaching the
 	// receiver) does not count against the attempts.
 	MessageFailed(ctx context.Context, id string, errText string, next time.Time, dead, deferred bool) error
+	// ReleaseMessages hands back, unsent, messages the caller leased and
+	// whose lease has not run out at at: due at at, their attempt not
+	// counted.
+	ReleaseMessages(ctx context.Context, ids []string, at time.Time) error
 	// IncidentMessages lists an incident's messages, oldest first.
 	IncidentMessages(ctx context.Context, number string) ([]OutboxMessage, error)
 	// EnqueueMessages writes messages outside an incident change (login

@@ -272,6 +272,9 @@ func (c Config) Validate() error {
 
 // withDefaults returns c with every zero optional field set to its default
 // and the method upper-cased. c must be valid.
+// SendTimeout is how long one Send through a channel of c may take.
+func (c Config) SendTimeout() time.Duration { return c.withDefaults().Timeout }
+
 func (c Config) withDefaults() Config {
 	if c.Format == "" {
 		c.Format = FormatText

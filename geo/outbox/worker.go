@@ -55,14 +55,21 @@ type Worker struct {
 	mu       sync.Mutex
 	senders  map[int64]senderEntry
 	loadedAt time.Time
+	longest  time.Duration // the longest timeout of the senders
 }
 
 type senderEntry struct {
 	updated time.Time
 	format  string
 	sender  notify.Sender
+	timeout time.Duration // how long one Send may take
 	err     error
 }
+
+// leaseSlack is the time a lease keeps beyond the longest send it may
+// hold (recording the outcome, the clocks of two replicas); a lease is at
+// least twice that beyond the longest timeout, so that a batch can start.
+const leaseSlack = 2 * time.Second
 
 func (w *Worker) init() {
 	w.initOnce.Do(func() {
@@ -125,16 +132,30 @@ func (w *Worker) Run(ctx context.Context) {
 
 // Round leases one batch of due messages and delivers them, returning how
 // many it leased.
+//
+// A message is sent only while its lease covers the send: once the lease
+// has run out, another replica's worker may lease it and send it too. The
+// lease is the policy's, or longer when a channel's timeout needs it; a
+// message that would start too late (its batch held up by slow receivers)
+// is handed back unsent, for the next round.
 func (w *Worker) Round(ctx context.Context) (int, error) {
 	w.init()
-	msgs, err := w.Store.ClaimMessages(ctx, w.Now(), w.Policy.Lease, w.Batch)
+	if err := w.loadSenders(ctx); err != nil {
+		return 0, err
+	}
+	w.mu.Lock()
+	lease := max(w.Policy.Lease, w.longest+2*leaseSlack)
+	w.mu.Unlock()
+	claimed := w.Now()
+	msgs, err := w.Store.ClaimMessages(ctx, claimed, lease, w.Batch)
 	if err != nil || len(msgs) == 0 {
 		return 0, err
 	}
+	leaseEnd := claimed.Add(lease)
 	sem := make(chan struct{}, w.Parallel)
 	var wg sync.WaitGroup
 	var unrecorded atomic.Bool
-	for _, m := range msgs {
+	for i, m := range msgs {
 		sem <- struct{}{}
 		if unrecorded.Load() {
 			// An outcome could not be recorded: the database is out of
@@ -142,6 +163,11 @@ func (w *Worker) Round(ctx context.Context) (int, error) {
 			// them twice, since their outcome could not be recorded either;
 			// their lease brings them back once it is reachable again.
 			<-sem
+			break
+		}
+		if w.Now().Add(w.timeout(ctx, m.ChannelID) + leaseSlack).After(leaseEnd) {
+			<-sem
+			w.release(ctx, msgs[i:])
 			break
 		}
 		wg.Add(1)
@@ -154,6 +180,18 @@ func (w *Worker) Round(ctx context.Context) (int, error) {
 	}
 	wg.Wait()
 	return len(msgs), nil
+}
+
+// release hands msgs back unsent, due now. When that cannot be recorded,
+// their lease brings them back when it ends.
+func (w *Worker) release(ctx context.Context, msgs []geo.OutboxMessage) {
+	ids := make([]string, len(msgs))
+	for i, m := range msgs {
+		ids[i] = m.ID
+	}
+	if err := w.Store.ReleaseMessages(ctx, ids, w.Now()); err != nil {
+		w.Log.Warn("handing back messages whose lease would run out; they come back when it does", "messages", len(ids), "err", err)
+	}
 }
 
 // deliver sends one leased message and records the outcome, reporting
@@ -227,25 +265,59 @@ func (w *Worker) sender(ctx context.Context, channelID int64) (notify.Sender, st
 	defer w.mu.Unlock()
 	e, ok := w.senders[channelID]
 	if !ok || w.Now().Sub(w.loadedAt) > 5*time.Second {
-		recs, err := w.Store.ChannelRecords(ctx)
-		if err != nil {
+		if err := w.loadSendersLocked(ctx); err != nil {
 			return nil, "", &notify.SendError{Retryable: true, Msg: "reading the channels: " + geo.ErrorMessage(err)}
 		}
-		fresh := make(map[int64]senderEntry, len(recs))
-		for _, r := range recs {
-			if old, ok := w.senders[r.ID]; ok && old.updated.Equal(r.UpdatedAt) {
-				fresh[r.ID] = old
-				continue
-			}
-			fresh[r.ID] = w.build(r)
-		}
-		w.senders, w.loadedAt = fresh, w.Now()
-		e, ok = fresh[channelID]
+		e, ok = w.senders[channelID]
 	}
 	if !ok {
 		return nil, "", &notify.SendError{Msg: "the channel no longer exists"}
 	}
 	return e.sender, e.format, e.err
+}
+
+// timeout is how long a send through a channel may take (0 for a channel
+// that fails at once). A channel made since the channels were read has
+// them read again.
+func (w *Worker) timeout(ctx context.Context, channelID int64) time.Duration {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if _, ok := w.senders[channelID]; !ok {
+		_ = w.loadSendersLocked(ctx) // if it fails, so does the send
+	}
+	return w.senders[channelID].timeout
+}
+
+// loadSenders reloads the channels when they were last read more than 5 s
+// ago.
+func (w *Worker) loadSenders(ctx context.Context) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.senders != nil && w.Now().Sub(w.loadedAt) <= 5*time.Second {
+		return nil
+	}
+	return w.loadSendersLocked(ctx)
+}
+
+// loadSendersLocked reads the channels, keeping the senders of those that
+// did not change. w.mu is held.
+func (w *Worker) loadSendersLocked(ctx context.Context) error {
+	recs, err := w.Store.ChannelRecords(ctx)
+	if err != nil {
+		return err
+	}
+	fresh := make(map[int64]senderEntry, len(recs))
+	longest := time.Duration(0)
+	for _, r := range recs {
+		e, ok := w.senders[r.ID]
+		if !ok || !e.updated.Equal(r.UpdatedAt) {
+			e = w.build(r)
+		}
+		fresh[r.ID] = e
+		longest = max(longest, e.timeout)
+	}
+	w.senders, w.loadedAt, w.longest = fresh, w.Now(), longest
+	return nil
 }
 
 func (w *Worker) build(r geo.ChannelRecord) senderEntry {
@@ -272,7 +344,7 @@ func (w *Worker) build(r geo.ChannelRecord) senderEntry {
 		e.err = &notify.SendError{Msg: "the channel's settings are invalid: " + geo.ErrorMessage(err)}
 		return e
 	}
-	e.sender, e.format = s, cfg.Format
+	e.sender, e.format, e.timeout = s, cfg.Format, cfg.SendTimeout()
 	return e
 }
 

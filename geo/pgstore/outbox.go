@@ -91,6 +91,12 @@ func (db *DB) MessageFailed(ctx context.Context, id, errText string, next time.T
 	return unavailable(err)
 }
 
+// ReleaseMessages hands leased messages back, unsent.
+func (db *DB) ReleaseMessages(ctx context.Context, ids []string, at time.Time) error {
+	_, err := db.Pool.Exec(ctx, q("outbox_release"), ids, at)
+	return unavailable(err)
+}
+
 // IncidentMessages lists an incident's messages, oldest first.
 func (db *DB) IncidentMessages(ctx context.Context, number string) ([]geo.OutboxMessage, error) {
 	rows, _ := db.Pool.Query(ctx, q("outbox_of_incident"), number)

@@ -35,6 +35,13 @@ UPDATE outbox SET status = CASE WHEN $4 THEN 'dead' ELSE 'pending' END, last_err
        attempts = attempts - CASE WHEN $5 THEN 1 ELSE 0 END
 WHERE message_id = $1 AND status = 'sending';
 
+-- name: outbox_release
+-- Messages leased and not sent, handed back before their lease ran out
+-- (a lease that has run out may be another worker's by now): due at $2,
+-- the attempt the claim counted taken back.
+UPDATE outbox SET status = 'pending', next_attempt_at = $2, attempts = attempts - 1
+WHERE message_id = ANY ($1) AND status = 'sending' AND next_attempt_at > $2;
+
 -- name: outbox_of_incident
 SELECT m.message_id, m.channel_id, c.name, c.kind, i.number, m.kind, m.recipient_name, m.recipient_phone,
        m.mention, m.title, m.body, m.fields, m.status, m.attempts, m.last_error, m.created_at, m.sent_at, m.next_attempt_at
