@@ -114,8 +114,7 @@ func villageTiling(l *Layer, grids, villages []*region, tol float64, workers int
 		case u.n() == 0:
 			uncovered = v.segs()
 		default:
-			uncovered = differenceEdges(v, u)
-			outside = differenceEdges(u, v)
+			uncovered, outside = differencesEdges(v, u)
 		}
 		mpU, areaU, unplacedU := solidParts(uncovered, tol)
 		mpO, areaO, unplacedO := solidParts(outside, tol)

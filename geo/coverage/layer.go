@@ -159,9 +159,17 @@ func Check(l *Layer, o LayerOptions) *Report {
 			o.Progress(name)
 		}
 	}
+	// The outline is one geometry, made valid by one goroutine: beside
+	// the layers' regions rather than after them, with a core idle.
+	var outline *region
+	outlineDone := make(chan struct{})
+	go func() {
+		defer close(outlineDone)
+		outline = fixedRegion(l.Outline)
+	}()
 	grids := regionsOf(l.Grids, workers)
 	villages := regionsOf(l.Villages, workers)
-	outline := fixedRegion(l.Outline)
+	<-outlineDone
 	step("made valid")
 	rep := &Report{}
 	if o.Slivers != nil || o.Points {
@@ -187,9 +195,17 @@ func Check(l *Layer, o LayerOptions) *Report {
 
 	// One pass over each layer gives the boundary of its union and, on
 	// the way, the pieces of each boundary inside a neighbour: the
-	// boundaries of the overlaps.
+	// boundaries of the overlaps. The two passes run side by side: the
+	// tail of one (a few large regions last) overlaps the other.
+	var villagesU []seg
+	var villagesIn map[[2]int32][]seg
+	unionDone := make(chan struct{})
+	go func() {
+		defer close(unionDone)
+		villagesU, villagesIn = unionEdgesOf(villages, workers, true)
+	}()
 	gridsU, gridsIn := unionEdgesOf(grids, workers, true)
-	villagesU, villagesIn := unionEdgesOf(villages, workers, true)
+	<-unionDone
 	step("union")
 	var out []geo.Finding
 	var doubts []Doubt
@@ -199,16 +215,26 @@ func Check(l *Layer, o LayerOptions) *Report {
 	add(overlaps("grid", l.Grids, gridsIn, o.OverlapM2, workers))
 	add(overlaps("village", l.Villages, villagesIn, o.OverlapM2, workers))
 	step("overlaps")
+	// Each tiling of the outline overlays the whole union on one
+	// goroutine (seconds on the China layer, a core idle): they run
+	// beside the checks spread over the workers. The findings keep
+	// their order.
+	var tiled [2][]geo.Finding
+	tilingDone := make(chan struct{})
+	go func() {
+		defer close(tilingDone)
+		tiled[0] = tiling("grid", gridsU, outline, l.Villages, villages, o.TilingM2)
+		tiled[1] = tiling("village", villagesU, outline, nil, nil, o.TilingM2)
+	}()
 	add(outsideVillage(l, grids, villages, o.OverlapM2, workers))
 	step("outside villages")
-	out = append(out, tiling("grid", gridsU, outline, l.Villages, villages, o.TilingM2)...)
-	step("tiling of the grids")
-	out = append(out, tiling("village", villagesU, outline, nil, nil, o.TilingM2)...)
-	step("tiling of the villages")
 	if o.VillageTiling {
 		rep.VillagesNotTiled, rep.VillageDoubts = villageTiling(l, grids, villages, o.TilingM2, workers)
 		step("village tiling")
 	}
+	<-tilingDone
+	out = append(append(out, tiled[0]...), tiled[1]...)
+	step("tiling of the grids and villages")
 	rep.Findings, rep.Doubts = out, doubts
 	return rep
 }
@@ -306,9 +332,17 @@ func outsideVillage(l *Layer, grids, villages []*region, tol float64, workers in
 	for i, v := range l.Villages {
 		byCode[v.Code] = i
 	}
+	// The largest grids first, so that no large one keeps a worker busy
+	// alone at the end.
+	order := make([]int, len(l.Grids))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(i, j int) int { return grids[j].n() - grids[i].n() })
 	found := make([]*geo.Finding, len(l.Grids))
 	doubt := make([]int, len(l.Grids)) // the village's index + 1
-	parallel(len(l.Grids), workers, func(i int) {
+	parallel(len(order), workers, func(k int) {
+		i := order[k]
 		g := l.Grids[i]
 		vi, ok := byCode[g.Village]
 		if !ok || grids[i].n() == 0 {
@@ -349,7 +383,8 @@ func tiling(layer string, union []seg, outline *region, vfs []Feature, villages 
 	u := &region{edges: union}
 	u.finish()
 	var out []geo.Finding
-	gaps := parts(differenceEdges(outline, u), tol)
+	gapEdges, outsideEdges := differencesEdges(outline, u)
+	gaps := parts(gapEdges, tol)
 	for _, g := range gaps {
 		f := geo.Finding{Kind: geo.FindGap, Layer: layer, AreaM2: g.area, Location: PointOnSurface(orb.MultiPolygon{g.poly}),
 			Area:   orb.MultiPolygon{g.poly},
@@ -362,7 +397,7 @@ func tiling(layer string, union []seg, outline *region, vfs []Feature, villages 
 		}
 		out = append(out, f)
 	}
-	for _, g := range parts(differenceEdges(u, outline), tol) {
+	for _, g := range parts(outsideEdges, tol) {
 		out = append(out, geo.Finding{Kind: geo.FindOutsideTown, Layer: layer, AreaM2: g.area,
 			Location: PointOnSurface(orb.MultiPolygon{g.poly}), Area: orb.MultiPolygon{g.poly},
 			Reason: fmt.Sprintf("%.2f m² of %ss lie outside the town outline", g.area, layer)})
@@ -737,6 +772,31 @@ func differenceEdges(a, b *region) []seg {
 		}
 	})
 	return out
+}
+
+// differencesEdges returns differenceEdges(a, b) and differenceEdges(b,
+// a), the same pieces in the same order, from one split of each boundary
+// against the other instead of two: a piece of a's boundary outside b (or
+// along b's, the interiors on opposite sides) bounds a ∖ b, and one inside
+// b, reversed, bounds b ∖ a; and the other way round.
+func differencesEdges(a, b *region) (ab, ba []seg) {
+	if !a.box.Intersects(b.box) || a.n() == 0 || b.n() == 0 {
+		return differenceEdges(a, b), differenceEdges(b, a)
+	}
+	var abIn, baIn []seg
+	split := func(r, other *region, diff, otherIn *[]seg) {
+		classify(r, []*region{other}, func(p, q orb.Point, e seg, rel []int8) {
+			switch rel[0] {
+			case relOutside, relOpposite:
+				*diff = append(*diff, seg{p, q, e.sa, e.sb})
+			case relInside:
+				*otherIn = append(*otherIn, seg{q, p, e.sb, e.sa})
+			}
+		})
+	}
+	split(a, b, &ab, &baIn)
+	split(b, a, &ba, &abIn)
+	return append(ab, abIn...), append(ba, baIn...)
 }
 
 // unionEdgesOf returns the boundary of the union of the regions as

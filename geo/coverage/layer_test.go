@@ -388,3 +388,51 @@ func TestRegionNear(t *testing.T) {
 		}
 	}
 }
+
+// TestDifferencesEdges: one split of each boundary against the other gives
+// both differences, piece for piece and in order, as differenceEdges does
+// with two. The star crosses the boxes, shares no edge with them; the
+// boxes share edges (same side, opposite side), lie inside one another,
+// apart, or are empty.
+//
+//	+----+----+     a, b: side by side, an edge in common (opposite)
+//	| a  |  b |     c: a's left half (edges along a's, same side)
+//	+----+----+     d: inside a, touching nothing; e: far away
+func TestDifferencesEdges(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(16, 5))
+	var star orb.Ring
+	for k := 0; k < 500; k++ {
+		a := 2 * math.Pi * float64(k) / 500
+		rr := 1 + 0.5*rnd.Float64()
+		star = append(star, orb.Point{rr * math.Cos(a), rr * math.Sin(a)})
+	}
+	star = append(star, star[0])
+	regions := map[string]*region{
+		"star":       newRegion(orb.MultiPolygon{{star}}),
+		"a":          newRegion(box(0, 0, 1, 1)),
+		"b":          newRegion(box(1, 0, 2, 1)),
+		"c":          newRegion(box(0, 0, 0.5, 1)),
+		"d":          newRegion(box(0.2, 0.2, 0.4, 0.4)),
+		"e":          newRegion(box(5, 5, 6, 6)),
+		"big":        newRegion(box(-2, -2, 2, 2)),
+		"made valid": fixedRegion(orb.MultiPolygon{{{{0, 0}, {1, 1}, {1, 0}, {0, 1}, {0, 0}}}}),
+		"empty":      {},
+	}
+	names := make([]string, 0, len(regions))
+	for n := range regions {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, x := range names {
+		for _, y := range names {
+			a, b := regions[x], regions[y]
+			ab, ba := differencesEdges(a, b)
+			if want := differenceEdges(a, b); !slices.Equal(ab, want) {
+				t.Errorf("%s ∖ %s: %d pieces, want %d (differenceEdges)", x, y, len(ab), len(want))
+			}
+			if want := differenceEdges(b, a); !slices.Equal(ba, want) {
+				t.Errorf("%s ∖ %s: %d pieces, want %d (differenceEdges)", y, x, len(ba), len(want))
+			}
+		}
+	}
+}
