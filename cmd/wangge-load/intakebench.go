@@ -36,7 +36,8 @@ import (
 // and p99 of the 201s, and the CPU share other processes took. After each
 // measurement it counts what PostgreSQL holds: as many incidents,
 // deadlines and audit entries as 201s were answered (warm-up included),
-// and at least as many events; a shortfall fails the run. With
+// and at least as many events; a shortfall fails the run. Beside each
+// measurement, the intake batches it made (pgstore's IntakeStats). With
 // -intake-channel an enabled SMS channel makes intake write each
 // incident's messages to the outbox and NOTIFY (nobody delivers them).
 // With -intake-preload N the measurements start on a table that already
@@ -71,8 +72,8 @@ func runIntake(ctx context.Context, o options, stdout io.Writer, logf func(strin
 	meter := newCPUMeter(e.cluster.PGData)
 	fmt.Fprintf(stdout, "intake POST /v1/incidents, fsync on, %s, channel: %v, batches: %d in flight of up to %d, open incidents before the first measurement: %d; command: %s\n\n",
 		ie.version, o.intakeChannel, pgstore.IntakeBatches, pgstore.IntakeBatchMax, ie.total, o.command())
-	fmt.Fprintln(stdout, "| run | clients | incidents/s | p50 | p99 | CPU per incident: this process (server and clients) / PostgreSQL | other processes' CPU | load average (1 min) |")
-	fmt.Fprintln(stdout, "|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(stdout, "| run | clients | incidents/s | p50 | p99 | CPU per incident: this process (server and clients) / PostgreSQL | batches: how many, mean size, started beside another, mean time | PostgreSQL meanwhile: WAL per incident (full-page images), checkpoints, autovacuum and autoanalyze runs | other processes' CPU | load average (1 min) |")
+	fmt.Fprintln(stdout, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for run := range o.runs {
 		for _, c := range clients {
 			if o.waitIdle > 0 {
@@ -80,11 +81,21 @@ func runIntake(ctx context.Context, o options, stdout io.Writer, logf func(strin
 			}
 			meter.lap()
 			self0, pg0 := ourTicks(meter)
+			st0 := ie.e.db.IntakeStats()
+			act0, err := ie.activity(ctx)
+			if err != nil {
+				return err
+			}
 			res, created, err := ie.measure(ctx, run, c, o.warmup(), o.duration)
 			if err != nil {
 				return fmt.Errorf("%d clients: %w", c, err)
 			}
 			self1, pg1 := ourTicks(meter)
+			batches := batchSummary(st0, ie.e.db.IntakeStats())
+			act1, err := ie.activity(ctx)
+			if err != nil {
+				return err
+			}
 			lap, ok := meter.lap()
 			other := "?"
 			if ok {
@@ -94,13 +105,51 @@ func runIntake(ctx context.Context, o options, stdout io.Writer, logf func(strin
 				return fmt.Errorf("%d clients: %w", c, err)
 			}
 			perIncident := func(ticks uint64) float64 { return float64(ticks) * 1e6 / clockTicks / float64(max(created, 1)) }
-			fmt.Fprintf(stdout, "| %d | %d | %s | %.1f ms | %.1f ms | %.0f µs / %.0f µs | %s | %s |\n", run+1, c, thousands(int64(res.opsPerSec()+0.5)),
+			fmt.Fprintf(stdout, "| %d | %d | %s | %.1f ms | %.1f ms | %.0f µs / %.0f µs | %s | %s | %s | %s |\n", run+1, c, thousands(int64(res.opsPerSec()+0.5)),
 				float64(res.Latency.quantile(0.5).Microseconds())/1000, float64(res.Latency.quantile(0.99).Microseconds())/1000,
-				perIncident(self1-self0), perIncident(pg1-pg0), other, loadAverage())
+				perIncident(self1-self0), perIncident(pg1-pg0), batches, act1.since(act0, created), other, loadAverage())
 		}
 	}
 	fmt.Fprintf(stdout, "\nevery 201 checked against PostgreSQL: %d incidents, each with its deadline, audit entry and events\n", ie.total)
 	return nil
+}
+
+// batchSummary describes the intake batches between two IntakeStats
+// (warm-up included, as the CPU figures are): how many, their mean size,
+// the share that started while another was being written, and their mean
+// time.
+func batchSummary(a, b pgstore.IntakeStats) string {
+	n := b.Batches - a.Batches
+	if n == 0 {
+		return "none"
+	}
+	return fmt.Sprintf("%s, %.1f, %.0f%%, %.2f ms", thousands(n), float64(b.Incidents-a.Incidents)/float64(n),
+		100*float64(b.Beside-a.Beside)/float64(n), float64((b.Busy-a.Busy).Microseconds())/1000/float64(n))
+}
+
+// pgActivity is what PostgreSQL's background work has done so far, as its
+// statistics views count it.
+type pgActivity struct {
+	walBytes, walFPI, checkpoints, vacuums, analyzes int64
+}
+
+// activity reads the server's pgActivity (pg_stat_wal, pg_stat_bgwriter,
+// pg_stat_user_tables).
+func (ie *intakeEnv) activity(ctx context.Context) (pgActivity, error) {
+	var a pgActivity
+	err := ie.e.db.Pool.QueryRow(ctx, `SELECT (SELECT wal_bytes::bigint FROM pg_stat_wal), (SELECT wal_fpi FROM pg_stat_wal),
+		(SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter),
+		(SELECT coalesce(sum(autovacuum_count), 0)::bigint FROM pg_stat_user_tables),
+		(SELECT coalesce(sum(autoanalyze_count), 0)::bigint FROM pg_stat_user_tables)`).Scan(
+		&a.walBytes, &a.walFPI, &a.checkpoints, &a.vacuums, &a.analyzes)
+	return a, err
+}
+
+// since describes the activity from a to b, over created incidents.
+func (b pgActivity) since(a pgActivity, created int64) string {
+	n := float64(max(created, 1))
+	return fmt.Sprintf("%.1f kB (%.2f), %d, %d and %d", float64(b.walBytes-a.walBytes)/1024/n, float64(b.walFPI-a.walFPI)/n,
+		b.checkpoints-a.checkpoints, b.vacuums-a.vacuums, b.analyzes-a.analyzes)
 }
 
 // parseClients reads "8,16,32".

@@ -488,6 +488,7 @@ func TestIntake_concurrentBatches(t *testing.T) {
 	e := newIntakeEnv(t)
 	defer func(n int) { pgstore.IntakeBatches = n }(pgstore.IntakeBatches)
 	pgstore.IntakeBatches = 1
+	stats0 := e.db.IntakeStats()
 	const n = 32
 	type result struct {
 		inc   *geo.Incident
@@ -566,6 +567,17 @@ func TestIntake_concurrentBatches(t *testing.T) {
 	}
 	if got := intakeCounts(t, e); got[0] != wantIncidents || got[2] != wantIncidents || got[3] != wantIncidents {
 		t.Errorf("incidents, events, deadlines, audit entries, messages: %v, want %d incidents", got, wantIncidents)
+	}
+	// IntakeStats counts every request once, in batches of one at a time.
+	stats := e.db.IntakeStats()
+	if d := stats.Incidents - stats0.Incidents; d != 4*n {
+		t.Errorf("IntakeStats: %d requests in batches, want %d", d, 4*n)
+	}
+	if d := stats.Batches - stats0.Batches; d < 4 || d > 4*n {
+		t.Errorf("IntakeStats: %d batches for 4 rounds of %d requests", d, n)
+	}
+	if stats.Beside != stats0.Beside || stats.Busy <= stats0.Busy {
+		t.Errorf("IntakeStats with one batch in flight: %d beside another (want 0), busy %v", stats.Beside-stats0.Beside, stats.Busy-stats0.Busy)
 	}
 	rows, err := e.db.Pool.Query(e.ctx, `
 		SELECT x.number, coalesce(p.number, ''),

@@ -83,6 +83,29 @@ type intakeBatcher struct {
 	mu      sync.Mutex
 	queue   []*intakeReq
 	running int
+	writing int // batches between taking their requests and answering them
+	stats   IntakeStats
+}
+
+// IntakeStats counts a DB's intake batches since it was opened.
+type IntakeStats struct {
+	// Batches is how many batches were written, and Incidents how many
+	// requests they held in all: Incidents/Batches is the mean batch.
+	Batches, Incidents int64
+	// Beside is how many of the batches started while another was being
+	// written.
+	Beside int64
+	// Busy is the time the batches took, summed over the batches.
+	Busy time.Duration
+}
+
+// IntakeStats returns the DB's intake batch counts so far; the difference
+// of two calls describes the batches between them.
+func (db *DB) IntakeStats() IntakeStats {
+	b := &db.intake
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.stats
 }
 
 // createBatched queues the incident and waits for its batch.
@@ -141,10 +164,21 @@ func (db *DB) flushIntake() {
 		}
 		batch := slices.Clone(b.queue[:n])
 		b.queue = slices.Delete(b.queue, 0, n)
+		b.stats.Batches++
+		b.stats.Incidents += int64(n)
+		if b.writing > 0 {
+			b.stats.Beside++
+		}
+		b.writing++
 		b.mu.Unlock()
+		t0 := time.Now()
 		ctx, cancel := context.WithTimeout(context.Background(), intakeTimeout)
 		db.writeBatch(ctx, batch)
 		cancel()
+		b.mu.Lock()
+		b.writing--
+		b.stats.Busy += time.Since(t0)
+		b.mu.Unlock()
 	}
 }
 
