@@ -340,13 +340,7 @@ func TestPiecesRegion_wholeEdgesFound(t *testing.T) {
 // pieces classify reports of them when it leaves the others out.
 func TestRegionNear(t *testing.T) {
 	rnd := rand.New(rand.NewPCG(16, 4))
-	var star orb.Ring
-	for k := 0; k < 2000; k++ {
-		a := 2 * math.Pi * float64(k) / 2000
-		rr := 1 + 0.5*rnd.Float64()
-		star = append(star, orb.Point{rr * math.Cos(a), rr * math.Sin(a)})
-	}
-	star = append(star, star[0])
+	star := randomStar(rnd, 2000)
 	flat := orb.Ring{{0, 0}, {1, 0}, {2, 0}, {0, 0}} // no height: one band
 	for _, r := range []*region{newRegion(orb.MultiPolygon{{star}}), newRegion(orb.MultiPolygon{{flat}}), {}} {
 		for range 200 {
@@ -399,14 +393,7 @@ func TestRegionNear(t *testing.T) {
 //	| a  |  b |     c: a's left half (edges along a's, same side)
 //	+----+----+     d: inside a, touching nothing; e: far away
 func TestDifferencesEdges(t *testing.T) {
-	rnd := rand.New(rand.NewPCG(16, 5))
-	var star orb.Ring
-	for k := 0; k < 500; k++ {
-		a := 2 * math.Pi * float64(k) / 500
-		rr := 1 + 0.5*rnd.Float64()
-		star = append(star, orb.Point{rr * math.Cos(a), rr * math.Sin(a)})
-	}
-	star = append(star, star[0])
+	star := randomStar(rand.New(rand.NewPCG(16, 5)), 500)
 	regions := map[string]*region{
 		"star":       newRegion(orb.MultiPolygon{{star}}),
 		"a":          newRegion(box(0, 0, 1, 1)),
@@ -435,4 +422,16 @@ func TestDifferencesEdges(t *testing.T) {
 			}
 		}
 	}
+}
+
+// randomStar is a closed ring of n vertices around the origin, each at a
+// random distance between 1 and 1.5.
+func randomStar(rnd *rand.Rand, n int) orb.Ring {
+	star := make(orb.Ring, 0, n+1)
+	for k := range n {
+		a := 2 * math.Pi * float64(k) / float64(n)
+		r := 1 + 0.5*rnd.Float64()
+		star = append(star, orb.Point{r * math.Cos(a), r * math.Sin(a)})
+	}
+	return append(star, star[0])
 }
