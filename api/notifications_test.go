@@ -36,8 +36,7 @@ const (
 
 func newNotifyEnv(t *testing.T) *notifyEnv {
 	t.Helper()
-	e := &notifyEnv{dispatchEnv: newDispatchEnv(t, dispatchTown()), key: notify.DeriveKey("test key")}
-	e.serve(api.Config{Outbox: e.db, Channels: e.db, Ratings: e.db, SecretKey: e.key, PublicURL: "https://wangge.example.cn"})
+	e := newOutboxEnv(t)
 	e.wecom = notifytest.NewWeCom(t)
 	e.dingtalk = notifytest.NewDingTalk(t, dingSecret)
 	e.feishu = notifytest.NewFeishu(t, feishuSecret)
@@ -397,6 +396,15 @@ func TestNotifications_dueSoonOnce(t *testing.T) {
 	}
 }
 
+// newOutboxEnv is a dispatch env serving the outbox and channels, with no
+// channel and no worker yet.
+func newOutboxEnv(t *testing.T) *notifyEnv {
+	t.Helper()
+	e := &notifyEnv{dispatchEnv: newDispatchEnv(t, dispatchTown()), key: notify.DeriveKey("test key")}
+	e.serve(api.Config{Outbox: e.db, Channels: e.db, Ratings: e.db, SecretKey: e.key, PublicURL: "https://wangge.example.cn"})
+	return e
+}
+
 // TestNotifications_leaseCoversEverySend: two delivery workers (two
 // replicas) on one outbox, and a slow receiver that holds each batch up:
 // 20 messages at 0.4 s each, one at a time, under a 5 s lease. A message
@@ -406,8 +414,7 @@ func TestNotifications_dueSoonOnce(t *testing.T) {
 // after their lease had run out, when the other worker had leased and sent
 // them too.
 func TestNotifications_leaseCoversEverySend(t *testing.T) {
-	e := &notifyEnv{dispatchEnv: newDispatchEnv(t, dispatchTown()), key: notify.DeriveKey("test key")}
-	e.serve(api.Config{Outbox: e.db, Channels: e.db, Ratings: e.db, SecretKey: e.key, PublicURL: "https://wangge.example.cn"})
+	e := newOutboxEnv(t)
 	slow := notifytest.NewWebhook(t, webhookSecret)
 	slow.Delay(400 * time.Millisecond)
 	if code := e.do(geo.AccessAdmin, "POST", "/v1/channels", map[string]any{"name": "慢平台", "kind": "webhook",

@@ -133,12 +133,21 @@ type pgActivity struct {
 	walBytes, walFPI, checkpoints, vacuums, analyzes int64
 }
 
-// activity reads the server's pgActivity (pg_stat_wal, pg_stat_bgwriter,
-// pg_stat_user_tables).
+// activity reads the server's pgActivity (pg_stat_wal, the checkpoint
+// counts, pg_stat_user_tables).
 func (ie *intakeEnv) activity(ctx context.Context) (pgActivity, error) {
 	var a pgActivity
+	var version int
+	if err := ie.e.db.Pool.QueryRow(ctx, "SELECT current_setting('server_version_num')::int").Scan(&version); err != nil {
+		return a, err
+	}
+	// PostgreSQL 17 moved the checkpoint counts to pg_stat_checkpointer.
+	checkpoints := "SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter"
+	if version >= 170000 {
+		checkpoints = "SELECT num_timed + num_requested FROM pg_stat_checkpointer"
+	}
 	err := ie.e.db.Pool.QueryRow(ctx, `SELECT (SELECT wal_bytes::bigint FROM pg_stat_wal), (SELECT wal_fpi FROM pg_stat_wal),
-		(SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter),
+		(`+checkpoints+`),
 		(SELECT coalesce(sum(autovacuum_count), 0)::bigint FROM pg_stat_user_tables),
 		(SELECT coalesce(sum(autoanalyze_count), 0)::bigint FROM pg_stat_user_tables)`).Scan(
 		&a.walBytes, &a.walFPI, &a.checkpoints, &a.vacuums, &a.analyzes)
