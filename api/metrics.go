@@ -45,7 +45,7 @@ type requestLabels struct {
 // past it, children are looked up as before.
 const maxCachedChildren = 4096
 
-func newMetrics(registry *geo.Registry, ob geo.OutboxStore) *metrics {
+func newMetrics(registry *geo.Registry, ob geo.OutboxStore, more []prometheus.Collector) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -73,6 +73,7 @@ func newMetrics(registry *geo.Registry, ob geo.OutboxStore) *metrics {
 	if ob != nil {
 		m.reg.MustRegister(outboxCollector{ob})
 	}
+	m.reg.MustRegister(more...)
 	m.reg.MustRegister(m.requests, m.duration, m.located, m.deliveries,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "wangge_generation", Help: "Generation of the grids in memory."},

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"wangge/geo"
 	"wangge/geo/layerfile"
@@ -97,6 +98,10 @@ type Config struct {
 	Photos         geo.PhotoStore
 	MaxPhotoBytes  int64
 	MaxPhotoPixels int
+	// Collectors are registered on /metrics beside the server's own: the
+	// program's view of its parts the server does not hold (the database's
+	// intake batches).
+	Collectors []prometheus.Collector
 	// Open311 keeps what Open311 requests carry beside their incidents
 	// (open311.go); nil: the Incidents store if it keeps them too.
 	Open311 open311.Store
@@ -199,7 +204,7 @@ func New(registry *geo.Registry, db Pinger, cfg Config, log *slog.Logger) *Serve
 	if cfg.ReadyMaxLag <= 0 {
 		cfg.ReadyMaxLag = DefaultReadyMaxLag
 	}
-	s := &Server{registry: registry, db: db, tokens: cfg.Tokens, cfg: cfg, log: log, metrics: newMetrics(registry, cfg.Outbox),
+	s := &Server{registry: registry, db: db, tokens: cfg.Tokens, cfg: cfg, log: log, metrics: newMetrics(registry, cfg.Outbox, cfg.Collectors),
 		dispatcher: geo.NewDispatcher(cfg.Dispatch, cfg.ToleranceM).WithPublicURL(cfg.PublicURL)}
 	s.dispatcher = s.dispatcher.WithLimits(&s.limits)
 	s.engine = s.routes()

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"wangge/api"
 	"wangge/fixtures"
 	"wangge/fixtures/towngen"
@@ -129,7 +131,8 @@ func (m *Main) Run(ctx context.Context) error {
 		People: db, Organizations: db, History: db, Plans: db, Reload: func(ctx context.Context) error { return m.reload(ctx, db) },
 		Outbox: db, Channels: db, Ratings: db, SecretKey: key, PublicURL: m.Config.PublicURL, Photos: db,
 		Logins: db, TrustedProxies: m.Config.trustedProxies(), MaxLayerBytes: m.Config.MaxLayerBytes, ServiceItems: db,
-		BaseMaps: db, MapsDir: filepath.Join(m.Config.DataDir, "maps")}, m.log)
+		BaseMaps: db, MapsDir: filepath.Join(m.Config.DataDir, "maps"),
+		Collectors: []prometheus.Collector{intakeCollector{db.DB}}}, m.log)
 	m.worker = m.newWorker(db, key, handler)
 	// People's sessions are checked from memory, and so are the revoked
 	// ones; watch reloads them when a replica announces a revocation.

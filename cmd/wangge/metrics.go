@@ -1,0 +1,39 @@
+package main
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"wangge/geo/pgstore"
+)
+
+// intakeCollector reports the database's intake batches on /metrics: how
+// many incidents were written together (pgstore's group commit), so that
+// an operator sees whether intake is batching under load (a mean batch
+// near 1 at a high rate means each incident pays its own commit).
+type intakeCollector struct{ db *pgstore.DB }
+
+var (
+	intakeBatchesDesc = prometheus.NewDesc("wangge_intake_batches_total",
+		"Batches of incidents written in one transaction by this replica's intake.", nil, nil)
+	intakeIncidentsDesc = prometheus.NewDesc("wangge_intake_incidents_total",
+		"Intake requests written in batches by this replica (over wangge_intake_batches_total: the mean batch).", nil, nil)
+	intakeBesideDesc = prometheus.NewDesc("wangge_intake_batches_beside_total",
+		"Intake batches that started while another was being written.", nil, nil)
+	intakeBusyDesc = prometheus.NewDesc("wangge_intake_batch_seconds_total",
+		"Time the intake batches took, summed over the batches.", nil, nil)
+)
+
+func (c intakeCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- intakeBatchesDesc
+	ch <- intakeIncidentsDesc
+	ch <- intakeBesideDesc
+	ch <- intakeBusyDesc
+}
+
+func (c intakeCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.db.IntakeStats()
+	ch <- prometheus.MustNewConstMetric(intakeBatchesDesc, prometheus.CounterValue, float64(st.Batches))
+	ch <- prometheus.MustNewConstMetric(intakeIncidentsDesc, prometheus.CounterValue, float64(st.Incidents))
+	ch <- prometheus.MustNewConstMetric(intakeBesideDesc, prometheus.CounterValue, float64(st.Beside))
+	ch <- prometheus.MustNewConstMetric(intakeBusyDesc, prometheus.CounterValue, st.Busy.Seconds())
+}
