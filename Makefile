@@ -13,10 +13,13 @@ STATICCHECK = $(shell $(GO) env GOPATH)/bin/staticcheck
 run: deps build
 	./$(BIN) serve --demo-year
 
+# -parallel 4: the parallel tests of api and cmd/wangge (each with its own
+# database, cluster, browser or child processes) mostly wait, and go test's
+# default (GOMAXPROCS) runs only two at once on a 2-core machine.
 test: deps
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
-	$(GO) test -race -count=1 -timeout 30m ./...
+	$(GO) test -race -count=1 -parallel 4 -timeout 30m ./...
 
 deps:
 	@./.ci/deps

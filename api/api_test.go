@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -61,22 +62,34 @@ func newClientFor(t *testing.T, reg *geo.Registry) *client {
 }
 
 // openAPIRouter finds the documented operation of a request; the document
-// is checked for validity once.
+// is loaded and checked for validity once per test binary (under -race that
+// takes most of a second, and nearly every test asks for the router). The
+// router only reads the document, so tests share it.
 func openAPIRouter(t testing.TB) routers.Router {
 	t.Helper()
+	sharedRouter.once.Do(func() { sharedRouter.router, sharedRouter.err = loadOpenAPIRouter() })
+	if sharedRouter.err != nil {
+		t.Fatal(sharedRouter.err)
+	}
+	return sharedRouter.router
+}
+
+var sharedRouter struct {
+	once   sync.Once
+	router routers.Router
+	err    error
+}
+
+func loadOpenAPIRouter() (routers.Router, error) {
 	doc, err := openapi3.NewLoader().LoadFromData(api.OpenAPI)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	if err := doc.Validate(context.Background()); err != nil {
-		t.Fatalf("openapi.json is not a valid OpenAPI document: %v", err)
+		return nil, fmt.Errorf("openapi.json is not a valid OpenAPI document: %v", err)
 	}
 	doc.Servers = openapi3.Servers{{URL: "http://wangge.test"}}
-	router, err := gorillamux.NewRouter(doc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return router
+	return gorillamux.NewRouter(doc)
 }
 
 // checkOpenAPI fails the test when the response to a documented operation

@@ -77,6 +77,7 @@ type basemapAnswer struct {
 // in the database, shown to admins as its last four characters and to
 // nobody else at all, and kept when a later PUT leaves it out.
 func TestBaseMap_settings(t *testing.T) {
+	t.Parallel()
 	e := newBasemapEnv(t)
 	var got basemapAnswer
 	rec := e.raw("", http.MethodGet, "/v1/basemap", "")
@@ -172,6 +173,7 @@ func itoa(n int) string { return strconv.Itoa(n) }
 // key is a 502 that does not quote the key; without a base map the tiles
 // are 404.
 func TestBaseMap_proxy(t *testing.T) {
+	t.Parallel()
 	e := newBasemapEnv(t)
 	tile := maptile.At(centre(1), 16)
 	if rec := e.raw("", http.MethodGet, basemapTileURL("base", tile), ""); rec.Code != 404 {
@@ -227,6 +229,7 @@ func TestBaseMap_proxy(t *testing.T) {
 // served tile by tile as written (204 for tiles it lacks); a file of
 // vector tiles is refused at PUT.
 func TestBaseMap_pmtiles(t *testing.T) {
+	t.Parallel()
 	e := newBasemapEnv(t)
 	var tiles []pmtilestest.Tile
 	center := maptile.At(centre(1), 14)

@@ -17,6 +17,7 @@ import (
 // restart; made inactive, it is refused at intake but still filters and
 // counts the incidents that have it.
 func TestCategories_addedAtRunTime(t *testing.T) {
+	t.Parallel()
 	e := newDispatchEnv(t, dispatchTown())
 	e.serve(api.Config{ServiceItems: e.db, Channels: e.db, Outbox: e.db, SecretKey: notify.DeriveKey("test key")})
 	if err := e.srv.ReloadLimits(context.Background()); err != nil {

@@ -38,6 +38,7 @@ import (
 // phone-390x844-panel.png and desktop-1400x900.png are kept in the
 // artifacts folder the test prints.
 func TestConsole_basemapAndPhone(t *testing.T) {
+	t.Parallel()
 	node, chromium := consoleBrowserTools(t)
 	e := newBasemapEnv(t)
 	srv := httptest.NewServer(e.srv)

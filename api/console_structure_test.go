@@ -166,6 +166,7 @@ type structureProbe struct {
 // highlighted on the map with all of its grids. The town selector is
 // hidden: the deployment holds one town. Screenshot structure.png.
 func TestConsole_structure(t *testing.T) {
+	t.Parallel()
 	node, chromium := consoleBrowserTools(t)
 	td, err := townfile.ReadFS(fixtures.Heye, fixtures.HeyeDir)
 	if err != nil {
@@ -338,6 +339,7 @@ type countyProbe struct {
 // limited to the second town is offered that town only, and sees its
 // cases only. Screenshot town-selector.png.
 func TestConsole_townSelector(t *testing.T) {
+	t.Parallel()
 	node, chromium := consoleBrowserTools(t)
 	e := newCountyEnv(t)
 	var p countyProbe
@@ -515,6 +517,7 @@ const townSelectorScript = `
 // /console/caller.json (the bearer token's role and the town it is
 // limited to; anonymous is a viewer of every town, an unknown token 401).
 func TestConsole_townAndCaller(t *testing.T) {
+	t.Parallel()
 	e := newDispatchEnv(t, dispatchTown())
 	town := e.snap.Towns[0]
 	tokens := map[[32]byte]geo.Token{}

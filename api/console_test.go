@@ -363,6 +363,7 @@ func consoleArtifacts(t *testing.T) string {
 // It fails, rather than skips, when Node.js, Chromium or the npm packages
 // are missing.
 func TestConsole_browser(t *testing.T) {
+	t.Parallel()
 	node, chromium := consoleBrowserTools(t)
 
 	p := newConsoleProbe(t)
@@ -470,6 +471,7 @@ func drainOutbox(ctx context.Context, e *notifyEnv) (int, error) {
 // deskBrowserScript, below; the worker runs when it asks, between steps.
 // Screenshots: desk-*.png in consoleArtifacts.
 func TestConsole_desk(t *testing.T) {
+	t.Parallel()
 	node, chromium := consoleBrowserTools(t)
 	e := newNotifyEnv(t)
 
@@ -946,6 +948,7 @@ console.log('all desk checks passed');
 // (refused in the page without a reason). The API confirms each step.
 // Screenshots: desk-record-*.png in consoleArtifacts.
 func TestConsole_deskRecord(t *testing.T) {
+	t.Parallel()
 	node, chromium := consoleBrowserTools(t)
 	e := newDispatchEnv(t, dispatchTown())
 	var first, dup recordAnswer

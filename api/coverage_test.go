@@ -60,6 +60,7 @@ func (c *client) cover(body string, role geo.AccessRole, secrets map[geo.AccessR
 func coverageCentre() orb.Point { return demo.Whole().Outline.Bound().Center() }
 
 func TestCoverage_roles(t *testing.T) {
+	t.Parallel()
 	c, secrets := newCoverageClient(t)
 	p := coverageCentre()
 	body := fmt.Sprintf(`{"geometry":{"type":"Point","coordinates":[%v,%v]},"radius_m":800}`, p[0], p[1])
@@ -105,6 +106,7 @@ func TestCoverage_roles(t *testing.T) {
 }
 
 func TestCoverage_answer(t *testing.T) {
+	t.Parallel()
 	c, secrets := newCoverageClient(t)
 	p := coverageCentre()
 	res := c.cover(fmt.Sprintf(`{"geometry":{"type":"Point","coordinates":[%v,%v]},"radius_m":1500}`, p[0], p[1]), geo.AccessDispatcher, secrets)
@@ -146,6 +148,7 @@ func covPtr[T any](v T) *T { return &v }
 // TestCoverage_gcj02 sends the same shapes in GCJ-02 (as picked on AMap)
 // and in BD-09, and gets the same grids as in WGS-84.
 func TestCoverage_gcj02(t *testing.T) {
+	t.Parallel()
 	c, secrets := newCoverageClient(t)
 	p := coverageCentre()
 	ring := orb.Ring{{p[0] - 0.01, p[1] - 0.008}, {p[0] + 0.012, p[1] - 0.006}, {p[0] + 0.004, p[1] + 0.01}, {p[0] - 0.01, p[1] - 0.008}}
@@ -216,6 +219,7 @@ func coveragePositions(ls orb.LineString, conv func(orb.Point) orb.Point) string
 }
 
 func TestCoverage_badInput(t *testing.T) {
+	t.Parallel()
 	c, secrets := newCoverageClient(t)
 	p := coverageCentre()
 	pt := fmt.Sprintf(`{"type":"Point","coordinates":[%v,%v]}`, p[0], p[1])

@@ -13,6 +13,7 @@ import (
 // problem is located by row and column, and a GB18030 .csv (Excel on
 // Chinese Windows) reads.
 func TestDutyRoster_fileLimits(t *testing.T) {
+	t.Parallel()
 	e := &peopleEnv{newLimitsEnv(t)}
 	wide := "日期,开始时间,结束时间,姓名,电话" + strings.Repeat(",", 70) + "x\r\n2026-10-01,08:00,20:00,张三,13700004001\r\n"
 	if rec := e.raw(geo.AccessAdmin, "POST", "/v1/duty-rosters", []byte(wide), "Content-Type", "text/csv"); rec.Code != 413 ||

@@ -13,6 +13,7 @@ import (
 // drawn, and the 通报 downloads as an .xlsx with the token. Screenshot
 // figures.png in the artifacts folder.
 func TestConsole_figures(t *testing.T) {
+	t.Parallel()
 	node, chromium := consoleBrowserTools(t)
 	e := figuresEnv(t)
 	srv := httptest.NewServer(e.srv)

@@ -71,6 +71,7 @@ func (e *dispatchEnv) raw(role geo.AccessRole, target string) *httptest.Response
 // figure, ties share a rank, its rows add up to the total, and a time
 // level lists its buckets in order.
 func TestFigures_ranked(t *testing.T) {
+	t.Parallel()
 	e := figuresEnv(t)
 	for _, sort := range []string{"on_time_rate", "overdue_now", "median_hours"} {
 		var a figuresAnswer
@@ -121,6 +122,7 @@ func TestFigures_ranked(t *testing.T) {
 // deployment have one row each, the town's, equal to the total, named by
 // the town and its county.
 func TestFigures_townAndCounty(t *testing.T) {
+	t.Parallel()
 	e := figuresEnv(t)
 	var village figuresAnswer
 	e.do(geo.AccessDispatcher, "GET", "/v1/figures?level=village&period=2026", nil, &village)
@@ -149,6 +151,7 @@ func deref(p *float64) any {
 
 // TestFigures_refused: roles, and every bad parameter named at once.
 func TestFigures_refused(t *testing.T) {
+	t.Parallel()
 	e := figuresEnv(t)
 	for role, want := range map[geo.AccessRole]int{"": 401, geo.AccessViewer: 403, geo.AccessPlanner: 403} {
 		for _, path := range []string{"/v1/figures", "/v1/figures.csv", "/v1/figures.xlsx"} {
@@ -187,6 +190,7 @@ func TestFigures_refused(t *testing.T) {
 
 // TestFigures_csv parses the CSV back and compares it with the JSON.
 func TestFigures_csv(t *testing.T) {
+	t.Parallel()
 	e := figuresEnv(t)
 	const q = "level=village&period=2026&sort=satisfaction_rate"
 	var a figuresAnswer
@@ -246,6 +250,7 @@ func TestFigures_csv(t *testing.T) {
 // its frozen header, its formats, and each row against the JSON table of
 // the same level.
 func TestFigures_xlsx(t *testing.T) {
+	t.Parallel()
 	e := figuresEnv(t)
 	const q = "period=2026-Q2&sort=on_time_rate"
 	rec := e.raw(geo.AccessAdmin, "/v1/figures.xlsx?"+q)

@@ -26,6 +26,7 @@ var visitFigures = []struct{ name, chinese string }{{"visits", "走访次数"}, 
 // service items have no visit figures. The CSV and the .xlsx 通报 carry
 // the same columns under their Chinese headers, read back.
 func TestFigures_visits(t *testing.T) {
+	t.Parallel()
 	e := figuresEnv(t)
 	ctx := context.Background()
 	const q = "period=2026-Q1"
@@ -175,6 +176,7 @@ func TestFigures_visits(t *testing.T) {
 // town's visits in the tables and in its total, not the other town's; the
 // county's dispatcher sees both.
 func TestScopedDispatcher_figuresVisits(t *testing.T) {
+	t.Parallel()
 	e := newScopeEnv(t)
 	var person struct{ ID int64 }
 	if code := e.do(geo.AccessAdmin, "POST", "/v1/people", map[string]any{"name": "走访干部", "phone": "13900001111"}, &person); code != 201 {

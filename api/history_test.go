@@ -18,6 +18,7 @@ import (
 // TestHistory_locateAt: a point that moved grids in a redraw is located in
 // the old grid with at= before the redraw, and in the new one after it.
 func TestHistory_locateAt(t *testing.T) {
+	t.Parallel()
 	db := pgtest.MustOpenDB(t)
 	ctx := context.Background()
 	t1 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
@@ -118,6 +119,7 @@ func TestHistory_locateAt(t *testing.T) {
 // TestHistory_exportPastGeneration: a past generation exports with its own
 // boundaries.
 func TestHistory_exportPastGeneration(t *testing.T) {
+	t.Parallel()
 	db := pgtest.MustOpenDB(t)
 	ctx := context.Background()
 	td := dispatchTown()

@@ -222,6 +222,7 @@ func newIncident(p orb.Point, category, severity string) map[string]any {
 }
 
 func TestIncidents_routingRules(t *testing.T) {
+	t.Parallel()
 	e := newDispatchEnv(t, dispatchTown())
 	gcj := chinacrs.FromWGS84(chinacrs.GCJ02, centre(1))
 	tests := []struct {
@@ -263,6 +264,7 @@ func TestIncidents_routingRules(t *testing.T) {
 }
 
 func TestIncidents_coNotifyAndDue(t *testing.T) {
+	t.Parallel()
 	e := newDispatchEnv(t, dispatchTown())
 	tests := []struct {
 		category, severity string
@@ -289,6 +291,7 @@ func TestIncidents_coNotifyAndDue(t *testing.T) {
 }
 
 func TestIncidents_badRequests(t *testing.T) {
+	t.Parallel()
 	e := newDispatchEnv(t, dispatchTown())
 	ok := newIncident(centre(1), "safety", "minor")
 	with := func(k string, v any) map[string]any {
@@ -335,6 +338,7 @@ func TestIncidents_badRequests(t *testing.T) {
 }
 
 func TestIncidents_roles(t *testing.T) {
+	t.Parallel()
 	e := newDispatchEnv(t, dispatchTown())
 	body := newIncident(centre(1), "safety", "minor")
 	for role, want := range map[geo.AccessRole]int{"": 401, geo.AccessViewer: 403, geo.AccessPlanner: 403, geo.AccessDispatcher: 201, geo.AccessAdmin: 201} {
@@ -357,6 +361,7 @@ func TestIncidents_roles(t *testing.T) {
 // every action there: the legal ones move it as the closed loop says, the
 // illegal ones are 409 and leave the history as it was.
 func TestIncidents_transitions(t *testing.T) {
+	t.Parallel()
 	e := newDispatchEnv(t, dispatchTown())
 	paths := map[string][]string{
 		"dispatched":  nil,
@@ -461,6 +466,7 @@ func TestIncidents_transitions(t *testing.T) {
 // goes grid leader → village liaison leader → town duty desk, each step an
 // event with a fresh time limit, and two escalators racing act once.
 func TestIncidents_escalation(t *testing.T) {
+	t.Parallel()
 	e := newDispatchEnv(t, dispatchTown())
 	ctx := context.Background()
 	cfg := geo.NewDispatcher(geo.DefaultDispatchConfig(), 0)
@@ -522,6 +528,7 @@ func TestIncidents_escalation(t *testing.T) {
 }
 
 func TestIncidents_idempotency(t *testing.T) {
+	t.Parallel()
 	e := newDispatchEnv(t, dispatchTown())
 	body := newIncident(centre(1), "safety", "minor")
 	var first, again incidentAnswer
@@ -548,6 +555,7 @@ func TestIncidents_idempotency(t *testing.T) {
 // in ten sent twice with the same key: exactly 2,000 incidents, no
 // duplicates, and the statistics equal a count done in SQL.
 func TestIncidents_concurrentIntake(t *testing.T) {
+	t.Parallel()
 	e := newDispatchEnv(t, dispatchTown())
 	const n, workers = 2000, 50
 	categories := geo.Categories
@@ -612,6 +620,7 @@ func TestIncidents_concurrentIntake(t *testing.T) {
 // TestIncidents_statsAndList: the completion figures follow the closed
 // loop, and the list pages with a cursor and filters.
 func TestIncidents_statsAndList(t *testing.T) {
+	t.Parallel()
 	e := newDispatchEnv(t, dispatchTown())
 	for i := range 7 {
 		var inc incidentAnswer

@@ -152,6 +152,7 @@ func (e *loginEnv) auditActions(t *testing.T, action string) int {
 // session tells who they are and what they hold. A number that belongs to
 // nobody gets the same answer and no SMS.
 func TestLogin_codeDeliveredBySMS(t *testing.T) {
+	t.Parallel()
 	e := newLoginEnv(t)
 	s := e.signIn(t, "13900000001")
 	if s.Person.Name != "网格长1" || !s.ExpiresAt.Equal(t0.Add(geo.SessionTTL)) || !strings.HasPrefix(s.Token, "wgs_") {
@@ -205,6 +206,7 @@ func TestLogin_codeDeliveredBySMS(t *testing.T) {
 // no longer opens it; a new code does. A number that belongs to nobody
 // answers exactly as a leader's does.
 func TestLogin_wrongCodeAndTooManyTries(t *testing.T) {
+	t.Parallel()
 	e := newLoginEnv(t)
 	code := e.codeFor(t, "13900000001", "198.51.100.1")
 	wrong := fmt.Sprintf("%06d", (atoi(code)+1)%1_000_000)
@@ -255,6 +257,7 @@ func atoi(s string) int {
 
 // TestLogin_expiredCode: a code is valid for 10 minutes.
 func TestLogin_expiredCode(t *testing.T) {
+	t.Parallel()
 	e := newLoginEnv(t)
 	code := e.codeFor(t, "13800000001", "198.51.100.1")
 	e.setNow(t0.Add(geo.LoginCodeTTL))
@@ -275,6 +278,7 @@ func TestLogin_expiredCode(t *testing.T) {
 // twenty an hour per client address; a refusal names the limit and says
 // when to retry.
 func TestLogin_rateLimits(t *testing.T) {
+	t.Parallel()
 	e := newLoginEnv(t)
 	t.Run("per number", func(t *testing.T) {
 		steps := []struct {
@@ -324,6 +328,7 @@ func TestLogin_rateLimits(t *testing.T) {
 // TestLogin_linkUsedTwice: an admin's login link signs in once, for 24
 // hours, and only a person who holds a role gets one.
 func TestLogin_linkUsedTwice(t *testing.T) {
+	t.Parallel()
 	e := newLoginEnv(t)
 	id := e.personID(t, "网格长5")
 	var link struct {
@@ -382,6 +387,7 @@ func TestLogin_linkUsedTwice(t *testing.T) {
 // other, may not take the dispatcher's steps, and can ask for an
 // escalation, which the dispatcher sees.
 func TestLogin_personScope(t *testing.T) {
+	t.Parallel()
 	e := newLoginEnv(t)
 	var mine, urgent, other incidentAnswer
 	for _, c := range []struct {
@@ -471,6 +477,7 @@ func TestLogin_personScope(t *testing.T) {
 // and, through the revoked sessions, on another replica; a session also
 // ends after 30 days; API tokens are not sessions.
 func TestLogin_sessionLogout(t *testing.T) {
+	t.Parallel()
 	e := newLoginEnv(t)
 	s := e.linkFor(t, "网格长1")
 	other := e.linkFor(t, "网格长5")
@@ -528,6 +535,7 @@ func TestLogin_sessionLogout(t *testing.T) {
 // TestLogin_noSMSChannel: without an SMS channel no code can be sent; the
 // answer says to ask for a login link.
 func TestLogin_noSMSChannel(t *testing.T) {
+	t.Parallel()
 	e := newDispatchEnv(t, dispatchTown())
 	e.serve(api.Config{Outbox: e.db, Channels: e.db, SecretKey: []byte("0123456789abcdef0123456789abcdef"), Logins: e.db})
 	var p problemAnswer

@@ -178,6 +178,7 @@ func (e *mobileEnv) smsCodeTo(t *testing.T, phone string, after int) string {
 // case resolved, the photo stored without its metadata, its position
 // checked inside the grid.
 func TestMobile_signInAcceptResolveWithPhoto(t *testing.T) {
+	t.Parallel()
 	e := newMobileEnv(t)
 	overdue := e.intake(t, orb.Point{112.003, 27.004}, "safety", "urgent", "桥头护栏松动，有小孩在附近玩耍，存在坠落危险", 3*time.Hour)
 	inc := e.intake(t, orb.Point{112.006, 27.006}, "environment", "major", "村口垃圾堆放三天无人清理，气味很大，请尽快处理", 0)
@@ -266,6 +267,7 @@ func TestMobile_signInAcceptResolveWithPhoto(t *testing.T) {
 // shown closed (已撤销, 已合并 into the other) with their reasons, and
 // offer the leader no step but a comment, as the server allows.
 func TestMobile_recordLabels(t *testing.T) {
+	t.Parallel()
 	e := newMobileEnv(t)
 	suspended := e.intake(t, orb.Point{112.003, 27.004}, "safety", "urgent", "桥头护栏松动，需鉴定责任", time.Hour)
 	cancelled := e.intake(t, orb.Point{112.006, 27.006}, "environment", "major", "村口垃圾堆放", 0)
@@ -354,6 +356,7 @@ func TestMobile_recordLabels(t *testing.T) {
 // it is sent, once. The same step replayed with its key changes nothing,
 // and a repeat under a new key (409) counts as done on the screen.
 func TestMobile_offlineAcceptAppliedOnce(t *testing.T) {
+	t.Parallel()
 	e := newMobileEnv(t)
 	inc := e.intake(t, orb.Point{112.004, 27.003}, "livelihood", "major", "自来水停了两天，老人家里没水做饭", 0)
 	var link struct{ Token string }

@@ -115,6 +115,7 @@ func (e *notifyEnv) messages(t *testing.T, number string) []messageAnswer {
 // leader through every channel, with the platform's signature, in Chinese;
 // the incident shows each message as sent.
 func TestNotifications_reachEveryChannel(t *testing.T) {
+	t.Parallel()
 	e := newNotifyEnv(t)
 	var inc incidentAnswer
 	if code := e.do(geo.AccessDispatcher, "POST", "/v1/incidents", newIncident(centre(1), "environment", "urgent"), &inc); code != 201 {
@@ -179,6 +180,7 @@ func TestNotifications_reachEveryChannel(t *testing.T) {
 // new and the previous assignee; closing asks the reporter for a rating
 // by SMS only.
 func TestNotifications_reassignEscalateAndRating(t *testing.T) {
+	t.Parallel()
 	e := newNotifyEnv(t)
 	var inc incidentAnswer
 	req := newIncident(centre(1), "dispute", "major")
@@ -266,6 +268,7 @@ func TestNotifications_reassignEscalateAndRating(t *testing.T) {
 // policy's attempts; a hanging receiver does not slow intake, and every
 // message ends delivered under its one id.
 func TestNotifications_faults(t *testing.T) {
+	t.Parallel()
 	e := newNotifyEnv(t)
 	e.webhook.FailStatus(2, 500)
 	var inc incidentAnswer
@@ -333,6 +336,7 @@ func TestNotifications_faults(t *testing.T) {
 // TestChannels_badInputAndSecrets: bad channel settings are 400s naming
 // the field, and no GET shows a secret.
 func TestChannels_badInputAndSecrets(t *testing.T) {
+	t.Parallel()
 	e := newNotifyEnv(t)
 	for _, c := range []struct {
 		body  map[string]any
@@ -368,6 +372,7 @@ func TestChannels_badInputAndSecrets(t *testing.T) {
 // TestNotifications_dueSoonOnce: an incident due within the reminder's
 // window reminds its assignee once per time limit, through the outbox.
 func TestNotifications_dueSoonOnce(t *testing.T) {
+	t.Parallel()
 	e := newNotifyEnv(t)
 	var inc incidentAnswer
 	if code := e.do(geo.AccessDispatcher, "POST", "/v1/incidents", newIncident(centre(1), "safety", "urgent"), &inc); code != 201 {
@@ -414,6 +419,7 @@ func newOutboxEnv(t *testing.T) *notifyEnv {
 // after their lease had run out, when the other worker had leased and sent
 // them too.
 func TestNotifications_leaseCoversEverySend(t *testing.T) {
+	t.Parallel()
 	e := newOutboxEnv(t)
 	slow := notifytest.NewWebhook(t, webhookSecret)
 	slow.Delay(400 * time.Millisecond)

@@ -73,6 +73,7 @@ func (fc ogcIncidentFC) ids() []string {
 // TestOGC_incidents: who sees the incidents collection, what its features
 // hold (compared with /v1/incidents), and its filters.
 func TestOGC_incidents(t *testing.T) {
+	t.Parallel()
 	e, incs := ogcIncidentEnv(t)
 
 	// Anonymous callers, viewers and planners do not see the collection.
@@ -258,6 +259,7 @@ func TestOGC_incidents(t *testing.T) {
 // answers the grids of the generation in force then, feature by feature
 // as GET /v1/grids?at= does.
 func TestOGC_gridsDatetimeHistory(t *testing.T) {
+	t.Parallel()
 	db := pgtest.MustOpenDB(t)
 	ctx := context.Background()
 	t1 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)

@@ -23,6 +23,7 @@ import (
 // requests, and by a list of ids — against a real server on a port. What
 // the library returns is the request as submitted and routed.
 func TestOpen311_nodeClient(t *testing.T) {
+	t.Parallel()
 	node, err := exec.LookPath("node")
 	if err != nil {
 		t.Fatalf("node is not installed (Debian: apt-get install nodejs): %v", err)

@@ -11,6 +11,7 @@ import (
 // open311 (stored: migration 0022 lets the column take it), found by the
 // OGC source filter; POST /v1/incidents may not claim it.
 func TestOpen311_source(t *testing.T) {
+	t.Parallel()
 	e := newDispatchEnv(t, dispatchTown())
 	id, rec := e.post311(1, "safety", "桥栏杆断了")
 	if rec.Code != 200 {

@@ -154,6 +154,7 @@ func (e *dispatchEnv) incidentCount() int {
 // shape of the spec's example answers, and carry the example's address,
 // photo link and account.
 func TestOpen311_specExample(t *testing.T) {
+	t.Parallel()
 	e := newDispatchEnv(t, dispatchTown())
 	example := strings.Replace(string(readTestdata(t, "post_request.txt")), "api_key=xyz", "api_key="+url.QueryEscape(e.secrets[geo.AccessDispatcher]), 1)
 	steps := []struct {
@@ -250,6 +251,7 @@ func TestOpen311_specExample(t *testing.T) {
 // takes, shaped as the spec's example; a service's definition has no
 // attributes; an unknown code is 404.
 func TestOpen311_services(t *testing.T) {
+	t.Parallel()
 	e := newDispatchEnv(t, dispatchTown())
 	rec := e.o311("GET", "/open311/v2/services.xml?jurisdiction_id=431321101", nil)
 	got, want := shapeOf(t, rec.Body.Bytes()), shapeOf(t, readTestdata(t, "services.xml"))
@@ -330,6 +332,7 @@ func (e *dispatchEnv) post311(n int, service, description string, header ...stri
 // loop: open until verified, then closed with the note as status_notes;
 // status=open and status=closed select accordingly.
 func TestOpen311_closedLoop(t *testing.T) {
+	t.Parallel()
 	e := newDispatchEnv(t, dispatchTown())
 	id, rec := e.post311(2, "environment", "门口垃圾三天没人清")
 	if rec.Code != 200 {
@@ -410,6 +413,7 @@ func TestOpen311_closedLoop(t *testing.T) {
 // Bearer token, shows everything and searches. No answer holds the
 // reporter's phone, e-mail or name.
 func TestOpen311_privacy(t *testing.T) {
+	t.Parallel()
 	e := newDispatchEnv(t, dispatchTown())
 	id, rec := e.post311(1, "dispute", "王家和李家为宅基地争吵")
 	if rec.Code != 200 {
@@ -478,6 +482,7 @@ func open311Errors2(t *testing.T, rec *httptest.ResponseRecorder) string {
 // refused (400, code 422); the X-Open311-Token of an answer leads back to
 // the request, an unknown token is 404.
 func TestOpen311_idempotencyAndTokens(t *testing.T) {
+	t.Parallel()
 	e := newDispatchEnv(t, dispatchTown())
 	id, rec := e.post311(1, "safety", "桥栏杆断了", "Idempotency-Key", "app-42")
 	again, rec2 := e.post311(1, "safety", "桥栏杆断了", "Idempotency-Key", "app-42")
@@ -520,6 +525,7 @@ func TestOpen311_idempotencyAndTokens(t *testing.T) {
 // is refused in the spec's error format with the spec's status, naming
 // the argument, and writes nothing.
 func TestOpen311_hostile(t *testing.T) {
+	t.Parallel()
 	e := newDispatchEnv(t, dispatchTown())
 	dispatcher, viewer := url.QueryEscape(e.secrets[geo.AccessDispatcher]), url.QueryEscape(e.secrets[geo.AccessViewer])
 	good := "service_code=safety&lat=27.005&long=112.005&description=x"

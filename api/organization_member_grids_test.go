@@ -54,6 +54,7 @@ func (e *orgEnv) gridMembers(role geo.AccessRole, code string, at time.Time) []s
 //	甲:           grid 6 ────────────┤
 //	乙:                               grid 4 ────────────┤ (organization ends)
 func TestOrganizations_memberGridsWithHistory(t *testing.T) {
+	t.Parallel()
 	e := newOrgEnv(t, dispatchTown())
 	o := e.mustCreate(geo.OrgMediation, "2村调解会", nil)
 	base := fmt.Sprintf("/v1/organizations/%d", o.ID)
@@ -189,6 +190,7 @@ func TestOrganizations_memberGridsWithHistory(t *testing.T) {
 // TestOrganizations_memberGridsOfAnotherTown: a member of an organization
 // of town A cannot be given a grid of town B.
 func TestOrganizations_memberGridsOfAnotherTown(t *testing.T) {
+	t.Parallel()
 	e := newScopeEnv(t)
 	var o struct{ ID int64 }
 	if code := e.do(geo.AccessAdmin, "POST", "/v1/organizations", map[string]any{"kind": "mediation", "name": "一村调解会", "village": "431321101201"}, &o); code != 201 {
@@ -219,6 +221,7 @@ func TestOrganizations_memberGridsOfAnotherTown(t *testing.T) {
 // later file changes them, keeping the past; a grid not in the file is
 // refused, located, before anything is written.
 func TestOrganizations_importEndsMembersGrids(t *testing.T) {
+	t.Parallel()
 	e := newOrgEnv(t, dispatchTown())
 	o := e.mustCreate(geo.OrgMediation, "2村调解会", nil)
 	var m orgMemberAnswer

@@ -113,6 +113,7 @@ func (e *orgEnv) gridOrgs(code, at string) []string {
 }
 
 func TestOrganizations_createReadUpdate(t *testing.T) {
+	t.Parallel()
 	e := newOrgEnv(t, dispatchTown())
 	o := e.mustCreate(geo.OrgPartyGroup, "2村第一党员小组", map[string]string{"name": "王书记", "phone": "+86 139 0000 7777"})
 	if o.ID == 0 || o.Kind != "party_group" || o.Village.Name != "2村" || o.Status != "active" || o.Contact == nil ||
@@ -179,6 +180,7 @@ func (e *orgEnv) auditRows(target string) []string {
 }
 
 func TestOrganizations_badRequests(t *testing.T) {
+	t.Parallel()
 	e := newOrgEnv(t, dispatchTown())
 	o := e.mustCreate(geo.OrgMediation, "2村调解会", nil)
 	ok := map[string]any{"kind": "health_committee", "name": "新爱卫会", "village": orgVillage2}
@@ -263,6 +265,7 @@ func TestOrganizations_badRequests(t *testing.T) {
 }
 
 func TestOrganizations_roles(t *testing.T) {
+	t.Parallel()
 	e := newOrgEnv(t, dispatchTown())
 	o := e.mustCreate(geo.OrgOther, "2村志愿者协会", nil)
 	base := fmt.Sprintf("/v1/organizations/%d", o.ID)
@@ -296,6 +299,7 @@ func TestOrganizations_roles(t *testing.T) {
 // TestOrganizations_members adds, lists and ends memberships: one chair at
 // a time, one membership per person at a time, history by ?at=.
 func TestOrganizations_members(t *testing.T) {
+	t.Parallel()
 	e := newOrgEnv(t, dispatchTown())
 	o := e.mustCreate(geo.OrgRedWhiteCouncil, "2村新红白理事会", nil)
 	base := fmt.Sprintf("/v1/organizations/%d/members", o.ID)
@@ -384,6 +388,7 @@ func TestOrganizations_members(t *testing.T) {
 // the database, and the grid without at= answers from the snapshot, rebuilt
 // after every change.
 func TestOrganizations_attachmentHistory(t *testing.T) {
+	t.Parallel()
 	e := newOrgEnv(t, dispatchTown())
 	imported := e.gridOrgs(orgGrid5, "")
 	x := e.mustCreate(geo.OrgPartyGroup, "2村党员先锋队", nil)
@@ -460,6 +465,7 @@ func TestOrganizations_attachmentHistory(t *testing.T) {
 // second attachment overlapping the first, even from concurrent requests,
 // and a refused request attaches none of its grids.
 func TestOrganizations_doubleAttach(t *testing.T) {
+	t.Parallel()
 	e := newOrgEnv(t, dispatchTown())
 	o := e.mustCreate(geo.OrgMediation, "2村第二调解会", nil)
 	target := fmt.Sprintf("/v1/organizations/%d/grids", o.ID)
@@ -510,6 +516,7 @@ func TestOrganizations_doubleAttach(t *testing.T) {
 // attachments end the same instant, nothing is deleted, it takes no more
 // members or grids, and reopening it restores neither.
 func TestOrganizations_end(t *testing.T) {
+	t.Parallel()
 	e := newOrgEnv(t, dispatchTown())
 	o := e.mustCreate(geo.OrgHealthCommittee, "2村第二爱卫会", nil)
 	base := fmt.Sprintf("/v1/organizations/%d", o.ID)
@@ -585,6 +592,7 @@ func TestOrganizations_end(t *testing.T) {
 // committee of a grid that had none once one is attached, without a
 // restart.
 func TestOrganizations_coNotification(t *testing.T) {
+	t.Parallel()
 	td := dispatchTown()
 	g6 := &td.Grids[5]
 	var kept []geo.OrganizationRef
@@ -613,6 +621,7 @@ func TestOrganizations_coNotification(t *testing.T) {
 // TestOrganizations_notifies: a change to what grids list is announced on
 // the registry's channel with the current generation, for other replicas.
 func TestOrganizations_notifies(t *testing.T) {
+	t.Parallel()
 	e := newOrgEnv(t, dispatchTown())
 	o := e.mustCreate(geo.OrgOther, "2村老年协会", nil)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -640,6 +649,7 @@ var phonePattern = regexp.MustCompile(`(?:^|[^0-9])(1[3-9][0-9]{9}|0738-?[0-9]{7
 // TestOrganizations_noPhoneForViewers reads every organization endpoint as
 // each role: only dispatchers and admins ever see a phone.
 func TestOrganizations_noPhoneForViewers(t *testing.T) {
+	t.Parallel()
 	e := newOrgEnv(t, dispatchTown())
 	o := e.mustCreate(geo.OrgRedWhiteCouncil, "2村红白理事会二", map[string]string{"name": "刘会长", "phone": "0738-6812999"})
 	base := fmt.Sprintf("/v1/organizations/%d", o.ID)

@@ -16,6 +16,7 @@ import (
 // gets the message (a local SMS gateway). Setting a seeded kind's
 // categories overrides --co-notify for it; null gives it back.
 func TestOrgKinds_coNotifyAddedAtRunTime(t *testing.T) {
+	t.Parallel()
 	e := newNotifyEnv(t)
 	route := func(grid int, category string) incidentAnswer {
 		t.Helper()
@@ -91,6 +92,7 @@ func TestOrgKinds_coNotifyAddedAtRunTime(t *testing.T) {
 // kind added at run time is imported; a town not held yet takes the
 // seeded kinds only.
 func TestOrgKinds_importNamingADeletedKind(t *testing.T) {
+	t.Parallel()
 	e := newOrgEnv(t, dispatchTown())
 	ctx := context.Background()
 	if code := e.do(geo.AccessAdmin, "DELETE", "/v1/organization-kinds/moral_council", nil, nil); code != 204 {

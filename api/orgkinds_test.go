@@ -20,6 +20,7 @@ type orgKindAnswer struct {
 // deleted while in use; an unused kind deleted is refused to new
 // organizations; non-admins cannot write.
 func TestOrgKinds_catalogueEditedByAdmin(t *testing.T) {
+	t.Parallel()
 	e := newOrgEnv(t, dispatchTown())
 	var list struct {
 		Town              string

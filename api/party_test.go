@@ -38,6 +38,7 @@ type partyCountAnswer struct {
 // village follow the date asked for; the attribute is hidden from viewers
 // and anonymous callers.
 func TestParty_membersGroupsLinksAndHistory(t *testing.T) {
+	t.Parallel()
 	e := newOrgEnv(t, dispatchTown())
 	person := func(name, phone string) string {
 		t.Helper()

@@ -148,6 +148,7 @@ func holderName(a *assignmentAnswer) string {
 const grid1, grid2, grid5 = "431321101201001", "431321101201002", "431321101202002"
 
 func TestPeople_createReadUpdate(t *testing.T) {
+	t.Parallel()
 	e := newPeopleEnv(t, dispatchTown())
 	var p personAnswer
 	if code := e.do(geo.AccessAdmin, "POST", "/v1/people", map[string]any{"name": "王 五", "phone": "+86 139 0000 9999"}, &p); code != 201 {
@@ -272,6 +273,7 @@ func TestPeople_createReadUpdate(t *testing.T) {
 // three answers, and each appointment ended its predecessor the same
 // instant.
 func TestAppointments_history(t *testing.T) {
+	t.Parallel()
 	e := newPeopleEnv(t, dispatchTown())
 	t1, t2 := t0.Add(time.Hour), t0.Add(2*time.Hour)
 
@@ -388,6 +390,7 @@ func TestAppointments_history(t *testing.T) {
 // TestLeave_routesToDeputy: an incident routes to the deputy exactly
 // inside the leader's leave, [from, to).
 func TestLeave_routesToDeputy(t *testing.T) {
+	t.Parallel()
 	e := newPeopleEnv(t, dispatchTown())
 	leader := e.personID("网格长1")
 	from, to := t0.Add(24*time.Hour), t0.Add(72*time.Hour)
@@ -483,6 +486,7 @@ func TestLeave_routesToDeputy(t *testing.T) {
 // moment: one wins, the other is 409, and the database holds exactly one
 // active leader and nothing of the loser (its new person included).
 func TestAppointments_concurrent(t *testing.T) {
+	t.Parallel()
 	e := newPeopleEnv(t, dispatchTown())
 	for round := 0; round < 5; round++ {
 		e.setNow(t0.Add(time.Duration(round+1) * time.Hour))
@@ -522,6 +526,7 @@ func TestAppointments_concurrent(t *testing.T) {
 // returns people shows phones to dispatchers and admins only; viewers and
 // anonymous callers cannot read people lists or write at all.
 func TestPeople_noPhonesForViewers(t *testing.T) {
+	t.Parallel()
 	td := dispatchTown()
 	e := newPeopleEnv(t, td)
 	leader := e.personID("网格长1")

@@ -112,6 +112,7 @@ func (e *loginEnv) photoCount(t *testing.T) int {
 // edge 150 m off, 2 km off, no position). The same bytes again are the
 // same photo.
 func TestPhotos_uploadCheckedAndStripped(t *testing.T) {
+	t.Parallel()
 	e := newPhotoEnv(t)
 	var inc incidentAnswer
 	if code := e.do(geo.AccessDispatcher, "POST", "/v1/incidents", newIncident(centre(1), "environment", "major"), &inc); code != 201 {
@@ -207,6 +208,7 @@ func (e *loginEnv) get(t *testing.T, url string) []byte {
 // TestPhotos_badInput: what is not a whole JPEG or PNG within the limits
 // is refused with a clear 4xx, and nothing is stored.
 func TestPhotos_badInput(t *testing.T) {
+	t.Parallel()
 	e := newPhotoEnv(t)
 	var inc incidentAnswer
 	if code := e.do(geo.AccessDispatcher, "POST", "/v1/incidents", newIncident(centre(1), "environment", "major"), &inc); code != 201 {
@@ -259,6 +261,7 @@ func TestPhotos_badInput(t *testing.T) {
 // dispatcher attaches photos; a leader of another grid may neither add
 // nor see them; anonymous callers are asked to sign in.
 func TestPhotos_access(t *testing.T) {
+	t.Parallel()
 	e := newPhotoEnv(t)
 	var inc incidentAnswer
 	if code := e.do(geo.AccessDispatcher, "POST", "/v1/incidents", newIncident(centre(1), "environment", "major"), &inc); code != 201 {
@@ -294,6 +297,7 @@ func TestPhotos_access(t *testing.T) {
 // was lost) is applied once; the same key with another body is 422, and a
 // repeat under a new key is the closed loop's 409.
 func TestPhotos_eventsIdempotent(t *testing.T) {
+	t.Parallel()
 	e := newPhotoEnv(t)
 	var inc incidentAnswer
 	if code := e.do(geo.AccessDispatcher, "POST", "/v1/incidents", newIncident(centre(1), "environment", "major"), &inc); code != 201 {

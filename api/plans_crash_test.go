@@ -43,6 +43,7 @@ import (
 // the restarted server's snapshot) agrees with ST_Covers on the current
 // grids.
 func TestPlanApply_crash(t *testing.T) {
+	t.Parallel()
 	start := time.Now()
 	dir, err := os.MkdirTemp("", "wangge-crash-test-")
 	if err != nil {

@@ -56,6 +56,7 @@ func exteriorsCounterClockwise(t *testing.T, raw json.RawMessage) bool {
 // counter-clockwise, and an export of the generation it made, imported
 // into a new draft, is unchanged in every grid.
 func TestPlansAPI_splitStoresCounterClockwise(t *testing.T) {
+	t.Parallel()
 	e := newPlanAPI(t)
 	id, _ := e.openPlan()
 	base := fmt.Sprintf("/v1/plans/%d", id)
@@ -98,6 +99,7 @@ func (e *planAPI) gcj02Export() map[string]any {
 // 1 m, imported with crs=gcj02, modifies that grid alone: the others come
 // back from GCJ-02 within geo.GeometryToleranceDeg and stay unchanged.
 func TestPlansAPI_importBelowTolerance(t *testing.T) {
+	t.Parallel()
 	e := newPlanAPI(t)
 	fc := e.gcj02Export()
 	ring := fc["features"].([]any)[0].(map[string]any)["geometry"].(map[string]any)["coordinates"].([]any)[0].([]any)[0].([]any)
@@ -117,6 +119,7 @@ func TestPlansAPI_importBelowTolerance(t *testing.T) {
 // TestPlansAPI_importHintsAtTheCRS: a GCJ-02 file imported without crs=
 // is read as WGS-84, and the answer says that it looks like GCJ-02.
 func TestPlansAPI_importHintsAtTheCRS(t *testing.T) {
+	t.Parallel()
 	e := newPlanAPI(t)
 	body, _ := json.Marshal(e.gcj02Export())
 	id, _ := e.openPlan()
@@ -139,6 +142,7 @@ func TestPlansAPI_importHintsAtTheCRS(t *testing.T) {
 // TestPlansAPI_importOneVillage: with mode=villages a layer of village
 // 201 replaces that village's grids and leaves village 202's alone.
 func TestPlansAPI_importOneVillage(t *testing.T) {
+	t.Parallel()
 	e := newPlanAPI(t)
 	id, _ := e.openPlan()
 	var features []map[string]any
@@ -169,6 +173,7 @@ func TestPlansAPI_importOneVillage(t *testing.T) {
 // TestPlansAPI_etagFollowsEdits: every edit changes the draft's ETag, and
 // apply takes only the ETag of the draft as it is, compared strongly.
 func TestPlansAPI_etagFollowsEdits(t *testing.T) {
+	t.Parallel()
 	e := newPlanAPI(t)
 	id, opened := e.openPlan()
 	base := fmt.Sprintf("/v1/plans/%d", id)
@@ -196,6 +201,7 @@ func TestPlansAPI_etagFollowsEdits(t *testing.T) {
 // TestPlansAPI_applyRefusesNoChange: a draft that changes nothing is not
 // applied, and no generation is written.
 func TestPlansAPI_applyRefusesNoChange(t *testing.T) {
+	t.Parallel()
 	e := newPlanAPI(t)
 	id, etag := e.openPlan()
 	if rec := e.call(geo.AccessPlanner, "POST", fmt.Sprintf("/v1/plans/%d/apply", id), nil, nil, "If-Match", etag); rec.Code != 409 || !strings.Contains(rec.Body.String(), "changes nothing") {
@@ -209,6 +215,7 @@ func TestPlansAPI_applyRefusesNoChange(t *testing.T) {
 // TestPlansAPI_gridsTakeGeoJSONMediaType: PUT and POST …/grids take a
 // Feature sent as application/geo+json.
 func TestPlansAPI_gridsTakeGeoJSONMediaType(t *testing.T) {
+	t.Parallel()
 	e := newPlanAPI(t)
 	id, _ := e.openPlan()
 	base := fmt.Sprintf("/v1/plans/%d", id)
@@ -228,6 +235,7 @@ func TestPlansAPI_gridsTakeGeoJSONMediaType(t *testing.T) {
 // TestExport_shapefileIsShpZip: the Shapefile export is named .shp.zip,
 // which GDAL opens without /vsizip/.
 func TestExport_shapefileIsShpZip(t *testing.T) {
+	t.Parallel()
 	e := newPlanAPI(t)
 	rec := e.call(geo.AccessViewer, "GET", "/v1/export?format=shp", nil, nil)
 	_, params, err := mime.ParseMediaType(rec.Header().Get("Content-Disposition"))

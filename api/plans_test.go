@@ -146,6 +146,7 @@ func (r reportAnswer) kinds() []string {
 // applies with If-Match; a point in the strip is then located in 201001,
 // and with at= before the apply still in 201002.
 func TestPlansAPI_redrawAndApply(t *testing.T) {
+	t.Parallel()
 	e := newPlanAPI(t)
 	id, etag := e.openPlan()
 	base := fmt.Sprintf("/v1/plans/%d", id)
@@ -232,6 +233,7 @@ func TestPlansAPI_redrawAndApply(t *testing.T) {
 // GeoJSON layer), blocks apply with 422 and the report, and the fill_gap
 // repair clears it.
 func TestPlansAPI_blockingProblemsAndRepairs(t *testing.T) {
+	t.Parallel()
 	e := newPlanAPI(t)
 	id, _ := e.openPlan()
 	base := fmt.Sprintf("/v1/plans/%d", id)
@@ -284,6 +286,7 @@ func TestPlansAPI_blockingProblemsAndRepairs(t *testing.T) {
 }
 
 func TestPlansAPI_edits(t *testing.T) {
+	t.Parallel()
 	e := newPlanAPI(t)
 	id, _ := e.openPlan()
 	base := fmt.Sprintf("/v1/plans/%d", id)
@@ -351,6 +354,7 @@ func TestPlansAPI_edits(t *testing.T) {
 }
 
 func TestPlansAPI_roles(t *testing.T) {
+	t.Parallel()
 	e := newPlanAPI(t)
 	if rec := e.call("", "POST", "/v1/plans", nil, nil); rec.Code != 401 {
 		t.Errorf("anonymous: %d", rec.Code)
@@ -386,6 +390,7 @@ func TestPlansAPI_roles(t *testing.T) {
 // the same moment: one 200, one 412, and the loser rebases by opening a
 // new plan from its draft, which keeps its change.
 func TestPlansAPI_twoPlannersApplyAtOnce(t *testing.T) {
+	t.Parallel()
 	e := newPlanAPI(t)
 	a, _ := e.openPlan()
 	b, _ := e.openPlan()
@@ -438,6 +443,7 @@ func TestPlansAPI_twoPlannersApplyAtOnce(t *testing.T) {
 // TestPlansAPI_import replaces a draft's layer from a GeoJSON file (raw
 // and multipart); a broken file names the feature and changes nothing.
 func TestPlansAPI_import(t *testing.T) {
+	t.Parallel()
 	e := newPlanAPI(t)
 	id, _ := e.openPlan()
 	base := fmt.Sprintf("/v1/plans/%d", id)
@@ -494,6 +500,7 @@ func TestPlansAPI_import(t *testing.T) {
 // grids (every one unchanged: bit for bit the same geometry, so the area
 // difference is 0 m²) and a clean validation.
 func TestPlansAPI_exportImportRoundTrip(t *testing.T) {
+	t.Parallel()
 	e := newPlanAPI(t)
 	for _, format := range []string{"geojson", "kml", "kmz", "shp"} {
 		t.Run(format, func(t *testing.T) {

@@ -71,6 +71,7 @@ func wheres(p problemAnswer) []string {
 // hold naming town, and a plan of one town refuses the other's grids
 // naming the member; the list filters by town.
 func TestPlansAPI_town(t *testing.T) {
+	t.Parallel()
 	e := newPlanAPI(t)
 	var one planHeaderAnswer
 	if rec := e.call(geo.AccessPlanner, "POST", "/v1/plans", map[string]any{"note": "一镇"}, &one); rec.Code != 201 {

@@ -19,6 +19,7 @@ import (
 // response may carry a phone number. New endpoints are
 // covered as soon as they are documented.
 func TestPrivacy_noPhoneForViewers(t *testing.T) {
+	t.Parallel()
 	e := newDispatchEnv(t, dispatchTown())
 	e.serve(api.Config{Logins: e.db, SecretKey: []byte("0123456789abcdef0123456789abcdef"), ServicePoints: e.db})
 	var inc incidentAnswer

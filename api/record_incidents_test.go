@@ -87,6 +87,7 @@ func completionRate(t *testing.T, e *dispatchEnv) (accepted, completed int, rate
 // is a cancel: the completion rate a 考核 table computes stays where it was,
 // and /v1/stats says the same.
 func TestRecord_gamingCannotRaiseCompletion(t *testing.T) {
+	t.Parallel()
 	e := newDispatchEnv(t, dispatchTown())
 	var numbers []string
 	for i := range 10 {
@@ -147,6 +148,7 @@ func TestRecord_gamingCannotRaiseCompletion(t *testing.T) {
 // past them; verified later it is not on time, though the third deadline
 // was met.
 func TestRecord_escalatedTwiceKeepsBothMissedDeadlines(t *testing.T) {
+	t.Parallel()
 	e := newDispatchEnv(t, dispatchTown())
 	ctx := context.Background()
 	d := geo.NewDispatcher(geo.DefaultDispatchConfig(), 0)
@@ -237,6 +239,7 @@ func TestRecord_escalatedTwiceKeepsBothMissedDeadlines(t *testing.T) {
 // "overdue since" a time to come), a correction by an admin — and later
 // steps do not rewrite earlier ones.
 func TestRecord_eventsKeepRoleAndLevelAtTheTime(t *testing.T) {
+	t.Parallel()
 	e := newLoginEnv(t)
 	var inc recordAnswer
 	e.do(geo.AccessDispatcher, "POST", "/v1/incidents", newIncident(centre(1), "safety", "major"), &inc)
@@ -322,6 +325,7 @@ func TestRecord_eventsKeepRoleAndLevelAtTheTime(t *testing.T) {
 // deadline — with the reason on a correct event. A correction needs a
 // reason and something to correct, and is a dispatcher's.
 func TestRecord_correctionReroutes(t *testing.T) {
+	t.Parallel()
 	e := newNotifyEnv(t)
 	var inc recordAnswer
 	e.do(geo.AccessDispatcher, "POST", "/v1/incidents", newIncident(centre(1), "dispute", "minor"), &inc)
@@ -372,6 +376,7 @@ func TestRecord_correctionReroutes(t *testing.T) {
 // when resumed, and done at hour 135 it is on time; suspension needs a
 // reason.
 func TestRecord_suspensionStopsTheClock(t *testing.T) {
+	t.Parallel()
 	e := newDispatchEnv(t, dispatchTown())
 	ctx := context.Background()
 	d := geo.NewDispatcher(geo.DefaultDispatchConfig(), 0)
@@ -443,6 +448,7 @@ func TestRecord_suspensionStopsTheClock(t *testing.T) {
 // duplicate ends as merged, its reporter is kept on the first, and the
 // figures count one.
 func TestRecord_duplicateFlaggedAndMerged(t *testing.T) {
+	t.Parallel()
 	e := newDispatchEnv(t, dispatchTown())
 	// 0.0005° of longitude at 27°N is about 50 m, 0.003° about 300 m.
 	at := func(dLon float64) orb.Point { return orb.Point{centre(1)[0] + dLon, centre(1)[1]} }
@@ -506,6 +512,7 @@ func TestRecord_duplicateFlaggedAndMerged(t *testing.T) {
 // desk cannot go higher; when its deadline passes, the escalator still
 // puts the miss on the record, and the time past it keeps counting.
 func TestRecord_missedAtTheTopIsKept(t *testing.T) {
+	t.Parallel()
 	e := newDispatchEnv(t, dispatchTown())
 	d := geo.NewDispatcher(geo.DefaultDispatchConfig(), 0)
 	var inc recordAnswer

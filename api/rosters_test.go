@@ -109,6 +109,7 @@ func (e *peopleEnv) postRoster(target string, body []byte, ct string, out any) i
 // appear, old holders are ended, members not listed are ended; applying
 // it again changes nothing.
 func TestRoster_cleanApplies(t *testing.T) {
+	t.Parallel()
 	e := newPeopleEnv(t, dispatchTown())
 	e.setNow(t0.Add(time.Hour))
 	if code := e.do(geo.AccessAdmin, "POST", "/v1/grids/"+grid1+"/members", map[string]any{"name": "老网格员", "phone": "13600000009"}, nil); code != 201 {
@@ -215,6 +216,7 @@ func TestRoster_cleanApplies(t *testing.T) {
 // duplicate row and two leaders for one grid is refused, in the dry run
 // and on apply, with each row and column named; nothing changes.
 func TestRoster_errorsRefused(t *testing.T) {
+	t.Parallel()
 	e := newPeopleEnv(t, dispatchTown())
 	roster := rosterXLSX(t, [][]string{
 		rosterHeader,
@@ -279,6 +281,7 @@ func TestRoster_errorsRefused(t *testing.T) {
 // headers, an example row and a sheet explaining the columns; uploaded as
 // it is, its example row checks clean.
 func TestRoster_template(t *testing.T) {
+	t.Parallel()
 	e := newPeopleEnv(t, dispatchTown())
 	rec := e.raw("", "GET", "/v1/rosters/template.xlsx", nil)
 	if rec.Code != 200 || rec.Header().Get("Content-Type") != xlsxType || !strings.Contains(rec.Header().Get("Content-Disposition"), "attachment") {
@@ -320,6 +323,7 @@ func TestRoster_template(t *testing.T) {
 // GB18030 (as Excel saves them on Chinese Windows), and sent as a browser
 // form upload, read the same.
 func TestRoster_csv(t *testing.T) {
+	t.Parallel()
 	e := newPeopleEnv(t, dispatchTown())
 	text := "姓名,联系电话,网格编码,职务\r\n王五,13900008888," + grid1 + ",网格长\r\n副网格长1,13800000001," + grid1 + ",副网格长\r\n"
 	gb, err := simplifiedchinese.GB18030.NewEncoder().String(text)

@@ -164,6 +164,7 @@ func (e *leaveEnv) views(t *testing.T, g *geo.GridRecord, role geo.AccessRole) m
 // when and who covers: the person routing sends a new matter of the grid
 // to at that moment.
 func TestRouting_leaveShownInEveryView(t *testing.T) {
+	t.Parallel()
 	e := newLeaveEnv(t)
 	day := 24 * time.Hour
 	start := e.now.Add(-day)
@@ -223,6 +224,7 @@ func TestRouting_leaveShownInEveryView(t *testing.T) {
 // Leave shows from the moment it starts, without a reload; the grid
 // detail's ETag changes with it, so a cached answer is not served.
 func TestRouting_leaveFollowsTheClock(t *testing.T) {
+	t.Parallel()
 	e := newLeaveEnv(t)
 	during := e.now
 	e.now = during.Add(-2 * 24 * time.Hour) // before the leave

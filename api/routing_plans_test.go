@@ -13,6 +13,7 @@ import (
 // with the person intake would now choose there and a reroute event; the
 // incident the report did not list is untouched.
 func TestRouting_applyOverHTTP(t *testing.T) {
+	t.Parallel()
 	e := newPlanAPI(t)
 	id, _ := e.openPlan()
 	base := fmt.Sprintf("/v1/plans/%d", id)

@@ -16,6 +16,7 @@ import (
 // the levels counted over every town; its 通报 has its town's sheets only.
 // The county's dispatcher sees both towns.
 func TestScopedDispatcher_figures(t *testing.T) {
+	t.Parallel()
 	e := newScopeEnv(t)
 	for _, p := range []struct {
 		lon, lat float64
@@ -113,6 +114,7 @@ func TestScopedDispatcher_figures(t *testing.T) {
 // TestScopedDispatcher_staffing: a town's dispatcher sees its town's
 // staffing gaps and duty desk only; the county's sees every town's.
 func TestScopedDispatcher_staffing(t *testing.T) {
+	t.Parallel()
 	e := newScopeEnv(t)
 	type answer struct {
 		Totals    struct{ Grids int }

@@ -110,6 +110,7 @@ type scopeProblem struct {
 // TestScopedTokens_store: a token may be limited to a town of the
 // deployment, named by its 9-digit code; listing shows the scope.
 func TestScopedTokens_store(t *testing.T) {
+	t.Parallel()
 	e := newScopeEnv(t)
 	ctx := context.Background()
 	for _, town := range []string{"43132110", "4313211011", "43132110x", "431321199"} {
@@ -151,6 +152,7 @@ func TestScopedTokens_store(t *testing.T) {
 // located there; locating stays open across towns; a county dispatcher
 // reaches both.
 func TestScopedDispatcher_refusedOnOtherTown(t *testing.T) {
+	t.Parallel()
 	e := newScopeEnv(t)
 	var a, b incidentAnswer
 	if code := e.do(geo.AccessDispatcher, "POST", "/v1/incidents", newIncident(centre(1), "safety", "minor"), &a); code != 201 {
@@ -234,6 +236,7 @@ func TestScopedDispatcher_refusedOnOtherTown(t *testing.T) {
 // town's dispatcher to its town; a county dispatcher sees every town, or
 // the one ?town= names (validated: 400 naming town).
 func TestScopedDispatcher_lists(t *testing.T) {
+	t.Parallel()
 	e := newScopeEnv(t)
 	numbers := map[string][]string{}
 	for i, p := range []orb.Point{centre(1), inB, centre(2), {112.045, 27.005}, centre(6)} {
@@ -378,6 +381,7 @@ func TestScopedDispatcher_lists(t *testing.T) {
 // 403), and lists its town's; a town's admin appoints and vacates in its
 // town's grids and villages only.
 func TestScopedPlannerAndAdmin(t *testing.T) {
+	t.Parallel()
 	e := newScopeEnv(t)
 	type planAnswer struct {
 		ID   int64
@@ -479,6 +483,7 @@ func TestScopedPlannerAndAdmin(t *testing.T) {
 // searches its town's requests, and sees of another town's request it
 // follows by id only what anyone sees (no description, no exact place).
 func TestScopedDispatcher_open311(t *testing.T) {
+	t.Parallel()
 	e := newScopeEnv(t)
 	submit := func(key geo.AccessRole, p orb.Point) *httptest.ResponseRecorder {
 		t.Helper()

@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -245,7 +246,9 @@ func (s *Server) routes() *gin.Engine {
 
 	dispatch := v1.with(s.require(geo.AccessDispatcher))
 	dispatch.POST("/incidents", endpoint{needs: needIncidents}, withBody(s.createIncident))
-	dispatch.GET("/incidents", endpoint{needs: needIncidents, query: append(incidentFilterParams, pCursor, pLimit(1000))}, s.listIncidents)
+	// A copy: an append to the shared incidentFilterParams would write into
+	// its spare capacity, the same array for every Server in the process.
+	dispatch.GET("/incidents", endpoint{needs: needIncidents, query: slices.Concat(incidentFilterParams, []param{pCursor, pLimit(1000)})}, s.listIncidents)
 	caseWork := v1.with(s.requireCaseWork()) // login.go: dispatchers, and people within their scope
 	caseWork.GET("/incidents/:number", endpoint{needs: needIncidents}, s.getIncident)
 	caseWork.POST("/incidents/:number/events", endpoint{needs: needIncidents}, withBody(s.addIncidentEvent))

@@ -49,6 +49,7 @@ func chinaEnd(month time.Month, day int) time.Time {
 // one before the Spring Festival (15-23 February off, Saturday 14th and
 // 28th worked).
 func TestServiceItems_limitEditedAtRunTime(t *testing.T) {
+	t.Parallel()
 	e := newLimitsEnv(t)
 	now := time.Date(2026, 2, 13, 10, 0, 0, 0, workcal.Zone)
 	e.setNow(now)
@@ -138,6 +139,7 @@ func TestServiceItems_limitEditedAtRunTime(t *testing.T) {
 // TestServiceItems_endpoints checks who may do what, the list Open311 needs,
 // idempotent creation, and the problems of bad writes.
 func TestServiceItems_endpoints(t *testing.T) {
+	t.Parallel()
 	e := newLimitsEnv(t)
 	var list struct {
 		ServiceItems []serviceItemAnswer `json:"service_items"`
@@ -221,6 +223,7 @@ func TestServiceItems_endpoints(t *testing.T) {
 // TestCalendar_endpoints checks the calendar's reads and writes: who may,
 // the shipped 2026 schedule, and the problems of bad writes.
 func TestCalendar_endpoints(t *testing.T) {
+	t.Parallel()
 	e := newLimitsEnv(t)
 	var cal struct {
 		Years []int
@@ -265,6 +268,7 @@ func TestCalendar_endpoints(t *testing.T) {
 // TestServiceItems_withoutStore: a server without the store answers 503 and
 // keeps the built-in categories and severity limits.
 func TestServiceItems_withoutStore(t *testing.T) {
+	t.Parallel()
 	e := newDispatchEnv(t, dispatchTown())
 	if code := e.do("", "GET", "/v1/service-items", nil, nil); code != http.StatusServiceUnavailable {
 		t.Errorf("no store: %d, want 503", code)
@@ -279,6 +283,7 @@ func TestServiceItems_withoutStore(t *testing.T) {
 // now can end in it: in December 2026 (the shipped calendar holds 2026
 // only), not in June.
 func TestReloadLimits_warnsOfUncoveredYear(t *testing.T) {
+	t.Parallel()
 	e := newDispatchEnv(t, dispatchTown())
 	for _, tt := range []struct {
 		now  time.Time

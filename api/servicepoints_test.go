@@ -60,6 +60,7 @@ func (e *dispatchEnv) createServicePoint(body map[string]any) spFeature {
 // ends a point; the map shows it as it was at any time; staff phones go
 // only to roles that see personal data; a request is checked whole.
 func TestServicePoints_crudHistoryPrivacy(t *testing.T) {
+	t.Parallel()
 	e := newLimitsEnv(t)
 	created := t0
 	p := e.createServicePoint(servicePointBody("一村便民服务站", 112.005, 27.005, "livelihood", "dispute"))
@@ -165,6 +166,7 @@ type dutyAnswer struct {
 // midnight and on a public holiday, and to the fixed desk when the roster
 // has nobody.
 func TestDutyRoster_importPastDateAndDeskFallback(t *testing.T) {
+	t.Parallel()
 	e := newLimitsEnv(t)
 	// The point has stood since September; the clock then returns to t0.
 	e.setNow(time.Date(2026, 9, 1, 9, 0, 0, 0, workcal.Zone))
@@ -249,6 +251,7 @@ func TestDutyRoster_importPastDateAndDeskFallback(t *testing.T) {
 // point a brute force over every point finds (open then, handling the
 // service, smallest distance on the ellipsoid by Vincenty's formula, spheroid.VincentyM).
 func TestServicePoints_nearestOpenByService(t *testing.T) {
+	t.Parallel()
 	e := newLimitsEnv(t)
 	rng := rand.New(rand.NewPCG(13, 3))
 	services := []string{"livelihood", "dispute", "safety", "customs"}
@@ -337,6 +340,7 @@ func TestServicePoints_nearestOpenByService(t *testing.T) {
 // TestServicePoints_mapLayers: the OGC collection and the tile layer show
 // the points in service, without staff, and follow a point's end.
 func TestServicePoints_mapLayers(t *testing.T) {
+	t.Parallel()
 	e := newLimitsEnv(t)
 	p := e.createServicePoint(servicePointBody("一村便民服务站", 112.005, 27.005, "livelihood"))
 	e.createServicePoint(servicePointBody("二村便民服务站", 112.015, 27.015, "dispute"))
@@ -380,6 +384,7 @@ func TestServicePoints_mapLayers(t *testing.T) {
 // as dates (stored as day numbers) and the times as times (fractions of a
 // day) or text, reads as the CSV does.
 func TestDutyRoster_xlsx(t *testing.T) {
+	t.Parallel()
 	e := newLimitsEnv(t)
 	f := excelize.NewFile()
 	sheet := f.GetSheetName(0)

@@ -62,6 +62,7 @@ func (a staffingAnswer) gaps() string {
 //
 // and follows the changes of appointments and leave.
 func TestStaffing(t *testing.T) {
+	t.Parallel()
 	td := dispatchTown()
 	td.Grids[4].Deputy = nil
 	td.Grids[5].Organizations = slices.DeleteFunc(td.Grids[5].Organizations, func(o geo.OrganizationRef) bool { return o.Kind == geo.OrgHealthCommittee })
@@ -130,6 +131,7 @@ func TestStaffing(t *testing.T) {
 // empty no longer is; ?kinds= takes any kind of the catalogue and refuses
 // one it does not hold, naming the parameter.
 func TestStaffing_catalogueKinds(t *testing.T) {
+	t.Parallel()
 	e := newPeopleEnv(t, dispatchTown())
 	get := func(query string) staffingAnswer {
 		t.Helper()

@@ -59,6 +59,7 @@ const districtPath = "/v1/towns/431321101/districts/01"
 // answered from the record; phones only for roles that see personal
 // data; writes are the admins'.
 func TestDistricts_secretaryHistory(t *testing.T) {
+	t.Parallel()
 	e := newPeopleEnv(t, dispatchTown())
 	t1, t2 := t0.Add(time.Hour), t0.Add(2*time.Hour)
 	var res struct {
@@ -179,6 +180,7 @@ func (e *peopleEnv) createTeam(name string) teamAnswer {
 // answered from the record: a village moved to another team keeps the old
 // coverage, ended when the new one starts.
 func TestTeams_coverageHistory(t *testing.T) {
+	t.Parallel()
 	e := newPeopleEnv(t, dispatchTown())
 	lastYear := importedAt.AddDate(-1, 0, 0)
 	a := e.createTeam("二村联村工作组")
@@ -274,6 +276,7 @@ func TestTeams_coverageHistory(t *testing.T) {
 // village no liaison leader; once a team covers the village, its leader
 // takes the case at the village level instead of the town duty desk.
 func TestTeams_leaderTakesTheVillagesCase(t *testing.T) {
+	t.Parallel()
 	e := newPeopleEnv(t, dispatchTown())
 	var got incidentAnswer
 	e.do(geo.AccessDispatcher, "POST", "/v1/incidents", newIncident(centre(4), "environment", "minor"), &got)
@@ -309,6 +312,7 @@ func TestTeams_leaderTakesTheVillagesCase(t *testing.T) {
 // the town level), then to the town duty desk; with it off (the default),
 // from the village straight to the desk.
 func TestEscalation_throughDistrict(t *testing.T) {
+	t.Parallel()
 	for _, via := range []bool{true, false} {
 		t.Run(fmt.Sprintf("via district %v", via), func(t *testing.T) {
 			e := newPeopleEnv(t, dispatchTown())
@@ -352,6 +356,7 @@ func TestEscalation_throughDistrict(t *testing.T) {
 // TestTeams_membersSeeTheirVillages: a team member signed in sees the
 // incidents of the villages the team covers, and nobody else's.
 func TestTeams_membersSeeTheirVillages(t *testing.T) {
+	t.Parallel()
 	e := newLoginEnv(t)
 	pe := &peopleEnv{e.dispatchEnv}
 	tm := pe.createTeam("二村联村工作组")

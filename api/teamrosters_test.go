@@ -125,6 +125,7 @@ func (e *peopleEnv) structureCounts() map[string]int {
 // who was on the team last year is still answered. The same roster again
 // changes nothing.
 func TestTeamRoster_importKeepsHistory(t *testing.T) {
+	t.Parallel()
 	e := newPeopleEnv(t, dispatchTown())
 	t1 := t0.Add(time.Hour)
 	e.setNow(t1)
@@ -221,6 +222,7 @@ func TestTeamRoster_importKeepsHistory(t *testing.T) {
 // (as Excel saves it on Chinese Windows) reads like UTF-8; an old .xls is
 // 415; a token limited to another town is 403; a viewer is 403.
 func TestTeamRoster_problemsLocated(t *testing.T) {
+	t.Parallel()
 	e := newPeopleEnv(t, dispatchTown())
 	e.setNow(t0.Add(time.Hour))
 	bad := teamXLSX(t, [][]string{
@@ -352,6 +354,7 @@ func TestTeamRoster_problemsLocated(t *testing.T) {
 // imports its own town's teams by village name, and is refused another
 // town's (403); its templates name its town.
 func TestTeamRoster_townScope(t *testing.T) {
+	t.Parallel()
 	e := &peopleEnv{newScopeEnv(t)}
 	post := func(role geo.AccessRole, text string) (int, teamRosterAnswer) {
 		t.Helper()

@@ -19,6 +19,7 @@ import (
 // run as one row without a problem: the templates and the importers
 // cannot drift apart.
 func TestRosterTemplates_readBackByTheImporters(t *testing.T) {
+	t.Parallel()
 	e := &peopleEnv{newLimitsEnv(t)} // with the service points' store, for the duty roster
 	e.setNow(t0.Add(time.Hour))
 	for _, tc := range []struct {

@@ -214,6 +214,7 @@ func TestGeoJSON_contentCRS(t *testing.T) {
 // of their own scope only; filters apply; a crs=gcj02 tile puts the
 // incident at its GCJ-02 pixel.
 func TestTiles_incidentsRoles(t *testing.T) {
+	t.Parallel()
 	e := newDispatchEnv(t, dispatchTown())
 	e.serve(api.Config{Logins: e.db, SecretKey: []byte("0123456789abcdef0123456789abcdef")})
 	var created []incidentAnswer

@@ -290,6 +290,7 @@ func coverTiles(b orb.Bound, z maptile.Zoom) []maptile.Tile {
 // exactly, collinear; each polygon on its own, which is how simplification
 // opens cracks. We keep them.)
 func TestTiles_agreeWithPostGIS(t *testing.T) {
+	t.Parallel()
 	db := pgtest.MustOpenDB(t)
 	ctx := context.Background()
 	td, err := townfile.ReadFS(fixtures.Heye, fixtures.HeyeDir)

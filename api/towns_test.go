@@ -44,6 +44,7 @@ func newCountyEnv(t *testing.T) *dispatchEnv {
 }
 
 func TestTowns_listedLocatedAndExportedAcrossTowns(t *testing.T) {
+	t.Parallel()
 	e := newCountyEnv(t)
 	var towns struct {
 		Area  struct{ Code, Name string }
@@ -100,6 +101,7 @@ func TestTowns_listedLocatedAndExportedAcrossTowns(t *testing.T) {
 }
 
 func TestTowns_outsideCoverageGoesToTheNearestTownsDutyDesk(t *testing.T) {
+	t.Parallel()
 	e := newCountyEnv(t)
 	for _, tt := range []struct {
 		lon  float64
@@ -134,6 +136,7 @@ func TestTowns_outsideCoverageGoesToTheNearestTownsDutyDesk(t *testing.T) {
 }
 
 func TestTowns_eachTownHasItsDutyDesk(t *testing.T) {
+	t.Parallel()
 	e := newCountyEnv(t)
 	body := map[string]any{"name": "东镇综治中心", "phone": "0738-6817777"}
 	var prob problemAnswer
@@ -166,6 +169,7 @@ func TestTowns_eachTownHasItsDutyDesk(t *testing.T) {
 }
 
 func TestTowns_coverageReportPerTown(t *testing.T) {
+	t.Parallel()
 	e := newCountyEnv(t)
 	e.serve(api.Config{Plans: e.db})
 	var all, east struct{ Grids, Blocking int }

@@ -48,6 +48,7 @@ type visitStatsAnswer struct {
 // 400 naming the field; only dispatchers log and list; the counts per
 // person, grid, village and 片区 add up.
 func TestVisits_logCheckedAgainstGrids(t *testing.T) {
+	t.Parallel()
 	e := newDispatchEnv(t, dispatchTown())
 	e.serve(api.Config{})
 	var person struct{ ID int64 }
@@ -172,6 +173,7 @@ func TestVisits_logCheckedAgainstGrids(t *testing.T) {
 // visit's grid; the same bytes again are the same photo; only dispatchers
 // attach and read them.
 func TestVisits_photos(t *testing.T) {
+	t.Parallel()
 	e := newDispatchEnv(t, dispatchTown())
 	e.serve(api.Config{MaxPhotoBytes: 64 << 10})
 	var person struct{ ID int64 }

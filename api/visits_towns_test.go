@@ -11,6 +11,7 @@ import (
 // town; a kind added to one town's catalogue is refused to the other's
 // organizations; a town's admin cannot edit another town's catalogue.
 func TestOrgKinds_perTown(t *testing.T) {
+	t.Parallel()
 	e := newScopeEnv(t)
 	var p scopeProblem
 	if code := e.do(geo.AccessViewer, "GET", "/v1/organization-kinds", nil, &p); code != 400 || len(p.Errors) == 0 || p.Errors[0].Where != "town" {
@@ -46,6 +47,7 @@ func TestOrgKinds_perTown(t *testing.T) {
 // TestVisits_townScope: a town's dispatcher logs visits in its own town
 // only, and lists and counts only its own.
 func TestVisits_townScope(t *testing.T) {
+	t.Parallel()
 	e := newScopeEnv(t)
 	var person struct{ ID int64 }
 	if code := e.do(geo.AccessAdmin, "POST", "/v1/people", map[string]any{"name": "走访干部", "phone": "13900001111"}, &person); code != 201 {

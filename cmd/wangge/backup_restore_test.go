@@ -22,6 +22,7 @@ import (
 // number, not the 5 later ones), and wangge on it must be ready with that
 // generation.
 func TestBackup_restoreDrill(t *testing.T) {
+	t.Parallel()
 	start := time.Now()
 	dir, err := os.MkdirTemp("", "wangge-backup-")
 	if err != nil {

@@ -61,11 +61,15 @@ type Config struct {
 	// Notifications: --public-url (WANGGE_PUBLIC_URL) for the links in
 	// messages, --remind-before (WANGGE_REMIND_BEFORE) for the due-soon
 	// reminder, --delivery-attempts (WANGGE_DELIVERY_ATTEMPTS) before a
-	// message is dead-lettered, and WANGGE_SECRET_KEY (environment only,
-	// never a flag: flags show in ps) to seal channel secrets.
+	// message is dead-lettered, --delivery-lease (WANGGE_DELIVERY_LEASE)
+	// for how long a worker holds the messages it sends (a message whose
+	// worker died waits this long before another takes it up), and
+	// WANGGE_SECRET_KEY (environment only, never a flag: flags show in
+	// ps) to seal channel secrets.
 	PublicURL        string
 	RemindBefore     time.Duration
 	DeliveryAttempts int
+	DeliveryLease    time.Duration
 	SecretKey        string
 	// Slow and numerous clients: --header-timeout (WANGGE_HEADER_TIMEOUT)
 	// to send the request line and headers; a body must arrive within
@@ -115,6 +119,7 @@ var settings = map[string]struct{ env, want string }{
 	"public-url":         {"WANGGE_PUBLIC_URL", "the http(s) address people reach this service at, e.g. https://wangge.example.cn"},
 	"remind-before":      {"WANGGE_REMIND_BEFORE", "a duration of at least 1m, e.g. 2h (0 turns the reminder off)"},
 	"delivery-attempts":  {"WANGGE_DELIVERY_ATTEMPTS", "a whole number of attempts, 1..50"},
+	"delivery-lease":     {"WANGGE_DELIVERY_LEASE", "a duration of 1s..1h, e.g. 1m"},
 	"secret-key":         {"WANGGE_SECRET_KEY", "a passphrase of at least 16 characters (the same on every replica)"},
 	"header-timeout":     {"WANGGE_HEADER_TIMEOUT", "a duration of 1s..10m, e.g. 5s"},
 	"body-timeout":       {"WANGGE_BODY_TIMEOUT", "a duration of 1s..10m, e.g. 5s"},
@@ -136,6 +141,7 @@ var settings = map[string]struct{ env, want string }{
 func DefaultConfig() Config {
 	c := Config{Addr: ":8080", ToleranceM: geo.DefaultToleranceM, Demo: true, DemoData: DemoTown, CORSOrigins: "*", EscalateEvery: time.Minute,
 		RemindBefore: 2 * time.Hour, DeliveryAttempts: geo.DefaultDeliveryPolicy().MaxAttempts,
+		DeliveryLease: geo.DefaultDeliveryPolicy().Lease,
 		HeaderTimeout: 5 * time.Second, BodyTimeout: api.DefaultBodyTimeout, BodyMinRate: api.DefaultBodyMinRate,
 		MaxConnsPerAddr: api.DefaultMaxConnsPerAddr, MaxLayerBytes: layerfile.DefaultLimits.MaxBytes,
 		DuplicateWithinM: geo.DefaultDuplicateRule.Meters, DuplicateWindow: geo.DefaultDuplicateRule.Within,
@@ -160,6 +166,7 @@ func DefaultConfig() Config {
 	envValue(&c, "public-url", &c.PublicURL, text)
 	envValue(&c, "remind-before", &c.RemindBefore, time.ParseDuration)
 	envValue(&c, "delivery-attempts", &c.DeliveryAttempts, strconv.Atoi)
+	envValue(&c, "delivery-lease", &c.DeliveryLease, time.ParseDuration)
 	envValue(&c, "secret-key", &c.SecretKey, text)
 	envValue(&c, "header-timeout", &c.HeaderTimeout, time.ParseDuration)
 	envValue(&c, "body-timeout", &c.BodyTimeout, time.ParseDuration)
@@ -313,6 +320,9 @@ func (c *Config) Validate() error {
 	}
 	if c.DeliveryAttempts < 1 || c.DeliveryAttempts > 50 {
 		bad("delivery-attempts", c.DeliveryAttempts)
+	}
+	if c.DeliveryLease < time.Second || c.DeliveryLease > time.Hour {
+		bad("delivery-lease", c.DeliveryLease)
 	}
 	if c.HeaderTimeout < time.Second || c.HeaderTimeout > 10*time.Minute {
 		bad("header-timeout", c.HeaderTimeout)

@@ -12,7 +12,7 @@ import (
 // with them unset (t.Setenv to "" counts as unset, WANGGE_CORS_ORIGINS
 // aside, which is set to its default).
 var configEnv = []string{"WANGGE_ADDR", "WANGGE_DATA_DIR", "DATABASE_URL", "WANGGE_TOLERANCE_M", "WANGGE_DEMO",
-	"WANGGE_DUE", "WANGGE_CO_NOTIFY", "WANGGE_ESCALATE_EVERY", "XDG_DATA_HOME"}
+	"WANGGE_DUE", "WANGGE_CO_NOTIFY", "WANGGE_ESCALATE_EVERY", "WANGGE_DELIVERY_LEASE", "XDG_DATA_HOME"}
 
 func cleanEnv(t *testing.T) {
 	t.Helper()
@@ -45,6 +45,10 @@ func TestConfig_env(t *testing.T) {
 		{"WANGGE_ESCALATE_EVERY", "-1m", `WANGGE_ESCALATE_EVERY: got "-1m", want a duration of at least 1s`},
 		{"WANGGE_ESCALATE_EVERY", "500ms", `WANGGE_ESCALATE_EVERY: got "500ms", want a duration of at least 1s`},
 		{"WANGGE_ESCALATE_EVERY", "30s", ""},
+		{"WANGGE_DELIVERY_LEASE", "60", `WANGGE_DELIVERY_LEASE: got "60", want a duration of 1s..1h`},
+		{"WANGGE_DELIVERY_LEASE", "500ms", `WANGGE_DELIVERY_LEASE: got "500ms", want a duration of 1s..1h`},
+		{"WANGGE_DELIVERY_LEASE", "2h", `WANGGE_DELIVERY_LEASE: got "2h", want a duration of 1s..1h`},
+		{"WANGGE_DELIVERY_LEASE", "5s", ""},
 		{"WANGGE_ADDR", "8080", `WANGGE_ADDR: got "8080", want host:port`},
 		{"WANGGE_ADDR", ":99999", `WANGGE_ADDR: got ":99999", want host:port with a port 0..65535`},
 		{"WANGGE_ADDR", "localhost:http-alt-typo", `WANGGE_ADDR: got "localhost:http-alt-typo"`},

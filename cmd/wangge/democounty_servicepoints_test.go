@@ -15,6 +15,7 @@ import (
 // 便民服务中心 (it is that centre, of that town), and for who is on the
 // town's duty desk on a night of the demo year (the rostered cadre).
 func TestServe_demoCountyServicePoints(t *testing.T) {
+	t.Parallel()
 	cfg := DefaultConfig()
 	if err := (demoValue{&cfg}).Set("county"); err != nil {
 		t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 // coverage and border checks, and one index locates across all of them,
 // which PostGIS confirms point for point.
 func TestServe_demoCounty(t *testing.T) {
+	t.Parallel()
 	url := pgtest.ConnString(t)
 	cfg := DefaultConfig()
 	if err := (demoValue{&cfg}).Set("county"); err != nil {

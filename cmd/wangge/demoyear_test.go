@@ -15,6 +15,7 @@ import (
 // something to show; a second start loads it no second time; without the
 // setting a fresh demo has no incidents.
 func TestServe_demoYear(t *testing.T) {
+	t.Parallel()
 	url := pgtest.ConnString(t)
 	query := func(sql string) int {
 		t.Helper()

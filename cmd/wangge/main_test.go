@@ -125,6 +125,7 @@ func demoPoint(t *testing.T) (lon, lat float64, code string) {
 // PostgreSQL on shutdown, and a second start reuses the data. While the
 // database is down, lookups keep working from memory.
 func TestServe_embeddedDatabase(t *testing.T) {
+	t.Parallel()
 	// Not t.TempDir: its parent is closed to other users, and the server runs
 	// as the postgres user when the tests run as root.
 	dir, err := os.MkdirTemp("", "wangge-serve-test-")
@@ -428,6 +429,7 @@ func TestTokens(t *testing.T) {
 // from memory and readiness reports the database down; once PostgreSQL is
 // back, writes succeed without restarting wangge.
 func TestServe_databaseDownAndBack(t *testing.T) {
+	t.Parallel()
 	dir, err := os.MkdirTemp("", "wangge-fault-test-")
 	if err != nil {
 		t.Fatal(err)

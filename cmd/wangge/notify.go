@@ -64,5 +64,6 @@ func channelKey(cfg Config, log *slog.Logger) ([]byte, error) {
 func (m *Main) newWorker(db *database, key []byte, srv *api.Server) *outbox.Worker {
 	policy := geo.DefaultDeliveryPolicy()
 	policy.MaxAttempts = m.Config.DeliveryAttempts
+	policy.Lease = m.Config.DeliveryLease
 	return &outbox.Worker{Store: db, Key: key, Policy: policy, Log: m.log, Observe: srv.CountDelivery}
 }

@@ -58,6 +58,7 @@ const (
 // be in the outbox, and each one sent again must carry its one id and the
 // same body.
 func TestOutbox_sigkillDuringBurst(t *testing.T) {
+	t.Parallel()
 	start := time.Now()
 	dbURL := pgtest.ConnString(t)
 	bin := obBuildBinary(t)
@@ -76,10 +77,13 @@ func TestOutbox_sigkillDuringBurst(t *testing.T) {
 	webhookProxy := obNewSlowProxy(t, webhook.WebhookURL(), 120*time.Millisecond)
 	smsProxy := obNewSlowProxy(t, sms.WebhookURL(), 120*time.Millisecond)
 
-	srv := obStartBinary(t, bin, dbURL)
+	// A short lease (and channel timeouts that allow it): the messages
+	// leased when the binary dies are taken up seconds after the restart,
+	// not a minute.
+	srv := obStartBinary(t, bin, dbURL, obShortLease...)
 	api := obNewAPI(t, srv.addr)
-	obChannel(t, api, admin, map[string]any{"name": "12345平台", "kind": "webhook", "url": webhookProxy.url, "secret": obWebhookSecret})
-	obChannel(t, api, admin, obSMSChannel("短信", smsProxy.url))
+	obChannel(t, api, admin, map[string]any{"name": "12345平台", "kind": "webhook", "url": webhookProxy.url, "secret": obWebhookSecret, "timeout_seconds": obShortTimeout})
+	obChannel(t, api, admin, obShortTimeoutChannel(obSMSChannel("短信", smsProxy.url)))
 
 	points := obPoints(t, 200)
 	created, _, elapsed := obBurst(t, api, desk, points, 4)
@@ -103,7 +107,7 @@ func TestOutbox_sigkillDuringBurst(t *testing.T) {
 		t.Fatalf("the kill left no message unsent (%v): the test did not kill during deliveries", states)
 	}
 
-	obStartBinary(t, bin, dbURL) // the restart: it delivers what the killed one left
+	obStartBinary(t, bin, dbURL, obShortLease...) // the restart: it delivers what the killed one left
 	ids := obWaitDelivered(t, db, 150*time.Second, webhook, sms)
 	t.Logf("every message delivered %v after the restart", time.Since(killedAt).Round(time.Millisecond))
 
@@ -146,6 +150,7 @@ func TestOutbox_sigkillDuringBurst(t *testing.T) {
 // PostgreSQL is back, every message written before the stop is delivered,
 // and every incident acknowledged with 201 exists with its messages.
 func TestOutbox_postgresStoppedDuringBurst(t *testing.T) {
+	t.Parallel()
 	start := time.Now()
 	dir, err := os.MkdirTemp("", "wangge-outbox-pg-")
 	if err != nil {
@@ -162,14 +167,17 @@ func TestOutbox_postgresStoppedDuringBurst(t *testing.T) {
 
 	cfg := DefaultConfig()
 	cfg.DatabaseURL, cfg.DataDir, cfg.SecretKey = "", dataDir, obSecretKey
+	// The messages in flight when PostgreSQL stops stay leased: a short
+	// lease has them sent again seconds after it is back, not a minute.
+	cfg.DeliveryLease = obShortLeaseDuration
 	srv := obStartInProcess(t, cfg)
 	api := obNewAPI(t, srv.main.Addr)
 	webhook := notifytest.NewWebhook(t, obWebhookSecret)
 	sms := notifytest.NewSMSGateway(t, notifytest.SMSGateway{Token: obSMSToken})
 	webhook.Delay(40 * time.Millisecond)
 	sms.Delay(40 * time.Millisecond)
-	obChannel(t, api, admin, map[string]any{"name": "12345平台", "kind": "webhook", "url": webhook.WebhookURL(), "secret": obWebhookSecret})
-	obChannel(t, api, admin, obSMSChannel("短信", sms.WebhookURL()))
+	obChannel(t, api, admin, map[string]any{"name": "12345平台", "kind": "webhook", "url": webhook.WebhookURL(), "secret": obWebhookSecret, "timeout_seconds": obShortTimeout})
+	obChannel(t, api, admin, obShortTimeoutChannel(obSMSChannel("短信", sms.WebhookURL())))
 	cl, db := obAdopt(t, dataDir)
 	points := obPoints(t, 500)
 
@@ -366,6 +374,7 @@ func TestOutbox_postgresStoppedDuringBurst(t *testing.T) {
 // dead-lettered after exactly the policy's attempts, and the hanging
 // channel's end sent (and received) or dead after the last attempt.
 func TestOutbox_failingAndHangingReceivers(t *testing.T) {
+	t.Parallel()
 	const attempts, perBurst = 3, 100
 	start := time.Now()
 	dbURL := pgtest.ConnString(t)
@@ -620,6 +629,24 @@ func obStatusCounts(t testing.TB, db *pgstore.DB) map[string]int {
 func obSMSChannel(name, url string) map[string]any {
 	return map[string]any{"name": name, "kind": "sms", "url": url, "headers": map[string]string{"Authorization": "Bearer {secret}"},
 		"secret": obSMSToken, "per_number_seconds": -1, "per_second": -1}
+}
+
+// The lease of the fault tests that kill a worker mid-send: the killed
+// worker's messages are sent again once it ends, so the tests wait it out.
+// A worker's lease is at least its longest channel timeout plus 4 s
+// (outbox.Worker), hence channels with obShortTimeout seconds (the
+// receivers answer within a fraction of a second).
+const (
+	obShortLeaseDuration = 5 * time.Second
+	obShortTimeout       = 2
+)
+
+var obShortLease = []string{"--delivery-lease", obShortLeaseDuration.String()}
+
+// obShortTimeoutChannel gives a channel body obShortTimeout.
+func obShortTimeoutChannel(body map[string]any) map[string]any {
+	body["timeout_seconds"] = obShortTimeout
+	return body
 }
 
 // obChannel adds a channel as the admin and returns its id.
@@ -888,16 +915,36 @@ func obStopCluster(dataDir string) {
 	}
 }
 
-// obBuildBinary builds wangge into a temporary folder.
+// obBuildBinary builds wangge once per test binary (every test runs the
+// same source; each starts its own processes of it) into the folder of
+// pgtest's throwaway cluster, which pgtest.Main removes when the tests end.
 func obBuildBinary(tb testing.TB) string {
 	tb.Helper()
-	bin := filepath.Join(tb.TempDir(), "wangge")
-	start := time.Now()
-	if out, err := exec.Command("go", "build", "-o", bin, "wangge/cmd/wangge").CombinedOutput(); err != nil {
-		tb.Fatalf("go build: %v\n%s", err, out)
+	dir := filepath.Join(pgtest.Cluster(tb).DataDir, "bin")
+	obBuilt.once.Do(func() {
+		start := time.Now()
+		bin := filepath.Join(dir, "wangge")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			obBuilt.err = err
+			return
+		}
+		if out, err := exec.Command("go", "build", "-o", bin, "wangge/cmd/wangge").CombinedOutput(); err != nil {
+			obBuilt.err = fmt.Errorf("go build: %v\n%s", err, out)
+			return
+		}
+		obBuilt.path = bin
+		tb.Logf("built the binary in %v", time.Since(start).Round(time.Millisecond))
+	})
+	if obBuilt.err != nil {
+		tb.Fatal(obBuilt.err)
 	}
-	tb.Logf("built the binary in %v", time.Since(start).Round(time.Millisecond))
-	return bin
+	return obBuilt.path
+}
+
+var obBuilt struct {
+	once sync.Once
+	path string
+	err  error
 }
 
 // obBinary is the built `wangge serve` running as a child process.

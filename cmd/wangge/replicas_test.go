@@ -41,6 +41,7 @@ import (
 // answer within one second of the change's announcement, which the test
 // hears on the same channel.
 func TestReplicas_planAppliedThroughOneAnsweredByOther(t *testing.T) {
+	t.Parallel()
 	dbURL := pgtest.ConnString(t)
 	bin := obBuildBinary(t)
 	admin := obToken(t, []string{"-database-url", dbURL}, "admin", "replicas-admin")
@@ -146,6 +147,7 @@ func TestReplicas_planAppliedThroughOneAnsweredByOther(t *testing.T) {
 // one due soon is reminded once (its time limit marked reminded), with the
 // work counted in the two logs adding up to 20 and 20.
 func TestReplicas_escalateOnce(t *testing.T) {
+	t.Parallel()
 	dbURL := pgtest.ConnString(t)
 	bin := obBuildBinary(t)
 	desk := obToken(t, []string{"-database-url", dbURL}, "dispatcher", "replicas-desk")
@@ -229,6 +231,7 @@ var rpJobLog = regexp.MustCompile(`msg="(escalated|reminded) (?:overdue incident
 // delivered (their /metrics add up to the outbox), and that no message is
 // sent by both.
 func TestReplicas_outboxOnce(t *testing.T) {
+	t.Parallel()
 	dbURL := pgtest.ConnString(t)
 	bin := obBuildBinary(t)
 	admin := obToken(t, []string{"-database-url", dbURL}, "admin", "replicas-admin")
@@ -284,6 +287,7 @@ var rpSentMetric = regexp.MustCompile(`wangge_message_deliveries_total\{[^}]*out
 // /readyz checks take the dead replica out), before the kill both replicas
 // must have answered some, and after it the survivor answers the rest.
 func TestReplicas_haproxy(t *testing.T) {
+	t.Parallel()
 	dbURL := pgtest.ConnString(t)
 	bin := obBuildBinary(t)
 	a := obStartBinary(t, bin, dbURL)

@@ -23,6 +23,7 @@ import (
 // tokens on reconnecting. Before, it worked for as long as the grown
 // backoff (here 13–15 s more).
 func TestTokenRevokedAfterOutage(t *testing.T) {
+	t.Parallel()
 	dir, err := os.MkdirTemp("", "wangge-revoke-test-")
 	if err != nil {
 		t.Fatal(err)

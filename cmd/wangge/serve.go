@@ -75,6 +75,7 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.StringVar(&m.Config.PublicURL, "public-url", m.Config.PublicURL, "address people reach this service at, for links in messages (env WANGGE_PUBLIC_URL)")
 	fs.DurationVar(&m.Config.RemindBefore, "remind-before", m.Config.RemindBefore, "remind the assignee this long before an incident is due; 0: never (env WANGGE_REMIND_BEFORE)")
 	fs.IntVar(&m.Config.DeliveryAttempts, "delivery-attempts", m.Config.DeliveryAttempts, "attempts to deliver a message before it is dead-lettered (env WANGGE_DELIVERY_ATTEMPTS)")
+	fs.DurationVar(&m.Config.DeliveryLease, "delivery-lease", m.Config.DeliveryLease, "how long a worker holds a message it sends, at least; a message whose worker died is sent again after it (env WANGGE_DELIVERY_LEASE)")
 	fs.DurationVar(&m.Config.HeaderTimeout, "header-timeout", m.Config.HeaderTimeout, "time a client has to send the request line and headers (env WANGGE_HEADER_TIMEOUT)")
 	fs.DurationVar(&m.Config.BodyTimeout, "body-timeout", m.Config.BodyTimeout, "grace before a request body must keep up --body-min-rate; a body of n bytes has this plus n / rate (env WANGGE_BODY_TIMEOUT)")
 	fs.Int64Var(&m.Config.BodyMinRate, "body-min-rate", m.Config.BodyMinRate, "slowest average rate, in bytes a second, at which a request body may arrive; slower ones answer 408 (env WANGGE_BODY_MIN_RATE)")
