@@ -300,11 +300,11 @@ func distance(where string, v float64, zeroOK bool) (float64, error) {
 // checkExtent bounds the shape's extent, buffer included, and keeps a
 // buffered shape off the poles.
 func checkExtent(b orb.Bound, dist float64) error {
-	maxLat := math.Max(math.Abs(b.Min[1]), math.Abs(b.Max[1]))
+	maxLat := max(math.Abs(b.Min[1]), math.Abs(b.Max[1]))
 	if dist > 0 && maxLat > MaxLatDeg {
 		return invalid("geometry", fmt.Sprintf("latitude %v: a buffered shape must stay within ±%d°", maxLat, MaxLatDeg))
 	}
-	dLon, dLat := spheroid.MetresToDegrees(math.Min(maxLat, MaxLatDeg), dist)
+	dLon, dLat := spheroid.MetresToDegrees(min(maxLat, MaxLatDeg), dist)
 	w, h := b.Max[0]-b.Min[0]+2*dLon, b.Max[1]-b.Min[1]+2*dLat
 	if w > MaxSpanDeg || h > MaxSpanDeg {
 		return invalid("geometry", fmt.Sprintf("the shape spans %.3g° of longitude by %.3g° of latitude (buffer included): at most %d° each", w, h, MaxSpanDeg))
@@ -387,6 +387,6 @@ func (sh *Shape) Overlap(grid orb.MultiPolygon) (o Overlap, ok bool) {
 	if overlap < MinOverlapM2 {
 		return Overlap{}, false
 	}
-	overlap = math.Min(overlap, whole)
+	overlap = min(overlap, whole)
 	return Overlap{OverlapM2: overlap, GridM2: whole, Share: overlap / whole}, true
 }

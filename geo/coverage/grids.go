@@ -2,6 +2,7 @@ package coverage
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
@@ -40,6 +41,11 @@ func slivers(code string, mp orb.MultiPolygon, m2, widthM float64) []geo.Finding
 	for _, p := range mp {
 		part := orb.MultiPolygon{p}
 		area := AreaM2(part)
+		if !(area < m2) && 2*area >= widthM*perimeterBoundM(part) {
+			// Wide enough even at the longest its perimeter can be: the
+			// geodesics need not be measured (most parts are whole grids).
+			continue
+		}
 		perimeter := PerimeterM(part)
 		if !(area < m2 || 2*area < widthM*perimeter) {
 			continue
@@ -185,6 +191,27 @@ func PerimeterM(mp orb.MultiPolygon) float64 {
 		}
 	}
 	return s
+}
+
+// perimeterBoundM is at least PerimeterM(mp): each edge no longer than
+// the path along the meridian then along the parallel, which is at most
+// 6,400 km (above the largest meridional radius of curvature, the polar
+// 6,399,594 m, and the equatorial radius a parallel never exceeds) per
+// radian of latitude and of longitude.
+func perimeterBoundM(mp orb.MultiPolygon) float64 {
+	const mPerDeg = 6.4e6 * math.Pi / 180
+	s := 0.0
+	for _, poly := range mp {
+		for _, ring := range poly {
+			for k := 1; k < len(ring); k++ {
+				s += math.Abs(ring[k][0]-ring[k-1][0]) + math.Abs(ring[k][1]-ring[k-1][1])
+			}
+			if n := len(ring); n > 1 && ring[0] != ring[n-1] {
+				s += math.Abs(ring[0][0]-ring[n-1][0]) + math.Abs(ring[0][1]-ring[n-1][1])
+			}
+		}
+	}
+	return s * mPerDeg * (1 + 1e-9)
 }
 
 // sortByCode sorts findings of one code each by it, keeping the order of

@@ -2,6 +2,7 @@ package coverage
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/paulmach/orb"
@@ -58,5 +59,34 @@ func TestCheck_planChecks(t *testing.T) {
 		if p := r.Points[i]; !box(-2*u, -u, 5*u, 2*u).Bound().Contains(p) || !g.Geometry.Bound().Contains(p) {
 			t.Errorf("grid %s: point %v not on it", g.Code, p)
 		}
+	}
+}
+
+// TestPerimeterBound: perimeterBoundM is never below PerimeterM (the
+// geodesics measured), on polygons anywhere from the equator to the poles,
+// small and large, and is not far above it on a small one.
+func TestPerimeterBound(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(8, 7))
+	for range 2000 {
+		lon, lat := 360*rnd.Float64()-180, 178*rnd.Float64()-89
+		size := math.Pow(10, -6+6*rnd.Float64())
+		var ring orb.Ring
+		for k := range 3 + rnd.IntN(8) {
+			a := 2 * math.Pi * float64(k) / 10
+			r := size * (0.5 + rnd.Float64())
+			ring = append(ring, orb.Point{lon + r*math.Cos(a), max(-90, min(90, lat+r*math.Sin(a)))})
+		}
+		ring = append(ring, ring[0])
+		mp := orb.MultiPolygon{{ring}}
+		bound, exact := perimeterBoundM(mp), PerimeterM(mp)
+		if bound < exact {
+			t.Fatalf("ring %v: bound %v below the perimeter %v", ring, bound, exact)
+		}
+	}
+	// Near the equator a degree of latitude is 110.6 km and of longitude
+	// 111.3 km: the bound of a small square is within 2 % of it.
+	sq := box(0, 0, 0.001, 0.001)
+	if b, p := perimeterBoundM(sq), PerimeterM(sq); b > 1.02*p {
+		t.Errorf("square: bound %v, perimeter %v", b, p)
 	}
 }

@@ -20,8 +20,9 @@ type cellGrid struct {
 	start  []int32 // cell c holds ids[start[c]:start[c+1]]
 	ids    []int32
 	// Work lists of the last build, kept for the next (reuse).
-	sizes      []float64
-	last, next []int32
+	sizes       []float64
+	last, next  []int32
+	found, ends []int32
 }
 
 // maxCells bounds the grid's size whatever the input.
@@ -52,7 +53,7 @@ func newSegGrid(segs []seg) *cellGrid {
 // reuse makes g newSegGrid(segs), reusing g's lists: classify builds
 // one for every polygon it splits.
 func (g *cellGrid) reuse(segs []seg) *cellGrid {
-	boxes := g.boxes[:0]
+	boxes := slices.Grow(g.boxes[:0], len(segs))
 	for _, s := range segs {
 		boxes = append(boxes, segBound(s.a, s.b))
 	}
@@ -67,13 +68,13 @@ func (g *cellGrid) reuse(segs []seg) *cellGrid {
 			// The segment's latitude range within this column.
 			ylo, yhi := b.Min[1], b.Max[1]
 			if x0 != x1 && dx != 0 {
-				cx0 := math.Max(g.min[0]+float64(x)*g.cw, b.Min[0])
-				cx1 := math.Min(g.min[0]+float64(x+1)*g.cw, b.Max[0])
+				cx0 := max(g.min[0]+float64(x)*g.cw, b.Min[0])
+				cx1 := min(g.min[0]+float64(x+1)*g.cw, b.Max[0])
 				y0 := s.a[1] + (cx0-s.a[0])/dx*(s.b[1]-s.a[1])
 				y1 := s.a[1] + (cx1-s.a[0])/dx*(s.b[1]-s.a[1])
 				margin := 1e-9*g.ch + 1e-12*(math.Abs(y0)+math.Abs(y1))
-				ylo = math.Max(math.Min(y0, y1)-margin, b.Min[1])
-				yhi = math.Min(math.Max(y0, y1)+margin, b.Max[1])
+				ylo = max(min(y0, y1)-margin, b.Min[1])
+				yhi = min(max(y0, y1)+margin, b.Max[1])
 			}
 			for y := g.cellY(ylo); y <= g.cellY(yhi); y++ {
 				add(y*g.nx + x)
@@ -103,34 +104,40 @@ func (g *cellGrid) init(boxes []orb.Bound, entries func(b orb.Bound, side float6
 		g.ids = g.ids[:0]
 		return
 	}
+	// The extent, as orb.Bound.Union would grow it (it skips empty
+	// boxes), without its calls: this runs for every polygon classify
+	// splits.
 	all := boxes[0]
 	sizes := g.sizes[:0]
-	for _, b := range boxes {
-		all = all.Union(b)
-		sizes = append(sizes, math.Max(b.Max[0]-b.Min[0], b.Max[1]-b.Min[1]))
+	for k, b := range boxes {
+		if k > 0 && !(b.Min[0] > b.Max[0] || b.Min[1] > b.Max[1]) {
+			all.Min[0], all.Min[1] = min(all.Min[0], b.Min[0]), min(all.Min[1], b.Min[1])
+			all.Max[0], all.Max[1] = max(all.Max[0], b.Max[0]), max(all.Max[1], b.Max[1])
+		}
+		sizes = append(sizes, max(b.Max[0]-b.Min[0], b.Max[1]-b.Min[1]))
 	}
 	g.sizes = sizes
-	slices.Sort(sizes)
+	median := nth(sizes, len(sizes)/2)
 	n := float64(len(boxes))
 	w, h := all.Max[0]-all.Min[0], all.Max[1]-all.Min[1]
-	side := math.Max(sizes[len(sizes)/2], math.Sqrt(w*h/maxCells))
+	side := max(median, math.Sqrt(w*h/maxCells))
 	if side == 0 {
-		side = math.Max(w, h) / n // all boxes are points
+		side = max(w, h) / n // all boxes are points
 	}
 	for side > 0 {
 		total := 0.0
 		for _, b := range boxes {
 			total += entries(b, side)
 		}
-		if total <= 16*n || side >= math.Max(w, h) {
+		if total <= 16*n || side >= max(w, h) {
 			break
 		}
 		side *= 2
 	}
 	g.min = all.Min
 	if side > 0 {
-		g.nx = int(math.Min(math.Ceil(w/side), 4096))
-		g.ny = int(math.Min(math.Ceil(h/side), 4096))
+		g.nx = int(min(math.Ceil(w/side), 4096))
+		g.ny = int(min(math.Ceil(h/side), 4096))
 	}
 	g.nx, g.ny = max(g.nx, 1), max(g.ny, 1)
 	// No more cells than maxCells, nor many more than items: empty cells
@@ -142,20 +149,31 @@ func (g *cellGrid) init(boxes []orb.Bound, entries func(b orb.Bound, side float6
 	g.cw, g.ch = w/float64(g.nx), h/float64(g.ny)
 }
 
-// fill lists each item i in the cells that cells(i, add) adds, once each.
+// fill lists each item i in the cells that cells(i, add) adds, once each,
+// in increasing order within a cell. Each item's cells are found once and
+// kept for the second pass, and add is one closure for all items: a
+// closure made per item escaped to the heap, and with the cells found
+// twice this was most of the time of building a grid.
 func (g *cellGrid) fill(cells func(i int, add func(c int))) {
 	n := g.nx * g.ny
 	counts := append(g.start[:0], make([]int32, n+1)...)
 	last := append(g.last[:0], make([]int32, n)...) // the last item added to a cell, plus one
 	g.last = last
-	for i := range g.boxes {
-		cells(i, func(c int) {
-			if last[c] != int32(i)+1 {
-				last[c] = int32(i) + 1
-				counts[c+1]++
-			}
-		})
+	found, ends := g.found[:0], slices.Grow(g.ends[:0], len(g.boxes))
+	cur := int32(0)
+	add := func(c int) {
+		if last[c] != cur {
+			last[c] = cur
+			counts[c+1]++
+			found = append(found, int32(c))
+		}
 	}
+	for i := range g.boxes {
+		cur = int32(i) + 1
+		cells(i, add)
+		ends = append(ends, int32(len(found)))
+	}
+	g.found, g.ends = found, ends
 	for c := 1; c < len(counts); c++ {
 		counts[c] += counts[c-1]
 	}
@@ -163,16 +181,48 @@ func (g *cellGrid) fill(cells func(i int, add func(c int))) {
 	g.ids = append(g.ids[:0], make([]int32, counts[len(counts)-1])...)
 	fill := append(g.next[:0], counts[:len(counts)-1]...)
 	g.next = fill
-	clear(last)
-	for i := range g.boxes {
-		cells(i, func(c int) {
-			if last[c] != int32(i)+1 {
-				last[c] = int32(i) + 1
-				g.ids[fill[c]] = int32(i)
-				fill[c]++
-			}
-		})
+	from := int32(0)
+	for i, end := range ends {
+		for _, c := range found[from:end] {
+			g.ids[fill[c]] = int32(i)
+			fill[c]++
+		}
+		from = end
 	}
+}
+
+// nth returns the k-th smallest of xs (0-based), xs[k] once sorted,
+// reordering xs: a selection in linear time on average where the grid
+// needs only the median size.
+func nth(xs []float64, k int) float64 {
+	lo, hi := 0, len(xs)-1
+	for lo < hi {
+		// Hoare's partition around the middle element.
+		p := xs[lo+(hi-lo)/2]
+		i, j := lo, hi
+		for i <= j {
+			for xs[i] < p {
+				i++
+			}
+			for xs[j] > p {
+				j--
+			}
+			if i <= j {
+				xs[i], xs[j] = xs[j], xs[i]
+				i++
+				j--
+			}
+		}
+		switch {
+		case k <= j:
+			hi = j
+		case k >= i:
+			lo = i
+		default:
+			return xs[k]
+		}
+	}
+	return xs[k]
 }
 
 // cellX returns the column of x, clamped to the grid.
@@ -278,6 +328,6 @@ func segPairs(segs []seg, limit int, fn func(i, j int32)) bool {
 
 // segBound is the box of the segment a–b.
 func segBound(a, b orb.Point) orb.Bound {
-	return orb.Bound{Min: orb.Point{math.Min(a[0], b[0]), math.Min(a[1], b[1])},
-		Max: orb.Point{math.Max(a[0], b[0]), math.Max(a[1], b[1])}}
+	return orb.Bound{Min: orb.Point{min(a[0], b[0]), min(a[1], b[1])},
+		Max: orb.Point{max(a[0], b[0]), max(a[1], b[1])}}
 }

@@ -532,9 +532,10 @@ func classifyNear(r *region, others []*region, all bool, fn func(p, q orb.Point,
 			scratchPool.Put(sc)
 		}
 	}()
+	ring := 0
 	if all {
 		for i := range r.n() {
-			e := r.edge(i)
+			e := r.edgeHint(i, &ring)
 			if len(others) > 0 && boxesMeet(e, box) {
 				mine = append(mine, int32(i))
 				edges = append(edges, e)
@@ -545,9 +546,9 @@ func classifyNear(r *region, others []*region, all bool, fn func(p, q orb.Point,
 			}
 		}
 	} else if len(others) > 0 {
-		mine = r.near(box, mine)
+		mine = r.near(box, mine, &sc.marks)
 		for _, i := range mine {
-			edges = append(edges, r.edge(int(i)))
+			edges = append(edges, r.edgeHint(int(i), &ring))
 			tags = append(tags, 0)
 		}
 	}
@@ -561,9 +562,10 @@ func classifyNear(r *region, others []*region, all bool, fn func(p, q orb.Point,
 	nMine := len(edges)
 	ids := sc.ids[:0]
 	for k, o := range others {
-		ids = o.near(r.box, ids[:0])
+		ids = o.near(r.box, ids[:0], &sc.marks)
+		ring := 0
 		for _, i := range ids {
-			edges = append(edges, o.edge(int(i)))
+			edges = append(edges, o.edgeHint(int(i), &ring))
 			tags = append(tags, int32(k+1))
 		}
 	}
@@ -584,7 +586,7 @@ func classifyNear(r *region, others []*region, all bool, fn func(p, q orb.Point,
 				for x := x0; x <= x1; x++ {
 					c := y*grid.nx + x
 					for _, id := range grid.ids[grid.start[c]:grid.start[c+1]] {
-						if stamp[id] == int32(i)+1 || !boxesMeet(theirs[id], eb) {
+						if stamp[id] == int32(i)+1 || !closedMeet(grid.boxes[id], eb) {
 							continue
 						}
 						stamp[id] = int32(i) + 1
@@ -597,6 +599,7 @@ func classifyNear(r *region, others []*region, all bool, fn func(p, q orb.Point,
 	}
 	type side struct {
 		known, in bool
+		meets     bool // others[k]'s box meets the edge's
 	}
 	sides := make([]side, len(others))
 	st := sc.st[:0]
@@ -604,8 +607,8 @@ func classifyNear(r *region, others []*region, all bool, fn func(p, q orb.Point,
 	for i := range mine {
 		e := edges[i]
 		eb := segBound(e.a, e.b)
-		for k := range sides {
-			sides[k] = side{}
+		for k, o := range others {
+			sides[k] = side{meets: boxesIntersect(o.box, eb)}
 		}
 		st = stretchesOf(st[:0], sp, i, e)
 		sp.pieces(i, e, func(p, q orb.Point, at []cut) {
@@ -613,7 +616,7 @@ func classifyNear(r *region, others []*region, all bool, fn func(p, q orb.Point,
 			m := mid(p, q)
 			for k, o := range others {
 				rel[k] = relOutside
-				if !o.box.Intersects(eb) {
+				if !sides[k].meets {
 					continue
 				}
 				if pt, ok := findStretch(st, int32(k+1), tm); ok {
@@ -633,7 +636,7 @@ func classifyNear(r *region, others []*region, all bool, fn func(p, q orb.Point,
 						rel[k] = relOutside
 						continue
 					}
-					sides[k] = side{known: true, in: l == inside}
+					sides[k].known, sides[k].in = true, l == inside
 				}
 				if sides[k].in {
 					rel[k] = relInside
@@ -665,6 +668,7 @@ type classifyScratch struct {
 	sp                splitter
 	grid              cellGrid
 	st                []stretch
+	marks             []uint64 // region.near's, all zero between calls
 }
 
 var scratchPool = sync.Pool{New: func() any { return new(classifyScratch) }}
@@ -686,13 +690,13 @@ type stretch struct {
 func stretchesOf(dst []stretch, sp *splitter, i int, e seg) []stretch {
 	for _, pt := range sp.partners[i] {
 		t0, t1 := dot(e.sa, e.sb, pt.a), dot(e.sa, e.sb, pt.b)
-		dst = append(dst, stretch{pt.of, math.Min(t0, t1), math.Max(t0, t1), pt.same})
+		dst = append(dst, stretch{pt.of, min(t0, t1), max(t0, t1), pt.same})
 	}
 	slices.SortFunc(dst, func(a, b stretch) int {
 		if c := cmp.Compare(a.of, b.of); c != 0 {
 			return c
 		}
-		return cmp.Compare(a.t0, b.t0)
+		return compareFloats(a.t0, b.t0)
 	})
 	return dst
 }
@@ -1072,7 +1076,7 @@ func fixRing(ring orb.Ring) (edges []seg, simple bool) {
 			contrib := 1
 			for _, pt := range sp.partners[i] {
 				t0, t1 := dot(e.sa, e.sb, pt.a), dot(e.sa, e.sb, pt.b)
-				if !(tm > math.Min(t0, t1) && tm < math.Max(t0, t1)) {
+				if !(tm > min(t0, t1) && tm < max(t0, t1)) {
 					continue
 				}
 				if pt.of < int32(i) {
@@ -1118,9 +1122,10 @@ func fixRing(ring orb.Ring) (edges []seg, simple bool) {
 // the half-open rule of locate.
 func (r *region) windingExcluding(p orb.Point, excluded []int32) int {
 	w := 0
+	ring := 0
 next:
 	for _, i := range r.bands.at(p[1]) {
-		e := r.edge(int(i))
+		e := r.edgeHint(int(i), &ring)
 		up := e.a[1] <= p[1] && e.b[1] > p[1]
 		down := e.b[1] <= p[1] && e.a[1] > p[1]
 		if !up && !down {
@@ -1152,6 +1157,21 @@ func Union(mps []orb.MultiPolygon) orb.MultiPolygon {
 	edges, _ := unionEdgesOf(rs, 1, false)
 	mp, _ := chain(edges)
 	return mp
+}
+
+// closedMeet says whether the closed boxes a and b meet: boxesMeet(e, b)
+// when a is the box of e (segBound).
+func closedMeet(a, b orb.Bound) bool {
+	return a.Max[0] >= b.Min[0] && a.Min[0] <= b.Max[0] && a.Max[1] >= b.Min[1] && a.Min[1] <= b.Max[1]
+}
+
+// boxesIntersect is a.Intersects(b) (orb's: an empty box meets nothing),
+// without the call, which classify makes for every piece.
+func boxesIntersect(a, b orb.Bound) bool {
+	if a.Min[0] > a.Max[0] || a.Min[1] > a.Max[1] || b.Min[0] > b.Max[0] || b.Min[1] > b.Max[1] {
+		return false
+	}
+	return a.Max[0] >= b.Min[0] && a.Min[0] <= b.Max[0] && a.Max[1] >= b.Min[1] && a.Min[1] <= b.Max[1]
 }
 
 // boxesMeet says whether the box of e meets b (closed boxes).

@@ -352,7 +352,7 @@ func TestRegionNear(t *testing.T) {
 					want = append(want, int32(i))
 				}
 			}
-			if got := r.near(b, nil); !slices.Equal(got, want) {
+			if got := r.near(b, nil, nil); !slices.Equal(got, want) {
 				t.Fatalf("box %v: near %v, want %v", b, got, want)
 			}
 		}

@@ -1,7 +1,6 @@
 package coverage
 
 import (
-	"cmp"
 	"math"
 	"slices"
 	"wangge/geo/robust"
@@ -72,24 +71,24 @@ func (s *splitter) reset(n int) {
 // meetEdges records how edge i (e, of region ri) and edge j (f, of region
 // rj) meet.
 func (s *splitter) meetEdges(i int, e seg, ri int32, j int, f seg, rj int32) {
-	la, lb, ok := commonLine(e, f)
+	la, lb, ok, o1, o2 := commonLine(e, f)
 	if ok {
 		// Pieces of edges on one line: they share a stretch if their spans
 		// along the line overlap by more than a point. Each is cut where
 		// the other ends, at the other's very endpoint.
 		ta, tb := dot(la, lb, e.a), dot(la, lb, e.b)
 		tc, td := dot(la, lb, f.a), dot(la, lb, f.b)
-		lo, hi := math.Max(math.Min(ta, tb), math.Min(tc, td)), math.Min(math.Max(ta, tb), math.Max(tc, td))
+		lo, hi := max(min(ta, tb), min(tc, td)), min(max(ta, tb), max(tc, td))
 		if !(lo < hi) {
 			return
 		}
 		for _, p := range [2]orb.Point{f.a, f.b} {
-			if t := dot(la, lb, p); t > math.Min(ta, tb) && t < math.Max(ta, tb) && p != e.a && p != e.b {
+			if t := dot(la, lb, p); t > min(ta, tb) && t < max(ta, tb) && p != e.a && p != e.b {
 				s.cuts[i] = append(s.cuts[i], cut{p, false, int32(j)})
 			}
 		}
 		for _, p := range [2]orb.Point{e.a, e.b} {
-			if t := dot(la, lb, p); t > math.Min(tc, td) && t < math.Max(tc, td) && p != f.a && p != f.b {
+			if t := dot(la, lb, p); t > min(tc, td) && t < max(tc, td) && p != f.a && p != f.b {
 				s.cuts[j] = append(s.cuts[j], cut{p, false, int32(i)})
 			}
 		}
@@ -98,7 +97,14 @@ func (s *splitter) meetEdges(i int, e seg, ri int32, j int, f seg, rj int32) {
 		s.partners[j] = append(s.partners[j], partner{e.a, e.b, same, ri})
 		return
 	}
-	m, at := meet(e.a, e.b, f.a, f.b)
+	if e.a == f.a || e.a == f.b || e.b == f.a || e.b == f.b {
+		// Not on one line, they meet only at the end they share: no cut
+		// (an end is not strictly inside the other), nothing along. A
+		// boundary and its neighbour's run through such pairs at every
+		// shared vertex.
+		return
+	}
+	m, at, o3, o4 := meetOriented(e.a, e.b, f.a, f.b, o1, o2)
 	switch m {
 	case crossing:
 		// A crossing within snapDeg of an end of either edge is that end:
@@ -121,13 +127,15 @@ func (s *splitter) meetEdges(i int, e seg, ri int32, j int, f seg, rj int32) {
 		s.cuts[i] = append(s.cuts[i], cut{at, true, int32(j)})
 		s.cuts[j] = append(s.cuts[j], cut{at, true, int32(i)})
 	case touching:
-		for _, p := range [2]orb.Point{f.a, f.b} {
-			if robust.Orient(e.a, e.b, p) == 0 && onSegment(e.a, e.b, p) {
+		// meetOriented's orientations are those of f's ends to e and of
+		// e's ends to f.
+		for k, p := range [2]orb.Point{f.a, f.b} {
+			if [2]int{o1, o2}[k] == 0 && onSegment(e.a, e.b, p) {
 				s.cuts[i] = append(s.cuts[i], cut{p, false, int32(j)})
 			}
 		}
-		for _, p := range [2]orb.Point{e.a, e.b} {
-			if robust.Orient(f.a, f.b, p) == 0 && onSegment(f.a, f.b, p) {
+		for k, p := range [2]orb.Point{e.a, e.b} {
+			if [2]int{o3, o4}[k] == 0 && onSegment(f.a, f.b, p) {
 				s.cuts[j] = append(s.cuts[j], cut{p, false, int32(i)})
 			}
 		}
@@ -146,15 +154,39 @@ func near(p, q orb.Point) bool {
 
 // commonLine returns a line that e and f both lie on, if they do: that of
 // their supports when these are collinear, else their own when their
-// rounded endpoints happen to be exactly collinear.
-func commonLine(e, f seg) (la, lb orb.Point, ok bool) {
-	if robust.Orient(e.sa, e.sb, f.sa) == 0 && robust.Orient(e.sa, e.sb, f.sb) == 0 {
-		return e.sa, e.sb, true
+// rounded endpoints happen to be exactly collinear. Else it returns the
+// orientations of f.a and f.b to the line e.a->e.b (for meetOriented). meetEdges runs for every pair of nearby edges, and
+// commonLine, meet and the touching case took the same few orientations
+// up to four times over: of a whole edge (its own support), the
+// supports' orientations are the edge's.
+func commonLine(e, f seg) (la, lb orb.Point, ok bool, o1, o2 int) {
+	if (f.sa == e.sa || f.sa == e.sb) && (f.sb == e.sa || f.sb == e.sb) {
+		// The same support (a boundary two polygons share): both
+		// orientations of commonLine are 0.
+		return e.sa, e.sb, true, 0, 0
 	}
-	if robust.Orient(e.a, e.b, f.a) == 0 && robust.Orient(e.a, e.b, f.b) == 0 {
-		return e.a, e.b, true
+	s1 := robust.Orient(e.sa, e.sb, f.sa)
+	s2 := 1 // not computed: s1 decides
+	if s1 == 0 {
+		if s2 = robust.Orient(e.sa, e.sb, f.sb); s2 == 0 {
+			return e.sa, e.sb, true, 0, 0
+		}
 	}
-	return la, lb, false
+	if e.a == e.sa && e.b == e.sb && f.a == f.sa && f.b == f.sb {
+		// commonLine's second test is the first again: it fails.
+		o1 = s1
+		if s1 == 0 {
+			o2 = s2
+		} else {
+			o2 = robust.Orient(e.a, e.b, f.b)
+		}
+		return la, lb, false, o1, o2
+	}
+	o1, o2 = robust.Orient(e.a, e.b, f.a), robust.Orient(e.a, e.b, f.b)
+	if o1 == 0 && o2 == 0 {
+		return e.a, e.b, true, 0, 0
+	}
+	return la, lb, false, o1, o2
 }
 
 // pieces calls fn for each piece p–q of edge i: e split at its cuts, in
@@ -206,7 +238,7 @@ func (s *splitter) along(i int, e seg, p, q orb.Point, region int32) (partner, b
 			continue
 		}
 		t0, t1 := dot(e.sa, e.sb, pt.a), dot(e.sa, e.sb, pt.b)
-		if tm > math.Min(t0, t1) && tm < math.Max(t0, t1) {
+		if tm > min(t0, t1) && tm < max(t0, t1) {
 			return pt, true
 		}
 	}
@@ -438,7 +470,7 @@ func unionEdges(regions []*region, limit int, work *int) ([]seg, bool) {
 			tm := (dot(e.sa, e.sb, p) + dot(e.sa, e.sb, q)) / 2
 			for _, pt := range sp.partners[i] {
 				t0, t1 := dot(e.sa, e.sb, pt.a), dot(e.sa, e.sb, pt.b)
-				if !(tm > math.Min(t0, t1) && tm < math.Max(t0, t1)) {
+				if !(tm > min(t0, t1) && tm < max(t0, t1)) {
 					continue
 				}
 				// Shared with another region: kept once, by the region with
@@ -522,10 +554,10 @@ func chain(all []seg) (orb.MultiPolygon, int) {
 		byStart[i] = int32(i)
 	}
 	cmpPoint := func(p, q orb.Point) int {
-		if c := cmp.Compare(p[0], q[0]); c != 0 {
+		if c := compareFloats(p[0], q[0]); c != 0 {
 			return c
 		}
-		return cmp.Compare(p[1], q[1])
+		return compareFloats(p[1], q[1])
 	}
 	slices.SortFunc(byStart, func(i, j int32) int { return cmpPoint(pieces[i].a, pieces[j].a) })
 	out := func(p orb.Point) []int32 {
@@ -607,10 +639,17 @@ func chain(all []seg) (orb.MultiPolygon, int) {
 		}
 	}
 	mp := make(orb.MultiPolygon, len(shells))
+	for i, r := range shells {
+		mp[i] = orb.Polygon{r}
+	}
+	if len(holes) == 0 {
+		return mp, dropped
+	}
+	// The shells as regions, to place the holes in (only then: most
+	// overlays have none).
 	shellRegions := make([]*region, len(shells))
 	shellAreas := make([]float64, len(shells))
 	for i, r := range shells {
-		mp[i] = orb.Polygon{r}
 		shellRegions[i] = newRegion(orb.MultiPolygon{{r}})
 		shellAreas[i] = signedArea(r)
 	}

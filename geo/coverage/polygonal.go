@@ -1,8 +1,8 @@
 package coverage
 
 import (
-	"cmp"
 	"math"
+	"math/bits"
 	"slices"
 	"wangge/geo/robust"
 
@@ -176,12 +176,41 @@ func (r *region) ref(c int32) seg {
 	return whole(ring[k], ring[next])
 }
 
-// vertex returns the ring of vertex v, and v's index in it and the next
-// one's.
-func (r *region) vertex(v int32) (ring orb.Ring, k, next int32) {
+// edgeHint is edge(i), given *ring, a guess at the ring of the edge's
+// vertex, which it updates. Loops over the edges in order, or over a
+// band's (mostly in order), then seldom look the ring up: the lookup
+// (vertex) was a tenth of the overlays' time.
+func (r *region) edgeHint(i int, ring *int) seg {
+	if r.at == nil {
+		return r.edges[i]
+	}
+	c := r.at[i]
+	if c < 0 {
+		return r.edges[^c]
+	}
+	v := c >> 1
+	j := *ring
+	if j >= len(r.rings) || r.start[j] > v || r.start[j+1] <= v {
+		j = r.ringOf(v)
+		*ring = j
+	}
+	rg := r.rings[j]
+	k := v - r.start[j]
+	next := k + 1
+	if int(next) == len(rg) {
+		next = 0
+	}
+	if c&1 == 1 {
+		return whole(rg[next], rg[k])
+	}
+	return whole(rg[k], rg[next])
+}
+
+// ringOf returns the ring of vertex v: the last one starting at or
+// before v.
+func (r *region) ringOf(v int32) int {
 	j := 0
 	if len(r.rings) > 1 {
-		// The last ring starting at or before v.
 		lo, hi := 0, len(r.rings)
 		for hi-lo > 1 {
 			m := int(uint(lo+hi) >> 1)
@@ -193,6 +222,13 @@ func (r *region) vertex(v int32) (ring orb.Ring, k, next int32) {
 		}
 		j = lo
 	}
+	return j
+}
+
+// vertex returns the ring of vertex v, and v's index in it and the next
+// one's.
+func (r *region) vertex(v int32) (ring orb.Ring, k, next int32) {
+	j := r.ringOf(v)
 	ring = r.rings[j]
 	k = v - r.start[j]
 	next = k + 1
@@ -307,39 +343,70 @@ func (vs *vertexIndex) at(p orb.Point) []vertexAt {
 }
 
 func comparePoints(p, q orb.Point) int {
-	if c := cmp.Compare(p[0], q[0]); c != 0 {
+	if c := compareFloats(p[0], q[0]); c != 0 {
 		return c
 	}
-	return cmp.Compare(p[1], q[1])
+	return compareFloats(p[1], q[1])
+}
+
+// compareFloats is cmp.Compare for numbers that are not NaN (coordinates
+// and parameters along edges), without its NaN tests: sorting points and
+// cuts calls it millions of times.
+func compareFloats(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }
 
 // near appends to dst the edges of r whose boxes meet b (boxesMeet), in
 // order. They are looked up in the bands b's latitudes span when those
-// list fewer than half of r's edges, else every edge is looked at.
-func (r *region) near(b orb.Bound, dst []int32) []int32 {
+// list fewer than half of r's edges, else every edge is looked at. marks,
+// when not nil, is a bitset of zeros to use (and leave zero), kept by the
+// caller from call to call.
+func (r *region) near(b orb.Bound, dst []int32, marks *[]uint64) []int32 {
 	n := r.n()
 	if bs := &r.bands; bs.n > 1 {
 		// An edge meeting b has latitudes in b's span, so it is listed in
 		// one of b's bands (band is monotone).
 		lo, hi := bs.band(b.Min[1]), bs.band(b.Max[1])
 		if ids := bs.ids[bs.start[lo]:bs.start[hi+1]]; len(ids) < n/2 {
-			from := len(dst)
-			dst = append(dst, ids...)
-			listed := dst[from:]
-			slices.Sort(listed) // an edge spanning several bands is in each
-			listed = slices.Compact(listed)
-			k := from
-			for _, i := range listed {
-				if boxesMeet(r.edge(int(i)), b) {
-					dst[k] = i
-					k++
-				}
+			// An edge spanning several bands is in each: the edges found
+			// are marked in a bitset and read back in order (sorting the
+			// list instead took a twentieth of the overlays' time).
+			words := (n + 63) >> 6
+			if marks == nil {
+				marks = new([]uint64)
 			}
-			return dst[:k]
+			if cap(*marks) < words {
+				*marks = make([]uint64, words)
+			}
+			set := (*marks)[:words]
+			first, last := n, -1
+			ring := 0
+			for _, i := range ids {
+				w, m := i>>6, uint64(1)<<(i&63)
+				if set[w]&m != 0 || !boxesMeet(r.edgeHint(int(i), &ring), b) {
+					continue
+				}
+				set[w] |= m
+				first, last = min(first, int(i)), max(last, int(i))
+			}
+			for w := first >> 6; w <= last>>6; w++ {
+				for x := set[w]; x != 0; x &= x - 1 {
+					dst = append(dst, int32(w<<6+bits.TrailingZeros64(x)))
+				}
+				set[w] = 0
+			}
+			return dst
 		}
 	}
+	ring := 0
 	for i := range n {
-		if boxesMeet(r.edge(i), b) {
+		if boxesMeet(r.edgeHint(i, &ring), b) {
 			dst = append(dst, int32(i))
 		}
 	}
@@ -352,8 +419,9 @@ func (r *region) appendEdges(dst []seg) []seg {
 		return append(dst, r.edges...)
 	}
 	dst = slices.Grow(dst, len(r.at))
+	ring := 0
 	for i := range r.at {
-		dst = append(dst, r.edge(i))
+		dst = append(dst, r.edgeHint(i, &ring))
 	}
 	return dst
 }
@@ -374,6 +442,7 @@ func appendRing(dst []seg, ring orb.Ring, reverse bool) []seg {
 	if n > 1 && ring[0] == ring[n-1] {
 		n--
 	}
+	dst = slices.Grow(dst, n)
 	for k := 0; k < n; k++ {
 		a, b := ring[k], ring[(k+1)%n]
 		if reverse {
@@ -392,11 +461,15 @@ func (r *region) finish() {
 		return
 	}
 	e0 := r.edge(0)
-	r.box = orb.Bound{Min: e0.a, Max: e0.a}
+	// The box as orb.Bound.Extend grows it, without its calls.
+	b := orb.Bound{Min: e0.a, Max: e0.a}
+	ring := 0
 	for i := range r.n() {
-		e := r.edge(i)
-		r.box = r.box.Extend(e.a).Extend(e.b)
+		e := r.edgeHint(i, &ring)
+		b.Min[0], b.Min[1] = min(b.Min[0], e.a[0], e.b[0]), min(b.Min[1], e.a[1], e.b[1])
+		b.Max[0], b.Max[1] = max(b.Max[0], e.a[0], e.b[0]), max(b.Max[1], e.a[1], e.b[1])
 	}
+	r.box = b
 	r.bands = newBands(r, r.box)
 }
 
@@ -432,14 +505,25 @@ func (r *region) locate(p orb.Point) int {
 		return outside
 	}
 	in := false
+	ring := 0
 	for _, i := range r.bands.at(p[1]) {
-		e := r.edge(int(i))
+		e := r.edgeHint(int(i), &ring)
 		a, b := e.a, e.b
-		if p[1] < math.Min(a[1], b[1]) || p[1] > math.Max(a[1], b[1]) {
+		if p[1] < min(a[1], b[1]) || p[1] > max(a[1], b[1]) {
 			continue
 		}
 		if (a[1] <= p[1]) != (b[1] <= p[1]) {
 			// The edge straddles the horizontal line through p (half-open).
+			// Wholly east or west of p, it is on that side: the exact
+			// orientation can only agree, and most edges of a band are
+			// far from p.
+			if p[0] < a[0] && p[0] < b[0] {
+				in = !in
+				continue
+			}
+			if p[0] > a[0] && p[0] > b[0] {
+				continue
+			}
 			o := robust.Orient(a, b, p)
 			if o == 0 {
 				return boundary
@@ -450,7 +534,7 @@ func (r *region) locate(p orb.Point) int {
 			continue
 		}
 		// The edge touches the line through p at an end, or lies on it.
-		if p == a || p == b || (a[1] == b[1] && p[0] > math.Min(a[0], b[0]) && p[0] < math.Max(a[0], b[0])) {
+		if p == a || p == b || (a[1] == b[1] && p[0] > min(a[0], b[0]) && p[0] < max(a[0], b[0])) {
 			return boundary
 		}
 	}
@@ -473,20 +557,21 @@ func newBands(r *region, box orb.Bound) bands {
 	h := box.Max[1] - box.Min[1]
 	sumDy := 0.0
 	n := r.n()
+	ring := 0
 	for i := range n {
-		e := r.edge(i)
+		e := r.edgeHint(i, &ring)
 		sumDy += math.Abs(e.b[1] - e.a[1])
 	}
 	bs := bands{y0: box.Min[1], n: 1}
 	if h > 0 && sumDy > 0 {
 		// Bands about as tall as an average edge: each edge spans about
 		// two, and a band holds a few edges.
-		bs.n = int(math.Min(math.Max(h*float64(n)/sumDy, 1), math.Min(float64(n), 1<<16)))
+		bs.n = int(min(max(h*float64(n)/sumDy, 1), min(float64(n), 1<<16)))
 		bs.inv = float64(bs.n) / h
 	}
 	counts := make([]int32, bs.n+1)
 	for i := range n {
-		lo, hi := bs.span(r.edge(i))
+		lo, hi := bs.span(r.edgeHint(i, &ring))
 		for k := lo; k <= hi; k++ {
 			counts[k+1]++
 		}
@@ -498,7 +583,7 @@ func newBands(r *region, box orb.Bound) bands {
 	bs.ids = make([]int32, counts[bs.n])
 	fill := append([]int32(nil), counts[:bs.n]...)
 	for i := range n {
-		lo, hi := bs.span(r.edge(i))
+		lo, hi := bs.span(r.edgeHint(i, &ring))
 		for k := lo; k <= hi; k++ {
 			bs.ids[fill[k]] = int32(i)
 			fill[k]++
@@ -513,7 +598,7 @@ func (bs *bands) band(y float64) int {
 }
 
 func (bs *bands) span(e seg) (int, int) {
-	return bs.band(math.Min(e.a[1], e.b[1])), bs.band(math.Max(e.a[1], e.b[1]))
+	return bs.band(min(e.a[1], e.b[1])), bs.band(max(e.a[1], e.b[1]))
 }
 
 // at returns the edges whose band range includes y.

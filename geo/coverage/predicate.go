@@ -1,7 +1,6 @@
 package coverage
 
 import (
-	"math"
 	"wangge/geo/robust"
 
 	"github.com/paulmach/orb"
@@ -24,36 +23,47 @@ const (
 // (a == b) are not expected.
 func meet(a, b, c, d orb.Point) (m meeting, at orb.Point) {
 	// Cheap box rejection first.
-	if math.Max(a[0], b[0]) < math.Min(c[0], d[0]) || math.Max(c[0], d[0]) < math.Min(a[0], b[0]) ||
-		math.Max(a[1], b[1]) < math.Min(c[1], d[1]) || math.Max(c[1], d[1]) < math.Min(a[1], b[1]) {
+	if max(a[0], b[0]) < min(c[0], d[0]) || max(c[0], d[0]) < min(a[0], b[0]) ||
+		max(a[1], b[1]) < min(c[1], d[1]) || max(c[1], d[1]) < min(a[1], b[1]) {
 		return apart, at
 	}
-	o1, o2 := robust.Orient(a, b, c), robust.Orient(a, b, d)
+	m, at, _, _ = meetOriented(a, b, c, d, robust.Orient(a, b, c), robust.Orient(a, b, d))
+	return m, at
+}
+
+// meetOriented is meet, given o1 and o2, the orientations of c and d to
+// the line a->b; it also returns o3 and o4, those of a and b to c->d,
+// when it returns touching (else they may be left 0).
+func meetOriented(a, b, c, d orb.Point, o1, o2 int) (m meeting, at orb.Point, o3, o4 int) {
+	if max(a[0], b[0]) < min(c[0], d[0]) || max(c[0], d[0]) < min(a[0], b[0]) ||
+		max(a[1], b[1]) < min(c[1], d[1]) || max(c[1], d[1]) < min(a[1], b[1]) {
+		return apart, at, 0, 0
+	}
 	if o1 == 0 && o2 == 0 {
 		// Collinear: they share a stretch if their spans overlap by more
 		// than a point; sharing only an endpoint is touching.
 		ta, tb := 0.0, dot(a, b, b)
 		tc, td := dot(a, b, c), dot(a, b, d)
-		lo, hi := math.Max(math.Min(ta, tb), math.Min(tc, td)), math.Min(math.Max(ta, tb), math.Max(tc, td))
+		lo, hi := max(min(ta, tb), min(tc, td)), min(max(ta, tb), max(tc, td))
 		switch {
 		case lo < hi:
-			return collinear, at
+			return collinear, at, 0, 0
 		case lo == hi:
-			return touching, at
+			return touching, at, robust.Orient(c, d, a), robust.Orient(c, d, b)
 		}
-		return apart, at
+		return apart, at, 0, 0
 	}
 	if o1*o2 > 0 {
-		return apart, at
+		return apart, at, 0, 0
 	}
-	o3, o4 := robust.Orient(c, d, a), robust.Orient(c, d, b)
+	o3, o4 = robust.Orient(c, d, a), robust.Orient(c, d, b)
 	if o3*o4 > 0 {
-		return apart, at
+		return apart, at, o3, o4
 	}
 	if o1 != 0 && o2 != 0 && o3 != 0 && o4 != 0 {
-		return crossing, crossingPoint(a, b, c, d)
+		return crossing, crossingPoint(a, b, c, d), o3, o4
 	}
-	return touching, at
+	return touching, at, o3, o4
 }
 
 // dot is the parameter of p along the direction a->b, scaled by |b-a|²:
@@ -78,9 +88,9 @@ func crossingPoint(a, b, c, d orb.Point) orb.Point {
 		p = orb.Point{b[0] - (1-t)*rx, b[1] - (1-t)*ry}
 	}
 	for i := range 2 {
-		lo := math.Max(math.Min(a[i], b[i]), math.Min(c[i], d[i]))
-		hi := math.Min(math.Max(a[i], b[i]), math.Max(c[i], d[i]))
-		p[i] = math.Min(math.Max(p[i], lo), hi)
+		lo := max(min(a[i], b[i]), min(c[i], d[i]))
+		hi := min(max(a[i], b[i]), max(c[i], d[i]))
+		p[i] = min(max(p[i], lo), hi)
 	}
 	return p
 }
