@@ -93,7 +93,7 @@ type intakeRow struct {
 	key                     *string
 	hash                    []byte
 	lon, lat, inLon, inLat  *float64
-	role                    *string
+	role, town              *string
 	dupMeters               float64
 	dupSince                time.Time
 	co, after               string
@@ -116,6 +116,13 @@ func newIntakeRow(inc *geo.Incident, key *string, bodyHash []byte, msgs []geo.Ou
 	if inc.Assignee.Role != "" {
 		role := string(inc.Assignee.Role)
 		r.role = &role
+	}
+	// Routed to a grid, the incident is in its grid's town, as the
+	// trigger of migration 0018 would find; written with it, the trigger
+	// is not called (migration 0035). Outside every grid the trigger
+	// finds the town, nearest outline first, as before.
+	if inc.GridCode != "" && inc.TownCode != "" {
+		r.town = &inc.TownCode
 	}
 	// The duplicate check runs inside the insert, on the incidents
 	// written before it (off without a location or a rule).
@@ -217,7 +224,7 @@ func createArgs(inc *geo.Incident, key *string, bodyHash []byte, msgs []geo.Outb
 		e.actor, e.action, e.from, e.to, e.note, r.evRole, r.evName, r.evPhone, e.actorRole, e.level,
 		string(geo.ActReceive), []byte(r.after), "incident.create",
 		m.channel, m.kind, m.name, m.phone, r.mention, m.title, m.body, r.fields,
-		notify, inc.Number}, nil
+		notify, inc.Number, r.town}, nil
 }
 
 // scanCreated reads incident_create's rows into the incident they wrote,

@@ -477,6 +477,128 @@ func TestIntake_batchFailingMember(t *testing.T) {
 	}
 }
 
+// TestIntake_sameKeyInTwoBatchesAtOnce: a key written by one batch after
+// another batch's lookup missed it. Batch A writes its incidents and, before
+// committing, waits (the figures' table is locked); batch B, with the same
+// caller and key, then writes the key too, and waits for A. Once A commits,
+// B's request gets A's incident (fresh=false) or EMISMATCH for another
+// body, B's other incident is written, and nothing is written twice.
+func TestIntake_sameKeyInTwoBatchesAtOnce(t *testing.T) {
+	e := newIntakeEnv(t)
+	item := func(lon float64, key, body string) pgstore.IntakeItem {
+		return pgstore.IntakeItem{Inc: e.route(intakeRequest(lon, 27.005, string(geo.CatSafety))), Key: key, Hash: []byte(body),
+			Messages: e.messagesFor}
+	}
+	// waiting reports whether n queries of this database wait for a lock.
+	waiting := func(n int) {
+		t.Helper()
+		for range 500 {
+			var c int
+			if err := e.db.Pool.QueryRow(e.ctx, `SELECT count(*) FROM pg_stat_activity
+				WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&c); err != nil {
+				t.Fatal(err)
+			}
+			if c >= n {
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		t.Fatalf("fewer than %d queries wait for a lock", n)
+	}
+	written := 0
+	for round, bBody := range []string{"body", "other body", "body"} {
+		key := fmt.Sprintf("k-%d", round)
+		a := []pgstore.IntakeItem{item(112.005, fmt.Sprintf("a-%d", round), "a"), item(112.015, key, "body")}
+		b := []pgstore.IntakeItem{item(112.025, key, bBody), item(112.035, fmt.Sprintf("b-%d", round), "b")}
+		if round == 2 {
+			b = b[:1] // a batch of one
+		}
+		written += len(a) + len(b) - 1
+
+		lock, err := e.db.Pool.Begin(e.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := lock.Exec(e.ctx, "LOCK TABLE figures_dirty_days IN SHARE MODE"); err != nil {
+			t.Fatal(err)
+		}
+		var gotA, gotB []pgstore.IntakeOut
+		var done sync.WaitGroup
+		done.Add(2)
+		go func() { defer done.Done(); gotA = pgstore.CreateIncidentsBatch(e.ctx, e.db, a) }()
+		waiting(1) // A has written its rows and waits to mark their days
+		go func() { defer done.Done(); gotB = pgstore.CreateIncidentsBatch(e.ctx, e.db, b) }()
+		waiting(2) // B waits for A's key
+		if err := lock.Rollback(e.ctx); err != nil {
+			t.Fatal(err)
+		}
+		done.Wait()
+
+		for i, g := range gotA {
+			if g.Err != nil || !g.Fresh {
+				t.Fatalf("round %d, A %d: fresh %v, %v", round, i, g.Fresh, g.Err)
+			}
+		}
+		if len(gotB) > 1 && (gotB[1].Err != nil || !gotB[1].Fresh) {
+			t.Errorf("round %d, B's other incident: fresh %v, %v", round, gotB[1].Fresh, gotB[1].Err)
+		}
+		switch g := gotB[0]; {
+		case bBody != "body":
+			if geo.ErrorCode(g.Err) != geo.EMISMATCH {
+				t.Errorf("round %d, B's key with another body: %v, want EMISMATCH", round, g.Err)
+			}
+		case g.Err != nil || g.Fresh || !reflect.DeepEqual(g.Inc, gotA[1].Inc):
+			t.Errorf("round %d, B's key: fresh %v, %v\n%+v\nwant A's\n%+v", round, g.Fresh, g.Err, g.Inc, gotA[1].Inc)
+		}
+		if want := [5]int{written, 2 * written, written, written, written}; intakeCounts(t, e) != want {
+			t.Errorf("round %d: incidents, events, deadlines, audit entries, messages: %v, want %v", round, intakeCounts(t, e), want)
+		}
+	}
+}
+
+// TestIntake_keyLookupReadsTheKeyIndex: the lookup of Idempotency-Keys
+// (incident_intake_prepare_batch) keeps one plan per connection, so that
+// plan must read the key index whatever the table's size when it was made:
+// here, on a table of three incidents just analyzed, where a sequential
+// scan is the cheaper plan and would stay the plan as the table grows.
+func TestIntake_keyLookupReadsTheKeyIndex(t *testing.T) {
+	e := newIntakeEnv(t)
+	for i := range 3 {
+		if _, _, err := e.create(e.route(intakeRequest(112.005+0.01*float64(i), 27.005, string(geo.CatSafety))), fmt.Sprintf("k-%d", i), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.db.Pool.Exec(e.ctx, "ANALYZE incidents"); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := e.db.Pool.Begin(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(e.ctx)
+	const lookups = 12 // past the five custom plans after which a generic one may be kept
+	for i := range lookups {
+		key := fmt.Sprintf("k-%d", i%4)
+		rows, err := tx.Query(e.ctx, pgstore.Queries()["incident_intake_prepare_batch"],
+			[]string{"调度员", "调度员"}, []*string{&key, nil})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows.Close()
+		if rows.Err() != nil {
+			t.Fatal(rows.Err())
+		}
+	}
+	var seq, idx int64
+	if err := tx.QueryRow(e.ctx, `SELECT seq_scan, coalesce(idx_scan, 0) FROM pg_stat_xact_user_tables
+		WHERE relid = 'incidents'::regclass`).Scan(&seq, &idx); err != nil {
+		t.Fatal(err)
+	}
+	if seq != 0 || idx < lookups {
+		t.Errorf("%d lookups: %d sequential scans of incidents, %d index scans; want 0 and at least %d", lookups, seq, idx, lookups)
+	}
+}
+
 // TestIntake_concurrentBatches: 4 rounds of 32 requests sent at once,
 // gathered into batches (one in flight at a time, so each incident has
 // seen exactly those with lower ids). Every request gets its own

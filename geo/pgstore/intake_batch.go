@@ -36,7 +36,10 @@ import (
 //     EMISMATCH for another body;
 //   - the possible-duplicate check sees the batch's earlier incidents;
 //   - a batch statement that fails (a constraint, a bad value) is retried
-//     one incident at a time, so one bad incident fails alone;
+//     one incident at a time, so one bad incident fails alone; so is a
+//     batch in which a key was written by another request after the
+//     lookup (two requests with one key in two batches at once), and the
+//     retry finds that request's incident;
 //   - when PostgreSQL cannot be reached every request of the batch gets
 //     EUNAVAILABLE, and the statement wrote nothing or everything.
 
@@ -69,9 +72,6 @@ type intakeResult struct {
 	// request hash); the request reads it itself.
 	earlier     *string
 	earlierHash []byte
-	// byKey: another request holding the key wrote first; the request
-	// reads the incident by key itself.
-	byKey bool
 	// alone: the batch failed as a whole; the request is written by
 	// itself.
 	alone bool
@@ -141,12 +141,6 @@ func (db *DB) resolve(ctx context.Context, r *intakeReq, res intakeResult) (*geo
 	case res.earlier != nil:
 		out, err := sameRequest(ctx, db.Pool, *res.earlier, res.earlierHash, key, bodyHash)
 		return out, false, err
-	case res.byKey:
-		out, err := incidentByKey(ctx, db.Pool, inc.CreatedBy, key, bodyHash)
-		if err == nil && out == nil {
-			err = fmt.Errorf("pgstore: incident %s was not written and no incident has key %q", inc.Number, key)
-		}
-		return out, false, err
 	}
 	return res.inc, res.fresh, res.err
 }
@@ -206,7 +200,7 @@ func (db *DB) writeBatch(ctx context.Context, batch []*intakeReq) {
 	for l, fs := range followers {
 		for _, f := range fs {
 			switch lr := results[l]; {
-			case lr.err != nil || lr.alone || lr.byKey:
+			case lr.err != nil || lr.alone:
 				// Decided once the leader is; alone is the one-by-one
 				// path, which finds the leader's incident by its key.
 				results[f] = intakeResult{alone: true}
@@ -235,10 +229,7 @@ func (db *DB) writeLeaders(ctx context.Context, batch []*intakeReq, writers []in
 	for j, i := range writers {
 		callers[j], keys[j] = batch[i].inc.CreatedBy, nullIfEmpty(batch[i].key)
 	}
-	// Planned anew each time (an unnamed statement): a plan kept from the
-	// connection's first batches, made while incidents was small, reads the
-	// whole table (a hash join) where the key index finds each key.
-	rows, _ := db.Pool.Query(ctx, q("incident_intake_prepare_batch"), pgx.QueryExecModeCacheDescribe, callers, keys)
+	rows, _ := db.Pool.Query(ctx, q("incident_intake_prepare_batch"), callers, keys)
 	type taken struct {
 		id     int64
 		number string
@@ -305,9 +296,12 @@ func (db *DB) writeLeaders(ctx context.Context, batch []*intakeReq, writers []in
 	out, err := scanCreatedAll(rows)
 	if err != nil {
 		var pgErr *pgconn.PgError
-		if errors.As(err, &pgErr) && len(written) > 1 && geo.ErrorCode(unavailable(err)) != geo.EUNAVAILABLE {
+		if errors.As(err, &pgErr) && geo.ErrorCode(unavailable(err)) != geo.EUNAVAILABLE &&
+			(len(written) > 1 || pgErr.ConstraintName == "incident_idempotency") {
 			// The statement failed as a whole and wrote nothing: each
-			// incident is written alone, so a bad one fails alone.
+			// incident is written alone, so a bad one fails alone, and one
+			// whose key another request wrote since the lookup gets that
+			// request's incident.
 			for _, i := range at {
 				results[i] = intakeResult{alone: true}
 			}
@@ -326,9 +320,7 @@ func (db *DB) writeLeaders(ctx context.Context, batch []*intakeReq, writers []in
 		if inc := byID[written[j].inc.ID]; inc != nil {
 			results[i] = intakeResult{inc: inc, fresh: true}
 		} else {
-			// Another request holding the same key wrote first (the
-			// statement waited for it to commit, then skipped this one).
-			results[i] = intakeResult{byKey: true}
+			results[i] = intakeResult{err: fmt.Errorf("pgstore: incident_create_batch did not return incident %s", written[j].inc.Number)}
 		}
 	}
 }
@@ -341,7 +333,7 @@ func batchArgs(rows []*intakeRow) []any {
 		category, severity, source, status, description, reporterName, reporterPhone []string
 		lon, lat, inLon, inLat, distance                                             []*float64
 		inputCRS, match                                                              []string
-		grid, village, role, key                                                     []*string
+		grid, village, role, key, town                                               []*string
 		aName, aPhone, aReason, co, createdBy, number, after                         []string
 		level                                                                        []int16
 		reported, received, due, dupSince                                            []time.Time
@@ -387,6 +379,7 @@ func batchArgs(rows []*intakeRow) []any {
 		a.key, a.hash = append(a.key, r.key), append(a.hash, r.hash)
 		a.dupMeters, a.dupSince = append(a.dupMeters, r.dupMeters), append(a.dupSince, r.dupSince)
 		a.number, a.after = append(a.number, inc.Number), append(a.after, r.after)
+		a.town = append(a.town, r.town)
 
 		for k := range r.evs {
 			ev := &r.evs[k]
@@ -425,5 +418,5 @@ func batchArgs(rows []*intakeRow) []any {
 		e.incident, e.actor, e.action, e.from, e.to, e.note, e.role, e.name, e.phone, e.actorRole, e.level,
 		string(geo.ActReceive), "incident.create",
 		m.incident, m.idx, m.channel, m.kind, m.name, m.phone, m.mention, m.title, m.body, m.fields,
-		nt}
+		nt, a.town}
 }

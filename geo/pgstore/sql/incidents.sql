@@ -4,12 +4,9 @@ SELECT number, request_hash FROM incidents WHERE created_by = $1 AND idempotency
 -- name: incident_intake_prepare
 -- Before an incident is written: the incident the caller ($1) created
 -- earlier under its Idempotency-Key ($2), if any; else the id the new one
--- will have and its number (the expression of incidents.number, migration
--- 0003), so that its messages can be written with it in the same statement.
-SELECT k.number, k.request_hash, n.id, 'WG' || lpad(n.id::text, 8, '0')
-FROM (SELECT) one
-LEFT JOIN incidents k ON k.created_by = $1 AND k.idempotency_key = $2
-LEFT JOIN LATERAL (SELECT nextval('incidents_id_seq') AS id WHERE k.id IS NULL) n ON true;
+-- will have and its number, so that its messages can be written with it
+-- in the same statement. The lookup of a batch (migration 0035), for one.
+SELECT number, request_hash, id, new_number FROM incident_intake_keys(ARRAY[$1::text], ARRAY[$2::text]);
 
 -- name: incident_create
 -- Intake in one statement (one transaction, one round trip): the incident
@@ -27,7 +24,8 @@ LEFT JOIN LATERAL (SELECT nextval('incidents_id_seq') AS id WHERE k.id IS NULL) 
 -- its messages ($46-$53; the id of each is made as insertMessages makes
 -- it, and a number other than $55, the one they were written with, fails
 -- the statement), the NOTIFY that wakes the outbox workers ($54, when not
--- NULL) and the audit entry ($44, $45). Another request holding the same
+-- NULL) and the audit entry ($44, $45); its town is $56 (NULL: the
+-- trigger of migration 0018 finds it). Another request holding the same
 -- key first (ON CONFLICT) makes every part write nothing and the
 -- statement return no row. The rows: the incident as incident_rows gives
 -- it (migration 0024), then each event as incident_events and the
@@ -39,13 +37,13 @@ WITH ins AS (
         grid_code, village_code, match, distance_m, generation,
         assignee_role, assignee_name, assignee_phone, assignee_reason, level, co_notified,
         reported_at, received_at, due_at, created_by, idempotency_key, request_hash,
-        first_due_at, max_level, possible_duplicate_of)
+        first_due_at, max_level, town_code, possible_duplicate_of)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8,
         CASE WHEN $9::float8 IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint($9, $10::float8), 4326) END, $11, $12, $13,
         $14, $15, $16, $17, $18,
         $19, $20, $21, $22, $23::int2, $24,
         $25, $26::timestamptz, $27::timestamptz, $28::text, $29, $30,
-        $27, $23,
+        $27, $23, $56,
         (SELECT c.id FROM (
             SELECT d.id, d.received_at, d.location FROM incidents d
             WHERE $31::float8 > 0 AND d.category = $2 AND d.received_at >= $32
@@ -98,7 +96,7 @@ SELECT i.id, i.number, i.category, i.severity, i.source, i.status, i.description
        i.reported_at, i.received_at, i.due_at, i.resolved_at, i.closed_at, i.created_by,
        i.first_due_at, i.escalation_count, i.max_level, i.completed_at, i.on_time, i.outcome_reason,
        '', -- merged_into: a new incident is merged into none
-       coalesce((SELECT d.number FROM incidents d WHERE d.id = i.possible_duplicate_of), ''),
+       coalesce('WG' || lpad(i.possible_duplicate_of::text, 8, '0'), ''), -- its number (migration 0003)
        i.suspended_at, i.suspended_seconds, i.overdue_seconds, i.town_code,
        e.id, e.at, e.actor, e.action, coalesce(e.from_status, ''), e.to_status, e.note, e.assignee_role, e.assignee_name,
        e.assignee_phone, coalesce(e.actor_role, ''), coalesce(e.level, 0),
@@ -112,19 +110,19 @@ ORDER BY e.id;
 -- Idempotency-Keys, NULL for none; no (caller, key) twice): per request
 -- (ord, from 1), the incident made earlier under its key, else a new id
 -- and its number. The caller hands the new ids out in ascending order.
-SELECT x.ord, k.number, k.request_hash, n.id, 'WG' || lpad(n.id::text, 8, '0')
-FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS x (created_by, key, ord)
-LEFT JOIN incidents k ON k.created_by = x.created_by AND k.idempotency_key = x.key
-LEFT JOIN LATERAL (SELECT nextval('incidents_id_seq') AS id WHERE k.id IS NULL) n ON true;
+-- The function (migration 0035) keeps one plan per connection that can
+-- only read the key index, so nothing is planned per batch.
+SELECT ord, number, request_hash, id, new_number FROM incident_intake_keys($1::text[], $2::text[]);
 
 -- name: incident_create_batch
 -- incident_create for a batch of incidents in one statement (one
 -- transaction, one commit): one element per incident in $1-$34, in the
 -- order they are written (ascending ids), each as incident_create's
 -- parameters ($33 the number its messages were written with, $34 its
--- audit entry's after); the events of all of them in $35-$45 ($35 the
--- incident's id, in order within each incident); the messages in
--- $48-$57 ($48 the incident's id, $49 the message's index within the
+-- audit entry's after), and in $59 (its town); the events of all of
+-- them in $35-$45 ($35 the incident's id, in order within each
+-- incident); the messages in $48-$57 ($48 the incident's id, $49 the
+-- message's index within the
 -- incident). The possible-duplicate check sees the incidents written
 -- before this statement and, as one-by-one writes would, the earlier
 -- incidents of the batch (a statement cannot see its own inserts: they
@@ -133,9 +131,13 @@ LEFT JOIN LATERAL (SELECT nextval('incidents_id_seq') AS id WHERE k.id IS NULL) 
 -- word for word; as in incident_create, the spheroid is tried on them in
 -- received_at order, the first near enough ends it; the batch's earlier
 -- incidents pass the same box first, which is cheaper than the spheroid
--- and leaves the answer as it is). An incident whose key another
--- request holds first (ON CONFLICT) writes nothing and returns no row.
--- The rows: as incident_create's, ordered by incident then event.
+-- and leaves the answer as it is). There is no ON CONFLICT: a key that
+-- another request wrote since the lookup fails the statement (after that
+-- request commits), and the caller then writes the batch one incident at
+-- a time, where incident_create handles it; the lookup has answered every
+-- retry that came after the first request's commit. A possible duplicate's
+-- number is the expression of incidents.number (migration 0003), not read
+-- again. The rows: as incident_create's, ordered by incident then event.
 WITH inp AS (
     SELECT x.*,
         CASE WHEN x.lon IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(x.lon, x.lat), 4326) END AS pt
@@ -144,13 +146,13 @@ WITH inp AS (
         $14::text[], $15::text[], $16::text[], $17::float8[], $18::bigint[],
         $19::text[], $20::text[], $21::text[], $22::text[], $23::int2[], $24::text[],
         $25::timestamptz[], $26::timestamptz[], $27::timestamptz[], $28::text[], $29::text[], $30::bytea[],
-        $31::float8[], $32::timestamptz[], $33::text[], $34::text[]) WITH ORDINALITY
+        $31::float8[], $32::timestamptz[], $33::text[], $34::text[], $59::text[]) WITH ORDINALITY
         AS x (id, category, severity, source, status, description, reporter_name, reporter_phone,
             lon, lat, input_crs, input_lon, input_lat,
             grid_code, village_code, match, distance_m, generation,
             assignee_role, assignee_name, assignee_phone, assignee_reason, level, co_notified,
             reported_at, received_at, due_at, created_by, idempotency_key, request_hash,
-            dup_meters, dup_since, number, after, ord)
+            dup_meters, dup_since, number, after, town_code, ord)
 ), ins AS (
     INSERT INTO incidents (
         id, category, severity, source, status, description, reporter_name, reporter_phone,
@@ -158,13 +160,13 @@ WITH inp AS (
         grid_code, village_code, match, distance_m, generation,
         assignee_role, assignee_name, assignee_phone, assignee_reason, level, co_notified,
         reported_at, received_at, due_at, created_by, idempotency_key, request_hash,
-        first_due_at, max_level, possible_duplicate_of)
+        first_due_at, max_level, town_code, possible_duplicate_of)
     SELECT x.id, x.category, x.severity, x.source, x.status, x.description, x.reporter_name, x.reporter_phone,
         x.pt, x.input_crs, x.input_lon, x.input_lat,
         x.grid_code, x.village_code, x.match, x.distance_m, x.generation,
         x.assignee_role, x.assignee_name, x.assignee_phone, x.assignee_reason, x.level, x.co_notified::jsonb,
         x.reported_at, x.received_at, x.due_at, x.created_by, x.idempotency_key, x.request_hash,
-        x.due_at, x.level,
+        x.due_at, x.level, x.town_code,
         CASE WHEN x.dup_meters > 0 AND x.pt IS NOT NULL THEN (
             SELECT c.id FROM (
                 (SELECT b.id, b.received_at FROM (
@@ -188,7 +190,6 @@ WITH inp AS (
             LIMIT 1) END
     FROM inp x
     ORDER BY x.ord
-    ON CONFLICT (created_by, idempotency_key) DO NOTHING
     RETURNING *
 ), dl AS (
     INSERT INTO incident_deadlines (incident_id, seq, level, due_at, set_at, set_by)
@@ -237,8 +238,7 @@ SELECT i.id, i.number, i.category, i.severity, i.source, i.status, i.description
        i.reported_at, i.received_at, i.due_at, i.resolved_at, i.closed_at, i.created_by,
        i.first_due_at, i.escalation_count, i.max_level, i.completed_at, i.on_time, i.outcome_reason,
        '', -- merged_into: a new incident is merged into none
-       coalesce((SELECT d.number FROM incidents d WHERE d.id = i.possible_duplicate_of),
-                (SELECT d.number FROM ins d WHERE d.id = i.possible_duplicate_of), ''),
+       coalesce('WG' || lpad(i.possible_duplicate_of::text, 8, '0'), ''),
        i.suspended_at, i.suspended_seconds, i.overdue_seconds, i.town_code,
        e.id, e.at, e.actor, e.action, coalesce(e.from_status, ''), e.to_status, e.note, e.assignee_role, e.assignee_name,
        e.assignee_phone, coalesce(e.actor_role, ''), coalesce(e.level, 0),
