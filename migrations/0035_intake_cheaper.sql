@@ -10,10 +10,16 @@
 -- when two batches named the same earlier incident, a multixact.
 ALTER TABLE incidents DROP CONSTRAINT incidents_possible_duplicate_of_fkey;
 
+-- An incident's number from its id: the expression of incidents.number
+-- (migration 0003), for statements that know an id before its row is
+-- written or without reading the row. A plain SQL function, inlined.
+CREATE FUNCTION incident_number(id bigint) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT 'WG' || lpad(id::text, 8, '0') $$;
+
 -- Intake's lookup of Idempotency-Keys, one batch at a time: for each
 -- request (ord, from 1), the incident its caller made earlier under its key,
--- else the id the new one will have and its number (the expression of
--- incidents.number, migration 0003). As a plain statement it had to be
+-- else the id the new one will have and its number. As a plain statement it had to be
 -- planned for every batch: a plan kept from a connection's first batches,
 -- made while incidents was small, read the whole table for each key as the
 -- table grew. That planning was 8% of PostgreSQL's CPU at 32 clients. Here
@@ -29,7 +35,7 @@ AS $$
 #variable_conflict use_column
 BEGIN
     RETURN QUERY
-    SELECT x.ord, k.number, k.request_hash, n.id, 'WG' || lpad(n.id::text, 8, '0')
+    SELECT x.ord, k.number, k.request_hash, n.id, incident_number(n.id)
     FROM unnest(callers, keys) WITH ORDINALITY AS x (created_by, key, ord)
     LEFT JOIN LATERAL (
         SELECT i.id, i.number, i.request_hash FROM incidents i

@@ -775,11 +775,13 @@ func TestIntake_duplicatesOfOpenIncidents(t *testing.T) {
 			}
 		}
 		var numbers []string
+		answered := map[string]string{} // the possible duplicate each answer named
 		for i, g := range outs {
 			if g.Err != nil || !g.Fresh {
 				t.Fatalf("round %d, %d: fresh %v, %v", round, i, g.Fresh, g.Err)
 			}
 			numbers = append(numbers, g.Inc.Number)
+			answered[g.Inc.Number] = g.Inc.PossibleDuplicateOf
 		}
 		written += len(numbers)
 		// The last column: the candidates in the statements' box (as
@@ -812,6 +814,11 @@ func TestIntake_duplicatesOfOpenIncidents(t *testing.T) {
 			}
 			if got != want {
 				t.Errorf("round %d, %s: a possible duplicate of %q, brute force says %q", round, number, got, want)
+			}
+			// The answer names it by incident_number, the stored row by
+			// the generated column: the two must agree.
+			if answered[number] != got {
+				t.Errorf("round %d, %s: answered a possible duplicate of %q, stored %q", round, number, answered[number], got)
 			}
 			if got != "" {
 				flagged++

@@ -96,7 +96,7 @@ SELECT i.id, i.number, i.category, i.severity, i.source, i.status, i.description
        i.reported_at, i.received_at, i.due_at, i.resolved_at, i.closed_at, i.created_by,
        i.first_due_at, i.escalation_count, i.max_level, i.completed_at, i.on_time, i.outcome_reason,
        '', -- merged_into: a new incident is merged into none
-       coalesce('WG' || lpad(i.possible_duplicate_of::text, 8, '0'), ''), -- its number (migration 0003)
+       coalesce(incident_number(i.possible_duplicate_of), ''),
        i.suspended_at, i.suspended_seconds, i.overdue_seconds, i.town_code,
        e.id, e.at, e.actor, e.action, coalesce(e.from_status, ''), e.to_status, e.note, e.assignee_role, e.assignee_name,
        e.assignee_phone, coalesce(e.actor_role, ''), coalesce(e.level, 0),
@@ -136,7 +136,7 @@ SELECT ord, number, request_hash, id, new_number FROM incident_intake_keys($1::t
 -- request commits), and the caller then writes the batch one incident at
 -- a time, where incident_create handles it; the lookup has answered every
 -- retry that came after the first request's commit. A possible duplicate's
--- number is the expression of incidents.number (migration 0003), not read
+-- number is incident_number of its id (migration 0035), not read
 -- again. The rows: as incident_create's, ordered by incident then event.
 WITH inp AS (
     SELECT x.*,
@@ -238,7 +238,7 @@ SELECT i.id, i.number, i.category, i.severity, i.source, i.status, i.description
        i.reported_at, i.received_at, i.due_at, i.resolved_at, i.closed_at, i.created_by,
        i.first_due_at, i.escalation_count, i.max_level, i.completed_at, i.on_time, i.outcome_reason,
        '', -- merged_into: a new incident is merged into none
-       coalesce('WG' || lpad(i.possible_duplicate_of::text, 8, '0'), ''),
+       coalesce(incident_number(i.possible_duplicate_of), ''),
        i.suspended_at, i.suspended_seconds, i.overdue_seconds, i.town_code,
        e.id, e.at, e.actor, e.action, coalesce(e.from_status, ''), e.to_status, e.note, e.assignee_role, e.assignee_name,
        e.assignee_phone, coalesce(e.actor_role, ''), coalesce(e.level, 0),
