@@ -1168,10 +1168,8 @@ func closedMeet(a, b orb.Bound) bool {
 // boxesIntersect is a.Intersects(b) (orb's: an empty box meets nothing),
 // without the call, which classify makes for every piece.
 func boxesIntersect(a, b orb.Bound) bool {
-	if a.Min[0] > a.Max[0] || a.Min[1] > a.Max[1] || b.Min[0] > b.Max[0] || b.Min[1] > b.Max[1] {
-		return false
-	}
-	return a.Max[0] >= b.Min[0] && a.Min[0] <= b.Max[0] && a.Max[1] >= b.Min[1] && a.Min[1] <= b.Max[1]
+	empty := a.Min[0] > a.Max[0] || a.Min[1] > a.Max[1] || b.Min[0] > b.Max[0] || b.Min[1] > b.Max[1]
+	return !empty && closedMeet(a, b)
 }
 
 // boxesMeet says whether the box of e meets b (closed boxes).

@@ -155,32 +155,27 @@ func near(p, q orb.Point) bool {
 // commonLine returns a line that e and f both lie on, if they do: that of
 // their supports when these are collinear, else their own when their
 // rounded endpoints happen to be exactly collinear. Else it returns the
-// orientations of f.a and f.b to the line e.a->e.b (for meetOriented). meetEdges runs for every pair of nearby edges, and
-// commonLine, meet and the touching case took the same few orientations
-// up to four times over: of a whole edge (its own support), the
-// supports' orientations are the edge's.
+// orientations of f.a and f.b to the line e.a->e.b, for meetOriented:
+// meetEdges runs for every pair of nearby edges, and took the same few
+// orientations up to four times over (of a whole edge, its own support,
+// the supports' orientations are the edge's).
 func commonLine(e, f seg) (la, lb orb.Point, ok bool, o1, o2 int) {
 	if (f.sa == e.sa || f.sa == e.sb) && (f.sb == e.sa || f.sb == e.sb) {
-		// The same support (a boundary two polygons share): both
-		// orientations of commonLine are 0.
+		// The same support (a boundary two polygons share).
 		return e.sa, e.sb, true, 0, 0
 	}
-	s1 := robust.Orient(e.sa, e.sb, f.sa)
-	s2 := 1 // not computed: s1 decides
+	s1, s2 := robust.Orient(e.sa, e.sb, f.sa), 0
 	if s1 == 0 {
 		if s2 = robust.Orient(e.sa, e.sb, f.sb); s2 == 0 {
 			return e.sa, e.sb, true, 0, 0
 		}
 	}
 	if e.a == e.sa && e.b == e.sb && f.a == f.sa && f.b == f.sb {
-		// commonLine's second test is the first again: it fails.
-		o1 = s1
-		if s1 == 0 {
-			o2 = s2
-		} else {
-			o2 = robust.Orient(e.a, e.b, f.b)
+		// Whole edges: the second test would be the first again.
+		if s1 != 0 {
+			s2 = robust.Orient(e.a, e.b, f.b)
 		}
-		return la, lb, false, o1, o2
+		return la, lb, false, s1, s2
 	}
 	o1, o2 = robust.Orient(e.a, e.b, f.a), robust.Orient(e.a, e.b, f.b)
 	if o1 == 0 && o2 == 0 {

@@ -22,9 +22,8 @@ const (
 // caller splits at the endpoints, which are exact. Degenerate segments
 // (a == b) are not expected.
 func meet(a, b, c, d orb.Point) (m meeting, at orb.Point) {
-	// Cheap box rejection first.
-	if max(a[0], b[0]) < min(c[0], d[0]) || max(c[0], d[0]) < min(a[0], b[0]) ||
-		max(a[1], b[1]) < min(c[1], d[1]) || max(c[1], d[1]) < min(a[1], b[1]) {
+	// Cheap box rejection first, before any orientation.
+	if boxesApart(a, b, c, d) {
 		return apart, at
 	}
 	m, at, _, _ = meetOriented(a, b, c, d, robust.Orient(a, b, c), robust.Orient(a, b, d))
@@ -35,8 +34,7 @@ func meet(a, b, c, d orb.Point) (m meeting, at orb.Point) {
 // the line a->b; it also returns o3 and o4, those of a and b to c->d,
 // when it returns touching (else they may be left 0).
 func meetOriented(a, b, c, d orb.Point, o1, o2 int) (m meeting, at orb.Point, o3, o4 int) {
-	if max(a[0], b[0]) < min(c[0], d[0]) || max(c[0], d[0]) < min(a[0], b[0]) ||
-		max(a[1], b[1]) < min(c[1], d[1]) || max(c[1], d[1]) < min(a[1], b[1]) {
+	if boxesApart(a, b, c, d) {
 		return apart, at, 0, 0
 	}
 	if o1 == 0 && o2 == 0 {
@@ -64,6 +62,13 @@ func meetOriented(a, b, c, d orb.Point, o1, o2 int) (m meeting, at orb.Point, o3
 		return crossing, crossingPoint(a, b, c, d), o3, o4
 	}
 	return touching, at, o3, o4
+}
+
+// boxesApart says whether the boxes of the segments a–b and c–d are
+// disjoint (closed boxes).
+func boxesApart(a, b, c, d orb.Point) bool {
+	return max(a[0], b[0]) < min(c[0], d[0]) || max(c[0], d[0]) < min(a[0], b[0]) ||
+		max(a[1], b[1]) < min(c[1], d[1]) || max(c[1], d[1]) < min(a[1], b[1])
 }
 
 // dot is the parameter of p along the direction a->b, scaled by |b-a|²:
