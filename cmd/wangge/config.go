@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"wangge/api"
+	"wangge/api/busypoll"
 	"wangge/geo"
 	"wangge/geo/layerfile"
 )
@@ -83,6 +84,10 @@ type Config struct {
 	BodyMinRate     int64
 	MaxConns        int
 	MaxConnsPerAddr int
+	// BusyPoll (--busy-poll, WANGGE_BUSY_POLL): how long a connection
+	// that has just been answered is polled for its next request before it
+	// parks (api/busypoll); 0 turns polling off.
+	BusyPoll time.Duration
 	// MaxLayerBytes (--max-layer-bytes, WANGGE_MAX_LAYER_BYTES) bounds a
 	// layer file uploaded to a plan, as sent and as decompressed.
 	MaxLayerBytes int64
@@ -126,6 +131,7 @@ var settings = map[string]struct{ env, want string }{
 	"body-min-rate":      {"WANGGE_BODY_MIN_RATE", "a whole number of bytes a second, at least 1024, e.g. 16384"},
 	"max-conns":          {"WANGGE_MAX_CONNS", "a whole number of connections, 0 (the open-file limit less 64) or 1..the open-file limit less 64"},
 	"max-conns-per-addr": {"WANGGE_MAX_CONNS_PER_ADDR", "a whole number of connections, 0 (no cap) or more, e.g. 256"},
+	"busy-poll":          {"WANGGE_BUSY_POLL", "a duration of 0 (no polling) .. 1ms, e.g. 50µs"},
 	"max-layer-bytes":    {"WANGGE_MAX_LAYER_BYTES", "a whole number of bytes, 1048576 (1 MiB) .. 4294967296 (4 GiB), e.g. 268435456 (256 MiB)"},
 	"trusted-proxies":    {"WANGGE_TRUSTED_PROXIES", "comma-separated IP addresses or CIDRs of reverse proxies, e.g. 10.0.0.0/8,192.168.1.5"},
 
@@ -143,7 +149,7 @@ func DefaultConfig() Config {
 		RemindBefore: 2 * time.Hour, DeliveryAttempts: geo.DefaultDeliveryPolicy().MaxAttempts,
 		DeliveryLease: geo.DefaultDeliveryPolicy().Lease,
 		HeaderTimeout: 5 * time.Second, BodyTimeout: api.DefaultBodyTimeout, BodyMinRate: api.DefaultBodyMinRate,
-		MaxConnsPerAddr: api.DefaultMaxConnsPerAddr, MaxLayerBytes: layerfile.DefaultLimits.MaxBytes,
+		MaxConnsPerAddr: api.DefaultMaxConnsPerAddr, BusyPoll: busypoll.DefaultBudget, MaxLayerBytes: layerfile.DefaultLimits.MaxBytes,
 		DuplicateWithinM: geo.DefaultDuplicateRule.Meters, DuplicateWindow: geo.DefaultDuplicateRule.Within,
 		from: map[string]source{}, envErrs: map[string]error{}}
 	text := func(v string) (string, error) { return v, nil }
@@ -173,6 +179,7 @@ func DefaultConfig() Config {
 	envValue(&c, "body-min-rate", &c.BodyMinRate, func(v string) (int64, error) { return strconv.ParseInt(v, 10, 64) })
 	envValue(&c, "max-conns", &c.MaxConns, strconv.Atoi)
 	envValue(&c, "max-conns-per-addr", &c.MaxConnsPerAddr, strconv.Atoi)
+	envValue(&c, "busy-poll", &c.BusyPoll, time.ParseDuration)
 	envValue(&c, "trusted-proxies", &c.TrustedProxies, text)
 	envValue(&c, "max-layer-bytes", &c.MaxLayerBytes, func(v string) (int64, error) { return strconv.ParseInt(v, 10, 64) })
 	if v, ok := os.LookupEnv("WANGGE_CORS_ORIGINS"); ok {
@@ -323,6 +330,9 @@ func (c *Config) Validate() error {
 	}
 	if c.DeliveryLease < time.Second || c.DeliveryLease > time.Hour {
 		bad("delivery-lease", c.DeliveryLease)
+	}
+	if c.BusyPoll < 0 || c.BusyPoll > busypoll.MaxBudget {
+		bad("busy-poll", c.BusyPoll)
 	}
 	if c.HeaderTimeout < time.Second || c.HeaderTimeout > 10*time.Minute {
 		bad("header-timeout", c.HeaderTimeout)

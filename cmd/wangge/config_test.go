@@ -12,7 +12,7 @@ import (
 // with them unset (t.Setenv to "" counts as unset, WANGGE_CORS_ORIGINS
 // aside, which is set to its default).
 var configEnv = []string{"WANGGE_ADDR", "WANGGE_DATA_DIR", "DATABASE_URL", "WANGGE_TOLERANCE_M", "WANGGE_DEMO",
-	"WANGGE_DUE", "WANGGE_CO_NOTIFY", "WANGGE_ESCALATE_EVERY", "WANGGE_DELIVERY_LEASE", "XDG_DATA_HOME"}
+	"WANGGE_DUE", "WANGGE_CO_NOTIFY", "WANGGE_ESCALATE_EVERY", "WANGGE_DELIVERY_LEASE", "WANGGE_BUSY_POLL", "XDG_DATA_HOME"}
 
 func cleanEnv(t *testing.T) {
 	t.Helper()
@@ -49,6 +49,11 @@ func TestConfig_env(t *testing.T) {
 		{"WANGGE_DELIVERY_LEASE", "500ms", `WANGGE_DELIVERY_LEASE: got "500ms", want a duration of 1s..1h`},
 		{"WANGGE_DELIVERY_LEASE", "2h", `WANGGE_DELIVERY_LEASE: got "2h", want a duration of 1s..1h`},
 		{"WANGGE_DELIVERY_LEASE", "5s", ""},
+		{"WANGGE_BUSY_POLL", "50", `WANGGE_BUSY_POLL: got "50", want a duration of 0 (no polling) .. 1ms, e.g. 50µs`},
+		{"WANGGE_BUSY_POLL", "2ms", `WANGGE_BUSY_POLL: got "2ms", want a duration of 0 (no polling) .. 1ms`},
+		{"WANGGE_BUSY_POLL", "-1us", `WANGGE_BUSY_POLL: got "-1us", want a duration of 0 (no polling) .. 1ms`},
+		{"WANGGE_BUSY_POLL", "0", ""},
+		{"WANGGE_BUSY_POLL", "200us", ""},
 		{"WANGGE_ADDR", "8080", `WANGGE_ADDR: got "8080", want host:port`},
 		{"WANGGE_ADDR", ":99999", `WANGGE_ADDR: got ":99999", want host:port with a port 0..65535`},
 		{"WANGGE_ADDR", "localhost:http-alt-typo", `WANGGE_ADDR: got "localhost:http-alt-typo"`},

@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
+	"wangge/api/busypoll"
 	"wangge/geo/pgstore"
 )
 
@@ -36,4 +37,23 @@ func (c intakeCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(intakeIncidentsDesc, prometheus.CounterValue, float64(st.Incidents))
 	ch <- prometheus.MustNewConstMetric(intakeBesideDesc, prometheus.CounterValue, float64(st.Beside))
 	ch <- prometheus.MustNewConstMetric(intakeBusyDesc, prometheus.CounterValue, st.Busy.Seconds())
+}
+
+// pollCollector reports how the polls of answered connections ended
+// (api/busypoll): mostly "data" means clients that send their next request
+// at once are answered without a wake-up; mostly "expired" means the polls
+// cost CPU for nothing and --busy-poll could be 0.
+type pollCollector struct{ p *busypoll.Poller }
+
+var pollsDesc = prometheus.NewDesc("wangge_http_read_polls_total",
+	"Polls of an answered connection for its next request, by how they ended: data (it came), expired (the budget passed), yielded (another connection's request came).",
+	[]string{"outcome"}, nil)
+
+func (c pollCollector) Describe(ch chan<- *prometheus.Desc) { ch <- pollsDesc }
+
+func (c pollCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.p.Stats()
+	ch <- prometheus.MustNewConstMetric(pollsDesc, prometheus.CounterValue, float64(st.Data), "data")
+	ch <- prometheus.MustNewConstMetric(pollsDesc, prometheus.CounterValue, float64(st.Expired), "expired")
+	ch <- prometheus.MustNewConstMetric(pollsDesc, prometheus.CounterValue, float64(st.Yielded), "yielded")
 }

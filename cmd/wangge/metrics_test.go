@@ -77,4 +77,10 @@ func TestServe_metricsCountIntake(t *testing.T) {
 		t.Errorf("batches %v, beside %v, busy %v s for %v incidents", batches, beside, busy, incidents)
 	}
 	t.Logf("%v incidents in %v batches (%v beside another), %.3f s writing", incidents, batches, beside, busy)
+	// The polls of answered connections (api/busypoll), by how they ended.
+	for _, outcome := range []string{"data", "expired", "yielded"} {
+		if v := value(regexp.QuoteMeta(`wangge_http_read_polls_total{outcome="` + outcome + `"}`)); v < 0 {
+			t.Errorf("polls that ended %s: %v", outcome, v)
+		}
+	}
 }

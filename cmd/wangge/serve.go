@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"wangge/api"
+	"wangge/api/busypoll"
 	"wangge/fixtures"
 	"wangge/fixtures/towngen"
 	"wangge/geo"
@@ -81,6 +82,7 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.Int64Var(&m.Config.BodyMinRate, "body-min-rate", m.Config.BodyMinRate, "slowest average rate, in bytes a second, at which a request body may arrive; slower ones answer 408 (env WANGGE_BODY_MIN_RATE)")
 	fs.IntVar(&m.Config.MaxConns, "max-conns", m.Config.MaxConns, "most connections open at once; 0: the open-file limit less 64 (env WANGGE_MAX_CONNS)")
 	fs.IntVar(&m.Config.MaxConnsPerAddr, "max-conns-per-addr", m.Config.MaxConnsPerAddr, "most connections open at once from one client address (IPv6: one /64); 0: no cap, e.g. behind a reverse proxy (env WANGGE_MAX_CONNS_PER_ADDR)")
+	fs.DurationVar(&m.Config.BusyPoll, "busy-poll", m.Config.BusyPoll, "how long a connection just answered is polled for its next request before it sleeps, while no other has a request in hand; 0: never (env WANGGE_BUSY_POLL)")
 	fs.Int64Var(&m.Config.MaxLayerBytes, "max-layer-bytes", m.Config.MaxLayerBytes, "largest layer file uploaded to a plan, in bytes, as sent and as decompressed (env WANGGE_MAX_LAYER_BYTES)")
 	m.Config.databaseFlags(fs)
 	if err := m.Config.parseFlags(fs, args); err != nil {
@@ -127,13 +129,14 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	poller := busypoll.New(m.Config.BusyPoll)
 	handler := api.New(&m.Registry, db, api.Config{ToleranceM: m.Config.ToleranceM,
 		CORSOrigins: m.Config.corsOrigins(), Tokens: &m.Tokens, Incidents: db, Dispatch: m.Config.dispatch,
 		People: db, Organizations: db, History: db, Plans: db, Reload: func(ctx context.Context) error { return m.reload(ctx, db) },
 		Outbox: db, Channels: db, Ratings: db, SecretKey: key, PublicURL: m.Config.PublicURL, Photos: db,
 		Logins: db, TrustedProxies: m.Config.trustedProxies(), MaxLayerBytes: m.Config.MaxLayerBytes, ServiceItems: db,
 		BaseMaps: db, MapsDir: filepath.Join(m.Config.DataDir, "maps"),
-		Collectors: []prometheus.Collector{intakeCollector{db.DB}}}, m.log)
+		Collectors: []prometheus.Collector{intakeCollector{db.DB}, pollCollector{poller}}}, m.log)
 	m.worker = m.newWorker(db, key, handler)
 	// People's sessions are checked from memory, and so are the revoked
 	// ones; watch reloads them when a replica announces a revocation.
@@ -170,7 +173,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	ln := api.LimitListener(tcp, api.ConnLimits{Total: m.Config.MaxConns, PerAddr: m.Config.MaxConnsPerAddr}, m.log)
+	ln := api.LimitListener(poller.Listen(tcp), api.ConnLimits{Total: m.Config.MaxConns, PerAddr: m.Config.MaxConnsPerAddr}, m.log)
 	m.Addr = ln.Addr().String()
 	snap := m.Registry.Load()
 	m.log.Info("serving", "addr", m.Addr, "town", snap.Whole().Name, "generation", snap.Generation,

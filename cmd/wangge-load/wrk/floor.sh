@@ -8,7 +8,10 @@
 # from the servers but keep both vCPUs from idling, which shows how much of the
 # 1-connection rate is the virtual machine's wake-up from idle. With PGHOST
 # set (the socket folder of the cluster `wangge serve` uses), PostGIS's
-# single-point query (pg_locate.sql, pgbench) runs in the same rounds.
+# single-point query (pg_locate.sql, pgbench) runs in the same rounds. The
+# two floor servers poll answered connections for BUSY_POLL (default 50us,
+# wangge's default; 0: no polling), as `wangge serve --busy-poll` does: start
+# wangge with the same setting.
 #   ./floor.sh http://127.0.0.1:18080 $(pgrep -f 'wangge serve') 3 5s
 set -eu
 url=$1; pid=$2; rounds=${3:-3}; d=${4:-5s}
@@ -16,8 +19,8 @@ cd "$(dirname "$0")"
 spin=""
 bin=$(mktemp -d); trap 'kill $p1 $p2 $spin 2>/dev/null; rm -rf "$bin"' EXIT
 go build -o "$bin/floor" ./floor
-"$bin/floor" -mode nethttp -addr 127.0.0.1:18090 & p1=$!
-"$bin/floor" -mode loop -addr 127.0.0.1:18091 & p2=$!
+"$bin/floor" -mode nethttp -addr 127.0.0.1:18090 -busy-poll "${BUSY_POLL:-50us}" & p1=$!
+"$bin/floor" -mode loop -addr 127.0.0.1:18091 -busy-poll "${BUSY_POLL:-50us}" & p2=$!
 sleep 1
 kill -0 $p1 && kill -0 $p2 # both listening (ports 18090, 18091 free)
 if [ "${SPIN:-0}" = 1 ]; then

@@ -5,6 +5,10 @@
 //	go run ./cmd/wangge-load/wrk/floor -mode nethttp -addr 127.0.0.1:18090
 //	go run ./cmd/wangge-load/wrk/floor -mode loop -addr 127.0.0.1:18091
 //
+// Both poll an answered connection as `wangge serve` does (api/busypoll),
+// for -busy-poll (its default, as wangge's; 0: not at all), so that each
+// is measured beside wangge with the same polling.
+//
 // nethttp is a bare net/http server (no Gin, no middleware, no lookup): the
 // fastest wangge could be while it keeps net/http. loop is a goroutine per
 // connection that reads header lines and writes the answer after each blank
@@ -20,6 +24,8 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+
+	"wangge/api/busypoll"
 )
 
 // answer is wangge's answer for a point of the demo town (654 bytes).
@@ -28,19 +34,21 @@ const answer = `{"point":[112.1,27.25],"crs":"wgs84","match":"inside","distance_
 func main() {
 	mode := flag.String("mode", "nethttp", "nethttp (a bare net/http server) or loop (a goroutine per connection, no HTTP parsing)")
 	addr := flag.String("addr", "127.0.0.1:18090", "listen address")
+	poll := flag.Duration("busy-poll", busypoll.DefaultBudget, "how long an answered connection is polled for its next request (api/busypoll); 0: not at all")
 	flag.Parse()
+	tcp, err := net.Listen("tcp", *addr)
+	if err != nil {
+		log.Fatal(err)
+	}
+	ln := busypoll.New(*poll).Listen(tcp)
 	switch *mode {
 	case "nethttp":
 		body := []byte(answer)
-		log.Fatal(http.ListenAndServe(*addr, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		log.Fatal(http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			w.Header()["Content-Type"] = []string{"application/json"}
 			w.Write(body)
 		})))
 	case "loop":
-		ln, err := net.Listen("tcp", *addr)
-		if err != nil {
-			log.Fatal(err)
-		}
 		response := []byte("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
 			strconv.Itoa(len(answer)) + "\r\n\r\n" + answer)
 		for {
