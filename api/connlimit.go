@@ -180,6 +180,10 @@ type limitedConn struct {
 	once sync.Once
 }
 
+// NetConn returns the connection c wraps (as crypto/tls's Conn does), for
+// api/busypoll's ConnContext to find its own.
+func (c *limitedConn) NetConn() net.Conn { return c.Conn }
+
 func (c *limitedConn) Close() error {
 	err := c.Conn.Close()
 	c.once.Do(func() { c.l.release(c.key) })

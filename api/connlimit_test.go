@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"io"
 	"log/slog"
@@ -8,6 +9,8 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"wangge/api/busypoll"
 )
 
 // TestConnLimits_admit walks the caps through a sequence of connections
@@ -135,5 +138,35 @@ func TestConnLimits_listener(t *testing.T) {
 	take("a connection after one was closed")
 	if total, from := l.Open("127.0.0.1"); total != 4 || from != 3 {
 		t.Errorf("after one closed and one more came: %d in all, %d from 127.0.0.1; want 4 and 3", total, from)
+	}
+}
+
+// TestLimitListener_busypollFindsItsConn: api/busypoll's ConnContext finds
+// its connection inside the limit's wrapper (NetConn), so that `wangge
+// serve`, which wraps the polled listener in the limits, watches lazily.
+func TestLimitListener_busypollFindsItsConn(t *testing.T) {
+	tcp, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := busypoll.New(busypoll.DefaultBudget)
+	if p.Budget() == 0 {
+		t.Fatal("polling is off (GOMAXPROCS 1?): the listener would not wrap its connections")
+	}
+	ln := LimitListener(p.Listen(tcp), ConnLimits{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	defer ln.Close()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	c, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	parent := context.Background()
+	if ctx := p.ConnContext(parent, c); ctx == parent {
+		t.Error("ConnContext did not find the polled connection inside the limited one")
 	}
 }

@@ -1,6 +1,9 @@
-// Package busypoll keeps a server polling a connection for a few tens of
+// Package busypoll spares a server's connections the wake-ups that cost
+// more than a quick request itself: it polls a connection for a few tens of
 // microseconds after it has answered, before the connection's goroutine
-// parks in Go's network poller.
+// parks in Go's network poller, and with ConnContext it watches for a
+// client going away only when a handler runs longer than WatchAfter
+// (watch.go), where net/http watches every request.
 //
 // Why: a client that sends its next request as soon as it has read an
 // answer (a dispatcher's script, a proxy with one busy connection, a load
@@ -25,8 +28,9 @@
 //     away than the budget) it skips the next reads' polls, 1, 2, 4, … up
 //     to MaxSkip of them, until a poll finds data again.
 //   - A poll never outlasts its budget or the connection's read deadline.
-//   - One-byte reads park at once: they are net/http's background read,
-//     which waits while a handler runs.
+//   - One-byte reads never poll: they are net/http's background read,
+//     which waits while a handler runs (or, with ConnContext, which ends at
+//     once and leaves the waiting to the lazy watch).
 //   - With GOMAXPROCS 1 there is no polling: the poll would hold the only P.
 //
 // A poll only watches for bytes (a one-byte MSG_PEEK); the read itself, its
@@ -34,8 +38,10 @@
 package busypoll
 
 import (
+	"context"
 	"net"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -62,12 +68,14 @@ const MaxSkip = 64
 // Poller is one server's polling state: which of its connections have a
 // request in hand, whether one is polling, and what polls came to.
 type Poller struct {
-	budget time.Duration // 0: never poll
+	budget     time.Duration // 0: never poll
+	watchAfter atomic.Int64  // WatchAfter, in nanoseconds; tests change it
 
 	inRequest atomic.Int32 // connections between a request's first bytes and their next read
 	polling   atomic.Bool  // one connection is polling
 
 	polls, data, expired, yielded atomic.Int64
+	watches                       atomic.Int64
 }
 
 // Stats counts polls by how they ended.
@@ -80,6 +88,9 @@ type Stats struct {
 	Expired int64
 	// Yielded: another connection's request arrived first.
 	Yielded int64
+	// Watches of a connection for its client going away, started because a
+	// handler ran longer than WatchAfter (see ConnContext).
+	Watches int64
 }
 
 // New returns a Poller that polls each connection for at most budget; 0
@@ -92,7 +103,9 @@ func newPoller(budget time.Duration, procs int) *Poller {
 	if procs < 2 || !supported || budget < 0 {
 		budget = 0
 	}
-	return &Poller{budget: budget}
+	p := &Poller{budget: budget}
+	p.watchAfter.Store(int64(WatchAfter))
+	return p
 }
 
 // Budget returns how long a connection is polled at most; 0 when polling
@@ -101,11 +114,13 @@ func (p *Poller) Budget() time.Duration { return p.budget }
 
 // Stats returns the counts of polls since New.
 func (p *Poller) Stats() Stats {
-	return Stats{Polls: p.polls.Load(), Data: p.data.Load(), Expired: p.expired.Load(), Yielded: p.yielded.Load()}
+	return Stats{Polls: p.polls.Load(), Data: p.data.Load(), Expired: p.expired.Load(), Yielded: p.yielded.Load(),
+		Watches: p.watches.Load()}
 }
 
-// Listen returns ln, whose TCP connections p polls. Other connections, and
-// every connection when polling is off, are ln's own.
+// Listen returns ln, whose TCP connections p polls (and watches lazily,
+// with ConnContext). Other connections, and every connection when polling
+// is off, are ln's own.
 func (p *Poller) Listen(ln net.Listener) net.Listener {
 	if p.budget == 0 {
 		return ln
@@ -158,13 +173,37 @@ type conn struct {
 	outcome *atomic.Int64 // one of p.data, p.expired, p.yielded
 	peek    [1]byte
 	pollFD  func(fd uintptr)
+
+	// The watch for the client going away while a handler runs, in place of
+	// net/http's background read (watch.go). cancel is set by ConnContext
+	// before the first read, and nil without it.
+	cancel                 context.CancelFunc
+	awaitingBackgroundRead atomic.Bool // a request's bytes were read; net/http's one-byte read has not come
+	mu                     sync.Mutex  // guards the watch's fields below
+	watch                  watchState
+	timer                  *time.Timer
+	watchDone              chan struct{} // closed when the watch's read returned
+	watchEnding            bool          // endWatch set the past deadline
+	watchByte              [1]byte
+	watchGotByte           bool
+	watchErr               error
 }
 
 // Read reads like the TCP connection's, after polling for the first bytes
 // when the rules of the package allow.
 func (c *conn) Read(b []byte) (int, error) {
 	if len(b) < 2 {
+		if c.backgroundRead() {
+			return 0, nil
+		}
 		return c.TCPConn.Read(b)
+	}
+	if n, err, ok := c.endWatch(b); ok {
+		if n > 0 {
+			c.lastWait = 0
+			c.holdRequest()
+		}
+		return n, err
 	}
 	c.releaseRequest()
 	start := time.Now()
@@ -211,8 +250,10 @@ func (c *conn) pollOnce(start time.Time) {
 	}
 }
 
-// holdRequest counts c among the connections with a request in hand.
+// holdRequest counts c among the connections with a request in hand, and
+// expects net/http's background read.
 func (c *conn) holdRequest() {
+	c.awaitingBackgroundRead.Store(true)
 	if c.inRequest.CompareAndSwap(false, true) {
 		c.p.inRequest.Add(1)
 		// Close ran between the read and the count: take it back, once.
@@ -232,7 +273,11 @@ func (c *conn) releaseRequest() {
 func (c *conn) Close() error {
 	c.closed.Store(true)
 	c.releaseRequest()
-	return c.TCPConn.Close()
+	err := c.TCPConn.Close()
+	if c.cancel != nil {
+		c.cancel()
+	}
+	return err
 }
 
 func (c *conn) SetDeadline(t time.Time) error {

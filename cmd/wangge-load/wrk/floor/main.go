@@ -6,8 +6,9 @@
 //	go run ./cmd/wangge-load/wrk/floor -mode loop -addr 127.0.0.1:18091
 //
 // Both poll an answered connection as `wangge serve` does (api/busypoll),
-// for -busy-poll (its default, as wangge's; 0: not at all), so that each
-// is measured beside wangge with the same polling.
+// for -busy-poll (its default, as wangge's; 0: not at all), and nethttp
+// watches for clients going away as wangge does (busypoll's ConnContext),
+// so that each is measured beside wangge with the same connection reading.
 //
 // nethttp is a bare net/http server (no Gin, no middleware, no lookup): the
 // fastest wangge could be while it keeps net/http. loop is a goroutine per
@@ -40,14 +41,16 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	ln := busypoll.New(*poll).Listen(tcp)
+	poller := busypoll.New(*poll)
+	ln := poller.Listen(tcp)
 	switch *mode {
 	case "nethttp":
 		body := []byte(answer)
-		log.Fatal(http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		srv := &http.Server{ConnContext: poller.ConnContext, Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			w.Header()["Content-Type"] = []string{"application/json"}
 			w.Write(body)
-		})))
+		})}
+		log.Fatal(srv.Serve(ln))
 	case "loop":
 		response := []byte("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
 			strconv.Itoa(len(answer)) + "\r\n\r\n" + answer)
