@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"wangge/api"
+	"wangge/api/busypoll"
 	"wangge/fixtures"
 	"wangge/geo"
 	"wangge/geo/pgstore"
@@ -27,7 +28,8 @@ type env struct {
 	registry geo.Registry
 	snap     *geo.Snapshot
 	srv      *http.Server
-	addr     string // host:port of the API
+	addr     string        // host:port of the API
+	busyPoll time.Duration // api/busypoll's budget, as `wangge serve --busy-poll`
 	logf     func(format string, args ...any)
 }
 
@@ -38,8 +40,8 @@ const setupTimeout = 3 * time.Minute
 // caller's deferred close stops what was started. Set-up does not stop
 // half-way on Ctrl-C (a half-started server could be left running);
 // ctx is checked once it is done.
-func setUp(ctx context.Context, data string, logf func(string, ...any)) (*env, error) {
-	e := &env{logf: logf}
+func setUp(ctx context.Context, data string, busyPoll time.Duration, logf func(string, ...any)) (*env, error) {
+	e := &env{logf: logf, busyPoll: busyPoll}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), setupTimeout)
 	defer cancel()
 	if err := e.startDatabase(sctx); err != nil {
@@ -134,18 +136,25 @@ func (e *env) loadDemo(ctx context.Context, data string) error {
 // serve starts the API on 127.0.0.1 on a free port.
 func (e *env) serve() error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	return e.startHTTP(api.New(&e.registry, e.db, api.Config{}, log))
+}
+
+// startHTTP serves h on 127.0.0.1 on a free port, reading connections as
+// `wangge serve` does (api/busypoll, for e.busyPoll).
+func (e *env) startHTTP(h http.Handler) error {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
 	}
 	e.addr = ln.Addr().String()
-	e.srv = &http.Server{Handler: api.New(&e.registry, e.db, api.Config{}, log), ReadHeaderTimeout: 10 * time.Second}
+	poller := busypoll.New(e.busyPoll)
+	e.srv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ConnContext: poller.ConnContext}
 	go func() {
-		if err := e.srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		if err := e.srv.Serve(poller.Listen(ln)); !errors.Is(err, http.ErrServerClosed) {
 			e.logf("HTTP server: %v", err)
 		}
 	}()
-	e.logf("API listening on %s", e.addr)
+	e.logf("API listening on %s (busy polling %v)", e.addr, poller.Budget())
 	return nil
 }
 

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"strconv"
@@ -58,7 +57,7 @@ func runIntake(ctx context.Context, o options, stdout io.Writer, logf func(strin
 	if o.intakeBatchMax > 0 {
 		pgstore.IntakeBatchMax = o.intakeBatchMax
 	}
-	e := &env{logf: logf}
+	e := &env{logf: logf, busyPoll: o.busyPoll}
 	defer e.close()
 	ie, err := setUpIntake(ctx, e, o.intakeChannel)
 	if err != nil {
@@ -229,17 +228,9 @@ func setUpIntake(ctx context.Context, e *env, channel bool) (*intakeEnv, error) 
 	if err := handler.ReloadLimits(sctx); err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
+	if err := e.startHTTP(handler); err != nil {
 		return nil, err
 	}
-	e.addr = ln.Addr().String()
-	e.srv = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		if err := e.srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-			e.logf("HTTP server: %v", err)
-		}
-	}()
 
 	// Bodies at random points inside grids, of four categories.
 	var bound orb.Bound
@@ -264,7 +255,6 @@ func setUpIntake(ctx context.Context, e *env, channel bool) (*intakeEnv, error) 
 	if len(ie.bodies) == 0 {
 		return nil, errors.New("no random point fell inside a grid")
 	}
-	e.logf("API listening on %s", e.addr)
 	return ie, sctx.Err()
 }
 

@@ -44,6 +44,8 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"wangge/api/busypoll"
 )
 
 // options are the command-line flags.
@@ -70,6 +72,9 @@ type options struct {
 	intakeBatches  int
 	intakeBatchMax int
 	intakePreload  int
+	// busyPoll: the served API's busy polling (api/busypoll), as `wangge
+	// serve --busy-poll`.
+	busyPoll time.Duration
 }
 
 func main() {
@@ -109,6 +114,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.intakeChannel, "intake-channel", false, "-intake: with an enabled SMS channel (messages written to the outbox, nobody delivering)")
 	fs.IntVar(&o.intakeBatches, "intake-batches", 0, "-intake: how many intake batches may be in flight at once (0: pgstore.IntakeBatches)")
 	fs.IntVar(&o.intakeBatchMax, "intake-batch-max", 0, "-intake: how many incidents one batch writes at most (0: pgstore.IntakeBatchMax; 1: one by one)")
+	fs.DurationVar(&o.busyPoll, "busy-poll", busypoll.DefaultBudget, "how long the served API polls an answered connection for its next request, as wangge serve --busy-poll (0: not at all)")
 	fs.IntVar(&o.intakePreload, "intake-preload", 0, "-intake: before measuring, write this many incidents (left open) through the API, then VACUUM ANALYZE, so that the measurements run on a table that has grown")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -151,7 +157,7 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	if o.intake {
 		return runIntake(ctx, o, stdout, logf)
 	}
-	e, err := setUp(ctx, o.data, logf)
+	e, err := setUp(ctx, o.data, o.busyPoll, logf)
 	defer e.close()
 	if err != nil {
 		return err
