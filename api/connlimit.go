@@ -181,7 +181,7 @@ type limitedConn struct {
 }
 
 // NetConn returns the connection c wraps (as crypto/tls's Conn does), for
-// api/busypoll's ConnContext to find its own.
+// api/busypoll's connection hooks to find their own.
 func (c *limitedConn) NetConn() net.Conn { return c.Conn }
 
 func (c *limitedConn) Close() error {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"testing"
 	"time"
@@ -141,9 +142,10 @@ func TestConnLimits_listener(t *testing.T) {
 	}
 }
 
-// TestLimitListener_busypollFindsItsConn: api/busypoll's ConnContext finds
-// its connection inside the limit's wrapper (NetConn), so that `wangge
-// serve`, which wraps the polled listener in the limits, watches lazily.
+// TestLimitListener_busypollFindsItsConn: the hooks api/busypoll's
+// Configure sets find their connection inside the limit's wrapper
+// (NetConn), so that `wangge serve`, which wraps the polled listener in the
+// limits, watches lazily.
 func TestLimitListener_busypollFindsItsConn(t *testing.T) {
 	tcp, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -165,8 +167,10 @@ func TestLimitListener_busypollFindsItsConn(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
+	var srv http.Server
+	p.Configure(&srv)
 	parent := context.Background()
-	if ctx := p.ConnContext(parent, c); ctx == parent {
+	if ctx := srv.ConnContext(parent, c); ctx == parent {
 		t.Error("ConnContext did not find the polled connection inside the limited one")
 	}
 }

@@ -1,9 +1,9 @@
 // Package busypoll spares a server's connections the wake-ups that cost
 // more than a quick request itself: it polls a connection for a few tens of
 // microseconds after it has answered, before the connection's goroutine
-// parks in Go's network poller, and with ConnContext it watches for a
-// client going away only when a handler runs longer than WatchAfter
-// (watch.go), where net/http watches every request.
+// parks in Go's network poller, and on a server set up by Configure it
+// watches for a client going away only when a handler runs longer than
+// WatchAfter (watch.go), where net/http watches every request.
 //
 // Why: a client that sends its next request as soon as it has read an
 // answer (a dispatcher's script, a proxy with one busy connection, a load
@@ -29,7 +29,7 @@
 //     to MaxSkip of them, until a poll finds data again.
 //   - A poll never outlasts its budget or the connection's read deadline.
 //   - One-byte reads never poll: they are net/http's background read,
-//     which waits while a handler runs (or, with ConnContext, which ends at
+//     which waits while a handler runs (or, after Configure, which ends at
 //     once and leaves the waiting to the lazy watch).
 //   - With GOMAXPROCS 1 there is no polling: the poll would hold the only P.
 //
@@ -89,8 +89,11 @@ type Stats struct {
 	// Yielded: another connection's request arrived first.
 	Yielded int64
 	// Watches of a connection for its client going away, started because a
-	// handler ran longer than WatchAfter (see ConnContext).
+	// handler ran longer than WatchAfter (see Configure).
 	Watches int64
+	// InRequest: connections with a request in hand now. While any is, no
+	// connection polls.
+	InRequest int64
 }
 
 // New returns a Poller that polls each connection for at most budget; 0
@@ -115,11 +118,11 @@ func (p *Poller) Budget() time.Duration { return p.budget }
 // Stats returns the counts of polls since New.
 func (p *Poller) Stats() Stats {
 	return Stats{Polls: p.polls.Load(), Data: p.data.Load(), Expired: p.expired.Load(), Yielded: p.yielded.Load(),
-		Watches: p.watches.Load()}
+		Watches: p.watches.Load(), InRequest: int64(p.inRequest.Load())}
 }
 
 // Listen returns ln, whose TCP connections p polls (and watches lazily,
-// with ConnContext). Other connections, and every connection when polling
+// after Configure). Other connections, and every connection when polling
 // is off, are ln's own.
 func (p *Poller) Listen(ln net.Listener) net.Listener {
 	if p.budget == 0 {
@@ -175,35 +178,42 @@ type conn struct {
 	pollFD  func(fd uintptr)
 
 	// The watch for the client going away while a handler runs, in place of
-	// net/http's background read (watch.go). cancel is set by ConnContext
-	// before the first read, and nil without it.
-	cancel                 context.CancelFunc
-	awaitingBackgroundRead atomic.Bool // a request's bytes were read; net/http's one-byte read has not come
-	mu                     sync.Mutex  // guards the watch's fields below
-	watch                  watchState
-	timer                  *time.Timer
-	watchDone              chan struct{} // closed when the watch's read returned
-	watchEnding            bool          // endWatch set the past deadline
-	watchByte              [1]byte
-	watchGotByte           bool
-	watchErr               error
+	// net/http's background read (watch.go). cancel is set by Configure's
+	// ConnContext before the first read, and nil without it.
+	cancel      context.CancelFunc
+	standInNext atomic.Bool // the next one-byte read is net/http's background read: stand in for it
+	hijacked    atomic.Bool // the handler took the connection (StateHijacked)
+	stashed     atomic.Bool // stash holds what an ended watch read, for the next read
+	mu          sync.Mutex  // guards the watch's fields below, and the socket's read deadline
+	watch       watchState
+	timer       *time.Timer
+	watchDone   chan struct{} // closed when the watch's read returned
+	watchEnding bool          // endWatch set the past deadline
+	watchByte   [1]byte
+	watchGot    bool  // the watch read watchByte
+	watchErr    error // the watch's read failed (the client went away)
+	stash       stash
 }
 
 // Read reads like the TCP connection's, after polling for the first bytes
-// when the rules of the package allow.
+// when the rules of the package allow. What an ended watch read comes first.
 func (c *conn) Read(b []byte) (int, error) {
-	if len(b) < 2 {
-		if c.backgroundRead() {
+	if len(b) == 0 {
+		return c.TCPConn.Read(b)
+	}
+	if c.stashed.Load() {
+		if n, err, ok := c.takeStash(b); ok {
+			return n, err
+		}
+	}
+	if len(b) == 1 {
+		if c.standIn() {
 			return 0, nil
 		}
 		return c.TCPConn.Read(b)
 	}
-	if n, err, ok := c.endWatch(b); ok {
-		if n > 0 {
-			c.lastWait = 0
-			c.holdRequest()
-		}
-		return n, err
+	if c.hijacked.Load() {
+		return c.TCPConn.Read(b)
 	}
 	c.releaseRequest()
 	start := time.Now()
@@ -227,7 +237,10 @@ func (c *conn) Read(b []byte) (int, error) {
 // connection has a request in hand or is polling.
 func (c *conn) pollOnce(start time.Time) {
 	p := c.p
-	if p.inRequest.Load() > 0 || !p.polling.CompareAndSwap(false, true) {
+	// GOMAXPROCS is read here, not only in New: the runtime may lower it
+	// when the container's CPU limit changes, and with one P the poll would
+	// hold it.
+	if p.inRequest.Load() > 0 || runtime.GOMAXPROCS(0) < 2 || !p.polling.CompareAndSwap(false, true) {
 		return
 	}
 	defer p.polling.Store(false)
@@ -250,10 +263,8 @@ func (c *conn) pollOnce(start time.Time) {
 	}
 }
 
-// holdRequest counts c among the connections with a request in hand, and
-// expects net/http's background read.
+// holdRequest counts c among the connections with a request in hand.
 func (c *conn) holdRequest() {
-	c.awaitingBackgroundRead.Store(true)
 	if c.inRequest.CompareAndSwap(false, true) {
 		c.p.inRequest.Add(1)
 		// Close ran between the read and the count: take it back, once.
@@ -273,6 +284,7 @@ func (c *conn) releaseRequest() {
 func (c *conn) Close() error {
 	c.closed.Store(true)
 	c.releaseRequest()
+	c.disarmWatch() // a watch that is reading ends with the close
 	err := c.TCPConn.Close()
 	if c.cancel != nil {
 		c.cancel()
@@ -281,19 +293,24 @@ func (c *conn) Close() error {
 }
 
 func (c *conn) SetDeadline(t time.Time) error {
-	c.setReadDeadline(t)
-	return c.TCPConn.SetDeadline(t)
+	if err := c.TCPConn.SetWriteDeadline(t); err != nil {
+		return err
+	}
+	return c.SetReadDeadline(t)
 }
 
+// SetReadDeadline records t, for the polls and for endWatch, which sets it
+// on the socket itself once a watch's read it is ending is over.
 func (c *conn) SetReadDeadline(t time.Time) error {
-	c.setReadDeadline(t)
-	return c.TCPConn.SetReadDeadline(t)
-}
-
-func (c *conn) setReadDeadline(t time.Time) {
 	var d int64
 	if !t.IsZero() {
 		d = max(t.UnixNano(), 1)
 	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.deadline.Store(d)
+	if c.watchEnding {
+		return nil
+	}
+	return c.TCPConn.SetReadDeadline(t)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/http"
 	"os"
 	"time"
 )
@@ -15,11 +16,11 @@ import (
 // byte while the handler runs, so that a client's close cancels the
 // request's context, and it stops that read (a past deadline, a wake-up,
 // a wait) before reading the next request. For a request answered in tens
-// of microseconds that costs more wake-ups than the request itself. With
-// ConnContext set, a connection ends that read at once and starts its own
-// only when the handler is still running WatchAfter later: a handler
-// whose client went away is cancelled at most WatchAfter late, and a
-// quick one is never watched.
+// of microseconds that costs more wake-ups than the request itself. A
+// server set up by Configure ends that read at once and watches with its
+// own read only when the handler is still running WatchAfter later: a
+// handler whose client went away is cancelled at most WatchAfter late, and
+// a quick one is never watched.
 const WatchAfter = 5 * time.Millisecond
 
 // watchState is where a connection's watch is.
@@ -34,17 +35,78 @@ const (
 // aLongTimeAgo is a deadline that ends a read at once (net/http's own).
 var aLongTimeAgo = time.Unix(1, 0)
 
-// ConnContext is for http.Server.ConnContext. It gives each connection of
-// p a context that the connection's watch cancels when its client goes
-// away while a handler runs, and lets the connection watch lazily (see
-// WatchAfter). Without it, net/http watches every request itself.
-func (p *Poller) ConnContext(ctx context.Context, nc net.Conn) context.Context {
+// stash is what an ended watch read, which the connection's next read
+// returns first: the first byte of a request sent while a handler ran (a
+// pipelining client), or the error that said the client went away.
+type stash struct {
+	b   byte
+	has bool
+	err error
+}
+
+// Configure sets srv's ConnContext and ConnState hooks (calling any it had)
+// so that the connections of p's listener watch for clients going away
+// lazily (WatchAfter). Without it, net/http watches every request itself.
+//
+// What changes for handlers: a request whose client goes away within its
+// first WatchAfter is cancelled then, not at once, and CloseNotify channels
+// are never closed (the project uses the request's context).
+func (p *Poller) Configure(srv *http.Server) {
+	if p.budget == 0 {
+		return // Listen wraps no connection
+	}
+	prevContext, prevState := srv.ConnContext, srv.ConnState
+	srv.ConnContext = func(ctx context.Context, nc net.Conn) context.Context {
+		if prevContext != nil {
+			ctx = prevContext(ctx, nc)
+		}
+		return p.connContext(ctx, nc)
+	}
+	srv.ConnState = func(nc net.Conn, state http.ConnState) {
+		p.connState(nc, state)
+		if prevState != nil {
+			prevState(nc, state)
+		}
+	}
+}
+
+// connContext gives each connection of p a context its watch cancels
+// when the client goes away. net/http calls it before the connection's
+// first read and before StateNew.
+func (p *Poller) connContext(ctx context.Context, nc net.Conn) context.Context {
 	c := unwrap(nc)
 	if c == nil || c.p != p {
 		return ctx
 	}
 	ctx, c.cancel = context.WithCancel(ctx)
 	return ctx
+}
+
+// connState follows a connection through net/http's states, on the
+// goroutine serving it: before each request (StateNew, then StateIdle
+// after the previous one, whether the next comes from the socket or from
+// net/http's buffer) the next one-byte read is net/http's background read,
+// and a watch left from the request before ends; a hijacked connection is
+// the handler's, read as it is.
+func (p *Poller) connState(nc net.Conn, state http.ConnState) {
+	c := unwrap(nc)
+	if c == nil || c.p != p || c.cancel == nil {
+		return
+	}
+	switch state {
+	case http.StateNew:
+		c.standInNext.Store(true)
+	case http.StateIdle:
+		c.endWatch()
+		c.standInNext.Store(true)
+	case http.StateHijacked:
+		c.standInNext.Store(false)
+		c.hijacked.Store(true)
+		c.releaseRequest()
+		c.endWatch()
+	case http.StateClosed:
+		c.disarmWatch()
+	}
 }
 
 // unwrap finds the connection of this package in nc, looking through
@@ -62,28 +124,36 @@ func unwrap(nc net.Conn) *conn {
 	}
 }
 
-// backgroundRead stands in for net/http's one-byte read while a handler
-// runs: it arms the watch and reports that the read is over, with nothing
-// read. It returns false, and the read is the socket's, for any other
-// one-byte read: one that is not the first of its request, or on a
-// connection without ConnContext.
-func (c *conn) backgroundRead() bool {
-	if c.cancel == nil || !c.awaitingBackgroundRead.CompareAndSwap(true, false) {
+// standIn stands in for net/http's background read of the request being
+// served: it arms the watch and says the read is over, with nothing read.
+// It returns false, and the read is the socket's, for any other one-byte
+// read.
+func (c *conn) standIn() bool {
+	if !c.standInNext.CompareAndSwap(true, false) {
 		return false
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.watch != watchIdle {
+		return true // cannot happen (StateIdle ends every watch); one watch is enough
+	}
+	if d := c.deadline.Load(); d != 0 && d <= time.Now().UnixNano() {
+		// net/http's background read came late, after the handler, while
+		// net/http ends it with a past deadline: nothing to watch.
+		return true
+	}
 	c.watch = watchArmed
+	after := time.Duration(c.p.watchAfter.Load())
 	if c.timer == nil {
-		c.timer = time.AfterFunc(time.Duration(c.p.watchAfter.Load()), c.startWatch)
+		c.timer = time.AfterFunc(after, c.startWatch)
 	} else {
-		c.timer.Reset(time.Duration(c.p.watchAfter.Load()))
+		c.timer.Reset(after)
 	}
 	return true
 }
 
 // startWatch runs when a handler has run WatchAfter: it starts the read
-// that watches for the client going away, unless the handler is done.
+// that watches for the client going away, unless the watch ended.
 func (c *conn) startWatch() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -96,19 +166,20 @@ func (c *conn) startWatch() {
 	go c.watchRead(c.watchDone)
 }
 
-// watchRead reads one byte: the first of a pipelined request, kept for the
-// next read, or the client's close (or a reset), which cancels the
-// connection's context and is the next read's answer. A read ended by
-// endWatch's deadline leaves nothing.
+// watchRead reads one byte: the first of a pipelined request, or the
+// client's close (or a reset), which cancels the connection's context. A
+// read ended by a deadline leaves nothing.
 func (c *conn) watchRead(done chan struct{}) {
 	defer close(done)
 	n, err := c.TCPConn.Read(c.watchByte[:])
 	c.mu.Lock()
 	switch {
 	case n == 1:
-		c.watchGotByte = true
-	case c.watchEnding && errors.Is(err, os.ErrDeadlineExceeded):
-	default:
+		c.watchGot = true
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		// endWatch's deadline, or net/http's while it ends its own
+		// background read, or a handler's: none says the client went away.
+	case err != nil:
 		c.watchErr = err
 	}
 	gone := c.watchErr != nil
@@ -118,21 +189,21 @@ func (c *conn) watchRead(done chan struct{}) {
 	}
 }
 
-// endWatch ends the watch before a read of the next request (or of a
-// request's body): it stops the timer, or ends the watch's read and waits
-// for it. It returns what that read got, for the read to return first: a
-// byte (n 1) or an error; ok is false when there is nothing.
-func (c *conn) endWatch(b []byte) (n int, err error, ok bool) {
+// endWatch ends the watch, on the goroutine serving the connection once a
+// handler is done: it stops the timer, or ends the watch's read, waits for
+// it, and sets the socket's read deadline back to the one set last. What
+// the read got is stashed for the next read.
+func (c *conn) endWatch() {
 	c.mu.Lock()
 	switch c.watch {
 	case watchIdle:
 		c.mu.Unlock()
-		return 0, nil, false
+		return
 	case watchArmed:
 		c.timer.Stop() // if it fired already, startWatch finds the watch idle
 		c.watch = watchIdle
 		c.mu.Unlock()
-		return 0, nil, false
+		return
 	}
 	c.watchEnding = true
 	c.TCPConn.SetReadDeadline(aLongTimeAgo)
@@ -142,18 +213,48 @@ func (c *conn) endWatch(b []byte) (n int, err error, ok bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.watch, c.watchEnding = watchIdle, false
-	var restore time.Time // the deadline the connection's user set last
+	var restore time.Time
 	if d := c.deadline.Load(); d != 0 {
 		restore = time.Unix(0, d)
 	}
 	c.TCPConn.SetReadDeadline(restore)
+	if c.watchGot || c.watchErr != nil {
+		c.stash = stash{b: c.watchByte[0], has: c.watchGot, err: c.watchErr}
+		c.watchGot, c.watchErr = false, nil
+		c.stashed.Store(true)
+	}
+}
+
+// disarmWatch stops an armed timer (the connection closes); a watch that
+// is reading ends with the close.
+func (c *conn) disarmWatch() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.watch == watchArmed {
+		c.timer.Stop()
+		c.watch = watchIdle
+	}
+}
+
+// takeStash returns what an ended watch read, once: its byte (a request's
+// first, so c holds a request again) or its error.
+func (c *conn) takeStash(b []byte) (n int, err error, ok bool) {
+	c.mu.Lock()
+	st := c.stash
+	c.stash = stash{}
+	c.stashed.Store(false)
+	c.mu.Unlock()
 	switch {
-	case c.watchGotByte:
-		c.watchGotByte = false
-		b[0] = c.watchByte[0]
+	case st.has:
+		b[0] = st.b
+		if !c.hijacked.Load() {
+			c.lastWait = 0
+			c.holdRequest()
+		}
 		return 1, nil, true
-	case c.watchErr != nil:
-		return 0, c.watchErr, true // the client is gone: every read says so
+	case st.err != nil:
+		c.releaseRequest()
+		return 0, st.err, true
 	}
 	return 0, nil, false
 }

@@ -13,17 +13,17 @@ import (
 	"time"
 )
 
-// serveHTTP serves h over p's listener, with p.ConnContext unless
-// noConnContext, and returns its address.
-func serveHTTP(t *testing.T, p *Poller, h http.Handler, noConnContext bool) string {
+// serveHTTP serves h over p's listener, configured by p.Configure unless
+// stock (net/http's own background reads), and returns its address.
+func serveHTTP(t *testing.T, p *Poller, h http.Handler, stock bool) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: time.Minute}
-	if !noConnContext {
-		srv.ConnContext = p.ConnContext
+	if !stock {
+		p.Configure(srv)
 	}
 	go srv.Serve(p.Listen(ln))
 	t.Cleanup(func() { srv.Close() })
@@ -48,22 +48,22 @@ func waitForCancel(started chan<- struct{}, ended chan<- bool) http.Handler {
 // TestWatch_clientGoneCancelsHandler: a client that goes away while a
 // handler runs cancels the handler's context, after a GET and after a POST
 // whose body the handler read, with the lazy watch as with net/http's own
-// (no ConnContext).
+// (stock).
 func TestWatch_clientGoneCancelsHandler(t *testing.T) {
 	for _, tt := range []struct {
-		name          string
-		request       string
-		noConnContext bool
-		watches       int64
+		name    string
+		request string
+		stock   bool
+		watches int64
 	}{
 		{"GET", "GET / HTTP/1.1\r\nHost: x\r\n\r\n", false, 1},
 		{"POST", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello", false, 1},
-		{"GET without ConnContext", "GET / HTTP/1.1\r\nHost: x\r\n\r\n", true, 0},
+		{"GET, stock", "GET / HTTP/1.1\r\nHost: x\r\n\r\n", true, 0},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			p := newPoller(DefaultBudget, 2)
 			started, ended := make(chan struct{}, 1), make(chan bool, 1)
-			addr := serveHTTP(t, p, waitForCancel(started, ended), tt.noConnContext)
+			addr := serveHTTP(t, p, waitForCancel(started, ended), tt.stock)
 			c, err := net.Dial("tcp", addr)
 			if err != nil {
 				t.Fatal(err)
@@ -216,5 +216,220 @@ func TestWatch_manyClients(t *testing.T) {
 	wg.Wait()
 	if st := p.Stats(); st.Watches == 0 {
 		t.Errorf("no slow handler was watched: %+v", st)
+	}
+}
+
+// pipelineAnswers reads one answer per want from br, each the handler's
+// "METHOD /path" (and whatever it adds), in order.
+func pipelineAnswers(t *testing.T, br *bufio.Reader, want ...string) {
+	t.Helper()
+	for _, w := range want {
+		r, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("want %q: %v", w, err)
+		}
+		body, _ := io.ReadAll(r.Body)
+		if r.StatusCode != 200 || string(body) != w {
+			t.Fatalf("answer %d %q, want %q", r.StatusCode, body, w)
+		}
+	}
+}
+
+// TestWatch_pipelinedFromTheBuffer: requests written at once, so that
+// net/http reads the later ones from its buffer, not the socket: a watch
+// armed for one request ends before the next (StateIdle), whichever way
+// that one is read. /slow runs past WatchAfter, so a watch left running
+// would read beside net/http's own one-byte read, reorder the next
+// request's bytes, and cancel a live client's context; each answer says
+// the method and path the server saw and whether its context was
+// cancelled, and the connection stays open. Stock net/http alike.
+func TestWatch_pipelinedFromTheBuffer(t *testing.T) {
+	for _, stock := range []bool{false, true} {
+		t.Run(fmt.Sprintf("stock=%v", stock), func(t *testing.T) {
+			p := newPoller(DefaultBudget, 2)
+			addr := serveHTTP(t, p, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				switch r.URL.Path {
+				case "/slow":
+					time.Sleep(3 * WatchAfter)
+				case "/late":
+					time.Sleep(2 * WatchAfter)
+					io.ReadAll(r.Body)
+					time.Sleep(4 * WatchAfter) // the next request arrives meanwhile
+				}
+				fmt.Fprintf(w, "%s %s ctx=%v", r.Method, r.URL.Path, r.Context().Err())
+			}), stock)
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.SetReadDeadline(time.Now().Add(20 * time.Second))
+			br := bufio.NewReader(c)
+			c.Write([]byte("GET /quick HTTP/1.1\r\nHost: x\r\n\r\nGET /slow HTTP/1.1\r\nHost: x\r\n\r\nGET /check HTTP/1.1\r\nHost: x\r\n\r\n"))
+			pipelineAnswers(t, br, "GET /quick ctx=<nil>", "GET /slow ctx=<nil>", "GET /check ctx=<nil>")
+			c.Write([]byte("GET /quick HTTP/1.1\r\nHost: x\r\n\r\nPOST /late HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"))
+			time.Sleep(3*WatchAfter + WatchAfter/2)
+			c.Write([]byte("GET /third HTTP/1.1\r\nHost: x\r\n\r\n"))
+			pipelineAnswers(t, br, "GET /quick ctx=<nil>", "POST /late ctx=<nil>", "GET /third ctx=<nil>")
+		})
+	}
+}
+
+// TestWatch_closedConnectionNotWatched: a "Connection: close" request
+// answered at once is not watched after its connection closed.
+func TestWatch_closedConnectionNotWatched(t *testing.T) {
+	p := newPoller(DefaultBudget, 2)
+	addr := serveHTTP(t, p, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "ok")
+	}), false)
+	for range 5 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
+		io.ReadAll(c)
+		c.Close()
+	}
+	time.Sleep(4 * WatchAfter)
+	if st := p.Stats(); st.Watches != 0 {
+		t.Errorf("%d watches of closed connections", st.Watches)
+	}
+}
+
+// TestWatch_idleTimeoutAfterWatch: after a watched request the idle
+// timeout still closes the connection (endWatch sets the deadline net/http
+// set last back on the socket, not none).
+func TestWatch_idleTimeoutAfterWatch(t *testing.T) {
+	p := newPoller(DefaultBudget, 2)
+	p.watchAfter.Store(int64(time.Millisecond))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(10 * time.Millisecond)
+	}), IdleTimeout: 100 * time.Millisecond}
+	p.Configure(srv)
+	go srv.Serve(p.Listen(ln))
+	defer srv.Close()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
+	br := bufio.NewReader(c)
+	if _, err := http.ReadResponse(br, nil); err != nil {
+		t.Fatal(err)
+	}
+	if p.Stats().Watches != 1 {
+		t.Fatalf("not watched: %+v", p.Stats())
+	}
+	c.SetReadDeadline(time.Now().Add(3 * time.Second))
+	if _, err := br.ReadByte(); err != io.EOF {
+		t.Fatalf("idle connection: %v, want the server's close (IdleTimeout)", err)
+	}
+}
+
+// TestWatch_hijackedOneByteReads: a handler that runs past WatchAfter,
+// then hijacks the connection and reads it a byte at a time, gets the
+// client's bytes in order (the watch read the first one), and its reads
+// are the socket's (no stand-in).
+func TestWatch_hijackedOneByteReads(t *testing.T) {
+	p := newPoller(DefaultBudget, 2)
+	p.watchAfter.Store(int64(time.Millisecond))
+	got := make(chan string, 1)
+	addr := serveHTTP(t, p, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(20 * time.Millisecond) // the watch runs; the client's stream comes
+		nc, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		defer nc.Close()
+		if brw.Reader.Buffered() != 0 {
+			got <- "buffered"
+			return
+		}
+		nc.SetReadDeadline(time.Now().Add(2 * time.Second))
+		var s []byte
+		for len(s) < 10 {
+			var b [1]byte
+			n, err := nc.Read(b[:])
+			if err != nil {
+				break
+			}
+			if n == 0 {
+				got <- "a one-byte read of the hijacked connection read nothing"
+				return
+			}
+			s = append(s, b[:n]...)
+		}
+		got <- string(s)
+	}), false)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
+	time.Sleep(5 * time.Millisecond)
+	c.Write([]byte("hello"))
+	time.Sleep(30 * time.Millisecond) // after the hijack: one-byte reads of the handler's own
+	c.Write([]byte("world"))
+	if s := <-got; s != "helloworld" {
+		t.Fatalf("the hijacked stream read %q, want \"helloworld\" (stats %+v)", s, p.Stats())
+	}
+	if got := p.inRequest.Load(); got != 0 {
+		t.Errorf("the hijacked connection is counted with a request in hand (%d): polling would stop", got)
+	}
+}
+
+// TestWatch_pastDeadlines: net/http's background read can come late, once
+// the handler is done and net/http is ending it with a past deadline: the
+// stand-in arms no watch then. And a watch whose read ends at a deadline it
+// did not set (net/http's, or a handler's) does not take it for the client
+// going away.
+func TestWatch_pastDeadlines(t *testing.T) {
+	p := newPoller(DefaultBudget, 2)
+	p.watchAfter.Store(int64(time.Millisecond))
+	server, client := pair(t, p)
+	c := server.(*conn)
+	ctx := p.connContext(context.Background(), server)
+	p.connState(server, http.StateNew)
+	exchange(t, server, client, "GET / HTTP/1.1\r\n\r\n")
+
+	// Late: the deadline is already past when the one-byte read comes.
+	server.SetReadDeadline(aLongTimeAgo)
+	if n, err := server.Read(make([]byte, 1)); n != 0 || err != nil {
+		t.Fatalf("the stand-in read %d, %v", n, err)
+	}
+	c.mu.Lock()
+	state := c.watch
+	c.mu.Unlock()
+	if state != watchIdle {
+		t.Fatalf("a watch was armed after the handler (state %d)", state)
+	}
+	server.SetReadDeadline(time.Time{})
+	p.connState(server, http.StateIdle)
+
+	// A deadline set while the watch reads.
+	exchange(t, server, client, "GET / HTTP/1.1\r\n\r\n")
+	if n, err := server.Read(make([]byte, 1)); n != 0 || err != nil {
+		t.Fatalf("the stand-in read %d, %v", n, err)
+	}
+	waitFor(t, "the watch", func() bool { return p.Stats().Watches == 1 })
+	server.SetReadDeadline(time.Now().Add(-time.Second))
+	time.Sleep(20 * time.Millisecond)
+	server.SetReadDeadline(time.Time{})
+	p.connState(server, http.StateIdle)
+	if ctx.Err() != nil {
+		t.Fatal("a deadline cancelled the connection's context")
+	}
+	got := readAsync(server, 64) // nothing stashed: the next read is the client's
+	client.Write([]byte("GET /next HTTP/1.1\r\n\r\n"))
+	if s := <-got; s != "GET /next HTTP/1.1\r\n\r\n" {
+		t.Fatalf("next read %q", s)
 	}
 }

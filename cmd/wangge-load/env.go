@@ -148,7 +148,8 @@ func (e *env) startHTTP(h http.Handler) error {
 	}
 	e.addr = ln.Addr().String()
 	poller := busypoll.New(e.busyPoll)
-	e.srv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ConnContext: poller.ConnContext}
+	e.srv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	poller.Configure(e.srv)
 	go func() {
 		if err := e.srv.Serve(poller.Listen(ln)); !errors.Is(err, http.ErrServerClosed) {
 			e.logf("HTTP server: %v", err)

@@ -49,10 +49,23 @@ var pollsDesc = prometheus.NewDesc("wangge_http_read_polls_total",
 	"Polls of an answered connection for its next request, by how they ended: data (it came), expired (the budget passed), yielded (another connection's request came).",
 	[]string{"outcome"}, nil)
 
-func (c pollCollector) Describe(ch chan<- *prometheus.Desc) { ch <- pollsDesc }
+var (
+	watchesDesc = prometheus.NewDesc("wangge_http_watches_total",
+		"Connections watched for their client going away because a handler ran longer than 5 ms.", nil, nil)
+	inRequestDesc = prometheus.NewDesc("wangge_http_connections_in_request",
+		"Connections with a request in hand now; while any is, no connection is polled.", nil, nil)
+)
+
+func (c pollCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- pollsDesc
+	ch <- watchesDesc
+	ch <- inRequestDesc
+}
 
 func (c pollCollector) Collect(ch chan<- prometheus.Metric) {
 	st := c.p.Stats()
+	ch <- prometheus.MustNewConstMetric(watchesDesc, prometheus.CounterValue, float64(st.Watches))
+	ch <- prometheus.MustNewConstMetric(inRequestDesc, prometheus.GaugeValue, float64(st.InRequest))
 	ch <- prometheus.MustNewConstMetric(pollsDesc, prometheus.CounterValue, float64(st.Data), "data")
 	ch <- prometheus.MustNewConstMetric(pollsDesc, prometheus.CounterValue, float64(st.Expired), "expired")
 	ch <- prometheus.MustNewConstMetric(pollsDesc, prometheus.CounterValue, float64(st.Yielded), "yielded")

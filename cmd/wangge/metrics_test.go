@@ -77,7 +77,13 @@ func TestServe_metricsCountIntake(t *testing.T) {
 		t.Errorf("batches %v, beside %v, busy %v s for %v incidents", batches, beside, busy, incidents)
 	}
 	t.Logf("%v incidents in %v batches (%v beside another), %.3f s writing", incidents, batches, beside, busy)
-	// The polls of answered connections (api/busypoll), by how they ended.
+	// The polls of answered connections (api/busypoll), by how they ended,
+	// the watches, and the connections with a request in hand (this one, and
+	// clients' connections just answered, at most).
+	if v := value("wangge_http_connections_in_request"); v < 1 || v > clients+1 {
+		t.Errorf("%v connections with a request in hand, want 1..%d", v, clients+1)
+	}
+	value("wangge_http_watches_total")
 	for _, outcome := range []string{"data", "expired", "yielded"} {
 		if v := value(regexp.QuoteMeta(`wangge_http_read_polls_total{outcome="` + outcome + `"}`)); v < 0 {
 			t.Errorf("polls that ended %s: %v", outcome, v)

@@ -164,14 +164,14 @@ func (m *Main) Run(ctx context.Context) error {
 
 	// No ReadTimeout: BodyDeadline bounds each body by its size instead of
 	// holding every client for as long as the largest upload needs.
-	// ConnContext: a connection watches for its client going away only
-	// when a handler runs long (api/busypoll's WatchAfter), not per request.
 	srv := &http.Server{
 		Handler:           api.BodyDeadline(handler, m.Config.BodyTimeout, m.Config.BodyMinRate),
 		ReadHeaderTimeout: m.Config.HeaderTimeout,
 		IdleTimeout:       120 * time.Second,
-		ConnContext:       poller.ConnContext,
 	}
+	// A connection watches for its client going away only when a handler
+	// runs long (api/busypoll's WatchAfter), not with a goroutine per request.
+	poller.Configure(srv)
 	tcp, err := net.Listen("tcp", m.Config.Addr)
 	if err != nil {
 		return err

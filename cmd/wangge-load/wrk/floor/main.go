@@ -7,7 +7,7 @@
 //
 // Both poll an answered connection as `wangge serve` does (api/busypoll),
 // for -busy-poll (its default, as wangge's; 0: not at all), and nethttp
-// watches for clients going away as wangge does (busypoll's ConnContext),
+// watches for clients going away as wangge does (busypoll's Configure),
 // so that each is measured beside wangge with the same connection reading.
 //
 // nethttp is a bare net/http server (no Gin, no middleware, no lookup): the
@@ -46,10 +46,11 @@ func main() {
 	switch *mode {
 	case "nethttp":
 		body := []byte(answer)
-		srv := &http.Server{ConnContext: poller.ConnContext, Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			w.Header()["Content-Type"] = []string{"application/json"}
 			w.Write(body)
 		})}
+		poller.Configure(srv)
 		log.Fatal(srv.Serve(ln))
 	case "loop":
 		response := []byte("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
