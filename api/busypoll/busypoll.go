@@ -184,11 +184,13 @@ type conn struct {
 	standInNext atomic.Bool // the next one-byte read is net/http's background read: stand in for it
 	hijacked    atomic.Bool // the handler took the connection (StateHijacked)
 	stashed     atomic.Bool // stash holds what an ended watch read, for the next read
+	watching    atomic.Bool // watch is not watchIdle
 	mu          sync.Mutex  // guards the watch's fields below, and the socket's read deadline
 	watch       watchState
 	timer       *time.Timer
 	watchDone   chan struct{} // closed when the watch's read returned
 	watchEnding bool          // endWatch set the past deadline
+	armedUntil  int64         // when the armed watch is due (Unix ns): an earlier timer's late startWatch leaves it
 	watchByte   [1]byte
 	watchGot    bool  // the watch read watchByte
 	watchErr    error // the watch's read failed (the client went away)
@@ -201,13 +203,15 @@ func (c *conn) Read(b []byte) (int, error) {
 	if len(b) == 0 {
 		return c.TCPConn.Read(b)
 	}
+	// Before the stash: what the watch read comes first.
+	mis := c.watching.Load() && c.misStoodIn()
 	if c.stashed.Load() {
 		if n, err, ok := c.takeStash(b); ok {
 			return n, err
 		}
 	}
 	if len(b) == 1 {
-		if c.standIn() {
+		if !mis && c.standIn() {
 			return 0, nil
 		}
 		return c.TCPConn.Read(b)

@@ -134,8 +134,10 @@ func (c *conn) standIn() bool {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.watch != watchIdle {
-		return true // cannot happen (StateIdle ends every watch); one watch is enough
+	if c.watch != watchIdle || c.closed.Load() {
+		// A closed connection: net/http's background read can start after
+		// Close (body.Close's discard in finishRequest or after a panic).
+		return true
 	}
 	if d := c.deadline.Load(); d != 0 && d <= time.Now().UnixNano() {
 		// net/http's background read came late, after the handler, while
@@ -143,7 +145,9 @@ func (c *conn) standIn() bool {
 		return true
 	}
 	c.watch = watchArmed
+	c.watching.Store(true)
 	after := time.Duration(c.p.watchAfter.Load())
+	c.armedUntil = time.Now().Add(after).UnixNano()
 	if c.timer == nil {
 		c.timer = time.AfterFunc(after, c.startWatch)
 	} else {
@@ -157,8 +161,8 @@ func (c *conn) standIn() bool {
 func (c *conn) startWatch() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.watch != watchArmed {
-		return
+	if c.watch != watchArmed || time.Now().UnixNano() < c.armedUntil {
+		return // ended, or armed again since this timer fired: its Reset fires later
 	}
 	c.watch = watchReading
 	c.watchDone = make(chan struct{})
@@ -202,6 +206,7 @@ func (c *conn) endWatch() {
 	case watchArmed:
 		c.timer.Stop() // if it fired already, startWatch finds the watch idle
 		c.watch = watchIdle
+		c.watching.Store(false)
 		c.mu.Unlock()
 		return
 	}
@@ -213,6 +218,7 @@ func (c *conn) endWatch() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.watch, c.watchEnding = watchIdle, false
+	c.watching.Store(false)
 	var restore time.Time
 	if d := c.deadline.Load(); d != 0 {
 		restore = time.Unix(0, d)
@@ -233,6 +239,7 @@ func (c *conn) disarmWatch() {
 	if c.watch == watchArmed {
 		c.timer.Stop()
 		c.watch = watchIdle
+		c.watching.Store(false)
 	}
 }
 
@@ -257,4 +264,19 @@ func (c *conn) takeStash(b []byte) (n int, err error, ok bool) {
 		return 0, st.err, true
 	}
 	return 0, nil, false
+}
+
+// misStoodIn: a read of c's own while a watch is armed or reading, before
+// net/http is done with the request (StateIdle, StateHijacked), means the
+// one-byte read the stand-in took was not net/http's background read but a
+// read of the request's header (bufio filling the last byte of its buffer,
+// under a line of 4095 bytes or more): end that watch, before this read
+// reads beside it, and stand in for the next one-byte read, net/http's.
+func (c *conn) misStoodIn() bool {
+	if c.hijacked.Load() {
+		return false
+	}
+	c.endWatch()
+	c.standInNext.Store(true)
+	return true // this read is not the one to stand in for
 }

@@ -5,8 +5,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -432,4 +434,161 @@ func TestWatch_pastDeadlines(t *testing.T) {
 	if s := <-got; s != "GET /next HTTP/1.1\r\n\r\n" {
 		t.Fatalf("next read %q", s)
 	}
+}
+
+// serveQuiet is serveHTTP with net/http's error log discarded (panics).
+func serveQuiet(t *testing.T, p *Poller, h http.Handler) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: time.Minute,
+		ErrorLog: log.New(io.Discard, "", 0)}
+	p.Configure(srv)
+	go srv.Serve(p.Listen(ln))
+	t.Cleanup(func() { srv.Close() })
+	return ln.Addr().String()
+}
+
+// TestWatch_longHeaderLineSplitAt4095: a request line (or any header
+// line) of which exactly 4095 bytes have arrived makes bufio.Reader.fill
+// read b.buf[4095:4096], a ONE-byte read on the main path, between
+// StateIdle/StateNew and net/http's background read. The stand-in takes it
+// for the background read: it returns (0, nil) (bufio retries) and arms a
+// watch while the header is still being read. The watch then starts
+// (WatchAfter later) beside net/http's header reads: it can take one of the
+// request's bytes (the request is corrupted, the byte is handed to the
+// NEXT read at StateIdle), and a quick handler is counted as watched.
+// net/http's own background read, which comes later, then reads the socket
+// for real, beside the watch.
+func TestWatch_longHeaderLineSplitAt4095(t *testing.T) {
+	for _, stock := range []bool{false, true} {
+		t.Run(fmt.Sprintf("stock=%v", stock), func(t *testing.T) { longHeaderLine(t, stock) })
+	}
+}
+
+// longHeaderLine is TestWatch_longHeaderLineSplitAt4095 on a server
+// configured by Configure or stock.
+func longHeaderLine(t *testing.T, stock bool) {
+	p := newPoller(DefaultBudget, 2)
+	p.watchAfter.Store(int64(time.Millisecond))
+	addr := serveHTTP(t, p, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "%s %d %s", r.Method, len(r.URL.Path), r.URL.Path[len(r.URL.Path)-20:])
+	}), stock)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	head := "GET /" + strings.Repeat("a", 4095-len("GET /")) // 4095 bytes, no newline
+	tail := "0123456789abcdefghij"                           // the path's last 20 bytes
+	c.Write([]byte(head))
+	time.Sleep(5 * time.Millisecond) // the stand-in is taken, the watch starts
+	for i := range len(tail) {       // the rest of the line, a byte at a time
+		c.Write([]byte{tail[i]})
+		time.Sleep(time.Millisecond)
+	}
+	c.Write([]byte(" HTTP/1.1\r\nHost: x\r\n\r\n"))
+	br := bufio.NewReader(c)
+	r, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(r.Body)
+	want := fmt.Sprintf("GET %d %s", 4095-len("GET ")+len(tail), tail)
+	if r.StatusCode != 200 || string(body) != want {
+		t.Errorf("answer %d %q, want %q: the watch read beside the header's reads", r.StatusCode, body, want)
+	}
+	if st := p.Stats(); st.Watches != 0 {
+		t.Errorf("%d watches for a request answered at once: a watch was armed while its header was read", st.Watches)
+	}
+	// The next request on the connection.
+	c.Write([]byte("GET /" + strings.Repeat("b", 30) + " HTTP/1.1\r\nHost: x\r\n\r\n"))
+	r, err = http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("next request: %v", err)
+	}
+	body, _ = io.ReadAll(r.Body)
+	if want := "GET 31 " + strings.Repeat("b", 20); r.StatusCode != 200 || string(body) != want {
+		t.Errorf("next request: answer %d %q, want %q", r.StatusCode, body, want)
+	}
+}
+
+// TestWatch_lateBackgroundReadAfterClose: net/http can start its
+// background read AFTER finishRequest's abortPendingRead, when it reads a
+// body the handler left (body.Close's early-close discard hits EOF and
+// calls startBackgroundRead): on a handler's panic (serve's deferred
+// reqBody.Close) and when the response said "Connection: close". Then it
+// closes the connection at once; net/http's goroutine may run after Close,
+// and the stand-in arms a watch on the closed connection (the recorded
+// deadline is startBackgroundRead's zero). WatchAfter later a goroutine
+// reads the closed socket and Watches counts it. GOMAXPROCS 1 makes the
+// late goroutine deterministic; with 2 Ps it is a race.
+func TestWatch_lateBackgroundReadAfterClose(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	for _, tt := range []struct {
+		name string
+		h    http.HandlerFunc
+	}{
+		{"panic", func(w http.ResponseWriter, r *http.Request) { panic("boom") }},
+		{"Connection: close", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Connection", "close")
+			fmt.Fprint(w, "ok")
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p := newPoller(DefaultBudget, 2)
+			p.watchAfter.Store(int64(time.Millisecond))
+			addr := serveQuiet(t, p, tt.h)
+			for range 5 {
+				c, err := net.Dial("tcp", addr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				c.SetReadDeadline(time.Now().Add(5 * time.Second))
+				c.Write([]byte("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"))
+				io.ReadAll(c)
+				c.Close()
+			}
+			time.Sleep(20 * time.Millisecond)
+			if st := p.Stats(); st.Watches != 0 {
+				t.Errorf("%d watches of closed connections (quick handlers)", st.Watches)
+			}
+		})
+	}
+}
+
+// TestWatch_staleTimerStartsNextWatch: a timer that fired as a request
+// ended (its startWatch waiting for c.mu while endWatch runs) finds the
+// NEXT request's watch armed and starts it at once, not WatchAfter later.
+// GOMAXPROCS 1 orders the goroutines; the test holds c.mu to stand for the
+// serving goroutine holding it when the timer fires.
+func TestWatch_staleTimerStartsNextWatch(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	p := newPoller(DefaultBudget, 2)
+	p.watchAfter.Store(int64(time.Millisecond))
+	server, client := pair(t, p)
+	c := server.(*conn)
+	p.connContext(t.Context(), server)
+	p.connState(server, http.StateNew)
+	exchange(t, server, client, "GET /1 HTTP/1.1\r\n\r\n")
+	server.Read(make([]byte, 1)) // the stand-in: armed, 1 ms
+	next := "GET /2 HTTP/1.1\r\n\r\n"
+	client.Write([]byte(next)) // pipelined: request 2 is there before request 1 ends
+	c.mu.Lock()                // the timer fires; its startWatch waits
+	time.Sleep(5 * time.Millisecond)
+	p.watchAfter.Store(int64(time.Minute)) // the next request's watch: a minute
+	c.mu.Unlock()
+	p.connState(server, http.StateIdle) // request 1 ends
+	if _, err := io.ReadFull(server, make([]byte, len(next))); err != nil {
+		t.Fatal(err)
+	}
+	server.Read(make([]byte, 1)) // request 2's stand-in: armed, a minute
+	time.Sleep(10 * time.Millisecond)
+	if st := p.Stats(); st.Watches != 0 {
+		t.Errorf("%d watches: request 1's fired timer started request 2's watch a minute early", st.Watches)
+	}
+	p.connState(server, http.StateIdle)
 }
