@@ -3,7 +3,7 @@
 # bare net/http server and a goroutine-per-connection loop (Tile38's shape)
 # answering the same bytes (floor/), interleaved, $3 rounds (default 3) of
 # wrk at 1 and 16 connections for $4 (default 5s) each. Each line: server,
-# connections, req/s, p50, server CPU per request, load average.
+# connections, req/s, p50, p99, server CPU per request, load average.
 # With SPIN=1, two nice-19 busy loops run throughout: they take almost no CPU
 # from the servers but keep both vCPUs from idling, which shows how much of the
 # 1-connection rate is the virtual machine's wake-up from idle. With PGHOST
@@ -26,25 +26,13 @@ kill -0 $p1 && kill -0 $p2 # both listening (ports 18090, 18091 free)
 if [ "${SPIN:-0}" = 1 ]; then
   for _ in 1 2; do nice -n 19 sh -c 'while :; do :; done' & spin="$spin $!"; done
 fi
-one() { # label url pid connections
-  local t=$(( $4 < 2 ? 1 : 2 )) hz u0 s0 u1 s1 out
-  hz=$(getconf CLK_TCK)
-  read -r u0 s0 < <(awk '{print $14, $15}' /proc/$3/stat)
-  out=$(wrk -t$t -c$4 -d$d -s locate.lua --latency "$2")
-  read -r u1 s1 < <(awk '{print $14, $15}' /proc/$3/stat)
-  echo "$out" | awk -v l="$1" -v c="$4" -v du=$(( (u1-u0)*1000000/hz )) -v ds=$(( (s1-s0)*1000000/hz )) -v la="$(cut -d' ' -f1 /proc/loadavg)" \
-    '/requests in/{n=$1} /Requests\/sec/{rs=$2} / 50%/{p50=$2} END{printf "%-8s c=%-2s %9s req/s  p50 %-8s CPU %d + %d µs/req  load %s\n", l, c, rs, p50, du/n, ds/n, la}'
-}
+. ./measure.sh
 for r in $(seq "$rounds"); do
   echo "round $r ($(date -u +%T))"
   for c in 1 16; do
     one wangge "$url" "$pid" $c
     one nethttp http://127.0.0.1:18090 $p1 $c
     one loop http://127.0.0.1:18091 $p2 $c
-    if [ -n "${PGHOST:-}" ]; then
-      env PGOPTIONS=-cjit=off /usr/lib/postgresql/15/bin/pgbench -h "$PGHOST" -U wangge -n -M prepared \
-        -c $c -j $(( c < 2 ? 1 : 2 )) -T "${d%s}" -f pg_locate.sql wangge 2>/dev/null |
-        awk -v c=$c -v la="$(cut -d' ' -f1 /proc/loadavg)" '/^tps/{tps=$3} /latency average/{avg=$4} END{printf "%-8s c=%-2s %9.2f tps    avg %s ms  load %s\n", "postgis", c, tps, avg, la}'
-    fi
+    postgis $c
   done
 done
