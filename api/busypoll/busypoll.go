@@ -203,7 +203,10 @@ func (c *conn) Read(b []byte) (int, error) {
 	if len(b) == 0 {
 		return c.TCPConn.Read(b)
 	}
-	// Before the stash: what the watch read comes first.
+	// net/http reads nothing while it waits for its background read: a
+	// read while a watch is armed or reading means the stand-in took one of
+	// the request's own reads (misStoodIn). The watch ends first, so that
+	// what it read is stashed and comes first.
 	mis := c.watching.Load() && c.misStoodIn()
 	if c.stashed.Load() {
 		if n, err, ok := c.takeStash(b); ok {
