@@ -190,7 +190,7 @@ type conn struct {
 	timer       *time.Timer
 	watchDone   chan struct{} // closed when the watch's read returned
 	watchEnding bool          // endWatch set the past deadline
-	armedUntil  int64         // when the armed watch is due (Unix ns): an earlier timer's late startWatch leaves it
+	armedUntil  time.Time     // when the armed watch is due: an earlier timer's late startWatch leaves it
 	watchByte   [1]byte
 	watchGot    bool  // the watch read watchByte
 	watchErr    error // the watch's read failed (the client went away)

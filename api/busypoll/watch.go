@@ -135,8 +135,9 @@ func (c *conn) standIn() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.watch != watchIdle || c.closed.Load() {
-		// A closed connection: net/http's background read can start after
-		// Close (body.Close's discard in finishRequest or after a panic).
+		// A watch armed or reading already: one is enough. A closed
+		// connection: net/http's background read can start after Close
+		// (body.Close's discard in finishRequest, or after a panic).
 		return true
 	}
 	if d := c.deadline.Load(); d != 0 && d <= time.Now().UnixNano() {
@@ -147,7 +148,7 @@ func (c *conn) standIn() bool {
 	c.watch = watchArmed
 	c.watching.Store(true)
 	after := time.Duration(c.p.watchAfter.Load())
-	c.armedUntil = time.Now().Add(after).UnixNano()
+	c.armedUntil = time.Now().Add(after) // monotonic: a wall-clock step cannot hold the watch back
 	if c.timer == nil {
 		c.timer = time.AfterFunc(after, c.startWatch)
 	} else {
@@ -161,7 +162,7 @@ func (c *conn) standIn() bool {
 func (c *conn) startWatch() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.watch != watchArmed || time.Now().UnixNano() < c.armedUntil {
+	if c.watch != watchArmed || time.Now().Before(c.armedUntil) {
 		return // ended, or armed again since this timer fired: its Reset fires later
 	}
 	c.watch = watchReading
