@@ -86,7 +86,8 @@ type Config struct {
 	MaxConnsPerAddr int
 	// BusyPoll (--busy-poll, WANGGE_BUSY_POLL): how long a connection
 	// that has just been answered is polled for its next request before it
-	// parks (api/busypoll); 0 turns polling off.
+	// parks (api/busypoll); 0 turns polling off, and the lazy watch for
+	// clients going away with it (net/http then watches every request).
 	BusyPoll time.Duration
 	// MaxLayerBytes (--max-layer-bytes, WANGGE_MAX_LAYER_BYTES) bounds a
 	// layer file uploaded to a plan, as sent and as decompressed.
