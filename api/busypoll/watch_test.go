@@ -123,6 +123,7 @@ func TestWatch_quickHandlersNotWatched(t *testing.T) {
 	p.watchAfter.Store(int64(time.Millisecond))
 	go func() {
 		waitFor(t, "the slow request's watch", func() bool { return p.Stats().Watches == 1 })
+		p.watchAfter.Store(int64(time.Minute)) // /after, quick, is not watched however loaded the machine
 		close(release)
 	}()
 	get("/slow")
@@ -281,6 +282,9 @@ func TestWatch_pipelinedFromTheBuffer(t *testing.T) {
 // answered at once is not watched after its connection closed.
 func TestWatch_closedConnectionNotWatched(t *testing.T) {
 	p := newPoller(DefaultBudget, 2)
+	// Long enough that no quick handler is watched however loaded the
+	// machine; a watch armed on a closed connection would still start.
+	p.watchAfter.Store(int64(50 * time.Millisecond))
 	addr := serveHTTP(t, p, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, "ok")
 	}), false)
@@ -293,7 +297,7 @@ func TestWatch_closedConnectionNotWatched(t *testing.T) {
 		io.ReadAll(c)
 		c.Close()
 	}
-	time.Sleep(4 * WatchAfter)
+	time.Sleep(150 * time.Millisecond)
 	if st := p.Stats(); st.Watches != 0 {
 		t.Errorf("%d watches of closed connections", st.Watches)
 	}
@@ -472,7 +476,9 @@ func TestWatch_longHeaderLineSplitAt4095(t *testing.T) {
 // configured by Configure or stock.
 func longHeaderLine(t *testing.T, stock bool) {
 	p := newPoller(DefaultBudget, 2)
-	p.watchAfter.Store(int64(time.Millisecond))
+	// Within the 25 ms the header takes to arrive, beyond what a quick
+	// handler takes on a loaded machine.
+	p.watchAfter.Store(int64(10 * time.Millisecond))
 	addr := serveHTTP(t, p, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "%s %d %s", r.Method, len(r.URL.Path), r.URL.Path[len(r.URL.Path)-20:])
 	}), stock)
@@ -540,7 +546,7 @@ func TestWatch_lateBackgroundReadAfterClose(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			p := newPoller(DefaultBudget, 2)
-			p.watchAfter.Store(int64(time.Millisecond))
+			p.watchAfter.Store(int64(50 * time.Millisecond)) // no quick handler is watched, even on a loaded machine
 			addr := serveQuiet(t, p, tt.h)
 			for range 5 {
 				c, err := net.Dial("tcp", addr)
@@ -552,7 +558,7 @@ func TestWatch_lateBackgroundReadAfterClose(t *testing.T) {
 				io.ReadAll(c)
 				c.Close()
 			}
-			time.Sleep(20 * time.Millisecond)
+			time.Sleep(150 * time.Millisecond) // a watch armed on a closed connection would have started
 			if st := p.Stats(); st.Watches != 0 {
 				t.Errorf("%d watches of closed connections (quick handlers)", st.Watches)
 			}
